@@ -1,0 +1,211 @@
+"""Broadcasting arithmetic: add, subtract, multiply, divide, power, negative, maximum, minimum, where."""
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.ops.base import Context, Op, register
+
+
+def _pair(**attrs):
+    from minigrad.testing import strategies as S
+
+    return S.broadcastable_shapes().flatmap(
+        lambda shapes: S.op_inputs(*(S.arrays(s, **attrs) for s in shapes))
+    )
+
+
+@register("add")
+class Add(Op):
+    """y = a + b (broadcasting)."""
+
+    def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.add(a, b)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        return dy, dy
+
+    def strategy(self):
+        return _pair()
+
+
+@register("subtract")
+class Subtract(Op):
+    """y = a - b (broadcasting)."""
+
+    def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.subtract(a, b)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        return dy, (np.negative(dy) if ctx.needs_input_grad[1] else None)
+
+    def strategy(self):
+        return _pair()
+
+
+@register("multiply")
+class Multiply(Op):
+    """y = a * b (broadcasting); da = dy * b, db = dy * a."""
+
+    def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save(a, b)
+        return np.multiply(a, b)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        a, b = ctx.saved
+        need_a, need_b = ctx.needs_input_grad
+        return (dy * b if need_a else None), (dy * a if need_b else None)
+
+    def strategy(self):
+        return _pair()
+
+
+@register("divide")
+class Divide(Op):
+    """y = a / b; da = dy / b, db = -dy * a / b**2."""
+
+    def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save(a, b)
+        return np.true_divide(a, b)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        a, b = ctx.saved
+        need_a, need_b = ctx.needs_input_grad
+        da = dy / b if need_a else None
+        db = -dy * a / (b * b) if need_b else None
+        return da, db
+
+    def strategy(self):
+        from minigrad.testing import strategies as S
+
+        return S.broadcastable_shapes().flatmap(
+            lambda s: S.op_inputs(S.arrays(s[0]), S.positive_arrays(s[1]))
+        )
+
+
+@register("power")
+class Power(Op):
+    """y = a ** b; da = b a**(b-1) dy, db = a**b log(a) dy (a > 0 where b needs a gradient)."""
+
+    def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        y = np.power(a, b)
+        ctx.save(a, b, y)
+        return y
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        a, b, y = ctx.saved
+        need_a, need_b = ctx.needs_input_grad
+        da = dy * b * np.power(a, b - 1) if need_a else None
+        db = dy * y * np.log(a) if need_b else None
+        return da, db
+
+    def strategy(self):
+        from minigrad.testing import strategies as S
+
+        return S.broadcastable_shapes().flatmap(
+            lambda s: S.op_inputs(S.positive_arrays(s[0], 0.3, 2.0), S.arrays(s[1], -2.0, 2.0))
+        )
+
+
+@register("negative")
+class Negative(Op):
+    """y = -x."""
+
+    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
+        return np.negative(x)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        return (np.negative(dy),)
+
+    def strategy(self):
+        from minigrad.testing import strategies as S
+
+        return S.op_inputs(S.arrays())
+
+
+class _Extremum(Op):
+    """Elementwise max/min of two arrays; ties send half the gradient to each side."""
+
+    pick = staticmethod(np.maximum)
+
+    def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        y = self.pick(a, b)
+        ctx.save(a, b, y)
+        return y
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        a, b, y = ctx.saved
+        wa = (a == y).astype(dy.dtype)
+        wb = (b == y).astype(dy.dtype)
+        total = wa + wb  # 2 on ties
+        need_a, need_b = ctx.needs_input_grad
+        return (dy * wa / total if need_a else None), (dy * wb / total if need_b else None)
+
+    def strategy(self):
+        from minigrad.testing import strategies as S
+
+        def apart(pair):
+            (a, b), attrs = pair
+            b = np.where(np.abs(a - b) < 1e-2, b + 0.05, b)  # finite differences fail on a tie
+            return (a, b), attrs
+
+        return _pair().map(apart)
+
+
+@register("maximum")
+class Maximum(_Extremum):
+    """y = max(a, b) elementwise."""
+
+    pick = staticmethod(np.maximum)
+
+
+@register("minimum")
+class Minimum(_Extremum):
+    """y = min(a, b) elementwise."""
+
+    pick = staticmethod(np.minimum)
+
+
+@register("where")
+class Where(Op):
+    """y = a where cond else b; cond gets no gradient."""
+
+    def check(self, cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+        if cond.dtype != np.bool_:
+            raise TypeError(f"where: cond must be a bool array, received dtype {cond.dtype}")
+
+    def forward(self, ctx: Context, cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save(cond)
+        return np.where(cond, a, b)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        (cond,) = ctx.saved
+        _, need_a, need_b = ctx.needs_input_grad
+        zero = np.zeros((), dy.dtype)
+        return None, (np.where(cond, dy, zero) if need_a else None), (np.where(cond, zero, dy) if need_b else None)
+
+    def strategy(self):
+        from hypothesis import strategies as st
+        from hypothesis.extra import numpy as hnp
+
+        from minigrad.testing import strategies as S
+
+        return S.shapes().flatmap(
+            lambda s: S.op_inputs(hnp.arrays(np.bool_, s, elements=st.booleans()), S.arrays(s), S.arrays(s))
+        )
+
+
+class _Compare(Op):
+    """Elementwise comparison returning a bool array; not differentiable."""
+
+    differentiable = False
+    fn = staticmethod(np.equal)
+
+    def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self.fn(a, b)
+
+
+for _name, _fn in [("equal", np.equal), ("not_equal", np.not_equal), ("less", np.less),
+                   ("less_equal", np.less_equal), ("greater", np.greater), ("greater_equal", np.greater_equal)]:
+    register(_name)(type(_name.title().replace("_", ""), (_Compare,), {
+        "fn": staticmethod(_fn), "__doc__": f"Elementwise {_name} (bool result, not differentiable).",
+    }))

@@ -1,0 +1,81 @@
+"""Op: the one place an operation's check, forward, backward and test strategy live."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from minigrad._ext import _tensor
+from minigrad._ext._tensor import Context, apply
+from minigrad.registry import Registry
+
+if TYPE_CHECKING:  # hypothesis is imported only when a strategy is asked for
+    from hypothesis.strategies import SearchStrategy
+
+__all__ = ["Op", "Context", "apply", "register", "get", "names", "registry"]
+
+OpInputs = tuple[tuple[np.ndarray, ...], dict[str, Any]]
+
+
+class Op:
+    """A stateless differentiable operation on ndarrays; register a subclass to make it usable."""
+
+    name: str = ""
+    differentiable: bool = True
+
+    def check(self, *inputs: np.ndarray, **attrs: Any) -> None:
+        """Validate inputs and attrs before any kernel runs (raise ValueError/TypeError naming the op)."""
+
+    def forward(self, ctx: Context, *inputs: np.ndarray, **attrs: Any) -> np.ndarray:
+        """Compute the output; save on ctx what backward needs."""
+        raise NotImplementedError(f"{self.name}: forward is not implemented")
+
+    def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        """One gradient per input (None where ctx.needs_input_grad is False)."""
+        raise NotImplementedError(f"{self.name}: backward is not implemented")
+
+    def strategy(self) -> SearchStrategy[OpInputs]:
+        """Hypothesis strategy of valid float64 (inputs, attrs), away from kinks, for gradcheck."""
+        raise NotImplementedError(f"{self.name}: no input strategy; gradient checks need one")
+
+    def reference(self, *inputs: np.ndarray, **attrs: Any) -> np.ndarray | None:
+        """Optional NumPy/SciPy twin of forward, compared by check_op."""
+        return None
+
+    def __call__(self, *inputs: Any, **attrs: Any):
+        return apply(self, *inputs, **attrs)
+
+    def __repr__(self) -> str:
+        return f"<op {self.name or type(self).__name__}>"
+
+
+def _instantiate(name: str, obj: Any) -> Op:
+    op = obj() if isinstance(obj, type) else obj
+    if not op.name:
+        op.name = name
+    _tensor._forget_op(name)
+    return op
+
+
+registry = Registry(
+    "ops",
+    validate=lambda obj: (isinstance(obj, type) and issubclass(obj, Op)) or isinstance(obj, Op),
+    on_register=_instantiate,
+)
+
+
+def register(name: str, *, override: bool = False):
+    """Class decorator: register an Op subclass under name (one instance is kept)."""
+    return registry.register(name, override=override)
+
+
+def get(identifier: str | Op) -> Op:
+    """The registered Op for a name (built-in or plugin) or an Op instance."""
+    if isinstance(identifier, Op):
+        return identifier
+    return registry.get(identifier)
+
+
+def names() -> list[str]:
+    """Names of every registered op, plugins included."""
+    return registry.names()

@@ -1,0 +1,122 @@
+"""Reductions over axes: sum, mean, max, min (axis=None | int | tuple, keepdims)."""
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.errors import ShapeError
+from minigrad.ops.base import Context, Op, register
+
+Axis = int | tuple[int, ...] | None
+
+
+def normalize_axis(op: str, axis: Axis, ndim: int) -> tuple[int, ...]:
+    """Axes as a sorted tuple of non-negative ints; out-of-range axes raise naming the op."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"{op}: axis must be an int or tuple of ints, received {axis!r}")
+        if not -ndim <= a < ndim:
+            raise ShapeError(f"{op}: axis {a} is out of range for an array of rank {ndim}")
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def _expand(dy: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    return dy if keepdims else np.expand_dims(dy, axes)
+
+
+class _Reduce(Op):
+    def check(self, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> None:
+        normalize_axis(self.name, axis, x.ndim)
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        from minigrad.testing import strategies as S
+
+        return S.shapes(min_dims=1).flatmap(lambda s: S.op_inputs(
+            self._arrays(s),
+            axis=st.one_of(st.none(), st.integers(-len(s), len(s) - 1),
+                           st.sets(st.integers(0, len(s) - 1), min_size=1).map(tuple)),
+            keepdims=st.booleans(),
+        ))
+
+    def _arrays(self, shape):
+        from minigrad.testing import strategies as S
+
+        return S.arrays(shape)
+
+
+@register("sum")
+class Sum(_Reduce):
+    """y = sum of x over axis; dx = dy broadcast back."""
+
+    def forward(self, ctx: Context, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
+        ctx.shape = x.shape
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        axes = normalize_axis(self.name, ctx.attrs.get("axis"), len(ctx.shape))
+        return (np.broadcast_to(_expand(dy, axes, ctx.attrs.get("keepdims", False)), ctx.shape),)
+
+
+@register("mean")
+class Mean(_Reduce):
+    """y = mean of x over axis; dx = dy / count broadcast back."""
+
+    def forward(self, ctx: Context, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
+        ctx.shape = x.shape
+        return np.mean(x, axis=axis, keepdims=keepdims)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        axes = normalize_axis(self.name, ctx.attrs.get("axis"), len(ctx.shape))
+        count = int(np.prod([ctx.shape[a] for a in axes])) if axes else 1
+        dx = _expand(dy, axes, ctx.attrs.get("keepdims", False)) / max(count, 1)
+        return (np.broadcast_to(dx, ctx.shape),)
+
+
+class _Extreme(_Reduce):
+    """Max/min over axis; tied extremes share the gradient equally."""
+
+    fn = staticmethod(np.max)
+
+    def check(self, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> None:
+        axes = normalize_axis(self.name, axis, x.ndim)
+        if any(x.shape[a] == 0 for a in axes):
+            raise ValueError(f"{self.name}: cannot reduce over an empty axis (shape {x.shape}, axis {axis})")
+
+    def forward(self, ctx: Context, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
+        y = self.fn(x, axis=axis, keepdims=True)
+        ctx.save(x, y)
+        return y if keepdims else np.squeeze(y, axis=normalize_axis(self.name, axis, x.ndim))
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        x, y = ctx.saved
+        axes = normalize_axis(self.name, ctx.attrs.get("axis"), x.ndim)
+        mask = (x == y).astype(dy.dtype)
+        mask /= mask.sum(axis=axes, keepdims=True)
+        return (mask * _expand(dy, axes, ctx.attrs.get("keepdims", False)),)
+
+    def _arrays(self, shape):
+        from minigrad.testing import strategies as S
+
+        return S.distinct_arrays(shape)
+
+
+@register("max")
+class Max(_Extreme):
+    """y = max of x over axis."""
+
+    fn = staticmethod(np.max)
+
+
+@register("min")
+class Min(_Extreme):
+    """y = min of x over axis."""
+
+    fn = staticmethod(np.min)

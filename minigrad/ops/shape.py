@@ -1,0 +1,270 @@
+"""Shape and indexing: reshape, transpose, flatten, concatenate, stack, getitem, pad."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.errors import ShapeError
+from minigrad.ops.base import Context, Op, register
+
+
+@register("reshape")
+class Reshape(Op):
+    """y = x with a new shape (one -1 allowed); dx = dy reshaped back."""
+
+    def check(self, x: np.ndarray, *, shape: tuple[int, ...]) -> None:
+        shape = tuple(shape)
+        known = int(np.prod([s for s in shape if s != -1]))
+        if shape.count(-1) > 1 or any(s < -1 for s in shape):
+            raise ShapeError(f"reshape: invalid target shape {shape}")
+        if (-1 not in shape and known != x.size) or (-1 in shape and (known == 0 or x.size % known)):
+            raise ShapeError(f"reshape: cannot reshape an array of shape {x.shape} ({x.size} elements) into {shape}")
+
+    def forward(self, ctx: Context, x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
+        ctx.shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        return (dy.reshape(ctx.shape),)
+
+    def strategy(self):
+        from minigrad.testing import strategies as S
+
+        return S.shapes(min_dims=1).flatmap(lambda s: S.op_inputs(S.arrays(s), shape=(-1,) + (1,)))
+
+
+@register("flatten")
+class Flatten(Op):
+    """y = x with the axes from start_axis on merged into one."""
+
+    def check(self, x: np.ndarray, *, start_axis: int = 0) -> None:
+        if not 0 <= start_axis <= max(x.ndim - 1, 0):
+            raise ShapeError(f"flatten: start_axis {start_axis} is out of range for shape {x.shape}")
+
+    def forward(self, ctx: Context, x: np.ndarray, *, start_axis: int = 0) -> np.ndarray:
+        ctx.shape = x.shape
+        return x.reshape(x.shape[:start_axis] + (-1,)) if x.size else x.reshape(
+            x.shape[:start_axis] + (int(np.prod(x.shape[start_axis:])),))
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        return (dy.reshape(ctx.shape),)
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        from minigrad.testing import strategies as S
+
+        return S.shapes(min_dims=1).flatmap(
+            lambda s: S.op_inputs(S.arrays(s), start_axis=st.integers(0, len(s) - 1)))
+
+
+@register("transpose")
+class Transpose(Op):
+    """y = x with axes permuted (reversed when axes is None); dx = dy with the inverse permutation."""
+
+    def check(self, x: np.ndarray, *, axes: tuple[int, ...] | None = None) -> None:
+        if axes is not None and sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+            raise ShapeError(f"transpose: axes {tuple(axes)} are not a permutation of the {x.ndim} axes of {x.shape}")
+
+    def forward(self, ctx: Context, x: np.ndarray, *, axes: tuple[int, ...] | None = None) -> np.ndarray:
+        return np.transpose(x, axes)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        axes = ctx.attrs.get("axes")
+        return (np.transpose(dy, None if axes is None else np.argsort(axes)),)
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        from minigrad.testing import strategies as S
+
+        return S.shapes().flatmap(lambda s: S.op_inputs(
+            S.arrays(s), axes=st.one_of(st.none(), st.permutations(range(len(s))).map(tuple))))
+
+
+class _Join(Op):
+    """Joins arrays along an axis; the gradient is split back into the pieces."""
+
+    def check(self, *xs: np.ndarray, axis: int = 0) -> None:
+        if not xs:
+            raise ValueError(f"{self.name}: needs at least one array")
+        first = xs[0].shape
+        for i, x in enumerate(xs[1:], 1):
+            if self._mismatch(first, x.shape, axis):
+                raise ShapeError(f"{self.name}: array {i} has shape {x.shape}, incompatible with array 0's {first} along axis {axis}")
+
+
+@register("concatenate")
+class Concatenate(_Join):
+    """y = arrays joined along an existing axis."""
+
+    @staticmethod
+    def _mismatch(a: tuple, b: tuple, axis: int) -> bool:
+        if len(a) != len(b) or not -len(a) <= axis < len(a):
+            return True
+        ax = axis % len(a)
+        return any(p != q for i, (p, q) in enumerate(zip(a, b)) if i != ax)
+
+    def forward(self, ctx: Context, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
+        ctx.splits = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        return np.concatenate(xs, axis=axis)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        return tuple(np.split(dy, ctx.splits, axis=ctx.attrs.get("axis", 0)))
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        from minigrad.testing import strategies as S
+
+        def pieces(shape):
+            axis = len(shape) - 1
+            return st.lists(st.integers(1, 3), min_size=1, max_size=3).flatmap(lambda sizes: S.op_inputs(
+                *(S.arrays(shape[:-1] + (n,)) for n in sizes), axis=axis))
+        return S.shapes(min_dims=1).flatmap(pieces)
+
+
+@register("stack")
+class Stack(_Join):
+    """y = arrays of one shape stacked along a new axis."""
+
+    @staticmethod
+    def _mismatch(a: tuple, b: tuple, axis: int) -> bool:
+        return a != b or not -len(a) - 1 <= axis <= len(a)
+
+    def forward(self, ctx: Context, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
+        return np.stack(xs, axis=axis)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        axis = ctx.attrs.get("axis", 0)
+        return tuple(np.moveaxis(dy, axis, 0))
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        from minigrad.testing import strategies as S
+
+        return st.tuples(S.shapes(max_dims=2), st.integers(1, 3)).flatmap(
+            lambda sn: S.op_inputs(*(S.arrays(sn[0]) for _ in range(sn[1])), axis=0))
+
+
+def _plain_index(index: Any) -> Any:
+    from minigrad._ext._tensor import TensorBase
+
+    if isinstance(index, tuple):
+        return tuple(_plain_index(i) for i in index)
+    if isinstance(index, TensorBase):
+        return index.data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+@register("getitem")
+class GetItem(Op):
+    """y = x[index] (ints, slices, None, Ellipsis, integer or bool arrays); repeated indices add up."""
+
+    def forward(self, ctx: Context, x: np.ndarray, *, index: Any) -> np.ndarray:
+        ctx.index = _plain_index(index)
+        ctx.shape = x.shape
+        try:
+            y = x[ctx.index]
+        except IndexError as e:
+            raise IndexError(f"getitem: {e} (array shape {x.shape}, index {index!r})") from None
+        return np.array(y) if not isinstance(y, np.ndarray) else y
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        dx = np.zeros(ctx.shape, dtype=dy.dtype)
+        np.add.at(dx, ctx.index, dy)
+        return (dx,)
+
+    def strategy(self):
+        from hypothesis import strategies as st
+        from hypothesis.extra import numpy as hnp
+
+        from minigrad.testing import strategies as S
+
+        def with_index(shape):
+            basic = hnp.basic_indices(shape, allow_newaxis=True)
+            fancy = st.lists(st.integers(-shape[0], shape[0] - 1), min_size=1, max_size=5).map(np.array)
+            return S.op_inputs(S.arrays(shape), index=st.one_of(basic, fancy))
+        return S.shapes(min_dims=1).flatmap(with_index)
+
+
+@register("pad")
+class Pad(Op):
+    """y = x padded with a constant; pad_width is an int, a (before, after) pair, or one pair per axis."""
+
+    def check(self, x: np.ndarray, *, pad_width: Any, value: float = 0.0) -> None:
+        if x.ndim == 0:
+            raise ShapeError("pad: cannot pad a 0-d array")
+        try:
+            widths = np.broadcast_to(np.asarray(pad_width), (x.ndim, 2))
+        except ValueError:
+            raise ShapeError(f"pad: pad_width {pad_width!r} does not fit an array of rank {x.ndim}") from None
+        if widths.dtype.kind not in "iu" or (widths < 0).any():
+            raise ValueError(f"pad: pad_width must hold non-negative ints, received {pad_width!r}")
+
+    def forward(self, ctx: Context, x: np.ndarray, *, pad_width: Any, value: float = 0.0) -> np.ndarray:
+        widths = np.broadcast_to(np.asarray(pad_width), (x.ndim, 2))
+        ctx.slices = tuple(slice(int(b), int(b) + n) for (b, _), n in zip(widths, x.shape))
+        return np.pad(x, widths, mode="constant", constant_values=value)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        return (dy[ctx.slices],)
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        from minigrad.testing import strategies as S
+
+        return S.shapes(min_dims=1, max_dims=3).flatmap(lambda s: S.op_inputs(
+            S.arrays(s), pad_width=st.tuples(*(st.tuples(st.integers(0, 2), st.integers(0, 2)) for _ in s)),
+            value=st.floats(-1, 1)))
+
+
+@register("matmul")
+class MatMul(Op):
+    """y = a @ b (batched, broadcasting batch axes; 1-D operands as in numpy)."""
+
+    def check(self, a: np.ndarray, b: np.ndarray) -> None:
+        if a.ndim == 0 or b.ndim == 0:
+            raise ShapeError(f"matmul: operands must have rank >= 1, received shapes {a.shape} and {b.shape}")
+        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+            raise ShapeError(f"matmul: inner dimensions differ: {a.shape} @ {b.shape}")
+
+    def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save(a, b)
+        return np.matmul(a, b)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        a, b = ctx.saved
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        dy2 = np.expand_dims(dy, -1) if b.ndim == 1 else dy  # b first: dy may be 0-d
+        dy2 = np.expand_dims(dy2, -2) if a.ndim == 1 else dy2
+        need_a, need_b = ctx.needs_input_grad
+        da = db = None
+        if need_a:
+            da = np.matmul(dy2, np.swapaxes(b2, -1, -2))
+            da = da.reshape(da.shape[:-2] + (a.shape[-1],)) if a.ndim == 1 else da
+        if need_b:
+            db = np.matmul(np.swapaxes(a2, -1, -2), dy2)
+            if b.ndim == 1:
+                db = db[..., 0]
+        return da, db
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        from minigrad.testing import strategies as S
+
+        def shapes(dims):
+            batch, m, k, n, ra, rb = dims
+            sa = (k,) if ra == 1 else batch + (m, k)
+            sb = (k,) if rb == 1 else batch[len(batch) - 1:] + (k, n)
+            return S.op_inputs(S.arrays(sa), S.arrays(sb))
+        small = st.integers(1, 3)
+        return st.tuples(st.lists(small, max_size=2).map(tuple), small, small, small,
+                         st.sampled_from([1, 2]), st.sampled_from([1, 2])).flatmap(shapes)

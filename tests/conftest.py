@@ -1,0 +1,19 @@
+"""Hypothesis profiles: 'ci' (deterministic, bounded; chosen when CI=true), 'dev' (default), 'thorough'.
+
+Select explicitly with MINIGRAD_HYPOTHESIS_PROFILE=thorough.
+"""
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", max_examples=15, derandomize=True, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("dev", max_examples=30, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=500, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+_default = "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
+settings.load_profile(os.environ.get("MINIGRAD_HYPOTHESIS_PROFILE", _default))
