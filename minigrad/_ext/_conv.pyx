@@ -1,0 +1,250 @@
+"""conv2d on NHWC arrays: im2col + BLAS GEMM, OpenMP across the batch, the GIL released.
+
+Layout: x (N, H, W, C), w (KH, KW, C/groups, F) as Keras stores it, y (N, OH, OW, F). An im2col row
+is one output pixel and its columns run (i, j, c), which is exactly w reshaped to (KH*KW*C/groups,
+F), so the weights never need a copy and y comes out of the GEMM already in NHWC order.
+
+Threading: the batch is split into one contiguous slice per thread; each thread walks its slice in
+chunks of `images_per_chunk` images, building the chunk's im2col matrix in its own workspace slot
+(sized by the caller to stay in L2) and calling a single-threaded GEMM on it. BLAS is never asked to
+thread inside the parallel region (the Python wrapper pins BLAS to one thread around these calls).
+Weight/bias gradients are summed per thread into private partials and reduced at the end.
+The kernels trust their arguments: minigrad.kernels.conv validates every shape first.
+"""
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.string cimport memset
+
+from minigrad._ext._blas cimport gemm
+
+
+cdef struct Geom:
+    int N, H, W, C, OH, OW, F, KH, KW
+    int stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left
+    int groups, Cg, Fg, Kg   # Kg = KH*KW*Cg: im2col columns of one group
+
+
+cdef void im2col(const floating* x, floating* col, Geom* g, int n0, int n1, int grp) noexcept nogil:
+    """col[(n, oh, ow), (i, j, c)] = x[n, oh*sh - pt + i*dh, ow*sw - pl + j*dw, grp*Cg + c] or 0."""
+    cdef Py_ssize_t n, oh, ow, i, j, c, h, w, Cg = g.Cg
+    # with dilation_w 1 and one group, the KW*C values of a kernel row are contiguous in x
+    cdef bint row_run = g.dilation_w == 1 and g.groups == 1
+    cdef floating* dst
+    cdef const floating* src
+    for n in range(n0, n1):
+        for oh in range(g.OH):
+            for ow in range(g.OW):
+                dst = col + (((n - n0) * g.OH + oh) * g.OW + ow) * g.Kg
+                for i in range(g.KH):
+                    h = oh * g.stride_h - g.pad_top + i * g.dilation_h
+                    if h < 0 or h >= g.H:
+                        for c in range(g.KW * Cg):
+                            dst[c] = 0
+                        dst += g.KW * Cg
+                        continue
+                    w = ow * g.stride_w - g.pad_left
+                    if row_run and w >= 0 and w + g.KW <= g.W:
+                        src = x + ((n * g.H + h) * g.W + w) * g.C
+                        for c in range(g.KW * Cg):
+                            dst[c] = src[c]
+                        dst += g.KW * Cg
+                        continue
+                    for j in range(g.KW):
+                        w = ow * g.stride_w - g.pad_left + j * g.dilation_w
+                        if w < 0 or w >= g.W:
+                            for c in range(Cg):
+                                dst[c] = 0
+                        else:
+                            src = x + ((n * g.H + h) * g.W + w) * g.C + grp * Cg
+                            for c in range(Cg):
+                                dst[c] = src[c]
+                        dst += Cg
+
+
+cdef void col2im(const floating* col, floating* dx, Geom* g, int n0, int n1, int grp) noexcept nogil:
+    """dx[n, h, w, grp*Cg + c] += col[(n, oh, ow), (i, j, c)]: the adjoint of im2col."""
+    cdef Py_ssize_t n, oh, ow, i, j, c, h, w, Cg = g.Cg
+    cdef const floating* src
+    cdef floating* dst
+    for n in range(n0, n1):
+        for oh in range(g.OH):
+            for ow in range(g.OW):
+                src = col + (((n - n0) * g.OH + oh) * g.OW + ow) * g.Kg
+                for i in range(g.KH):
+                    h = oh * g.stride_h - g.pad_top + i * g.dilation_h
+                    if h < 0 or h >= g.H:
+                        src += g.KW * Cg
+                        continue
+                    for j in range(g.KW):
+                        w = ow * g.stride_w - g.pad_left + j * g.dilation_w
+                        if w >= 0 and w < g.W:
+                            dst = dx + ((n * g.H + h) * g.W + w) * g.C + grp * Cg
+                            for c in range(Cg):
+                                dst[c] += src[c]
+                        src += Cg
+
+
+cdef tuple _dims(Py_ssize_t* shape):
+    return (shape[0], shape[1], shape[2], shape[3])
+
+
+cdef Geom _geom(tuple xs, tuple ws, tuple ys, int stride_h, int stride_w, int dilation_h,
+                int dilation_w, int pad_top, int pad_left, int groups):
+    cdef Geom g
+    g.N, g.H, g.W, g.C = xs
+    g.KH, g.KW, g.Cg, g.F = ws
+    g.OH, g.OW = ys[1], ys[2]
+    g.stride_h, g.stride_w, g.dilation_h, g.dilation_w = stride_h, stride_w, dilation_h, dilation_w
+    g.pad_top, g.pad_left, g.groups = pad_top, pad_left, groups
+    g.Fg = g.F // groups
+    g.Kg = g.KH * g.KW * g.Cg
+    if (ys[0] != g.N or ys[3] != g.F or g.Cg * groups != g.C or g.Fg * groups != g.F
+            or min(stride_h, stride_w, dilation_h, dilation_w) < 1 or min(pad_top, pad_left) < 0):
+        raise ValueError(f"_conv: inconsistent geometry x{xs} w{ws} y{ys} groups={groups}")
+    return g
+
+
+cdef Py_ssize_t _check_workspace(Py_ssize_t have, Geom* g, int chunk, int n_threads, bint partials) except -1:
+    cdef Py_ssize_t need = workspace_size(g.OH, g.OW, g.Kg, g.F, chunk, n_threads, partials)
+    if chunk < 1 or n_threads < 1 or have < need:
+        raise ValueError(f"_conv: workspace of {have} elements, need {need} (chunk={chunk}, "
+                         f"threads={n_threads})")
+    return need
+
+
+cpdef Py_ssize_t workspace_size(int OH, int OW, int Kg, int F, int images_per_chunk, int n_threads,
+                                bint partials):
+    """Elements of scratch a call needs: an im2col chunk per thread (+ dw/db partials per thread)."""
+    cdef Py_ssize_t per_thread = <Py_ssize_t>images_per_chunk * OH * OW * Kg
+    if partials:
+        per_thread += <Py_ssize_t>Kg * F + F
+    return per_thread * n_threads
+
+
+def conv2d_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w, b,
+                   floating[:, :, :, ::1] y, int stride_h, int stride_w, int dilation_h,
+                   int dilation_w, int pad_top, int pad_left, int groups,
+                   floating[::1] workspace, int images_per_chunk, int n_threads) -> None:
+    """y[n, oh, ow, f] = b[f] + sum_{i, j, c} x[n, oh*sh - pt + i*dh, ow*sw - pl + j*dw, c] w[i, j, c, f]."""
+    cdef Geom g = _geom(_dims(x.shape), _dims(w.shape), _dims(y.shape), stride_h,
+                        stride_w, dilation_h, dilation_w, pad_top, pad_left, groups)
+    cdef const floating[::1] bias = b if b is not None else None
+    if bias is not None and bias.shape[0] != g.F:
+        raise ValueError(f"_conv: bias of {bias.shape[0]} values for {g.F} filters")
+    _check_workspace(workspace.shape[0], &g, images_per_chunk, n_threads, False)
+    if g.N == 0:
+        return
+    cdef int t, per = (g.N + n_threads - 1) // n_threads
+    with nogil:
+        for t in prange(n_threads, num_threads=n_threads, schedule="static"):
+            _forward_slice(&x[0, 0, 0, 0], &w[0, 0, 0, 0],
+                           &bias[0] if bias is not None else NULL, &y[0, 0, 0, 0], &g,
+                           t * per, min(g.N, (t + 1) * per),
+                           &workspace[0] + <Py_ssize_t>t * images_per_chunk * g.OH * g.OW * g.Kg,
+                           images_per_chunk)
+
+
+cdef void _forward_slice(const floating* x, const floating* w, const floating* b, floating* y,
+                         Geom* g, int n_lo, int n_hi, floating* col, int chunk) noexcept nogil:
+    cdef int n0, n1, grp, rows
+    cdef Py_ssize_t r, f
+    cdef floating* yc
+    n0 = n_lo
+    while n0 < n_hi:
+        n1 = min(n_hi, n0 + chunk)
+        rows = (n1 - n0) * g.OH * g.OW
+        yc = y + <Py_ssize_t>n0 * g.OH * g.OW * g.F
+        for grp in range(g.groups):
+            im2col(x, col, g, n0, n1, grp)
+            gemm(False, False, rows, g.Fg, g.Kg, <floating>1, col, g.Kg, w + grp * g.Fg, g.F,
+                 <floating>0, yc + grp * g.Fg, g.F)
+        if b != NULL:  # while the chunk's output is still in cache
+            for r in range(rows):
+                for f in range(g.F):
+                    yc[r * g.F + f] += b[f]
+        n0 = n1
+
+
+def conv2d_backward(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] x,
+                    const floating[:, :, :, ::1] w, dx, dw, db, int stride_h, int stride_w,
+                    int dilation_h, int dilation_w, int pad_top, int pad_left, int groups,
+                    floating[::1] workspace, int images_per_chunk, int n_threads) -> None:
+    """Fill whichever of dx (like x), dw (like w), db (F,) is not None; dx and dw are overwritten."""
+    cdef Geom g = _geom(_dims(x.shape), _dims(w.shape), _dims(dy.shape), stride_h,
+                        stride_w, dilation_h, dilation_w, pad_top, pad_left, groups)
+    cdef floating[:, :, :, ::1] dx_v = dx if dx is not None else None
+    cdef floating[:, :, :, ::1] dw_v = dw if dw is not None else None
+    cdef floating[::1] db_v = db if db is not None else None
+    if dx_v is not None and _dims(dx_v.shape) != _dims(x.shape):
+        raise ValueError("_conv: dx must have the shape of x")
+    if dw_v is not None and _dims(dw_v.shape) != _dims(w.shape):
+        raise ValueError("_conv: dw must have the shape of w")
+    if db_v is not None and db_v.shape[0] != g.F:
+        raise ValueError("_conv: db must have one value per filter")
+    _check_workspace(workspace.shape[0], &g, images_per_chunk, n_threads, True)
+    cdef Py_ssize_t col_size = <Py_ssize_t>images_per_chunk * g.OH * g.OW * g.Kg
+    cdef Py_ssize_t stride = col_size + <Py_ssize_t>g.Kg * g.F + g.F
+    cdef floating* ws = &workspace[0]
+    cdef floating* dxp = &dx_v[0, 0, 0, 0] if dx_v is not None and g.N > 0 else NULL
+    cdef bint want_dw = dw_v is not None, want_db = db_v is not None
+    cdef int t, per = (g.N + n_threads - 1) // n_threads
+    cdef Py_ssize_t e
+    with nogil:
+        if g.N > 0:
+            for t in prange(n_threads, num_threads=n_threads, schedule="static"):
+                _backward_slice(&dy[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], dxp,
+                                want_dw, want_db, &g, t * per, min(g.N, (t + 1) * per),
+                                ws + t * stride, images_per_chunk)
+        # reduce the per-thread partials (a few thousand values: not worth threads)
+        if want_dw:
+            _sum_partials(ws + col_size, stride, n_threads, <Py_ssize_t>g.Kg * g.F,
+                          &dw_v[0, 0, 0, 0], g.N > 0)
+        if want_db:
+            _sum_partials(ws + col_size + <Py_ssize_t>g.Kg * g.F, stride, n_threads, g.F,
+                          &db_v[0], g.N > 0)
+
+
+cdef void _sum_partials(const floating* first, Py_ssize_t stride, int n_threads, Py_ssize_t size,
+                        floating* out, bint have_data) noexcept nogil:
+    cdef Py_ssize_t e
+    cdef int t
+    for e in range(size):
+        out[e] = 0
+    if not have_data:
+        return
+    for t in range(n_threads):
+        for e in range(size):
+            out[e] += first[t * stride + e]
+
+
+cdef void _backward_slice(const floating* dy, const floating* x, const floating* w, floating* dx,
+                          bint want_dw, bint want_db, Geom* g, int n_lo, int n_hi, floating* ws,
+                          int chunk) noexcept nogil:
+    cdef floating* col = ws
+    cdef floating* dwp = ws + <Py_ssize_t>chunk * g.OH * g.OW * g.Kg
+    cdef floating* dbp = dwp + <Py_ssize_t>g.Kg * g.F
+    cdef int n0, n1, grp, rows
+    cdef Py_ssize_t r, f, img = <Py_ssize_t>g.H * g.W * g.C
+    cdef const floating* dyc
+    memset(dwp, 0, (<Py_ssize_t>g.Kg * g.F + g.F) * sizeof(floating))
+    n0 = n_lo
+    while n0 < n_hi:
+        n1 = min(n_hi, n0 + chunk)
+        rows = (n1 - n0) * g.OH * g.OW
+        dyc = dy + <Py_ssize_t>n0 * g.OH * g.OW * g.F
+        if dx != NULL:
+            memset(dx + n0 * img, 0, (n1 - n0) * img * sizeof(floating))
+        for grp in range(g.groups):
+            if want_dw:  # dw_g[Kg, Fg] += col_g^T @ dy_g
+                im2col(x, col, g, n0, n1, grp)
+                gemm(True, False, g.Kg, g.Fg, rows, <floating>1, col, g.Kg, dyc + grp * g.Fg, g.F,
+                     <floating>1, dwp + grp * g.Fg, g.F)
+            if dx != NULL:  # dcol_g = dy_g @ w_g^T, then scatter-add back (reusing col's space)
+                gemm(False, True, rows, g.Kg, g.Fg, <floating>1, dyc + grp * g.Fg, g.F,
+                     w + grp * g.Fg, g.F, <floating>0, col, g.Kg)
+                col2im(col, dx, g, n0, n1, grp)
+        if want_db:
+            for r in range(rows):
+                for f in range(g.F):
+                    dbp[f] += dyc[r * g.F + f]
+        n0 = n1
