@@ -4,6 +4,7 @@ Public API only; no plugin and no heavy optional library is imported here.
 """
 from minigrad import ops
 from minigrad._ext import _tensor as _engine
+from minigrad.random import set_seed
 from minigrad.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
 from minigrad.threads import get_num_threads, openmp_available, set_num_threads
 
@@ -13,5 +14,5 @@ _engine._install(Tensor, ops.get)
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "ops",
-    "set_num_threads", "get_num_threads", "openmp_available",
+    "set_num_threads", "get_num_threads", "openmp_available", "set_seed",
 ]

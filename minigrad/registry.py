@@ -160,6 +160,42 @@ class Registry:
                 out.append(e)
         return sorted(out, key=lambda e: (e.name, e.distribution))
 
+    # ----- configs: kind + registered name + provider + config; no arbitrary imports
+    def serialize(self, obj: Any) -> dict[str, Any]:
+        """{'kind', 'name', 'provider', 'config'} of an object that has get_config()."""
+        name, provider = self.name_of(obj)
+        entry = {"kind": self.kind, "name": name, "config": obj.get_config()}
+        if provider is not None:
+            entry["provider"] = {"distribution": provider, "version": self._version_of(provider)}
+        return entry
+
+    def deserialize(self, entry: dict[str, Any]) -> Any:
+        """Rebuild an object from serialize()'s dict, resolving its class only through this registry."""
+        if not isinstance(entry, dict) or "name" not in entry:
+            raise ValueError(f"{self.kind}: expected a serialized entry with 'name' and 'config', received {entry!r}")
+        if entry.get("kind", self.kind) != self.kind:
+            raise ValueError(f"{self.kind}: entry is of kind {entry.get('kind')!r}")
+        try:
+            cls = self.get(entry["name"])
+        except UnknownNameError as e:
+            provider = entry.get("provider")
+            if provider:
+                raise UnknownNameError(
+                    f"{self.kind} '{entry['name']}' comes from the plugin distribution "
+                    f"'{provider['distribution']}' (version {provider.get('version', '?')}), which is not "
+                    f"installed: pip install {provider['distribution']}"
+                ) from e
+            raise
+        config = entry.get("config") or {}
+        return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
+
+    def _version_of(self, distribution: str) -> str:
+        for entries in self._plugin_table().values():
+            for e in entries:
+                if e.distribution == distribution:
+                    return e.version
+        return "?"
+
     # ----- plugins
     def _plugin_table(self) -> dict[str, list[PluginEntry]]:
         if self._plugins is None:
