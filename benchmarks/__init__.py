@@ -1,0 +1,1 @@
+"""minigrad benchmarks: `python -m benchmarks` runs every bench_*.py and writes RESULTS.md."""
