@@ -23,7 +23,6 @@ from benchmarks import harness
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-THREAD_VARS = ("MINIGRAD_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def discover() -> list[str]:
@@ -44,7 +43,7 @@ def select(available: list[str], only: list[str] | None) -> list[str]:
 
 def run_child(module: str, threads: int, *, quick: bool, timeout: float) -> dict[str, Any]:
     """One module at one thread count in a fresh interpreter: {'rows': [...]} or {'error': ...}."""
-    env = dict(os.environ, **{var: str(threads) for var in THREAD_VARS})
+    env = dict(os.environ, **{var: str(threads) for var in harness.THREAD_VARS})
     env[harness.QUICK_ENV] = "1" if quick else "0"
     code = ("import sys; from benchmarks.harness import child_main; "
             f"sys.exit(child_main({module!r}, {threads}))")
@@ -76,7 +75,8 @@ def machine_info(threads: list[int]) -> list[str]:
         f"- Cores: {os.cpu_count()} logical"
         + (f", {physical} physical" if physical else "")
         + f", {usable} usable by this process",
-        f"- Threads used: {', '.join(map(str, threads))} (each run sets {', '.join(THREAD_VARS)})",
+        f"- Threads used: {', '.join(map(str, threads))} "
+        f"(each run sets {', '.join(harness.THREAD_VARS)})",
     ]
     return lines + [f"- {lib}" for lib in _native_libraries()]
 

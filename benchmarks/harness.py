@@ -25,6 +25,7 @@ from typing import Any
 ROW_KEYS = ("group", "case", "minigrad_ms", "torch_ms", "ratio")
 RESULT_MARK = "@@minigrad-bench-result@@ "  # the child's one line of JSON, whatever else it prints
 QUICK_ENV = "MINIGRAD_BENCH_QUICK"
+THREAD_VARS = ("MINIGRAD_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def quick() -> bool:
@@ -115,12 +116,17 @@ def child_main(module: str, threads: int) -> int:
 
 
 def standalone(run: Callable[[int], list[dict[str, Any]]]) -> None:
-    """`python -m benchmarks.bench_x [--threads 1,2]`: run in this process and print the rows."""
+    """`python -m benchmarks.bench_x [--threads 1,2]`: run in this process and print the rows.
+
+    Unlike `python -m benchmarks`, all thread counts share one process.
+    """
     parser = argparse.ArgumentParser(description="Run one benchmark module and print its rows.")
     parser.add_argument("--threads", default="1", help="comma-separated thread counts")
     args = parser.parse_args()
     for threads in parse_threads(args.threads):
-        os.environ["MINIGRAD_NUM_THREADS"] = str(threads)
+        os.environ.update({var: str(threads) for var in THREAD_VARS})  # for torch_or_none, children
+        if "minigrad" in sys.modules:  # already imported: its env var was read at import time
+            sys.modules["minigrad"].set_num_threads(threads)
         for r in check_rows(run(threads), run.__module__):
             print(f"[{threads} thr] {r['group']} | {r['case']}: minigrad {fmt_ms(r['minigrad_ms'])}"
                   f" ms, torch {fmt_ms(r['torch_ms'])} ms, ratio {fmt_ratio(r['ratio'])}"

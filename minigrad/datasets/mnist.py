@@ -109,10 +109,10 @@ def download(folder: Path, names: list[str]) -> None:
     except OSError as exc:
         still_missing = [n for n in names if not (folder / n).exists()]
         raise FileNotFoundError(
-            f"MNIST files missing and could not be downloaded ({exc}). Put these files in "
-            f"{folder}: {', '.join(still_missing)} (the official IDX .gz files, e.g. from "
+            f"MNIST files missing and could not be downloaded. Put these files in {folder}: "
+            f"{', '.join(still_missing)} (the official IDX .gz files, e.g. from "
             f"http://yann.lecun.com/exdb/mnist/), or pass load_data(path=...) or set {ENV_VAR} "
-            f"to a folder that holds them") from exc
+            f"to a folder that holds them. Download errors: {exc}") from exc
 
 
 def _download_from_mirrors(dest: Path) -> None:
