@@ -16,3 +16,10 @@ __all__ = [
     "conv_output_size",
     "same_padding",
 ]
+
+# activations, softmax, softmax cross-entropy and pooling (their own __all__ lists the names)
+from minigrad.kernels import activation as _activation_kernels, pool as _pool_kernels  # noqa: E402
+from minigrad.kernels.activation import *  # noqa: E402,F401,F403
+from minigrad.kernels.pool import *  # noqa: E402,F401,F403
+
+__all__ += _activation_kernels.__all__ + _pool_kernels.__all__

@@ -92,3 +92,299 @@ def conv1d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, *, strides: An
                                  dilation=d2, groups=groups, data_format=data_format,
                                  need_dx=need_dx, need_dw=need_dw, need_db=need_db)
     return (dx.squeeze(axis) if dx is not None else None), (dw[0] if dw is not None else None), db
+
+
+# ---- activations, softmax, softmax cross-entropy (twins of kernels.activation) -----------------
+
+from scipy import special as _special  # noqa: E402
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def relu_forward(x: np.ndarray) -> np.ndarray:
+    """max(x, 0)."""
+    return np.where(x > 0, x, np.where(np.isnan(x), x, 0)).astype(x.dtype)
+
+
+def relu_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """dy where x > 0."""
+    return np.where(x > 0, dy, 0).astype(x.dtype)
+
+
+def leaky_relu_forward(x: np.ndarray, negative_slope: float = 0.2) -> np.ndarray:
+    """x, or negative_slope * x below 0."""
+    return np.where(x < 0, x.dtype.type(negative_slope) * x, x)
+
+
+def leaky_relu_backward(dy: np.ndarray, x: np.ndarray, negative_slope: float = 0.2) -> np.ndarray:
+    """dy, or negative_slope * dy below 0."""
+    return np.where(x < 0, x.dtype.type(negative_slope) * dy, dy)
+
+
+def elu_forward(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """x, or alpha * (e^x - 1) at or below 0."""
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype)
+
+
+def elu_backward(dy: np.ndarray, x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """dy, or dy * alpha * e^x at or below 0."""
+    return np.where(x > 0, dy, dy * alpha * np.exp(np.minimum(x, 0))).astype(x.dtype)
+
+
+def selu_forward(x: np.ndarray) -> np.ndarray:
+    """scale * elu(x, alpha)."""
+    return (_SELU_SCALE * elu_forward(x.astype(np.float64), _SELU_ALPHA)).astype(x.dtype)
+
+
+def selu_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """scale * elu'(x, alpha) * dy."""
+    return (_SELU_SCALE * elu_backward(dy, x.astype(np.float64), _SELU_ALPHA)).astype(x.dtype)
+
+
+def _gelu_tanh_gate(x: np.ndarray) -> np.ndarray:
+    xc = np.clip(x, -50.0, 50.0)  # the gate is saturated long before; avoids x^3 overflow
+    return _special.expit(2 * np.sqrt(2 / np.pi) * (xc + 0.044715 * xc**3))
+
+
+def gelu_forward(x: np.ndarray, approximate: bool = False) -> np.ndarray:
+    """x * Phi(x), or x * 0.5 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    gate = _gelu_tanh_gate(x) if approximate else _special.ndtr(x)
+    return (x * gate).astype(x.dtype)
+
+
+def gelu_backward(dy: np.ndarray, x: np.ndarray, approximate: bool = False) -> np.ndarray:
+    """dy * d gelu / dx."""
+    if approximate:
+        g, xc = _gelu_tanh_gate(x), np.clip(x, -50.0, 50.0)
+        d = g + xc * g * (1 - g) * 2 * np.sqrt(2 / np.pi) * (1 + 3 * 0.044715 * xc**2)
+    else:
+        xc = np.clip(x, -50.0, 50.0)
+        d = _special.ndtr(x) + xc * np.exp(-0.5 * xc**2) / np.sqrt(2 * np.pi)
+    return (dy * d).astype(x.dtype)
+
+
+def sigmoid_forward(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-x)."""
+    return _special.expit(x)
+
+
+def sigmoid_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """dy * y * (1 - y)."""
+    return dy * y * (1 - y)
+
+
+def hard_sigmoid_forward(x: np.ndarray) -> np.ndarray:
+    """relu6(x + 3) / 6."""
+    return np.clip((x + 3) / 6, 0, 1).astype(x.dtype)
+
+
+def hard_sigmoid_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """dy / 6 inside (-3, 3)."""
+    return np.where((x > -3) & (x < 3), dy / 6, 0).astype(x.dtype)
+
+
+def tanh_forward(x: np.ndarray) -> np.ndarray:
+    """tanh(x)."""
+    return np.tanh(x)
+
+
+def tanh_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """dy * (1 - y^2)."""
+    return dy * (1 - y * y)
+
+
+def softplus_forward(x: np.ndarray) -> np.ndarray:
+    """log(1 + e^x)."""
+    return np.logaddexp(x.dtype.type(0), x)
+
+
+def softplus_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """dy * sigmoid(x)."""
+    return dy * _special.expit(x)
+
+
+def silu_forward(x: np.ndarray) -> np.ndarray:
+    """x * sigmoid(x)."""
+    return x * _special.expit(x)
+
+
+def silu_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """dy * (s + x s (1 - s))."""
+    s = _special.expit(x)
+    return dy * (s + x * s * (1 - s))
+
+
+def linear_forward(x: np.ndarray) -> np.ndarray:
+    """x (a copy)."""
+    return np.array(x)
+
+
+def linear_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """dy (a copy)."""
+    return np.array(dy)
+
+
+def softmax_forward(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """softmax along axis."""
+    return _special.softmax(x, axis=axis).astype(x.dtype)
+
+
+def softmax_backward(dy: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """y * (dy - sum(dy * y))."""
+    return y * (dy - (dy * y).sum(axis=axis, keepdims=True))
+
+
+def log_softmax_forward(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """log_softmax along axis."""
+    return _special.log_softmax(x, axis=axis).astype(x.dtype)
+
+
+def log_softmax_backward(dy: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """dy - e^y * sum(dy)."""
+    return dy - np.exp(y) * dy.sum(axis=axis, keepdims=True)
+
+
+def softmax_cross_entropy_forward(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """-sum(target * log_softmax(logits), axis=1), 0 * -inf counted as 0."""
+    logp = _special.log_softmax(logits, axis=1)
+    return -np.where(target != 0, target * logp, 0).sum(axis=1).astype(logits.dtype)
+
+
+def softmax_cross_entropy_backward(dy: np.ndarray, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """dy * (softmax * sum(target) - target)."""
+    p = _special.softmax(logits, axis=1)
+    return (dy[:, None] * (p * target.sum(axis=1, keepdims=True) - target)).astype(logits.dtype)
+
+
+def sparse_softmax_cross_entropy_forward(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """-log_softmax(logits)[i, labels[i]]."""
+    logp = _special.log_softmax(logits, axis=1)
+    return -logp[np.arange(len(labels)), labels].astype(logits.dtype)
+
+
+def sparse_softmax_cross_entropy_backward(dy: np.ndarray, logits: np.ndarray,
+                                          labels: np.ndarray) -> np.ndarray:
+    """dy * (softmax - onehot(labels))."""
+    g = _special.softmax(logits, axis=1)
+    g[np.arange(len(labels)), labels] -= 1
+    return (dy[:, None] * g).astype(logits.dtype)
+
+
+# ---- pooling (twins of kernels.pool): plain loops over windows, in NHWC --------------------------
+
+def _pool_windows(in_hw: tuple[int, ...], pool_size: Any, strides: Any, padding: str) -> list:
+    """Per spatial axis, the clipped [start, stop) of each output window (TF 'same' semantics)."""
+    rank = len(in_hw)
+    pool = (pool_size,) * rank if np.isscalar(pool_size) else tuple(pool_size)
+    stride = pool if strides is None else ((strides,) * rank if np.isscalar(strides) else tuple(strides))
+    axes = []
+    for n, k, s in zip(in_hw, pool, stride):
+        if padding.lower() == "same":
+            out = -(-n // s)
+            before = max((out - 1) * s + k - n, 0) // 2
+        else:
+            out, before = (n - k) // s + 1, 0
+        axes.append([(max(o * s - before, 0), min(o * s - before + k, n)) for o in range(out)])
+    return axes
+
+
+def _to_nhwc(x: np.ndarray, data_format: str, rank: int) -> np.ndarray:
+    if data_format == "channels_first":
+        x = np.moveaxis(x, 1, -1)
+    return x[:, None] if rank == 1 else x
+
+
+def _from_nhwc(y: np.ndarray, data_format: str, rank: int) -> np.ndarray:
+    y = y[:, 0] if rank == 1 else y
+    return np.ascontiguousarray(np.moveaxis(y, -1, 1) if data_format == "channels_first" else y)
+
+
+def _pool_setup(shape: tuple[int, ...], pool_size: Any, strides: Any, padding: str,
+                data_format: str, rank: int) -> tuple:
+    nhwc = _to_nhwc(np.empty(shape, np.int8), data_format, rank).shape
+    if rank == 1:
+        pool_size = (1, pool_size if np.isscalar(pool_size) else pool_size[0])
+        strides = None if strides is None else (1, strides if np.isscalar(strides) else strides[0])
+    rows, cols = _pool_windows(nhwc[1:3], pool_size, strides, padding)
+    return nhwc, rows, cols
+
+
+def max_pool2d_forward(x: np.ndarray, pool_size: Any, strides: Any = None, padding: str = "valid",
+                       data_format: str = "channels_last", *, _rank: int = 2
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """(y, argmax): window maxima and the flat index h * W + w of the first maximum."""
+    (n, h, w, c), rows, cols = _pool_setup(x.shape, pool_size, strides, padding, data_format, _rank)
+    xn = _to_nhwc(x, data_format, _rank)
+    y = np.empty((n, len(rows), len(cols), c), x.dtype)
+    arg = np.empty(y.shape, np.int32)
+    for i, (h0, h1) in enumerate(rows):
+        for j, (w0, w1) in enumerate(cols):
+            win = xn[:, h0:h1, w0:w1, :].reshape(n, -1, c)
+            k = win.argmax(axis=1)  # first occurrence in row-major window order
+            y[:, i, j] = np.take_along_axis(win, k[:, None], axis=1)[:, 0]
+            arg[:, i, j] = (h0 + k // (w1 - w0)) * w + w0 + k % (w1 - w0)
+    return _from_nhwc(y, data_format, _rank), _from_nhwc(arg, data_format, _rank)
+
+
+def max_pool2d_backward(dy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...],
+                        pool_size: Any, strides: Any = None, padding: str = "valid",
+                        data_format: str = "channels_last", *, _rank: int = 2) -> np.ndarray:
+    """Scatter-add each dy onto the input position argmax names."""
+    (n, h, w, c), _, _ = _pool_setup(x_shape, pool_size, strides, padding, data_format, _rank)
+    g, a = _to_nhwc(dy, data_format, _rank), _to_nhwc(argmax, data_format, _rank)
+    dx = np.zeros((n, h * w, c), dy.dtype)
+    nn, _, _, cc = np.indices(g.shape, sparse=True)
+    np.add.at(dx, (nn, a, cc), g)
+    return _from_nhwc(dx.reshape(n, h, w, c), data_format, _rank)
+
+
+def avg_pool2d_forward(x: np.ndarray, pool_size: Any, strides: Any = None, padding: str = "valid",
+                       data_format: str = "channels_last", *, _rank: int = 2) -> np.ndarray:
+    """Mean over the valid elements of each window."""
+    (n, _, _, c), rows, cols = _pool_setup(x.shape, pool_size, strides, padding, data_format, _rank)
+    xn = _to_nhwc(x, data_format, _rank)
+    y = np.empty((n, len(rows), len(cols), c), x.dtype)
+    for i, (h0, h1) in enumerate(rows):
+        for j, (w0, w1) in enumerate(cols):
+            y[:, i, j] = xn[:, h0:h1, w0:w1, :].mean(axis=(1, 2))
+    return _from_nhwc(y, data_format, _rank)
+
+
+def avg_pool2d_backward(dy: np.ndarray, x_shape: tuple[int, ...], pool_size: Any,
+                        strides: Any = None, padding: str = "valid",
+                        data_format: str = "channels_last", *, _rank: int = 2) -> np.ndarray:
+    """Each dy spread evenly over the valid elements of its window."""
+    (n, h, w, c), rows, cols = _pool_setup(x_shape, pool_size, strides, padding, data_format, _rank)
+    g = _to_nhwc(dy, data_format, _rank)
+    dx = np.zeros((n, h, w, c), dy.dtype)
+    for i, (h0, h1) in enumerate(rows):
+        for j, (w0, w1) in enumerate(cols):
+            dx[:, h0:h1, w0:w1, :] += g[:, i, j, None, None, :] / ((h1 - h0) * (w1 - w0))
+    return _from_nhwc(dx, data_format, _rank)
+
+
+def max_pool1d_forward(x: np.ndarray, pool_size: Any, strides: Any = None, padding: str = "valid",
+                       data_format: str = "channels_last") -> tuple[np.ndarray, np.ndarray]:
+    """max_pool2d over (N, L, C) / (N, C, L)."""
+    return max_pool2d_forward(x, pool_size, strides, padding, data_format, _rank=1)
+
+
+def max_pool1d_backward(dy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...],
+                        pool_size: Any, strides: Any = None, padding: str = "valid",
+                        data_format: str = "channels_last") -> np.ndarray:
+    """max_pool2d backward over (N, L, C) / (N, C, L)."""
+    return max_pool2d_backward(dy, argmax, x_shape, pool_size, strides, padding, data_format,
+                               _rank=1)
+
+
+def avg_pool1d_forward(x: np.ndarray, pool_size: Any, strides: Any = None, padding: str = "valid",
+                       data_format: str = "channels_last") -> np.ndarray:
+    """avg_pool2d over (N, L, C) / (N, C, L)."""
+    return avg_pool2d_forward(x, pool_size, strides, padding, data_format, _rank=1)
+
+
+def avg_pool1d_backward(dy: np.ndarray, x_shape: tuple[int, ...], pool_size: Any,
+                        strides: Any = None, padding: str = "valid",
+                        data_format: str = "channels_last") -> np.ndarray:
+    """avg_pool2d backward over (N, L, C) / (N, C, L)."""
+    return avg_pool2d_backward(dy, x_shape, pool_size, strides, padding, data_format, _rank=1)

@@ -1,0 +1,256 @@
+"""Validated wrappers over minigrad._ext._pool: max/average pooling (1-D, 2-D) and global pooling.
+
+Semantics follow Keras/TensorFlow: strides default to the pool size; "valid" gives
+out = floor((in - pool) / stride) + 1, "same" gives out = ceil(in / stride) with the odd padded
+row/column at the bottom/right. Padded positions never take part: max pooling ignores them and
+average pooling divides by the number of valid elements in each window. Max pooling returns, with
+its output, int32 indices (h * W + w) of the first maximum of each window in row-major order; the
+backward pass routes each gradient there, so on ties the first element gets it all.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from minigrad._ext import _pool
+from minigrad._ext._parallel import num_threads
+from minigrad.kernels.activation import _float_array
+from minigrad.kernels.conv import conv_output_size, same_padding
+
+__all__ = [
+    "pool_geometry", "max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
+    "avg_pool2d_backward", "max_pool1d_forward", "max_pool1d_backward", "avg_pool1d_forward",
+    "avg_pool1d_backward", "global_max_pool_forward", "global_max_pool_backward",
+    "global_avg_pool_forward", "global_avg_pool_backward",
+]
+
+_FORMATS = ("channels_last", "channels_first")
+
+
+class PoolGeometry(NamedTuple):
+    """Everything a 2-D pooling kernel needs; `view` is the (B, H, W, K) shape the kernel sees."""
+
+    pool: tuple[int, int]
+    strides: tuple[int, int]
+    pads: tuple[int, int]  # (top, left); bottom/right padding is implied by the output size
+    view: tuple[int, int, int, int]
+    out_view: tuple[int, int, int, int]
+    out_shape: tuple[int, ...]  # in the caller's layout
+
+
+def _ints(op: str, name: str, value: Any, rank: int) -> tuple[int, ...]:
+    vals = (value,) * rank if isinstance(value, (int, np.integer)) else value
+    try:
+        vals = tuple(vals)
+    except TypeError:
+        vals = ()
+    if len(vals) != rank or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                    for v in vals):
+        raise TypeError(f"{op}: {name} must be an int or a tuple of {rank} ints, received {value!r}")
+    if min(vals) < 1:
+        raise ValueError(f"{op}: {name} must be positive, received {name}={value!r}")
+    return tuple(int(v) for v in vals)
+
+
+def pool_geometry(op: str, shape: tuple[int, ...], pool_size: Any, strides: Any, padding: str,
+                  data_format: str, rank: int = 2) -> PoolGeometry:
+    """Validate pooling attrs against an input shape ((N, H, W, C) / (N, C, H, W), or the 1-D forms)."""
+    pool = _ints(op, "pool_size", pool_size, rank)
+    stride = pool if strides is None else _ints(op, "strides", strides, rank)
+    mode = padding.lower() if isinstance(padding, str) else padding
+    if mode not in ("valid", "same"):
+        raise ValueError(f"{op}: padding must be 'valid' or 'same', received {padding!r}")
+    if data_format not in _FORMATS:
+        raise ValueError(f"{op}: data_format must be one of {_FORMATS}, received {data_format!r}")
+    if len(shape) != rank + 2:
+        layout = ("(N, H, W, C)" if rank == 2 else "(N, L, C)") if data_format == "channels_last" \
+            else ("(N, C, H, W)" if rank == 2 else "(N, C, L)")
+        raise ValueError(f"{op}: expected input of rank {rank + 2} {layout} "
+                         f"(data_format='{data_format}'), received shape {tuple(shape)}")
+    n, spatial, c = ((shape[0], shape[1:-1], shape[-1]) if data_format == "channels_last"
+                     else (shape[0], shape[2:], shape[1]))
+    outs, pads = [], []
+    for size, k, s in zip(spatial, pool, stride):
+        before, after = same_padding(size, k, s, 1) if mode == "same" else (0, 0)
+        outs.append(conv_output_size(size, k, s, 1, before, after))
+        pads.append(before)
+    if min(outs) < 1 and mode == "valid":
+        raise ValueError(f"{op}: pool_size={pool} with strides={stride} and padding='valid' does not "
+                         f"fit the spatial size {tuple(spatial)} (computed output size {tuple(outs)})")
+    if int(np.prod(spatial)) >= 2**31:
+        raise ValueError(f"{op}: spatial size {tuple(spatial)} exceeds the int32 index range")
+    if rank == 1:  # a length-L signal is a 1 x L image
+        pool, stride, spatial, outs, pads = (1, *pool), (1, *stride), (1, *spatial), [1, *outs], [0, *pads]
+    if data_format == "channels_last":  # (N, H, W, C) as it is
+        view, out_view = (n, *spatial, c), (n, *outs, c)
+        out_shape = (n, *outs[-rank:], c)
+    else:  # each (sample, channel) plane is an image with one channel: a free reshape
+        view, out_view = (n * c, *spatial, 1), (n * c, *outs, 1)
+        out_shape = (n, c, *outs[-rank:])
+    return PoolGeometry(pool, stride, tuple(pads), view, out_view, out_shape)
+
+
+def _threads(size: int) -> int:
+    return num_threads() if size >= 1 << 14 else 1
+
+
+def _kernel_args(g: PoolGeometry) -> tuple[int, ...]:
+    return (*g.pool, *g.strides, *g.pads)
+
+
+def _grad_input(op: str, dy: Any, g: PoolGeometry, dtype: np.dtype | None = None) -> np.ndarray:
+    dy = _float_array(op, "dy", dy)
+    if dy.shape != g.out_shape or (dtype is not None and dy.dtype != dtype):
+        raise ValueError(f"{op}: expected dy of shape {g.out_shape}"
+                         f"{'' if dtype is None else f' and dtype {dtype}'}, "
+                         f"received shape {dy.shape}, {dy.dtype}")
+    return dy
+
+
+def max_pool2d_forward(x: np.ndarray, pool_size: Any, strides: Any = None, padding: str = "valid",
+                       data_format: str = "channels_last", *, _rank: int = 2
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """(y, argmax): window maxima and the int32 spatial index h * W + w of the first maximum."""
+    op = "max_pool2d" if _rank == 2 else "max_pool1d"
+    x = _float_array(op, "x", x)
+    g = pool_geometry(op, x.shape, pool_size, strides, padding, data_format, _rank)
+    y = np.empty(g.out_shape, x.dtype)
+    argmax = np.empty(g.out_shape, np.int32)
+    if y.size:
+        _pool.max_pool2d_forward(x.reshape(g.view), y.reshape(g.out_view),
+                                 argmax.reshape(g.out_view), *_kernel_args(g), _threads(x.size))
+    return y, argmax
+
+
+def max_pool2d_backward(dy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...],
+                        pool_size: Any, strides: Any = None, padding: str = "valid",
+                        data_format: str = "channels_last", *, _rank: int = 2) -> np.ndarray:
+    """dx: each dy goes to its window's first maximum (argmax from the forward); the rest is 0."""
+    op = "max_pool2d backward" if _rank == 2 else "max_pool1d backward"
+    g = pool_geometry(op, tuple(x_shape), pool_size, strides, padding, data_format, _rank)
+    dy = _grad_input(op, dy, g)
+    argmax = np.asarray(argmax)
+    if argmax.shape != g.out_shape or argmax.dtype != np.int32:
+        raise ValueError(f"{op}: expected argmax of shape {g.out_shape} and dtype int32 (from the "
+                         f"forward pass), received shape {argmax.shape}, {argmax.dtype}")
+    argmax = np.ascontiguousarray(argmax)
+    if not dy.size:
+        return np.zeros(tuple(x_shape), dy.dtype)
+    dx = np.empty(tuple(x_shape), dy.dtype)
+    bad = _pool.max_pool2d_backward(dy.reshape(g.out_view), argmax.reshape(g.out_view),
+                                    dx.reshape(g.view), g.pool[0], g.strides[0], g.pads[0],
+                                    _threads(dx.size))
+    if bad:
+        raise ValueError(f"{op}: {bad} argmax entries lie outside the input's "
+                         f"{g.view[1]} x {g.view[2]} positions; pass the forward's argmax")
+    return dx
+
+
+def avg_pool2d_forward(x: np.ndarray, pool_size: Any, strides: Any = None, padding: str = "valid",
+                       data_format: str = "channels_last", *, _rank: int = 2) -> np.ndarray:
+    """y: the mean of each window over its valid (non-padded) elements."""
+    op = "avg_pool2d" if _rank == 2 else "avg_pool1d"
+    x = _float_array(op, "x", x)
+    g = pool_geometry(op, x.shape, pool_size, strides, padding, data_format, _rank)
+    y = np.empty(g.out_shape, x.dtype)
+    if y.size:
+        _pool.avg_pool2d_forward(x.reshape(g.view), y.reshape(g.out_view), *_kernel_args(g),
+                                 _threads(x.size))
+    return y
+
+
+def avg_pool2d_backward(dy: np.ndarray, x_shape: tuple[int, ...], pool_size: Any,
+                        strides: Any = None, padding: str = "valid",
+                        data_format: str = "channels_last", *, _rank: int = 2) -> np.ndarray:
+    """dx: each dy spread evenly over the valid elements of its window."""
+    op = "avg_pool2d backward" if _rank == 2 else "avg_pool1d backward"
+    g = pool_geometry(op, tuple(x_shape), pool_size, strides, padding, data_format, _rank)
+    dy = _grad_input(op, dy, g)
+    if not dy.size:
+        return np.zeros(tuple(x_shape), dy.dtype)
+    dx = np.empty(tuple(x_shape), dy.dtype)
+    _pool.avg_pool2d_backward(dy.reshape(g.out_view), dx.reshape(g.view), *_kernel_args(g),
+                              _threads(dx.size))
+    return dx
+
+
+def max_pool1d_forward(x: np.ndarray, pool_size: Any, strides: Any = None, padding: str = "valid",
+                       data_format: str = "channels_last") -> tuple[np.ndarray, np.ndarray]:
+    """(y, argmax) over (N, L, C) / (N, C, L); argmax holds positions along L."""
+    return max_pool2d_forward(x, pool_size, strides, padding, data_format, _rank=1)
+
+
+def max_pool1d_backward(dy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...],
+                        pool_size: Any, strides: Any = None, padding: str = "valid",
+                        data_format: str = "channels_last") -> np.ndarray:
+    """dx of max_pool1d: each dy goes to its window's first maximum."""
+    return max_pool2d_backward(dy, argmax, x_shape, pool_size, strides, padding, data_format,
+                               _rank=1)
+
+
+def avg_pool1d_forward(x: np.ndarray, pool_size: Any, strides: Any = None, padding: str = "valid",
+                       data_format: str = "channels_last") -> np.ndarray:
+    """Mean over the valid elements of each window of (N, L, C) / (N, C, L)."""
+    return avg_pool2d_forward(x, pool_size, strides, padding, data_format, _rank=1)
+
+
+def avg_pool1d_backward(dy: np.ndarray, x_shape: tuple[int, ...], pool_size: Any,
+                        strides: Any = None, padding: str = "valid",
+                        data_format: str = "channels_last") -> np.ndarray:
+    """dx of avg_pool1d."""
+    return avg_pool2d_backward(dy, x_shape, pool_size, strides, padding, data_format, _rank=1)
+
+
+def _global_view(op: str, x: np.ndarray, data_format: str) -> np.ndarray:
+    """(N, S, C) view of an input with any number S of spatial positions flattened."""
+    if data_format not in _FORMATS:
+        raise ValueError(f"{op}: data_format must be one of {_FORMATS}, received {data_format!r}")
+    if x.ndim < 3 or 0 in (x.shape[1:-1] if data_format == "channels_last" else x.shape[2:]):
+        raise ValueError(f"{op}: expected input of rank >= 3 with non-empty spatial axes "
+                         f"(data_format='{data_format}'), received shape {x.shape}")
+    if data_format == "channels_last":
+        return x.reshape(x.shape[0], -1, x.shape[-1])
+    return x.reshape(x.shape[0], x.shape[1], -1).transpose(0, 2, 1)
+
+
+def global_max_pool_forward(x: np.ndarray, data_format: str = "channels_last"
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """(y, argmax): (N, C) maxima over all spatial axes and the flat index of the first maximum."""
+    op = "global_max_pool"
+    x = _float_array(op, "x", x)
+    v = _global_view(op, x, data_format)
+    argmax = v.argmax(axis=1)  # first occurrence on ties, like the windowed kernel
+    return np.take_along_axis(v, argmax[:, None, :], axis=1)[:, 0, :], argmax
+
+
+def global_max_pool_backward(dy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...],
+                             data_format: str = "channels_last") -> np.ndarray:
+    """dx: each dy[n, c] goes to the first maximum of channel c; the rest is 0."""
+    op = "global_max_pool backward"
+    dx = np.zeros(tuple(x_shape), _float_array(op, "dy", dy).dtype)
+    v = _global_view(op, dx, data_format)  # a view: writes land in dx
+    if dy.shape != (v.shape[0], v.shape[2]) or np.shape(argmax) != dy.shape:
+        raise ValueError(f"{op}: expected dy and argmax of shape {(v.shape[0], v.shape[2])}, "
+                         f"received {np.shape(dy)} and {np.shape(argmax)}")
+    np.put_along_axis(v, np.asarray(argmax)[:, None, :], np.asarray(dy)[:, None, :], axis=1)
+    return dx
+
+
+def global_avg_pool_forward(x: np.ndarray, data_format: str = "channels_last") -> np.ndarray:
+    """(N, C) means over all spatial axes."""
+    x = _float_array("global_avg_pool", "x", x)
+    return _global_view("global_avg_pool", x, data_format).mean(axis=1)
+
+
+def global_avg_pool_backward(dy: np.ndarray, x_shape: tuple[int, ...],
+                             data_format: str = "channels_last") -> np.ndarray:
+    """dx = dy / S broadcast over the S spatial positions."""
+    op = "global_avg_pool backward"
+    dy = _float_array(op, "dy", dy)
+    dx = np.empty(tuple(x_shape), dy.dtype)
+    v = _global_view(op, dx, data_format)
+    if dy.shape != (v.shape[0], v.shape[2]):
+        raise ValueError(f"{op}: expected dy of shape {(v.shape[0], v.shape[2])}, received {dy.shape}")
+    v[...] = (dy / v.shape[1])[:, None, :]
+    return dx
