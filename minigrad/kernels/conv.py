@@ -187,8 +187,13 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
                    strides: Any = 1, padding: Padding = "valid", dilation: Any = 1, groups: int = 1,
                    data_format: str = "channels_last") -> np.ndarray:
     """y = b + cross-correlation of x (N, H, W, C) with w (KH, KW, C/groups, F): (N, OH, OW, F)."""
-    plan = _Plan("conv2d", x, w, strides, padding, dilation, groups, data_format)
-    b = _check_bias("conv2d", b, plan, x.dtype)
+    return _forward("conv2d", x, w, b, strides, padding, dilation, groups, data_format)
+
+
+def _forward(op: str, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, strides: Any,
+             padding: Padding, dilation: Any, groups: int, data_format: str) -> np.ndarray:
+    plan = _Plan(op, x, w, strides, padding, dilation, groups, data_format)
+    b = _check_bias(op, b, plan, x.dtype)
     y = np.empty(plan.out_shape, x.dtype)
     if plan.out_shape[0] > 0:
         n_threads = num_threads()
@@ -204,10 +209,19 @@ def conv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, *, strides: An
                     data_format: str = "channels_last", need_dx: bool = True, need_dw: bool = True,
                     need_db: bool = True) -> tuple[np.ndarray | None, ...]:
     """(dx like x, dw like w, db (F,)) from dy (N, OH, OW, F); None for each one not needed."""
-    plan = _Plan("conv2d backward", x, w, strides, padding, dilation, groups, data_format)
-    expected = plan.out_shape if data_format == "channels_last" else tuple(np.take(plan.out_shape, (0, 3, 1, 2)))
+    return _backward("conv2d backward", dy, x, w, strides, padding, dilation, groups, data_format,
+                     need_dx, need_dw, need_db)
+
+
+def _backward(op: str, dy: np.ndarray, x: np.ndarray, w: np.ndarray, strides: Any,
+              padding: Padding, dilation: Any, groups: int, data_format: str, need_dx: bool,
+              need_dw: bool, need_db: bool) -> tuple[np.ndarray | None, ...]:
+    plan = _Plan(op, x, w, strides, padding, dilation, groups, data_format)
+    expected = plan.out_shape
+    if data_format == "channels_first":
+        expected = (expected[0], expected[3], expected[1], expected[2])
     if not isinstance(dy, np.ndarray) or dy.dtype != x.dtype or dy.shape != expected:
-        raise ValueError(f"conv2d backward: expected dy of shape {expected} and dtype {x.dtype}, "
+        raise ValueError(f"{op}: expected dy of shape {expected} and dtype {x.dtype}, "
                          f"received {getattr(dy, 'shape', type(dy).__name__)} / {getattr(dy, 'dtype', '-')}")
     dx = np.empty(plan.in_shape, x.dtype) if need_dx else None
     dw = np.empty(w.shape, w.dtype) if need_dw else None
@@ -247,9 +261,7 @@ def conv1d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
                    data_format: str = "channels_last") -> np.ndarray:
     """y = b + cross-correlation of x (N, L, C) with w (K, C/groups, F): (N, OL, F)."""
     x2, w2, s2, p2, d2, axis = _as_2d("conv1d", x, w, strides, padding, dilation, data_format)
-    y = conv2d_forward(x2, w2, b, strides=s2, padding=p2, dilation=d2, groups=groups,
-                       data_format=data_format)
-    return y.squeeze(axis)
+    return _forward("conv1d", x2, w2, b, s2, p2, d2, groups, data_format).squeeze(axis)
 
 
 def conv1d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, *, strides: Any = 1,
@@ -260,7 +272,6 @@ def conv1d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, *, strides: An
     x2, w2, s2, p2, d2, axis = _as_2d("conv1d backward", x, w, strides, padding, dilation,
                                       data_format)
     dy2 = np.expand_dims(dy, axis) if getattr(dy, "ndim", None) == 3 else dy
-    dx, dw, db = conv2d_backward(dy2, x2, w2, strides=s2, padding=p2, dilation=d2, groups=groups,
-                                 data_format=data_format, need_dx=need_dx, need_dw=need_dw,
-                                 need_db=need_db)
+    dx, dw, db = _backward("conv1d backward", dy2, x2, w2, s2, p2, d2, groups, data_format,
+                           need_dx, need_dw, need_db)
     return (dx.squeeze(axis) if dx is not None else None), (dw[0] if dw is not None else None), db

@@ -1,0 +1,146 @@
+"""The reference CNN's three conv layers at batch 64 (3x3 valid, NHWC), minigrad vs PyTorch CPU.
+
+For each layer: forward and forward+backward (dw and db always; dx for layers 2 and 3 only, as in
+training where the images need no gradient), median ms, GFLOP/s, minor page faults per call, and the
+ratio to torch in the same process with the same thread count: NCHW as it comes, channels_last, and
+channels_last after telling glibc to keep freed memory (mallopt, the runtime twin of
+MALLOC_MMAP_THRESHOLD_/MALLOC_MMAP_MAX_/MALLOC_TRIM_THRESHOLD_), which is torch's strongest setup
+here; minigrad is re-measured under that setting too so both sides share the allocator. A numpy
+sgemm (2048^3) gives the machine's single-precision GEMM throughput; the 32->64 layer's fwd+bwd
+rate is reported as a fraction of it. Targets: fwd+bwd ratio <= 1.0 vs the strongest torch on every
+layer, 32->64 >= 60% of sgemm.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import resource
+from typing import Any, Callable
+
+import numpy as np
+
+from benchmarks import harness
+
+GROUP = "conv"
+BATCH = 64
+LAYERS = [  # (name, in_channels, filters, size, need_dx)
+    ("conv1 1->32 28x28", 1, 32, 28, False),
+    ("conv2 32->64 13x13", 32, 64, 13, True),
+    ("conv3 64->64 5x5", 64, 64, 5, True),
+]
+
+
+def _faults_per_call(fn: Callable[[], object], calls: int = 20) -> float:
+    fn()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        fn()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
+
+
+def _keep_freed_memory() -> bool:
+    """glibc: no mmap for big blocks and no trimming, so freed buffers are reused without faults."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    libc = ctypes.CDLL(name)
+    m_trim_threshold, m_mmap_threshold, m_mmap_max = -1, -3, -4
+    ok = libc.mallopt(m_mmap_threshold, 32 * 1024 * 1024) and libc.mallopt(m_mmap_max, 0)
+    return bool(ok and libc.mallopt(m_trim_threshold, 2**31 - 1))
+
+
+def sgemm_gflops(threads: int) -> float:
+    """numpy float32 matmul throughput (GFLOP/s) with `threads` BLAS threads."""
+    from threadpoolctl import threadpool_limits
+
+    n = 1024 if harness.quick() else 2048
+    a, b = np.random.rand(n, n).astype(np.float32), np.random.rand(n, n).astype(np.float32)
+    c = np.empty((n, n), np.float32)
+    with threadpool_limits(threads, user_api="blas"):
+        ms = harness.median_ms(lambda: np.matmul(a, b, out=c), repeat=10)
+    return 2 * n**3 / ms / 1e6
+
+
+def _minigrad_cases(cin: int, cout: int, size: int, need_dx: bool) -> dict[str, Callable]:
+    from minigrad.kernels import conv2d_backward, conv2d_forward
+
+    rng = np.random.default_rng(0)
+    x = rng.random((BATCH, size, size, cin), dtype=np.float32)
+    w = rng.standard_normal((3, 3, cin, cout), dtype=np.float32) * 0.1
+    b = np.zeros(cout, np.float32)
+    dy = rng.standard_normal((BATCH, size - 2, size - 2, cout), dtype=np.float32)
+
+    def fwd_bwd() -> None:
+        conv2d_forward(x, w, b)
+        conv2d_backward(dy, x, w, need_dx=need_dx)
+
+    return {"fwd": lambda: conv2d_forward(x, w, b), "fwd+bwd": fwd_bwd}
+
+
+def _torch_cases(torch: Any, cin: int, cout: int, size: int, need_dx: bool,
+                 channels_last: bool) -> dict[str, Callable]:
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    conv = torch.nn.Conv2d(cin, cout, 3).to(memory_format=fmt)
+    x = torch.rand(BATCH, cin, size, size).to(memory_format=fmt).requires_grad_(need_dx)
+    dy = torch.randn(BATCH, cout, size - 2, size - 2).to(memory_format=fmt)
+
+    def fwd() -> None:
+        with torch.no_grad():
+            conv(x)
+
+    def fwd_bwd() -> None:
+        conv.weight.grad = conv.bias.grad = x.grad = None
+        conv(x).backward(dy)
+
+    return {"fwd": fwd, "fwd+bwd": fwd_bwd}
+
+
+def _flops(cin: int, cout: int, size: int, need_dx: bool) -> dict[str, float]:
+    fwd = 2.0 * BATCH * (size - 2) ** 2 * cout * 9 * cin
+    return {"fwd": fwd, "fwd+bwd": fwd * (3 if need_dx else 2)}
+
+
+def _measure(cases: dict[str, Callable]) -> dict[str, tuple[float, float]]:
+    return {k: (harness.median_ms(fn, repeat=15), _faults_per_call(fn)) for k, fn in cases.items()}
+
+
+def run(threads: int) -> list[dict]:
+    """Rows for the three layers x (fwd, fwd+bwd) x torch setups, plus the sgemm reference."""
+    from minigrad.threads import set_num_threads
+
+    set_num_threads(threads)
+    torch = harness.torch_or_none()
+    peak = sgemm_gflops(threads)
+    rows = [harness.row(GROUP, "numpy sgemm 2048^3", None, None, f"{peak:.0f} GFLOP/s")]
+    setups = [("NCHW", False), ("channels_last", True)]
+    results: dict[tuple, tuple] = {}
+    for phase in ("default malloc", "kept malloc"):
+        if phase == "kept malloc" and not _keep_freed_memory():
+            break
+        for name, cin, cout, size, need_dx in LAYERS:
+            results[(phase, name, "minigrad")] = _measure(_minigrad_cases(cin, cout, size, need_dx))
+            for label, cl in setups if torch is not None else ():
+                cases = _torch_cases(torch, cin, cout, size, need_dx, cl)
+                results[(phase, name, label)] = _measure(cases)
+        setups = [("channels_last", True)]
+    for (phase, name, who), measured in results.items():
+        if who != "minigrad":
+            continue
+        _, cin, cout, size, need_dx = next(layer for layer in LAYERS if layer[0] == name)
+        flops = _flops(cin, cout, size, need_dx)
+        for kind, (ms, faults) in measured.items():
+            gflops = flops[kind] / ms / 1e6
+            extra = f"{gflops:.0f} GFLOP/s, {faults:.0f} faults/call"
+            if name.startswith("conv2") and kind == "fwd+bwd":
+                extra += f", {100 * gflops / peak:.0f}% of sgemm"
+            labels = [k[2] for k in results if k[:2] == (phase, name) and k[2] != "minigrad"]
+            for label in labels or [None]:
+                t_ms, t_faults = results[(phase, name, label)][kind] if label else (None, None)
+                case = f"{name} {kind} vs torch {label or '-'} ({phase})"
+                more = f", torch {t_faults:.0f} faults/call" if label else ""
+                rows.append(harness.row(GROUP, case, ms, t_ms, extra + more))
+    return rows
+
+
+if __name__ == "__main__":
+    harness.standalone(run)

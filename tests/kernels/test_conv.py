@@ -1,0 +1,278 @@
+"""conv2d/conv1d kernels: forward vs scipy.signal.correlate, backward vs the NumPy twins and finite
+differences, the known examples of REFERENCE.md, and every bad input the wrappers must refuse."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, example, given
+from hypothesis import strategies as st
+from scipy.signal import correlate
+
+from minigrad._ext._blas import gemm_rowmajor
+from minigrad.kernels import conv as K
+from minigrad.kernels import reference as R
+from minigrad.threads import get_num_threads, set_num_threads
+
+FORMATS = ("channels_last", "channels_first")
+
+
+def _same(n: int, k: int, s: int, d: int) -> tuple[int, int]:
+    out = -(-n // s)
+    total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+    return total // 2, total - total // 2
+
+
+def scipy_conv2d(x, w, b, strides, pads, dilation, groups):
+    """NHWC conv from channel-summed 2-D scipy correlations, then strided (the test's own math)."""
+    (sh, sw), (dh, dw) = strides, dilation
+    top, bottom, left, right = pads
+    xp = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    kh, kw, cg, f = w.shape
+    wd = np.zeros((dh * (kh - 1) + 1, dw * (kw - 1) + 1, cg, f), w.dtype)
+    wd[::dh, ::dw] = w  # a dilated kernel is the kernel with zeros between its taps
+    oh = (xp.shape[1] - wd.shape[0]) // sh + 1
+    ow = (xp.shape[2] - wd.shape[1]) // sw + 1
+    y = np.zeros((x.shape[0], oh, ow, f), np.float64)
+    fg = f // groups
+    for n in range(x.shape[0]):
+        for j in range(f):
+            c0 = (j // fg) * cg
+            acc = sum(correlate(xp[n, :, :, c0 + c].astype(np.float64), wd[:, :, c, j], mode="valid")
+                      for c in range(cg))
+            y[n, :, :, j] = acc[::sh, ::sw][:oh, :ow] + (b[j] if b is not None else 0)
+    return y
+
+
+@st.composite
+def conv_configs(draw, rank: int = 2):
+    """Valid conv configurations: arrays and keyword arguments for the kernel wrappers."""
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cg, fg = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dims = 1 if rank == 1 else 2
+    size = draw(st.lists(st.integers(1, 9), min_size=dims, max_size=dims))
+    kernel = draw(st.lists(st.integers(1, 4), min_size=dims, max_size=dims))
+    strides = tuple(draw(st.lists(st.integers(1, 3), min_size=dims, max_size=dims)))
+    dilation = tuple(draw(st.lists(st.integers(1, 3), min_size=dims, max_size=dims)))
+    padding = draw(st.one_of(st.sampled_from(["valid", "same"]), st.integers(0, 2),
+                             st.tuples(*[st.integers(0, 2)] * (2 * dims))))
+    fmt = draw(st.sampled_from(FORMATS))
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    n = draw(st.integers(0, 3))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    shape = (n, *size, groups * cg) if fmt == "channels_last" else (n, groups * cg, *size)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((*kernel, cg, groups * fg)).astype(dtype)
+    b = rng.standard_normal(groups * fg).astype(dtype) if draw(st.booleans()) else None
+    if padding == "valid":
+        pads = (0,) * 2 * dims
+    elif padding == "same":
+        pads = sum((_same(i, k, s, d) for i, k, s, d in zip(size, kernel, strides, dilation)), ())
+    elif isinstance(padding, int):
+        pads = (padding,) * 2 * dims
+    else:
+        pads = padding
+    fits = all(i + pads[2 * a] + pads[2 * a + 1] >= d * (k - 1) + 1
+               for a, (i, k, d) in enumerate(zip(size, kernel, dilation)))
+    assume(fits)
+    kwargs = dict(strides=strides, padding=padding, dilation=dilation, groups=groups, data_format=fmt)
+    return x, w, b, kwargs, pads
+
+
+def _tol(dtype) -> dict:
+    return dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
+
+
+def _to_nhwc(a, fmt):
+    return a if fmt == "channels_last" else np.moveaxis(a, 1, -1)
+
+
+@given(conv_configs())
+@example((np.ones((1, 5, 5, 1)), np.ones((3, 3, 1, 1)), None, dict(
+    strides=(2, 2), padding="same", dilation=(1, 1), groups=1, data_format="channels_last"),
+    (1, 1, 1, 1)))
+def test_conv2d_forward_matches_scipy_correlate(config) -> None:
+    x, w, b, kwargs, pads = config
+    y = K.conv2d_forward(x, w, b, **kwargs)
+    expected = scipy_conv2d(_to_nhwc(x, kwargs["data_format"]), w, b, kwargs["strides"], pads,
+                            kwargs["dilation"], kwargs["groups"])
+    assert y.dtype == x.dtype
+    np.testing.assert_allclose(_to_nhwc(y, kwargs["data_format"]), expected, **_tol(x.dtype))
+
+
+@given(conv_configs(), st.sampled_from([64, 1 << 16]))
+def test_conv2d_backward_matches_reference(config, chunk_elements: int) -> None:
+    x, w, b, kwargs, _ = config
+    y = R.conv2d_forward(x, w, b, **kwargs)
+    dy = np.random.default_rng(1).standard_normal(y.shape).astype(x.dtype)
+    old, K._CHUNK_ELEMENTS = K._CHUNK_ELEMENTS, chunk_elements  # small chunks: many per thread
+    try:
+        got = K.conv2d_backward(dy, x, w, **kwargs)
+    finally:
+        K._CHUNK_ELEMENTS = old
+    want = R.conv2d_backward(dy, x, w, **kwargs)
+    for g, e in zip(got, want):
+        assert g.shape == e.shape and g.dtype == x.dtype
+        np.testing.assert_allclose(g, e, **_tol(x.dtype))
+
+
+@given(conv_configs(rank=1))
+def test_conv1d_forward_and_backward(config) -> None:
+    x, w, b, kwargs, pads = config
+    fmt = kwargs["data_format"]
+    y = K.conv1d_forward(x, w, b, **kwargs)
+    x2 = _to_nhwc(x, fmt)[:, None]
+    expected = scipy_conv2d(x2, w[None], b, (1, *kwargs["strides"]), (0, 0, *pads),
+                            (1, *kwargs["dilation"]), kwargs["groups"])[:, 0]
+    np.testing.assert_allclose(_to_nhwc(y, fmt), expected, **_tol(x.dtype))
+    dy = np.random.default_rng(2).standard_normal(y.shape).astype(x.dtype)
+    for g, e in zip(K.conv1d_backward(dy, x, w, **kwargs), R.conv1d_backward(dy, x, w, **kwargs)):
+        np.testing.assert_allclose(g, e, **_tol(x.dtype))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_conv2d_backward_matches_finite_differences(fmt: str) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 5, 6, 4) if fmt == "channels_last" else (2, 4, 5, 6))
+    w, b = rng.standard_normal((3, 2, 2, 4)), rng.standard_normal(4)
+    kwargs = dict(strides=(2, 1), padding="same", dilation=(1, 2), groups=2, data_format=fmt)
+    dy = rng.standard_normal(K.conv2d_forward(x, w, b, **kwargs).shape)
+    dx, dw, db = K.conv2d_backward(dy, x, w, **kwargs)
+    for arr, grad in ((x, dx), (w, dw), (b, db)):
+        numeric = np.zeros_like(arr)
+        for idx in np.ndindex(arr.shape):
+            keep = arr[idx]
+            arr[idx] = keep + 1e-6
+            up = np.sum(K.conv2d_forward(x, w, b, **kwargs) * dy)
+            arr[idx] = keep - 1e-6
+            down = np.sum(K.conv2d_forward(x, w, b, **kwargs) * dy)
+            arr[idx] = keep
+            numeric[idx] = (up - down) / 2e-6
+        np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-7)
+
+
+def test_sobel_x_finds_a_vertical_edge_and_laplacian_ignores_constants() -> None:
+    image = np.zeros((1, 6, 6, 1))
+    image[:, :, 3:] = 1.0  # dark left half, bright right half: a vertical edge between cols 2 and 3
+    sobel_x = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], float)[:, :, None, None]
+    edges = K.conv2d_forward(image, sobel_x)[0, :, :, 0]
+    np.testing.assert_array_equal(edges, np.tile([0.0, 4.0, 4.0, 0.0], (4, 1)))
+    np.testing.assert_array_equal(K.conv2d_forward(image, sobel_x.transpose(1, 0, 2, 3)), 0.0)
+    laplacian = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], float)[:, :, None, None]
+    flat = np.full((2, 7, 7, 1), 0.37)
+    np.testing.assert_allclose(K.conv2d_forward(flat, laplacian), 0.0, atol=1e-15)
+
+
+def test_known_output_sizes() -> None:
+    rng = np.random.default_rng(4)
+    y = K.conv2d_forward(rng.random((1, 5, 5, 1)), rng.random((3, 3, 1, 1)))
+    assert y.shape == (1, 3, 3, 1)
+    y = K.conv2d_forward(rng.random((2, 28, 28, 1), np.float32), rng.random((5, 5, 1, 8), np.float32))
+    assert y.shape == (2, 24, 24, 8) and y.shape[1] * y.shape[2] == 576
+    assert K.conv_output_size(227, 11, 4, 1, 0, 0) == 55
+    x, w = rng.random((1, 227, 227, 3), np.float32), rng.random((11, 11, 3, 96), np.float32)
+    y = K.conv2d_forward(x, w, strides=4)  # the im2col example: [96 x 363] . [363 x 3025]
+    assert y.shape == (1, 55, 55, 96)
+    col = np.lib.stride_tricks.sliding_window_view(x[0], (11, 11, 3))[::4, ::4, 0]
+    np.testing.assert_allclose(y[0], np.einsum("hwijc,ijcf->hwf", col, w), rtol=1e-4)
+
+
+def test_same_padding_with_stride_puts_the_extra_pixel_bottom_right() -> None:
+    assert K.same_padding(6, 3, 2, 1) == (0, 1) and K.same_padding(7, 3, 2, 1) == (1, 1)
+    rng = np.random.default_rng(5)
+    x, w = rng.random((2, 6, 6, 3)), rng.random((3, 3, 3, 4))
+    y = K.conv2d_forward(x, w, strides=2, padding="same")
+    assert y.shape == (2, 3, 3, 4)
+    np.testing.assert_allclose(y, K.conv2d_forward(x, w, strides=2, padding=(0, 1, 0, 1)))
+
+
+def test_depthwise_groups_equal_channels() -> None:
+    rng = np.random.default_rng(6)
+    x, w = rng.random((3, 8, 8, 5)), rng.random((3, 3, 1, 10))  # depth multiplier 2
+    y = K.conv2d_forward(x, w, groups=5, padding="same")
+    for c in range(5):
+        for m in range(2):
+            f = 2 * c + m
+            ref = [correlate(np.pad(x[n, :, :, c], 1), w[:, :, 0, f], mode="valid") for n in range(3)]
+            np.testing.assert_allclose(y[..., f], ref, rtol=1e-12)
+
+
+def test_zero_batch_and_non_contiguous_input() -> None:
+    rng = np.random.default_rng(7)
+    w = rng.random((3, 3, 2, 4))
+    y = K.conv2d_forward(np.zeros((0, 6, 6, 2)), w, rng.random(4))
+    assert y.shape == (0, 4, 4, 4)
+    dx, dw, db = K.conv2d_backward(np.zeros((0, 4, 4, 4)), np.zeros((0, 6, 6, 2)), w)
+    assert dx.shape == (0, 6, 6, 2) and not dw.any() and not db.any()
+    big = rng.random((3, 12, 14, 4))
+    x = big[:, ::2, 1::2, 1:3]  # strided view, neither C- nor F-contiguous
+    assert not x.flags.c_contiguous
+    np.testing.assert_allclose(K.conv2d_forward(x, w), K.conv2d_forward(x.copy(), w), rtol=1e-14)
+    dy = rng.random((3, 4, 5, 4))
+    for g, e in zip(K.conv2d_backward(dy, x, w), K.conv2d_backward(dy, x.copy(), w)):
+        np.testing.assert_allclose(g, e, rtol=1e-14)
+
+
+def test_one_and_two_threads_agree() -> None:
+    rng = np.random.default_rng(8)
+    x, w, dy = rng.random((5, 9, 9, 3)), rng.random((3, 3, 3, 6)), rng.random((5, 7, 7, 6))
+    before = get_num_threads()
+    try:
+        results = []
+        for n in (1, 2):
+            set_num_threads(n)
+            results.append((K.conv2d_forward(x, w), *K.conv2d_backward(dy, x, w)))
+    finally:
+        set_num_threads(before)
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False), (False, True), (True, True)])
+def test_rowmajor_gemm(trans_a: bool, trans_b: bool) -> None:
+    rng = np.random.default_rng(9)
+    a, b = rng.random((4, 3) if not trans_a else (3, 4)), rng.random((3, 5) if not trans_b else (5, 3))
+    c = rng.random((4, 5))
+    expected = 2.0 * (a.T if trans_a else a) @ (b.T if trans_b else b) + 0.5 * c
+    gemm_rowmajor(a, b, c, trans_a, trans_b, 2.0, 0.5)
+    np.testing.assert_allclose(c, expected, rtol=1e-14)
+    with pytest.raises(ValueError, match="inner sizes"):
+        gemm_rowmajor(a, b, np.zeros((2, 2)), trans_a, trans_b)
+
+
+BAD = [
+    (dict(x=(1, 2, 2, 1), w=(3, 3, 1, 1)), ValueError, r"conv2d: kernel \(3, 3\).*output size \(0, 0\)"),
+    (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), strides=0), ValueError, "conv2d: strides must be positive"),
+    (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), dilation=(1, -1)), ValueError, "conv2d: dilation must be"),
+    (dict(x=(1, 5, 5, 4), w=(3, 3, 2, 3), groups=2), ValueError, r"filters \(3\) must be divisible"),
+    (dict(x=(1, 5, 5, 4), w=(3, 3, 3, 2)), ValueError, "x has 4 channels"),
+    (dict(x=(5, 5, 1), w=(3, 3, 1, 1)), ValueError, "conv2d: expected x of rank 4"),
+    (dict(x=(1, 5, 5, 1), w=(0, 3, 1, 1)), ValueError, "kernel size, channels and filters must be"),
+    (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), padding="full"), ValueError, "padding must be 'valid'"),
+    (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), padding=-1), ValueError, "padding must be non-negative"),
+    (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), groups=0), ValueError, "groups must be a positive int"),
+    (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), data_format="NHWC"), ValueError, "data_format must be"),
+    (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), wdtype=np.float32), TypeError, "share a dtype"),
+    (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), xdtype=np.int64, wdtype=np.int64), TypeError, "float32 or"),
+    (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), b=(2,)), ValueError, r"expected bias of shape \(1,\)"),
+]
+
+
+@pytest.mark.parametrize("spec,error,message", BAD)
+def test_bad_input_is_refused_with_a_clear_message(spec: dict, error: type, message: str) -> None:
+    x = np.ones(spec["x"], spec.get("xdtype", np.float64))
+    w = np.ones(spec["w"], spec.get("wdtype", np.float64))
+    b = np.ones(spec["b"]) if "b" in spec else None
+    kwargs = {k: spec[k] for k in ("strides", "dilation", "groups", "padding", "data_format") if k in spec}
+    with pytest.raises(error, match=message):
+        K.conv2d_forward(x, w, b, **kwargs)
+
+
+def test_bad_backward_and_conv1d_input() -> None:
+    x, w = np.ones((2, 5, 5, 1)), np.ones((3, 3, 1, 2))
+    with pytest.raises(ValueError, match=r"conv2d backward: expected dy of shape \(2, 3, 3, 2\)"):
+        K.conv2d_backward(np.ones((2, 3, 3, 3)), x, w)
+    with pytest.raises(ValueError, match="conv1d: expected x of rank 3"):
+        K.conv1d_forward(x, w)
+    with pytest.raises(ValueError, match=r"conv1d: kernel \(1, 9\).*output size \(1, -3\)"):
+        K.conv1d_forward(np.ones((1, 5, 1)), np.ones((9, 1, 1)))
