@@ -87,8 +87,9 @@ def test_digits_split_is_shuffled_across_classes() -> None:
         ({"test_fraction": 0.999}, ValueError, r"puts 178 of the 178 images of digit 0"),
         ({"test_fraction": "0.2"}, TypeError, r"test_fraction must be a float, received str"),
         ({"test_fraction": True}, TypeError, r"received bool"),
-        ({"seed": -1}, TypeError, r"seed must be a non-negative int, received -1"),
-        ({"seed": 1.5}, TypeError, r"received 1.5"),
+        ({"seed": -1}, ValueError, r"seed must be >= 0, received -1"),
+        ({"seed": 1.5}, TypeError, r"seed must be an int, received 1.5"),
+        ({"seed": True}, TypeError, r"seed must be an int, received True"),
     ],
 )
 def test_digits_bad_arguments(kwargs: dict, error: type, match: str) -> None:

@@ -66,7 +66,7 @@ def load_data(path: str | os.PathLike[str] | None = None) -> Split:
     if missing:
         download(folder, missing)
     for name in FILES:
-        verify_file(folder / name)
+        _verify_file(folder / name)
     x_train = _read_checked(folder / "train-images-idx3-ubyte.gz", (60_000, 28, 28))
     y_train = _read_checked(folder / "train-labels-idx1-ubyte.gz", (60_000,))
     x_test = _read_checked(folder / "t10k-images-idx3-ubyte.gz", (10_000, 28, 28))
@@ -74,7 +74,7 @@ def load_data(path: str | os.PathLike[str] | None = None) -> Split:
     return (x_train, y_train), (x_test, y_test)
 
 
-def verify_file(file: Path) -> None:
+def _verify_file(file: Path) -> None:
     """Raise SerializationError unless file has the official size and sha256 of its name."""
     size, sha256 = FILES[file.name]
     actual_size = file.stat().st_size
