@@ -1,20 +1,21 @@
 """One Registry class for every kind: built-ins registered in code, plugins found lazily by entry point.
 
-Lookup order for a bare name: built-ins first (reserved: a plugin reusing one is skipped with a
-warning), then plugin entry points of the group. Entry points are listed on the first lookup that
-misses the built-ins, and a plugin module is imported only when one of its names is used.
+Lookup order for a bare name: built-ins first (reserved: a plugin reusing one, in any spelling, is
+skipped with a warning), then plugin entry points of the group. Entry points are listed on the first
+lookup that misses the built-ins, and a plugin module is imported only when one of its names is used.
 """
 from __future__ import annotations
 
 import difflib
 import re
+import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from minigrad.errors import PluginConflictError, PluginLoadError, UnknownNameError
 
-__all__ = ["Registry", "PluginEntry", "snake_case", "all_registries"]
+__all__ = ["Registry", "PluginEntry", "PluginWarning", "snake_case", "all_registries"]
 
 _REGISTRIES: dict[str, "Registry"] = {}
 
@@ -24,10 +25,14 @@ class PluginWarning(UserWarning):
 
 
 def snake_case(name: str) -> str:
-    """'MaxPooling2D' -> 'max_pooling2d', 'L1L2' -> 'l1l2'."""
-    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
-    s = re.sub(r"(?<=[A-Z])([A-Z][a-z])", r"_\1", s)
-    return s.lower()
+    """'MaxPooling2D' -> 'max_pooling2d', 'GaborConv2D' -> 'gabor_conv2d', 'L1L2' -> 'l1l2'."""
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)  # a capitalised word starts a new part
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()  # so does lower->Upper; '2D' stays whole
+
+
+def _normalize_dist(name: str) -> str:
+    """PEP 503 normalisation: 'Minigrad_Gabor' and 'minigrad-gabor' name the same distribution."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @dataclass
@@ -47,6 +52,15 @@ class PluginEntry:
     def qualified(self) -> str:
         return f"{self.distribution}:{self.name}"
 
+    @property
+    def module(self) -> str:
+        return self.value.partition(":")[0].strip()
+
+    @property
+    def attr(self) -> str:
+        """Last attribute of 'module:Outer.attr' ('' when the entry names a module)."""
+        return self.value.partition(":")[2].split("[")[0].strip().rpartition(".")[2]
+
 
 class Registry:
     """Names -> objects of one kind (ops, layers, regularizers, ...), built-in and plugin."""
@@ -63,16 +77,17 @@ class Registry:
         self._validate = validate
         self._on_register = on_register
         self._builtins: dict[str, Any] = {}
-        self._aliases: dict[str, str] = {}
+        self._aliases: dict[str, str] = {}  # alias or ClassName -> registered name
         self._plugins: dict[str, list[PluginEntry]] | None = None  # None until listed
+        self._reserved: list[PluginEntry] = []  # plugin entries skipped for reusing a built-in name
         self._entry_points_source: Callable[[str], list[Any]] | None = None
-        _REGISTRIES[kind] = self
+        _REGISTRIES.setdefault(kind, self)  # the first registry of a kind is the public one
 
     # ----- registration (built-ins and in-process code)
     def register(self, name: str, obj: Any = None, *, aliases: tuple[str, ...] = (), override: bool = False):
         """Register obj under name (usable as a decorator); a name taken twice needs override=True."""
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"{self.kind} registry: a name must be a non-empty str, received {name!r}")
+        if not isinstance(name, str) or not name or ":" in name:
+            raise TypeError(f"{self.kind} registry: a name must be a non-empty str without ':', received {name!r}")
 
         def decorate(target: Any) -> Any:
             if name in self._builtins and not override:
@@ -81,11 +96,16 @@ class Registry:
                     f"({self._builtins[name]!r}); pass override=True to replace it"
                 )
             if self._validate is not None and not self._validate(target):
-                raise TypeError(f"{self.kind} registry: {target!r} is not a valid {self.kind} object")
+                raise TypeError(f"{self.kind} registry: {target!r} is not a valid {self._singular}")
             stored = self._on_register(name, target) if self._on_register else target
             self._builtins[name] = stored
+            class_name = getattr(target, "__name__", None)
+            if isinstance(class_name, str) and class_name != name:
+                self._aliases.setdefault(class_name, name)
             for alias in aliases:
                 self._aliases[alias] = name
+            if self._plugins is not None:  # registered after the plugins were listed
+                self._reserve_listed()
             return target
 
         return decorate if obj is None else decorate(obj)
@@ -95,34 +115,38 @@ class Registry:
         """The object registered as name, 'ClassName', an alias or 'distribution:name'."""
         if not isinstance(name, str):
             raise TypeError(f"{self.kind}: expected a name (str), received {type(name).__name__}")
-        if name in self._builtins:
+        if name in self._builtins:  # the hot path: no normalisation, no plugin listing
             return self._builtins[name]
         if ":" in name:
-            return self._get_qualified(name)
-        key = self._aliases.get(name) or self._aliases.get(snake_case(name)) or snake_case(name)
-        if key in self._builtins:
+            return self._load(self._qualified_entry(name))
+        key = self._builtin_key(name)
+        if key is not None:
             return self._builtins[key]
-        plugins = self._plugin_table()
-        entries = plugins.get(name) or plugins.get(key)
+        entries = self._plugin_entries(name)
         if not entries:
             raise UnknownNameError(self._unknown_message(name))
         if len(entries) > 1:
-            who = ", ".join(f"{e.distribution} {e.version}" for e in entries)
+            who = " and ".join(f"{e.distribution} {e.version}" for e in entries)
             raise PluginConflictError(
-                f"{self.kind} '{name}' is provided by several plugins ({who}); "
-                f"use a qualified name such as '{entries[0].qualified}'"
+                f"{self._singular} '{name}' is provided by several plugins ({who}) in {self.group}; "
+                f"use a qualified name: " + " or ".join(repr(e.qualified) for e in entries)
             )
         return self._load(entries[0])
 
-    def __contains__(self, name: str) -> bool:
-        try:
-            self.get(name)
-        except (UnknownNameError, PluginConflictError):
+    def __contains__(self, name: object) -> bool:
+        """True when name resolves to exactly one built-in or plugin entry (imports nothing)."""
+        if not isinstance(name, str):
             return False
-        return True
+        if ":" in name:
+            try:
+                self._qualified_entry(name)
+            except UnknownNameError:
+                return False
+            return True
+        return self._builtin_key(name) is not None or len(self._plugin_entries(name)) == 1
 
     def names(self, *, plugins: bool = True) -> list[str]:
-        """Sorted names: built-ins, plus plugin entry names unless plugins=False."""
+        """Sorted names: built-ins, plus plugin entry names unless plugins=False (imports nothing)."""
         names = set(self._builtins)
         if plugins:
             names.update(self._plugin_table())
@@ -135,59 +159,83 @@ class Registry:
     def name_of(self, obj: Any) -> tuple[str, str | None]:
         """(registered name, providing distribution or None for built-ins) of an object or class."""
         target = obj if isinstance(obj, type) else type(obj)
+
+        def same(value: Any) -> bool:
+            return value is obj or value is target or type(value) is target
+
         for name, value in self._builtins.items():
-            if value is obj or value is target or type(value) is target:
+            if same(value):
                 return name, None
         for name, entries in self._plugin_table().items():
             for e in entries:
-                if e.obj is not None and (e.obj is obj or e.obj is target or type(e.obj) is target):
+                # an object of a plugin that was imported directly (not through the registry):
+                # its module is already loaded, so resolving the entry imports nothing new
+                if e.obj is None and e.error is None and e.module in sys.modules:
+                    try:
+                        self._load(e)
+                    except PluginLoadError:
+                        continue
+                if e.obj is not None and same(e.obj):
                     return (name if len(entries) == 1 else e.qualified), e.distribution
+        label = getattr(target, "__qualname__", repr(obj))
         raise UnknownNameError(
-            f"{self.kind}: {target.__qualname__} is not registered; register it with "
-            f"minigrad.{self.kind}.register('{snake_case(target.__name__)}') or a plugin entry point"
+            f"{self.kind}: {label} is not registered; register it with "
+            f"minigrad.{self.kind}.register('{snake_case(getattr(target, '__name__', 'name'))}') "
+            f"or declare it under [project.entry-points.\"{self.group}\"] in your plugin's pyproject.toml"
         )
 
-    def entries(self) -> list[PluginEntry]:
-        """Every plugin entry of the group (for the CLI), each loaded once to report its status."""
-        out = []
-        for entries in self._plugin_table().values():
-            for e in entries:
-                if e.status == "not loaded":
+    def entries(self, *, load: bool = True) -> list[PluginEntry]:
+        """Every plugin entry of the group, reserved ones included (for the CLI).
+
+        With load=True each entry is imported once so its status says ok / import error / wrong kind.
+        """
+        table = self._plugin_table()
+        out = [e for entries in table.values() for e in entries] + list(self._reserved)
+        if load:
+            for e in out:
+                if e.status in ("not loaded", "conflict") and e.obj is None and e.error is None:
                     try:
                         self._load(e)
                     except PluginLoadError:
                         pass
-                out.append(e)
         return sorted(out, key=lambda e: (e.name, e.distribution))
 
     # ----- configs: kind + registered name + provider + config; no arbitrary imports
     def serialize(self, obj: Any) -> dict[str, Any]:
-        """{'kind', 'name', 'provider', 'config'} of an object that has get_config()."""
+        """{'kind', 'name', 'config'[, 'provider']}; config is {} for plain functions."""
         name, provider = self.name_of(obj)
-        entry = {"kind": self.kind, "name": name, "config": obj.get_config()}
+        has_config = not isinstance(obj, type) and callable(getattr(obj, "get_config", None))
+        entry = {"kind": self.kind, "name": name, "config": obj.get_config() if has_config else {}}
         if provider is not None:
             entry["provider"] = {"distribution": provider, "version": self._version_of(provider)}
         return entry
 
     def deserialize(self, entry: dict[str, Any]) -> Any:
         """Rebuild an object from serialize()'s dict, resolving its class only through this registry."""
-        if not isinstance(entry, dict) or "name" not in entry:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise ValueError(f"{self.kind}: expected a serialized entry with 'name' and 'config', received {entry!r}")
         if entry.get("kind", self.kind) != self.kind:
-            raise ValueError(f"{self.kind}: entry is of kind {entry.get('kind')!r}")
+            raise ValueError(f"{self.kind}: entry is of kind {entry.get('kind')!r}, expected {self.kind!r}")
+        name, provider = entry["name"], entry.get("provider") or {}
+        dist = provider.get("distribution") if isinstance(provider, dict) else None
         try:
-            cls = self.get(entry["name"])
+            # the recorded provider disambiguates a name that became a conflict since saving
+            found = self.get(f"{dist}:{name}" if dist and ":" not in name else name)
         except UnknownNameError as e:
-            provider = entry.get("provider")
-            if provider:
+            if dist:
                 raise UnknownNameError(
-                    f"{self.kind} '{entry['name']}' comes from the plugin distribution "
-                    f"'{provider['distribution']}' (version {provider.get('version', '?')}), which is not "
-                    f"installed: pip install {provider['distribution']}"
+                    f"{self._singular} '{name}' comes from the plugin distribution '{dist}' "
+                    f"(version {provider.get('version', '?')}), which is not installed: pip install {dist}"
                 ) from e
             raise
         config = entry.get("config") or {}
-        return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
+        if not isinstance(config, dict):
+            raise ValueError(f"{self.kind} '{name}': config must be a dict, received {type(config).__name__}")
+        if isinstance(found, type):
+            return found.from_config(config) if hasattr(found, "from_config") else found(**config)
+        if config:
+            raise ValueError(f"{self.kind} '{name}' is not configurable, but the entry has config {config!r}")
+        return found  # a plain function or a registered instance
 
     def _version_of(self, distribution: str) -> str:
         for entries in self._plugin_table().values():
@@ -197,15 +245,16 @@ class Registry:
         return "?"
 
     # ----- plugins
+    def refresh(self, entry_points: Callable[[str], list[Any]] | None = None) -> None:
+        """Forget listed plugins; tests pass a fake entry_points(group) source here (None: the real one)."""
+        self._entry_points_source = entry_points
+        self._plugins = None
+        self._reserved = []
+
     def _plugin_table(self) -> dict[str, list[PluginEntry]]:
         if self._plugins is None:
             self._plugins = self._list_plugins()
         return self._plugins
-
-    def refresh(self, entry_points: Callable[[str], list[Any]] | None = None) -> None:
-        """Forget listed plugins (tests pass a fake entry_points(group) source here)."""
-        self._entry_points_source = entry_points
-        self._plugins = None
 
     def _list_plugins(self) -> dict[str, list[PluginEntry]]:
         if self._entry_points_source is not None:
@@ -214,6 +263,7 @@ class Registry:
             from importlib.metadata import entry_points
 
             eps = entry_points(group=self.group)
+        self._reserved = []
         table: dict[str, list[PluginEntry]] = {}
         for ep in eps:
             dist = getattr(ep, "dist", None)
@@ -224,29 +274,59 @@ class Registry:
                 version=getattr(dist, "version", None) or "?",
                 entry_point=ep,
             )
-            if ep.name in self._builtins:
-                entry.status = "reserved"
-                warnings.warn(
-                    f"plugin {entry.distribution} {entry.version}: {self.group} entry '{ep.name}' "
-                    "reuses a built-in name and is skipped",
-                    PluginWarning,
-                    stacklevel=3,
-                )
-                continue
             table.setdefault(ep.name, []).append(entry)
+        self._plugins = table
+        self._reserve_listed()
         for entries in table.values():
             if len(entries) > 1:
                 for e in entries:
                     e.status = "conflict"
         return table
 
-    def _get_qualified(self, name: str) -> Any:
+    def _reserve_listed(self) -> None:
+        """Move plugin entries whose name a built-in already answers to to the reserved list."""
+        assert self._plugins is not None
+        for name in [n for n in self._plugins if self._builtin_key(n) is not None]:
+            for e in self._plugins.pop(name):
+                e.status = "reserved"
+                self._reserved.append(e)
+                warnings.warn(
+                    f"plugin {e.distribution} {e.version}: {self.group} entry '{name}' reuses the "
+                    f"built-in name '{self._builtin_key(name)}' and is skipped",
+                    PluginWarning,
+                    stacklevel=4,
+                )
+
+    def _builtin_key(self, name: str) -> str | None:
+        """The built-in answering to name, 'ClassName', an alias or their snake_case, else None."""
+        if name in self._builtins:
+            return name
+        for key in (self._aliases.get(name), snake_case(name), self._aliases.get(snake_case(name))):
+            if key is not None and key in self._builtins:
+                return key
+        return None
+
+    def _plugin_entries(self, name: str) -> list[PluginEntry]:
+        """Entries answering to name, its snake_case or, for 'ClassName', the attribute an entry names."""
+        table = self._plugin_table()
+        entries = table.get(name) or table.get(snake_case(name))
+        if entries:
+            return entries
+        return [e for es in table.values() for e in es if e.attr == name]
+
+    def _qualified_entry(self, name: str) -> PluginEntry:
         dist, _, bare = name.partition(":")
-        for e in self._plugin_table().get(bare, []):
-            if e.distribution == dist or e.distribution.replace("-", "_") == dist.replace("-", "_"):
-                return self._load(e)
+        for e in self._plugin_entries(bare):
+            if _normalize_dist(e.distribution) == _normalize_dist(dist):
+                return e
+        for e in self._reserved:
+            if _normalize_dist(e.distribution) == _normalize_dist(dist) and e.name == bare:
+                raise UnknownNameError(
+                    f"{self._singular} '{name}': the plugin entry reuses the built-in name '{bare}' "
+                    f"and is skipped; use '{bare}' for the built-in"
+                )
         raise UnknownNameError(
-            f"{self.kind} '{name}': no plugin distribution '{dist}' provides '{bare}' in {self.group}"
+            f"{self._singular} '{name}': no plugin distribution '{dist}' provides '{bare}' in {self.group}"
             + self._suggest(bare)
         )
 
@@ -255,14 +335,15 @@ class Registry:
             return e.obj
         where = f"{self.group} entry '{e.name}' = '{e.value}' of plugin {e.distribution} {e.version}"
         if e.error is not None:
-            raise PluginLoadError(f"{where} failed to load: {e.error}") from e.error
+            kind = "is the wrong kind" if e.status == "wrong kind" else "failed to import"
+            raise PluginLoadError(f"{where} {kind}: {type(e.error).__name__}: {e.error}") from e.error
         try:
             obj = e.entry_point.load()
         except Exception as exc:  # noqa: BLE001 - any import-time failure is the plugin's
             e.error, e.status = exc, "import error"
             raise PluginLoadError(f"{where} failed to import: {type(exc).__name__}: {exc}") from exc
         if self._validate is not None and not self._validate(obj):
-            e.error = TypeError(f"{obj!r} is not a {self.kind[:-1] if self.kind.endswith('s') else self.kind}")
+            e.error = TypeError(f"{obj!r} is not a valid {self._singular}")
             e.status = "wrong kind"
             raise PluginLoadError(f"{where} is the wrong kind: {e.error}") from e.error
         e.obj = self._on_register(e.name, obj) if self._on_register else obj
@@ -271,16 +352,25 @@ class Registry:
         return e.obj
 
     # ----- messages
+    @property
+    def _singular(self) -> str:
+        return self.kind[:-1] if self.kind.endswith("s") else self.kind
+
     def _suggest(self, name: str) -> str:
         known = self.names()
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-        close += [k for k in difflib.get_close_matches(snake_case(name), known, n=3, cutoff=0.5) if k not in close]
+        spellings = {k: k for k in known}
+        spellings.update({alias: key for alias, key in self._aliases.items() if key in self._builtins})
+        close: list[str] = []
+        for probe in (name, snake_case(name)):
+            for hit in difflib.get_close_matches(probe, list(spellings), n=3, cutoff=0.6):
+                if spellings[hit] not in close:  # 'Multiply' and 'multiply' are one suggestion
+                    close.append(spellings[hit])
         if close:
             return f"; did you mean {', '.join(repr(c) for c in close[:3])}?"
-        return f"; known: {', '.join(known)}" if len(known) <= 40 else ""
+        return f"; known: {', '.join(known)}" if len(known) <= 40 else f"; {len(known)} known, none close"
 
     def _unknown_message(self, name: str) -> str:
-        return f"unknown {self.kind[:-1] if self.kind.endswith('s') else self.kind} '{name}'" + self._suggest(name)
+        return f"unknown {self._singular} '{name}' in {self.group}" + self._suggest(name)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
