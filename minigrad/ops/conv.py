@@ -1,0 +1,88 @@
+"""Convolution ops (Keras semantics, cross-correlation): conv2d and conv1d over minigrad.kernels."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad import kernels
+from minigrad.kernels.conv import Padding
+from minigrad.ops.base import Context, Op, register
+
+
+class _Conv(Op):
+    """Shared check/forward/backward; subclasses name the kernels and the input rank."""
+
+    rank = 2
+    _forward = staticmethod(kernels.conv2d_forward)
+    _backward = staticmethod(kernels.conv2d_backward)
+
+    def check(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
+              strides: Any = 1, padding: Padding = "valid", dilation: Any = 1, groups: int = 1,
+              data_format: str = "channels_last") -> None:
+        # the kernel wrappers validate everything (raising errors that name the op); running the
+        # checks here on a zero-batch slice costs nothing and fails before a node is recorded
+        if getattr(x, "ndim", 0) != self.rank + 2:
+            raise ValueError(f"{self.name}: expected x of rank {self.rank + 2}, received shape "
+                             f"{getattr(x, 'shape', None)}")
+        self._forward(x[:0], w, b, strides=strides, padding=padding, dilation=dilation,
+                      groups=groups, data_format=data_format)
+
+    def forward(self, ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
+                **attrs: Any) -> np.ndarray:
+        ctx.save(x, w)
+        return self._forward(x, w, b, **attrs)
+
+    def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        x, w = ctx.saved
+        needs = ctx.needs_input_grad
+        dx, dw, db = self._backward(
+            np.ascontiguousarray(dy, x.dtype), x, w, **ctx.attrs, need_dx=needs[0],
+            need_dw=needs[1], need_db=len(needs) > 2 and needs[2])
+        return (dx, dw, db)[:len(needs)]
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        from minigrad.testing import strategies as S
+
+        @st.composite
+        def inputs(draw):
+            groups = draw(st.sampled_from([1, 2]))
+            fmt = draw(st.sampled_from(["channels_last", "channels_first"]))
+            cg, fg, n = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+            kernel = tuple(draw(st.integers(1, 3)) for _ in range(self.rank))
+            dilation = draw(st.integers(1, 2))
+            # large enough for the dilated kernel even with 'valid' padding
+            size = tuple(dilation * (k - 1) + 1 + draw(st.integers(0, 3)) for k in kernel)
+            c = groups * cg
+            x_shape = (n, *size, c) if fmt == "channels_last" else (n, c, *size)
+            arrays = [draw(S.arrays(x_shape)), draw(S.arrays((*kernel, cg, groups * fg)))]
+            if draw(st.booleans()):
+                arrays.append(draw(S.arrays((groups * fg,))))
+            attrs = dict(strides=draw(st.integers(1, 2)), padding=draw(st.sampled_from(
+                ["valid", "same", 1])), dilation=dilation, groups=groups, data_format=fmt)
+            return tuple(arrays), attrs
+
+        return inputs()
+
+    def reference(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
+                  **attrs: Any) -> np.ndarray:
+        from minigrad.kernels import reference
+
+        twin = reference.conv2d_forward if self.rank == 2 else reference.conv1d_forward
+        return twin(x, w, b, **attrs)
+
+
+@register("conv2d")
+class Conv2D(_Conv):
+    """y[n, oh, ow, f] = b[f] + sum_{i, j, c} x[n, oh*sh + i*dh - pt, ow*sw + j*dw - pl, c] w[i, j, c, f]."""
+
+
+@register("conv1d")
+class Conv1D(_Conv):
+    """y[n, t, f] = b[f] + sum_{k, c} x[n, t*s + k*d - pl, c] w[k, c, f] (conv2d with H = 1)."""
+
+    rank = 1
+    _forward = staticmethod(kernels.conv1d_forward)
+    _backward = staticmethod(kernels.conv1d_backward)
