@@ -55,12 +55,20 @@ def run_child(module: str, threads: int, *, quick: bool, timeout: float) -> dict
         return {"error": f"timed out after {timeout:.0f} s"}
     marked = [line for line in proc.stdout.splitlines() if line.startswith(harness.RESULT_MARK)]
     if not marked:  # crashed before reporting (segfault, killed, broken import of the harness)
-        how = (f"killed by {signal.Signals(-proc.returncode).name}" if proc.returncode < 0
-               else f"exit code {proc.returncode}")
+        how = _describe_exit(proc.returncode)
         lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
         shown = lines if len(lines) <= 6 else [*lines[:3], "...", *lines[-3:]]
         return {"error": f"{how} without a result; stderr: {' / '.join(shown) or '(empty)'}"}
     return json.loads(marked[-1][len(harness.RESULT_MARK):])
+
+
+def _describe_exit(code: int) -> str:
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        return f"killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"killed by signal {-code}"
 
 
 def machine_info(threads: list[int]) -> list[str]:
@@ -147,6 +155,9 @@ def render(results: list[dict[str, Any]], header: list[str]) -> str:
             groups.setdefault(str(r["group"]), []).append({**r, "threads": res["threads"]})
     out = header
     for group, rows in groups.items():
+        first_seen = {case: i for i, case in reversed(list(enumerate(r["case"] for r in rows)))}
+        # each case's thread counts side by side
+        rows.sort(key=lambda r: (first_seen[r["case"]], r["threads"]))
         out += ["", f"## {group}", "",
                 "| case | threads | minigrad (ms) | PyTorch (ms) | ratio | extra |",
                 "|---|---:|---:|---:|---:|---|"]

@@ -29,15 +29,38 @@ def _python(*args: str) -> subprocess.CompletedProcess[str]:
     return proc
 
 
+def importtime(module: str) -> list[tuple[str, int, float]]:
+    """(name, depth, cumulative ms) per line of `python -X importtime -c "import module"`."""
+    stderr = _python("-X", "importtime", "-c", f"import {module}").stderr
+    entries = []
+    for line in stderr.splitlines():
+        # "import time: self [us] | cumulative | imported package"; one space per nesting level
+        parts = line.split("|")
+        if len(parts) == 3 and parts[1].strip().isdigit():
+            name = parts[2].rstrip()
+            entries.append((name.strip(), len(name) - len(name.lstrip()), int(parts[1]) / 1e3))
+    return entries
+
+
 def importtime_ms(module: str) -> float:
     """Cumulative import time of `module` reported by `python -X importtime`, in ms."""
-    stderr = _python("-X", "importtime", "-c", f"import {module}").stderr
-    for line in stderr.splitlines():
-        # "import time: self [us] | cumulative | imported package"; top level has one space
-        parts = line.split("|")
-        if len(parts) == 3 and parts[2].rstrip() == f" {module}":
-            return int(parts[1]) / 1e3
+    for name, depth, ms in importtime(module):
+        if name == module and depth == 1:
+            return ms
     raise RuntimeError(f"python -X importtime printed no line for {module!r}")
+
+
+def heaviest_foreign(module: str, top: int = 3) -> str:
+    """The costliest imports that `module`'s own submodules trigger in other packages."""
+    entries = importtime(module)
+    found = []
+    for i, (name, depth, ms) in enumerate(entries):
+        # children are printed before their parent: the parent is the next line less indented
+        parent = next((n for n, d, _ in entries[i + 1:] if d < depth), None)
+        if parent and parent.split(".")[0] == module and name.split(".")[0] != module:
+            found.append((ms, name, parent))
+    found.sort(reverse=True)
+    return ", ".join(f"{name} {ms:.0f} ms (by {parent})" for ms, name, parent in found[:top])
 
 
 def wall_and_rss(stmt: str) -> tuple[float, float]:
@@ -76,7 +99,8 @@ def run(threads: int) -> list[dict]:
     return [
         harness.row(GROUP, "import time (python -X importtime, cumulative)",
                     mg["importtime_ms"], other("importtime_ms"),
-                    f"target < 150 ms; numpy alone {numpy_ms:.1f} ms"),
+                    f"target < 150 ms; numpy alone {numpy_ms:.1f} ms; heaviest foreign "
+                    f"imports: {heaviest_foreign('minigrad')}"),
         harness.row(GROUP, "fresh interpreter running the import (wall)", mg["wall_ms"],
                     other("wall_ms"), f"bare interpreter {bare['wall_ms']:.1f} ms"),
         harness.row(GROUP, "resident memory after import (VmRSS, MiB: see extra)", None, None,
