@@ -319,7 +319,7 @@ def max_pool2d_forward(x: np.ndarray, pool_size: Any, strides: Any = None, paddi
     arg = np.empty(y.shape, np.int32)
     for i, (h0, h1) in enumerate(rows):
         for j, (w0, w1) in enumerate(cols):
-            win = xn[:, h0:h1, w0:w1, :].reshape(n, -1, c)
+            win = xn[:, h0:h1, w0:w1, :].reshape(n, (h1 - h0) * (w1 - w0), c)
             k = win.argmax(axis=1)  # first occurrence in row-major window order
             y[:, i, j] = np.take_along_axis(win, k[:, None], axis=1)[:, 0]
             arg[:, i, j] = (h0 + k // (w1 - w0)) * w + w0 + k % (w1 - w0)
