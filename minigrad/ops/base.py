@@ -22,6 +22,11 @@ class Op:
 
     name: str = ""
     differentiable: bool = True
+    has_check: bool = False  # set per subclass: apply() skips the call when check is not overridden
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.has_check = cls.check is not Op.check
 
     def check(self, *inputs: np.ndarray, **attrs: Any) -> None:
         """Validate inputs and attrs before any kernel runs (raise ValueError/TypeError naming the op)."""
