@@ -99,7 +99,7 @@ def run(threads: int) -> list[dict]:
     return [
         harness.row(GROUP, "import time (python -X importtime, cumulative)",
                     mg["importtime_ms"], other("importtime_ms"),
-                    f"target < 150 ms; numpy alone {numpy_ms:.1f} ms; heaviest foreign "
+                    f"target < 150 ms; numpy alone {numpy_ms:.1f} ms; heaviest foreign (one run) "
                     f"imports: {heaviest_foreign('minigrad')}"),
         harness.row(GROUP, "fresh interpreter running the import (wall)", mg["wall_ms"],
                     other("wall_ms"), f"bare interpreter {bare['wall_ms']:.1f} ms"),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from minigrad.datasets import digits, mnist
@@ -59,7 +59,6 @@ def _rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return rows[np.lexsort(rows.T[::-1])]
 
 
-@settings(max_examples=20, deadline=None)
 @given(test_fraction=st.floats(0.05, 0.95), seed=st.integers(0, 2**32))
 def test_digits_split_is_a_stratified_partition(test_fraction: float, seed: int) -> None:
     (x_train, y_train), (x_test, y_test) = digits.load_data(test_fraction, seed)
