@@ -1,0 +1,114 @@
+"""Checking and batching the arrays given to fit/evaluate/predict (done once per call, not per step)."""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from minigrad.tensor import Tensor
+
+__all__ = ["as_arrays", "check_labels", "check_batch_size", "resolve_verbose", "split_validation",
+           "batches", "shape_str"]
+
+Arrays = list[np.ndarray]
+
+
+def shape_str(shape: Sequence[int | None]) -> str:
+    """'(None, 28, 28, 1)' — the way Keras prints shapes."""
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _as_array(value: Any, who: str, what: str) -> np.ndarray:
+    if isinstance(value, Tensor):
+        value = value.data
+    if value is None:
+        raise ValueError(f"{who}: {what} is required, received None")
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as e:  # ragged lists
+        raise ValueError(f"{who}: {what} must be an array of numbers, received {type(value).__name__} "
+                         f"that does not convert ({e})") from None
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"{who}: {what} must hold numbers, received dtype {arr.dtype}")
+    if arr.ndim == 0:
+        raise ValueError(f"{who}: {what} must have a batch axis, received a scalar")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{who}: {what} is empty (shape {arr.shape}); there is nothing to "
+                         "train on or evaluate")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{who}: {what} contains {bad} NaN or infinite value(s); clean or impute "
+                         "the data first (training on them would turn every weight into NaN)")
+    return arr
+
+
+def as_arrays(x: Any, n_inputs: int, who: str, what: str = "x") -> Arrays:
+    """One checked ndarray per model input, all with the same number of samples."""
+    if n_inputs == 1 and isinstance(x, (list, tuple)) and len(x) == 1 and isinstance(x[0], (np.ndarray, Tensor)):
+        x = x[0]  # [array] for a one-input model, as Keras accepts
+    if n_inputs == 1:
+        arrays = [_as_array(x, who, what)]
+    elif not isinstance(x, (list, tuple)) or len(x) != n_inputs:
+        given = f"{len(x)} arrays" if isinstance(x, (list, tuple)) else type(x).__name__
+        raise ValueError(f"{who}: the model has {n_inputs} inputs, so {what} must be a list of "
+                         f"{n_inputs} arrays; received {given}")
+    else:
+        arrays = [_as_array(v, who, f"{what}[{i}]") for i, v in enumerate(x)]
+    lengths = {len(a) for a in arrays}
+    if len(lengths) > 1:
+        raise ValueError(f"{who}: all inputs must have the same number of samples, received "
+                         f"{[len(a) for a in arrays]}")
+    return arrays
+
+
+def check_labels(y: Any, n_samples: int, who: str, what: str = "y") -> np.ndarray:
+    """The label array, checked for emptiness, NaN/inf and a length equal to x's."""
+    arr = _as_array(y, who, what)
+    if len(arr) != n_samples:
+        raise ValueError(f"{who}: x and {what} must have the same number of samples, received "
+                         f"{n_samples} inputs and {len(arr)} labels")
+    return arr
+
+
+def check_batch_size(batch_size: Any, who: str) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+        raise ValueError(f"{who}: batch_size must be a positive int, received {batch_size!r}")
+    return int(batch_size)
+
+
+def resolve_verbose(verbose: Any, who: str) -> int:
+    """'auto' -> 1 (progress bar); 0 silent, 1 progress bar, 2 one line per epoch."""
+    if verbose == "auto":
+        return 1
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+        raise ValueError(f"{who}: verbose must be 'auto', 0, 1 or 2, received {verbose!r}")
+    return int(verbose)
+
+
+def split_validation(xs: Arrays, y: np.ndarray, fraction: Any, who: str) -> tuple[Arrays, np.ndarray, Arrays, np.ndarray]:
+    """Keras' validation_split: the last `fraction` of the samples, taken before any shuffling."""
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
+        raise ValueError(f"{who}: validation_split must be a float in [0, 1), received {fraction!r}")
+    n = len(y)
+    n_train = int(math.floor(n * (1.0 - fraction)))
+    if n_train == 0 or n_train == n:
+        raise ValueError(f"{who}: validation_split={fraction} of {n} samples leaves "
+                         f"{n_train} for training and {n - n_train} for validation; both need at least one")
+    return [a[:n_train] for a in xs], y[:n_train], [a[n_train:] for a in xs], y[n_train:]
+
+
+def batches(xs: Arrays, y: np.ndarray | None, batch_size: int, dtype: np.dtype,
+            order: np.ndarray | None = None) -> Iterator[tuple[Arrays, np.ndarray | None]]:
+    """(inputs, labels) per batch; inputs converted to the model dtype once, as C-contiguous arrays."""
+    n = len(xs[0])
+    for start in range(0, n, batch_size):
+        if order is None:
+            sel: Any = slice(start, start + batch_size)
+        else:
+            sel = order[start:start + batch_size]
+        xb = [np.ascontiguousarray(a[sel], dtype=dtype) for a in xs]
+        yb = None if y is None else y[sel]
+        if yb is not None and yb.dtype.kind == "f" and yb.dtype != dtype:
+            yb = yb.astype(dtype)
+        yield xb, yb

@@ -1,0 +1,141 @@
+"""Sequential: a plain stack of layers, each taking the previous one's output."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+from minigrad.models.base import ModelBase
+from minigrad.models.functional import SymbolicTensor
+from minigrad.models.summary import GraphRow
+
+__all__ = ["Sequential"]
+
+
+def _is_layer(obj: Any) -> bool:
+    from minigrad.layers import Layer
+
+    return isinstance(obj, Layer)
+
+
+class Sequential(ModelBase):
+    """Layers applied in order; built as soon as the input shape is known (input_shape=, Input or data)."""
+
+    _default_name = "sequential"
+
+    def __init__(self, layers: Iterable[Any] | None = None, name: str | None = None) -> None:
+        super().__init__(name)
+        self._layers: list[Any] = []
+        self._input: SymbolicTensor | None = None
+        self._shapes: list[tuple[int | None, ...]] = []  # output shape of each layer once built
+        if layers is not None:
+            if isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
+                raise TypeError(f"Sequential: layers must be a list of layers, received "
+                                f"{type(layers).__name__}")
+            for layer in layers:
+                self.add(layer)
+
+    @property
+    def layers(self) -> list[Any]:
+        return list(self._layers)
+
+    def add(self, layer: Any) -> None:
+        """Append a layer (or, first of all, a layers.Input giving the input shape)."""
+        if isinstance(layer, SymbolicTensor):
+            if layer.node is not None or self._input is not None or self._layers:
+                raise ValueError(f"Sequential '{self.name}': a SymbolicTensor may only be added first, "
+                                 "as the model input (layers.Input(shape))")
+            self._input = layer
+            return
+        if not _is_layer(layer):
+            raise TypeError(f"Sequential '{self.name}': add() expects a Layer, received "
+                            f"{type(layer).__name__}")
+        if any(layer.name == other.name for other in self._layers):
+            raise ValueError(f"Sequential '{self.name}': all layers must have unique names; "
+                             f"'{layer.name}' is already in the model")
+        given = getattr(layer, "_batch_input_shape", None)
+        if given is not None:
+            if self._layers or (self._input is not None and self._input.shape != given):
+                raise ValueError(f"Sequential '{self.name}': only the first layer may set input_shape; "
+                                 f"layer '{layer.name}' has input_shape={given[1:]}")
+            self._input = SymbolicTensor(given, layer.dtype)
+        self._layers.append(layer)
+        if self._input is not None:
+            try:
+                self._build_layer(len(self._layers) - 1)
+            except Exception:
+                self._layers.pop()  # keep the model usable after a layer that does not fit
+                raise
+
+    def pop(self) -> Any:
+        """Remove and return the last layer."""
+        if not self._layers:
+            raise IndexError(f"Sequential '{self.name}': pop() on a model without layers")
+        if len(self._shapes) == len(self._layers):
+            self._shapes.pop()
+        return self._layers.pop()
+
+    def _build_layer(self, i: int) -> None:
+        previous = self._input if i == 0 else SymbolicTensor(self._shapes[i - 1], self._layers[i - 1].dtype)
+        out = self._layers[i](previous)  # symbolic: builds the layer and gives its output shape
+        if isinstance(out, list):
+            raise ValueError(f"Sequential '{self.name}': layer '{self._layers[i].name}' has several "
+                             "outputs; use the functional Model for it")
+        self._shapes.append(out.shape)
+
+    def _ensure_built(self, shapes: list[tuple[int | None, ...]]) -> None:
+        if self._input is None:
+            if not self._layers:
+                raise ValueError(f"Sequential '{self.name}': the model has no layers")
+            self._input = SymbolicTensor(shapes[0], self._layers[0].dtype)
+        for i in range(len(self._shapes), len(self._layers)):
+            self._build_layer(i)
+
+    def input_shapes(self) -> list[tuple[int | None, ...]] | None:
+        return None if self._input is None else [self._input.shape]
+
+    @property
+    def input_shape(self) -> tuple[int | None, ...] | None:
+        return None if self._input is None else self._input.shape
+
+    def _input_dtype(self) -> np.dtype:
+        return self._layers[0].dtype if self._layers else np.dtype(np.float32)
+
+    def _graph(self) -> list[GraphRow]:
+        self._require_built("summary")
+        self._ensure_built([self._input.shape])
+        rows = [GraphRow(self._input.name, None, (), self._input.shape)]
+        rows += [GraphRow(l.name, l, (i,), s) for i, (l, s) in enumerate(zip(self._layers, self._shapes))]
+        return rows
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        """Each layer on the previous output."""
+        x = inputs
+        for layer in self._layers:
+            x = layer(x, training=training)
+        return x
+
+    # ----- config
+    def get_config(self) -> dict[str, Any]:
+        """{'name', 'input_shape' (None while unknown), 'layers': serialized layers}."""
+        from minigrad import layers as layers_mod
+
+        return {
+            "name": self.name,
+            "input_shape": None if self._input is None else list(self._input.shape[1:]),
+            "dtype": self._input_dtype().name,
+            "layers": [layers_mod.serialize(l) for l in self._layers],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        """A new, freshly initialised model with the same architecture."""
+        from minigrad import layers as layers_mod
+
+        layers = [layers_mod.deserialize(entry) for entry in config["layers"]]
+        model = cls(name=config.get("name"))
+        if config.get("input_shape") is not None:
+            model.add(SymbolicTensor((None, *config["input_shape"]), config.get("dtype", "float32")))
+        for layer in layers:
+            model.add(layer)
+        return model
