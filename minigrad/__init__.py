@@ -7,6 +7,9 @@ from minigrad._ext import _tensor as _engine
 from minigrad.random import set_seed
 from minigrad.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
 from minigrad.threads import get_num_threads, openmp_available, set_num_threads
+from minigrad import models
+from minigrad.models import Model, Sequential
+from minigrad.utils import to_categorical
 
 __version__ = "0.1.0"
 
@@ -15,4 +18,5 @@ _engine._install(Tensor, ops.get)
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "ops",
     "set_num_threads", "get_num_threads", "openmp_available", "set_seed",
+    "models", "Model", "Sequential", "to_categorical",
 ]
