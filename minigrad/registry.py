@@ -7,6 +7,7 @@ lookup that misses the built-ins, and a plugin module is imported only when one 
 from __future__ import annotations
 
 import difflib
+import inspect
 import re
 import sys
 import warnings
@@ -152,6 +153,17 @@ class Registry:
             names.update(self._plugin_table())
         return sorted(names)
 
+    def provider(self, name: str) -> str | None:
+        """None for a built-in, else the plugin distribution(s) providing name (imports nothing)."""
+        if ":" in name:
+            return self._qualified_entry(name).distribution
+        if self._builtin_key(name) is not None:
+            return None
+        entries = self._plugin_entries(name)
+        if not entries:
+            raise UnknownNameError(self._unknown_message(name))
+        return " / ".join(e.distribution for e in entries)
+
     def builtins(self) -> dict[str, Any]:
         """Built-in name -> object (a copy)."""
         return dict(self._builtins)
@@ -161,7 +173,10 @@ class Registry:
         target = obj if isinstance(obj, type) else type(obj)
 
         def same(value: Any) -> bool:
-            return value is obj or value is target or type(value) is target
+            if value is obj or value is target:
+                return True
+            # registries of instances (ops) match any object of that class; functions all share one type
+            return type(value) is target and not isinstance(value, type) and not inspect.isroutine(value)
 
         for name, value in self._builtins.items():
             if same(value):

@@ -1,0 +1,181 @@
+"""check_op and check_layer: the checks every op and layer passes, built-in or plugin.
+
+Plugin authors call them from their own tests; minigrad's suite and `python -m minigrad gradcheck`
+run them over every registered op and layer. Hypothesis is imported when a check runs.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Callable
+
+import numpy as np
+
+from minigrad.errors import GradcheckError
+from minigrad.testing.gradcheck import gradcheck
+
+__all__ = ["CheckReport", "check_op", "check_layer", "run_op_check", "run_layer_check", "describe_example"]
+
+
+@dataclass
+class CheckReport:
+    """Outcome of one op or layer check (the CLI prints one row per report)."""
+
+    kind: str                     # "op" | "layer"
+    name: str
+    examples: int = 0             # hypothesis examples that ran to the end
+    worst_rel_error: float = 0.0  # worst |analytic - numeric| / max(|numeric|, atol/rtol) seen
+    seconds: float = 0.0
+    failure: str | None = None    # what failed, with the falsifying example
+    skipped: str | None = None    # why nothing was checked
+
+    @property
+    def passed(self) -> bool:
+        return self.failure is None and self.skipped is None
+
+
+def describe_example(inputs: Any, attrs: dict[str, Any] | None = None) -> str:
+    """A compact, readable rendering of op inputs (shape, dtype, values) and attrs."""
+    items = inputs if isinstance(inputs, (list, tuple)) else (inputs,)
+    parts = []
+    for i, x in enumerate(items):
+        a = np.asarray(getattr(x, "data", x))
+        values = np.array2string(a, precision=6, threshold=24, separator=", ").replace("\n", "")
+        parts.append(f"input {i}: shape {a.shape} {a.dtype} = {values}")
+    if attrs:
+        parts.append("attrs: " + ", ".join(f"{k}={v!r}" for k, v in attrs.items()))
+    return "\n".join(parts)
+
+
+def hypothesis_settings(examples: int, seed: int | None) -> Callable[[Callable], Callable]:
+    """Bounded, quiet settings; deterministic unless a seed picks other examples."""
+    import hypothesis
+    from hypothesis import HealthCheck, Verbosity, settings
+
+    conf = settings(
+        max_examples=examples, deadline=None, database=None, derandomize=seed is None,
+        verbosity=Verbosity.quiet, print_blob=False,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+    def decorate(test: Callable) -> Callable:
+        test = conf(test)
+        return hypothesis.seed(seed)(test) if seed is not None else test
+
+    return decorate
+
+
+def run_hypothesis(kind: str, name: str, body: Callable[[Any], float | None], examples: int,
+                   seed: int | None) -> CheckReport:
+    """Run body(data) as a hypothesis property; collect examples, worst error and the falsifying example."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    report = CheckReport(kind, name)
+    last: dict[str, Any] = {}
+
+    @hypothesis_settings(examples, seed)
+    @given(data=st.data())
+    def prop(data: Any) -> None:
+        last.clear()
+        error = body(_Recorder(data, last))
+        report.examples += 1
+        if error is not None:
+            report.worst_rel_error = max(report.worst_rel_error, error)
+
+    start = time.perf_counter()
+    try:
+        prop()
+    except Exception as exc:  # noqa: BLE001 - any failure becomes the report's message
+        # hypothesis replays the shrunk example last, so `last` holds the minimal falsifying input
+        example = last.get("text", "(failed before an example was drawn)")
+        report.failure = f"{type(exc).__name__}: {exc}\nfalsifying example:\n{example}"
+        report.examples = max(report.examples, 1)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+class _Recorder:
+    """st.data() wrapper that remembers a readable form of what was drawn."""
+
+    def __init__(self, data: Any, last: dict[str, Any]) -> None:
+        self._data, self._last = data, last
+
+    def draw(self, strategy: Any, describe: Callable[[Any], str] | None = None) -> Any:
+        value = self._data.draw(strategy)
+        self._last["text"] = describe(value) if describe else repr(value)
+        return value
+
+
+# ----- ops
+def run_op_check(name_or_op: Any, *, examples: int = 20, seed: int | None = None, atol: float = 1e-6,
+                 rtol: float = 1e-4) -> CheckReport:
+    """Gradcheck (float64) an op on its own strategy and compare forward with op.reference; never raises."""
+    from minigrad import ops
+
+    op = ops.get(name_or_op)
+    label = op.name or type(op).__name__
+    try:
+        strategy = op.strategy()
+    except NotImplementedError:
+        if op.differentiable:
+            return CheckReport("op", label, failure=f"{label}: differentiable but has no strategy()")
+        return CheckReport("op", label, skipped="not differentiable and no strategy")
+
+    def body(data: _Recorder) -> float | None:
+        inputs, attrs = data.draw(strategy, lambda v: describe_example(*v))
+        worst = None
+        if op.differentiable:
+            worst = gradcheck(partial(ops.apply, op, **attrs), *inputs, atol=atol, rtol=rtol,
+                              name=label).max_rel_error
+        expected = op.reference(*inputs, **attrs)
+        if expected is not None:
+            actual = ops.apply(op, *inputs, **attrs).numpy()
+            np.testing.assert_allclose(actual, np.asarray(expected), rtol=1e-7, atol=1e-10,
+                                       err_msg=f"{label}: forward differs from {label}.reference")
+        return worst
+
+    return run_hypothesis("op", label, body, examples, seed)
+
+
+def check_op(name_or_op: Any, *, examples: int = 20, seed: int | None = None, atol: float = 1e-6,
+             rtol: float = 1e-4) -> CheckReport:
+    """Property-test an op: float64 gradcheck on op.strategy() and forward vs op.reference.
+
+    Raises GradcheckError naming the op and the falsifying example; returns the report when it passes.
+    """
+    report = run_op_check(name_or_op, examples=examples, seed=seed, atol=atol, rtol=rtol)
+    if report.failure is not None:
+        raise GradcheckError(f"check_op '{report.name}' failed after {report.examples} example(s): "
+                             f"{report.failure}")
+    return report
+
+
+def check_layer(layer: Any, input_shape: Any = None, *, examples: int = 3, seed: int | None = None,
+                gradients: bool = True) -> CheckReport:
+    """Check a layer class or instance: config and registry round trips, build, output shape,
+    weight count, one training step (trainable weights change, frozen ones do not), save/load of
+    weights, and a float64 gradient check of inputs and trainable weights on tiny inputs.
+
+    input_shape includes a small batch axis, e.g. (2, 6, 6, 3); it defaults to the class's
+    `example_input_shape` (see docs/CONTRACTS.md). Raises GradcheckError or AssertionError.
+    """
+    from minigrad.testing import _layer_checks
+
+    report = _layer_checks.run_layer_check(layer, input_shape, examples=examples, seed=seed,
+                                           gradients=gradients)
+    if report.skipped is not None:
+        raise AssertionError(f"check_layer '{report.name}': nothing checked: {report.skipped}")
+    if report.failure is not None:
+        raise GradcheckError(f"check_layer '{report.name}' failed: {report.failure}")
+    return report
+
+
+def run_layer_check(layer: Any, input_shape: Any = None, *, examples: int = 3, seed: int | None = None,
+                    gradients: bool = True) -> CheckReport:
+    """check_layer's checks, returning a report instead of raising (for the CLI)."""
+    from minigrad.testing import _layer_checks
+
+    return _layer_checks.run_layer_check(layer, input_shape, examples=examples, seed=seed,
+                                         gradients=gradients)
