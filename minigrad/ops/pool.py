@@ -1,0 +1,139 @@
+"""Pooling ops: max/average pooling in 1-D and 2-D (Keras semantics) and global pooling.
+
+Max pooling sends each gradient to the first maximum of its window (row-major order) on ties.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.kernels import pool as P
+from minigrad.kernels import reference as R
+from minigrad.ops.base import Context, Op, register
+
+
+class _Pool(Op):
+    """Windowed pooling; attrs pool_size, strides (default: pool_size), padding, data_format."""
+
+    rank = 2
+    kind = "max"
+
+    def _fn(self, suffix: str, module: Any = P) -> Any:
+        return getattr(module, f"{self.kind}_pool{self.rank}d_{suffix}")
+
+    def check(self, x: np.ndarray, *, pool_size: Any = 2, strides: Any = None,
+              padding: str = "valid", data_format: str = "channels_last") -> None:
+        P.pool_geometry(self.name, x.shape, pool_size, strides, padding, data_format, self.rank)
+
+    def forward(self, ctx: Context, x: np.ndarray, *, pool_size: Any = 2, strides: Any = None,
+                padding: str = "valid", data_format: str = "channels_last") -> np.ndarray:
+        ctx.geometry = (x.shape, pool_size, strides, padding, data_format)
+        out = self._fn("forward")(x, pool_size, strides, padding, data_format)
+        if self.kind == "max":
+            out, ctx.argmax = out
+        return out
+
+    def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray | None]:
+        if not ctx.needs_input_grad[0]:
+            return (None,)
+        if self.kind == "max":
+            return (self._fn("backward")(dy, ctx.argmax, *ctx.geometry),)
+        return (self._fn("backward")(dy, *ctx.geometry),)
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        from minigrad.testing import strategies as S
+
+        side = st.integers(1, 3)
+        sizes = st.tuples(side, side) if self.rank == 2 else side
+
+        def build(args: tuple) -> Any:
+            pool, strides, padding, data_format, n, c, extra = args
+            pools = (pool,) * self.rank if isinstance(pool, int) else pool
+            spatial = tuple(k + e for k, e in zip(pools, extra))  # valid padding always fits
+            shape = (n, *spatial, c) if data_format == "channels_last" else (n, c, *spatial)
+            # distinct values: no ties, so the max is differentiable everywhere sampled
+            return S.op_inputs(S.distinct_arrays(shape), pool_size=pool, strides=strides,
+                               padding=padding, data_format=data_format)
+
+        return st.tuples(sizes, st.one_of(st.none(), sizes), st.sampled_from(["valid", "same"]),
+                         st.sampled_from(["channels_last", "channels_first"]), st.integers(1, 2),
+                         st.integers(1, 2), st.tuples(*[st.integers(0, 3)] * self.rank)).flatmap(build)
+
+    def reference(self, x: np.ndarray, **attrs: Any) -> np.ndarray:
+        out = self._fn("forward", R)(x, **attrs)
+        return out[0] if self.kind == "max" else out
+
+
+@register("max_pool2d")
+class MaxPool2D(_Pool):
+    """y = max over each window of (N, H, W, C) / (N, C, H, W); dx routes dy to the first maximum."""
+
+
+@register("avg_pool2d")
+class AvgPool2D(_Pool):
+    """y = mean over the valid (non-padded) elements of each window."""
+
+    kind = "avg"
+
+
+@register("max_pool1d")
+class MaxPool1D(_Pool):
+    """max_pool2d over (N, L, C) / (N, C, L) as a 1 x L image."""
+
+    rank = 1
+
+
+@register("avg_pool1d")
+class AvgPool1D(_Pool):
+    """avg_pool2d over (N, L, C) / (N, C, L) as a 1 x L image."""
+
+    rank, kind = 1, "avg"
+
+
+class _GlobalPool(Op):
+    kind = "max"
+
+    def check(self, x: np.ndarray, *, data_format: str = "channels_last") -> None:
+        P._global_view(self.name, x, data_format)
+
+    def forward(self, ctx: Context, x: np.ndarray, *, data_format: str = "channels_last") -> np.ndarray:
+        ctx.x_shape = x.shape
+        if self.kind == "avg":
+            return P.global_avg_pool_forward(x, data_format)
+        y, ctx.argmax = P.global_max_pool_forward(x, data_format)
+        return y
+
+    def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray | None]:
+        if not ctx.needs_input_grad[0]:
+            return (None,)
+        fmt = ctx.attrs.get("data_format", "channels_last")
+        if self.kind == "avg":
+            return (P.global_avg_pool_backward(dy, ctx.x_shape, fmt),)
+        return (P.global_max_pool_backward(dy, ctx.argmax, ctx.x_shape, fmt),)
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        from minigrad.testing import strategies as S
+
+        return st.sampled_from(["channels_last", "channels_first"]).flatmap(
+            lambda fmt: S.op_inputs(S.distinct_arrays(S.shapes(min_dims=3, max_dims=4)), data_format=fmt))
+
+    def reference(self, x: np.ndarray, *, data_format: str = "channels_last") -> np.ndarray:
+        axes = tuple(range(1, x.ndim - 1)) if data_format == "channels_last" else tuple(range(2, x.ndim))
+        return x.max(axis=axes) if self.kind == "max" else x.mean(axis=axes)
+
+
+@register("global_max_pool")
+class GlobalMaxPool(_GlobalPool):
+    """y[n, c] = max over every spatial position (any spatial rank); ties go to the first."""
+
+
+@register("global_avg_pool")
+class GlobalAvgPool(_GlobalPool):
+    """y[n, c] = mean over every spatial position (any spatial rank)."""
+
+    kind = "avg"
