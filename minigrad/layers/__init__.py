@@ -1,0 +1,54 @@
+"""Keras layers: `from minigrad import layers; layers.Conv2D(32, (3, 3), activation="relu")`.
+
+Every layer class is registered under its Keras snake_case name ('conv2d', 'max_pooling2d', ...;
+the class name works too), built-in and plugin alike: `layers.get("Conv2D")` returns the class.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from minigrad.layers.base import InputSpec, Layer, Weight, clear_names, register, registry
+from minigrad.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape
+from minigrad.layers.conv import Conv1D, Conv2D, DepthwiseConv2D
+from minigrad.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
+                                     GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
+                                     MaxPooling1D, MaxPooling2D)
+from minigrad.layers.normalization import BatchNormalization
+from minigrad.layers.activation import ELU, LeakyReLU, ReLU, Softmax
+from minigrad.layers.merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
+
+MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D = MaxPooling2D, AveragePooling2D, MaxPooling1D, AveragePooling1D
+GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
+Convolution2D, Convolution1D = Conv2D, Conv1D
+
+__all__ = [
+    "Layer", "Weight", "InputSpec", "registry", "register", "get", "serialize", "deserialize", "clear_names",
+    "Dense", "Activation", "Dropout", "Flatten", "Reshape", "InputLayer", "Input",
+    "Conv1D", "Conv2D", "DepthwiseConv2D", "Convolution1D", "Convolution2D",
+    "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "MaxPool1D", "MaxPool2D",
+    "AvgPool1D", "AvgPool2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D",
+    "BatchNormalization", "ReLU", "LeakyReLU", "ELU", "Softmax",
+    "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
+]
+
+
+def get(identifier: Any) -> Any:
+    """A layer class from a name ('conv2d', 'Conv2D', 'dist:name'), a class, an instance or a config dict."""
+    if isinstance(identifier, Layer) or (isinstance(identifier, type) and issubclass(identifier, Layer)):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        return registry.get(identifier)
+    raise TypeError(f"layers.get: expected a layer name, class, instance or config dict, received {identifier!r}")
+
+
+def serialize(layer: Layer) -> dict[str, Any]:
+    """{'kind': 'layers', 'name', 'config'[, 'provider']}: rebuilt only through the registry."""
+    return registry.serialize(layer)
+
+
+def deserialize(entry: dict[str, Any]) -> Layer:
+    """A fresh (unbuilt) layer from serialize()'s dict."""
+    return registry.deserialize(entry)

@@ -1,0 +1,164 @@
+"""Weight and activity regularizers: `regularizer(tensor) -> scalar Tensor` built from ops, so it backprops."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from minigrad.ops import apply
+from minigrad.registry import Registry
+from minigrad.tensor import Tensor
+
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "registry", "register", "get",
+           "serialize", "deserialize"]
+
+
+def _is_regularizer(obj: Any) -> bool:
+    return (isinstance(obj, type) and issubclass(obj, Regularizer)) or callable(obj)
+
+
+registry = Registry("regularizers", validate=_is_regularizer)
+
+
+def register(name: str, *, aliases: tuple[str, ...] = (), override: bool = False):
+    """Class decorator: register a Regularizer under a snake_case name (its class name also resolves)."""
+    def decorate(cls: type) -> type:
+        registry.register(name, cls, aliases=aliases, override=override)
+        return cls
+    return decorate
+
+
+def _factor(owner: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{owner}: {name} must be a float, received {value!r}")
+    value = float(value)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{owner}: {name} must be a finite float >= 0, received {value!r}")
+    return value
+
+
+def _tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+
+
+class Regularizer:
+    """Base class: __call__(x) -> scalar Tensor penalty; get_config() -> constructor kwargs."""
+
+    def __call__(self, x: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__}: __call__ is not implemented")
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Regularizer:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
+
+
+@register("l1")
+class L1(Regularizer):
+    """l1 * sum(|x|)."""
+
+    def __init__(self, l1: float = 0.01) -> None:
+        self.l1 = _factor("L1", "l1", l1)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return apply("sum", apply("abs", _tensor(x))) * self.l1
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l1": self.l1}
+
+
+@register("l2")
+class L2(Regularizer):
+    """l2 * sum(x ** 2) (Keras: no factor 1/2)."""
+
+    def __init__(self, l2: float = 0.01) -> None:
+        self.l2 = _factor("L2", "l2", l2)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        x = _tensor(x)
+        return apply("sum", x * x) * self.l2
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l2": self.l2}
+
+
+@register("l1_l2")
+class L1L2(Regularizer):
+    """l1 * sum(|x|) + l2 * sum(x ** 2).
+
+    Both default to 0.01 (tf.keras' `l1_l2()`): Keras 3's class defaults of 0.0 would make the
+    string "l1_l2" a silent no-op.
+    """
+
+    def __init__(self, l1: float = 0.01, l2: float = 0.01) -> None:
+        self.l1, self.l2 = _factor("L1L2", "l1", l1), _factor("L1L2", "l2", l2)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        x = _tensor(x)
+        return apply("sum", apply("abs", x)) * self.l1 + apply("sum", x * x) * self.l2
+
+    def get_config(self) -> dict[str, Any]:
+        return {"l1": self.l1, "l2": self.l2}
+
+
+@register("orthogonal_regularizer")
+class OrthogonalRegularizer(Regularizer):
+    """factor * mean |cosine similarity| over pairs of distinct rows (mode='rows') or columns of a 2-D x."""
+
+    def __init__(self, factor: float = 0.01, mode: str = "rows") -> None:
+        self.factor = _factor("OrthogonalRegularizer", "factor", factor)
+        if mode not in ("rows", "columns"):
+            raise ValueError(f"OrthogonalRegularizer: mode must be 'rows' or 'columns', received {mode!r}")
+        self.mode = mode
+
+    def __call__(self, x: Tensor) -> Tensor:
+        x = _tensor(x)
+        if x.ndim != 2:
+            raise ValueError(f"OrthogonalRegularizer: needs a 2-D weight (e.g. a Dense kernel), "
+                             f"received shape {x.shape}")
+        if self.mode == "columns":
+            x = apply("transpose", x)
+        size = x.shape[0]
+        if size < 2:  # no pairs: a zero that still belongs to the graph
+            return apply("sum", x) * 0.0
+        # x / sqrt(max(sum(x ** 2), 1e-12)) per row, as Keras' l2 normalisation: safe for zero rows
+        norms = apply("sqrt", apply("maximum", apply("sum", x * x, axis=1, keepdims=True), 1e-12))
+        unit = x / norms
+        product = apply("matmul", unit, apply("transpose", unit))
+        off_diagonal = product * (1.0 - np.eye(size, dtype=x.dtype))
+        pairs = size * (size - 1) / 2.0
+        return apply("sum", apply("abs", off_diagonal)) * (self.factor * 0.5 / pairs)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"factor": self.factor, "mode": self.mode}
+
+
+def get(identifier: Any) -> Regularizer | None:
+    """None, a Regularizer or callable, a class, a name ('l2', 'L1L2', 'dist:name') or a dict."""
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        identifier = registry.get(identifier)
+    if isinstance(identifier, type):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"regularizers.get: could not interpret regularizer {identifier!r}")
+
+
+def serialize(regularizer: Regularizer) -> dict[str, Any]:
+    """{'kind', 'name', 'config'} (resolved only through the registry when loaded)."""
+    return registry.serialize(regularizer)
+
+
+def deserialize(entry: dict[str, Any]) -> Regularizer:
+    """Rebuild from serialize()'s dict."""
+    return registry.deserialize(entry)
