@@ -7,6 +7,7 @@ from minigrad._ext import _tensor as _engine
 from minigrad.random import set_seed
 from minigrad.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
 from minigrad.threads import get_num_threads, openmp_available, set_num_threads
+from minigrad import activations, constraints, initializers, layers, regularizers
 from minigrad import models
 from minigrad.models import Model, Sequential
 from minigrad.utils import to_categorical
@@ -19,4 +20,5 @@ __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "ops",
     "set_num_threads", "get_num_threads", "openmp_available", "set_seed",
     "models", "Model", "Sequential", "to_categorical",
+    "layers", "initializers", "activations", "regularizers", "constraints",
 ]
