@@ -302,3 +302,42 @@ def test_bad_input_is_rejected_with_a_clear_message(call: Callable, error: type,
         call()
     for word in words:
         assert word in str(info.value)
+
+
+# ---- the registered ops ------------------------------------------------------------------------
+
+OPS = ["relu", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "hard_sigmoid", "tanh", "softplus",
+       "silu", "softmax", "log_softmax", "softmax_cross_entropy", "sparse_softmax_cross_entropy"]
+
+
+@pytest.mark.parametrize("name", OPS)
+@settings(max_examples=10)
+@given(data=st.data())
+def test_op_forward_matches_its_reference(name: str, data: st.DataObject) -> None:
+    from minigrad import ops
+
+    op = ops.get(name)
+    inputs, attrs = data.draw(op.strategy())
+    np.testing.assert_allclose(ops.apply(name, *inputs, **attrs).numpy(), op.reference(*inputs, **attrs),
+                               rtol=1e-12, atol=1e-14)
+
+
+def test_sparse_op_gradient_flows_to_logits_only() -> None:
+    from minigrad import Tensor, ops
+
+    logits = Tensor(np.array([[2.0, 0.5, -1.0], [0.0, 0.0, 0.0]]), requires_grad=True)
+    loss = ops.apply("sparse_softmax_cross_entropy", logits, np.array([0, 2]))
+    loss.sum().backward()
+    p = special.softmax(logits.data, axis=1)
+    np.testing.assert_allclose(logits.grad, p - np.eye(3)[[0, 2]], rtol=1e-12)
+
+
+def test_op_rejects_bad_attrs_naming_the_op() -> None:
+    from minigrad import ops
+
+    with pytest.raises(ValueError, match="leaky_relu: negative_slope"):
+        ops.apply("leaky_relu", np.ones(3), negative_slope=-1.0)
+    with pytest.raises(TypeError, match="gelu: approximate"):
+        ops.apply("gelu", np.ones(3), approximate="tanh")
+    with pytest.raises(TypeError, match="relu"):
+        ops.apply("relu", np.ones(3), alpha=1.0)

@@ -262,3 +262,26 @@ def test_bad_input_is_rejected_with_a_clear_message(call: Callable, error: type,
         call()
     for word in words:
         assert word in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d",
+                                  "global_max_pool", "global_avg_pool"])
+@settings(max_examples=10)
+@given(data=st.data())
+def test_op_forward_matches_its_reference(name: str, data: st.DataObject) -> None:
+    from minigrad import ops
+
+    op = ops.get(name)
+    inputs, attrs = data.draw(op.strategy())
+    np.testing.assert_allclose(ops.apply(name, *inputs, **attrs).numpy(), op.reference(*inputs, **attrs),
+                               rtol=1e-12, atol=1e-14)
+
+
+def test_max_pool_op_backward_through_tensor() -> None:
+    from minigrad import Tensor, ops
+
+    x = Tensor(np.array([[1.0, 3.0], [3.0, 2.0]]).reshape(1, 2, 2, 1), requires_grad=True)
+    ops.apply("max_pool2d", x, pool_size=2).sum().backward()
+    np.testing.assert_array_equal(x.grad.ravel(), [0, 1, 0, 0])  # tie: the first 3 in row-major order
+    with pytest.raises(ValueError, match=r"max_pool2d: pool_size=\(3, 3\).*computed output size"):
+        ops.apply("max_pool2d", x, pool_size=3)
