@@ -1,0 +1,144 @@
+"""Learning-rate schedules (Keras' formulas): called with the optimizer's step, they return the rate."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from minigrad.registry import Registry
+
+__all__ = ["LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay",
+           "CosineDecay", "registry", "serialize", "deserialize", "get"]
+
+registry = Registry("schedules", validate=lambda obj: isinstance(obj, type) and issubclass(obj, LearningRateSchedule))
+
+
+def _number(owner: str, name: str, value: Any, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TypeError(f"{owner}: expected {name} to be a finite number, received {value!r}")
+    if positive and value <= 0:
+        raise ValueError(f"{owner}: expected {name} > 0, received {name}={value}")
+    return float(value)
+
+
+class LearningRateSchedule:
+    """A function of the step count (0 before the first update) returning a learning rate."""
+
+    def __call__(self, step: int) -> float:
+        raise NotImplementedError(f"{type(self).__name__}: __call__ is not implemented")
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__}: get_config is not implemented")
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
+        """Rebuild from get_config()."""
+        return cls(**config)
+
+
+@registry.register("exponential_decay")
+class ExponentialDecay(LearningRateSchedule):
+    """lr = initial * decay_rate ** (step / decay_steps) (the exponent floored when staircase)."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                 staircase: bool = False, name: str = "ExponentialDecay") -> None:
+        owner = type(self).__name__
+        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate)
+        self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
+        self.decay_rate = _number(owner, "decay_rate", decay_rate)
+        self.staircase = bool(staircase)
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        p = step / self.decay_steps
+        return self.initial_learning_rate * self.decay_rate ** (math.floor(p) if self.staircase else p)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+@registry.register("inverse_time_decay")
+class InverseTimeDecay(LearningRateSchedule):
+    """lr = initial / (1 + decay_rate * step / decay_steps) (the ratio floored when staircase)."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                 staircase: bool = False, name: str = "InverseTimeDecay") -> None:
+        owner = type(self).__name__
+        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate)
+        self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
+        self.decay_rate = _number(owner, "decay_rate", decay_rate)
+        self.staircase = bool(staircase)
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        p = step / self.decay_steps
+        return self.initial_learning_rate / (1 + self.decay_rate * (math.floor(p) if self.staircase else p))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+@registry.register("piecewise_constant_decay")
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """values[0] while step <= boundaries[0], values[i] while boundaries[i-1] < step <= boundaries[i], ..."""
+
+    def __init__(self, boundaries: list[int], values: list[float], name: str = "PiecewiseConstant") -> None:
+        owner = type(self).__name__
+        if len(values) != len(boundaries) + 1:
+            raise ValueError(f"{owner}: expected len(values) == len(boundaries) + 1, received "
+                             f"{len(values)} values for {len(boundaries)} boundaries")
+        self.boundaries = [_number(owner, "a boundary", b) for b in boundaries]
+        if any(a >= b for a, b in zip(self.boundaries, self.boundaries[1:])):
+            raise ValueError(f"{owner}: boundaries must increase strictly, received {boundaries}")
+        self.values = [_number(owner, "a value", v) for v in values]
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        for boundary, value in zip(self.boundaries, self.values):
+            if step <= boundary:
+                return value
+        return self.values[-1]
+
+    def get_config(self) -> dict[str, Any]:
+        return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
+
+
+@registry.register("cosine_decay")
+class CosineDecay(LearningRateSchedule):
+    """lr = initial * ((1 - alpha) * 0.5 * (1 + cos(pi * min(step, decay_steps) / decay_steps)) + alpha)."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0,
+                 name: str = "CosineDecay") -> None:
+        owner = type(self).__name__
+        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate)
+        self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
+        self.alpha = _number(owner, "alpha", alpha)
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        cosine = 0.5 * (1 + math.cos(math.pi * min(step, self.decay_steps) / self.decay_steps))
+        return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "alpha": self.alpha, "name": self.name}
+
+
+def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
+    """{'kind', 'name', 'config'} of a schedule."""
+    return registry.serialize(schedule)
+
+
+def deserialize(entry: dict[str, Any]) -> LearningRateSchedule:
+    """A schedule from serialize()'s dict."""
+    return registry.deserialize(entry)
+
+
+def get(identifier: Any) -> LearningRateSchedule:
+    """A schedule from an instance or a serialized dict."""
+    if isinstance(identifier, LearningRateSchedule):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    raise TypeError(f"schedules.get: expected a LearningRateSchedule or its serialized dict, received {identifier!r}")
