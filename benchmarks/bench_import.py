@@ -99,8 +99,8 @@ def run(threads: int) -> list[dict]:
     return [
         harness.row(GROUP, "import time (python -X importtime, cumulative)",
                     mg["importtime_ms"], other("importtime_ms"),
-                    f"target < 150 ms; numpy alone {numpy_ms:.1f} ms; heaviest foreign (one run) "
-                    f"imports: {heaviest_foreign('minigrad')}"),
+                    f"target < 150 ms; numpy alone {numpy_ms:.1f} ms; heaviest imports of other "
+                    f"packages (one run): {heaviest_foreign('minigrad')}"),
         harness.row(GROUP, "fresh interpreter running the import (wall)", mg["wall_ms"],
                     other("wall_ms"), f"bare interpreter {bare['wall_ms']:.1f} ms"),
         harness.row(GROUP, "resident memory after import (VmRSS, MiB: see extra)", None, None,
