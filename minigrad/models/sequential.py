@@ -58,7 +58,7 @@ class Sequential(ModelBase):
             if self._layers or (self._input is not None and self._input.shape != given):
                 raise ValueError(f"Sequential '{self.name}': only the first layer may set input_shape; "
                                  f"layer '{layer.name}' has input_shape={given[1:]}")
-            self._input = SymbolicTensor(given, layer.dtype)
+            self._input = SymbolicTensor(given, layer.dtype, name="input")
         self._layers.append(layer)
         if self._input is not None:
             try:
@@ -87,7 +87,7 @@ class Sequential(ModelBase):
         if self._input is None:
             if not self._layers:
                 raise ValueError(f"Sequential '{self.name}': the model has no layers")
-            self._input = SymbolicTensor(shapes[0], self._layers[0].dtype)
+            self._input = SymbolicTensor(shapes[0], self._layers[0].dtype, name="input")
         for i in range(len(self._shapes), len(self._layers)):
             self._build_layer(i)
 
