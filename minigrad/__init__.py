@@ -9,6 +9,7 @@ from minigrad.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_g
 from minigrad.threads import get_num_threads, openmp_available, set_num_threads
 from minigrad import activations, constraints, initializers, layers, regularizers
 from minigrad import models
+from minigrad import losses, metrics, optimizers
 from minigrad.models import Model, Sequential
 from minigrad.utils import to_categorical
 
@@ -21,4 +22,5 @@ __all__ = [
     "set_num_threads", "get_num_threads", "openmp_available", "set_seed",
     "models", "Model", "Sequential", "to_categorical",
     "layers", "initializers", "activations", "regularizers", "constraints",
+    "optimizers", "losses", "metrics",
 ]

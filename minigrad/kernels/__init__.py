@@ -23,3 +23,6 @@ from minigrad.kernels.activation import *  # noqa: E402,F401,F403
 from minigrad.kernels.pool import *  # noqa: E402,F401,F403
 
 __all__ += _activation_kernels.__all__ + _pool_kernels.__all__
+from minigrad.kernels.optim import *  # noqa: E402,F401,F403  (fused optimizer updates)
+from minigrad.kernels import optim as _optim_kernels  # noqa: E402
+__all__ += _optim_kernels.__all__
