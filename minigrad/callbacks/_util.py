@@ -36,8 +36,8 @@ def improved(mode: str, current: float, reference: float | None, min_delta: floa
     if reference is None:
         return True
     if mode == "min":
-        return current - min_delta < reference
-    return current + min_delta > reference
+        return current + min_delta < reference
+    return current - min_delta > reference
 
 
 def scalar(who: str, monitor: str, logs: dict[str, Any] | None) -> float | None:
@@ -49,11 +49,6 @@ def scalar(who: str, monitor: str, logs: dict[str, Any] | None) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{who}: monitored value {monitor!r} must be a scalar, received {value!r}") from None
-
-
-def finite_or_none(value: Any) -> float | None:
-    """JSON-safe float for checkpointed state (inf/nan kept as floats; JSON handles them)."""
-    return None if value is None else float(value)
 
 
 def say(verbose: int, message: str) -> None:
