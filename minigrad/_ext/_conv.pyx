@@ -4,15 +4,15 @@ Layout: x (N, H, W, C), w (KH, KW, C/groups, F) as Keras stores it, y (N, OH, OW
 is one output pixel and its columns run (i, j, c), which is exactly w reshaped to (KH*KW*C/groups,
 F), so the weights never need a copy and y comes out of the GEMM already in NHWC order.
 
-Threading: the batch is split into one contiguous slice per thread; each thread walks its slice in
-chunks of `images_per_chunk` images, building the chunk's im2col matrix in its own workspace slot
-(sized by the caller to stay in L2) and calling a single-threaded GEMM on it. BLAS is never asked to
+Threading: the batch is cut into chunks of `images_per_chunk` images handed out dynamically to the
+OpenMP threads; each thread builds a chunk's im2col matrix in its own workspace slot (sized by the
+caller to stay in L2) and calls a single-threaded GEMM on it. BLAS is never asked to
 thread inside the parallel region (the Python wrapper pins BLAS to one thread around these calls).
 Weight/bias gradients are summed per thread into private partials and reduced at the end.
 The kernels trust their arguments: minigrad.kernels.conv validates every shape first.
 """
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.string cimport memset
 
 from minigrad._ext._blas cimport gemm
@@ -134,35 +134,30 @@ def conv2d_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] 
     _check_workspace(workspace.shape[0], &g, images_per_chunk, n_threads, False)
     if g.N == 0:
         return
-    cdef int t, per = (g.N + n_threads - 1) // n_threads
+    cdef int ci, n_chunks = (g.N + images_per_chunk - 1) // images_per_chunk
+    cdef Py_ssize_t col_size = <Py_ssize_t>images_per_chunk * g.OH * g.OW * g.Kg
     with nogil:
-        for t in prange(n_threads, num_threads=n_threads, schedule="static"):
-            _forward_slice(&x[0, 0, 0, 0], &w[0, 0, 0, 0],
-                           &bias[0] if bias is not None else NULL, &y[0, 0, 0, 0], &g,
-                           t * per, min(g.N, (t + 1) * per),
-                           &workspace[0] + <Py_ssize_t>t * images_per_chunk * g.OH * g.OW * g.Kg,
-                           images_per_chunk)
+        # dynamic: on a shared machine a thread that lost its core must not hold up the rest
+        for ci in prange(n_chunks, num_threads=n_threads, schedule="dynamic"):
+            _forward_chunk(&x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if bias is not None else NULL,
+                           &y[0, 0, 0, 0], &g, ci * images_per_chunk,
+                           min(g.N, (ci + 1) * images_per_chunk),
+                           &workspace[0] + threadid() * col_size)
 
 
-cdef void _forward_slice(const floating* x, const floating* w, const floating* b, floating* y,
-                         Geom* g, int n_lo, int n_hi, floating* col, int chunk) noexcept nogil:
-    cdef int n0, n1, grp, rows
+cdef void _forward_chunk(const floating* x, const floating* w, const floating* b, floating* y,
+                         Geom* g, int n0, int n1, floating* col) noexcept nogil:
+    cdef int grp, rows = (n1 - n0) * g.OH * g.OW
     cdef Py_ssize_t r, f
-    cdef floating* yc
-    n0 = n_lo
-    while n0 < n_hi:
-        n1 = min(n_hi, n0 + chunk)
-        rows = (n1 - n0) * g.OH * g.OW
-        yc = y + <Py_ssize_t>n0 * g.OH * g.OW * g.F
-        for grp in range(g.groups):
-            im2col(x, col, g, n0, n1, grp)
-            gemm(False, False, rows, g.Fg, g.Kg, <floating>1, col, g.Kg, w + grp * g.Fg, g.F,
-                 <floating>0, yc + grp * g.Fg, g.F)
-        if b != NULL:  # while the chunk's output is still in cache
-            for r in range(rows):
-                for f in range(g.F):
-                    yc[r * g.F + f] += b[f]
-        n0 = n1
+    cdef floating* yc = y + <Py_ssize_t>n0 * g.OH * g.OW * g.F
+    for grp in range(g.groups):
+        im2col(x, col, g, n0, n1, grp)
+        gemm(False, False, rows, g.Fg, g.Kg, <floating>1, col, g.Kg, w + grp * g.Fg, g.F,
+             <floating>0, yc + grp * g.Fg, g.F)
+    if b != NULL:  # while the chunk's output is still in cache
+        for r in range(rows):
+            for f in range(g.F):
+                yc[r * g.F + f] += b[f]
 
 
 def conv2d_backward(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] x,
@@ -187,14 +182,15 @@ def conv2d_backward(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1
     cdef floating* ws = &workspace[0]
     cdef floating* dxp = &dx_v[0, 0, 0, 0] if dx_v is not None and g.N > 0 else NULL
     cdef bint want_dw = dw_v is not None, want_db = db_v is not None
-    cdef int t, per = (g.N + n_threads - 1) // n_threads
-    cdef Py_ssize_t e
+    cdef int ci, t, n_chunks = (g.N + images_per_chunk - 1) // images_per_chunk
     with nogil:
-        if g.N > 0:
-            for t in prange(n_threads, num_threads=n_threads, schedule="static"):
-                _backward_slice(&dy[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], dxp,
-                                want_dw, want_db, &g, t * per, min(g.N, (t + 1) * per),
-                                ws + t * stride, images_per_chunk)
+        for t in range(n_threads):
+            memset(ws + t * stride + col_size, 0, (<Py_ssize_t>g.Kg * g.F + g.F) * sizeof(floating))
+        for ci in prange(n_chunks, num_threads=n_threads, schedule="dynamic"):
+            t = threadid()
+            _backward_chunk(&dy[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], dxp, want_dw, want_db,
+                            &g, ci * images_per_chunk, min(g.N, (ci + 1) * images_per_chunk),
+                            ws + t * stride, images_per_chunk)
         # reduce the per-thread partials (a few thousand values: not worth threads)
         if want_dw:
             _sum_partials(ws + col_size, stride, n_threads, <Py_ssize_t>g.Kg * g.F,
@@ -217,34 +213,27 @@ cdef void _sum_partials(const floating* first, Py_ssize_t stride, int n_threads,
             out[e] += first[t * stride + e]
 
 
-cdef void _backward_slice(const floating* dy, const floating* x, const floating* w, floating* dx,
-                          bint want_dw, bint want_db, Geom* g, int n_lo, int n_hi, floating* ws,
+cdef void _backward_chunk(const floating* dy, const floating* x, const floating* w, floating* dx,
+                          bint want_dw, bint want_db, Geom* g, int n0, int n1, floating* ws,
                           int chunk) noexcept nogil:
     cdef floating* col = ws
     cdef floating* dwp = ws + <Py_ssize_t>chunk * g.OH * g.OW * g.Kg
     cdef floating* dbp = dwp + <Py_ssize_t>g.Kg * g.F
-    cdef int n0, n1, grp, rows
+    cdef int grp, rows = (n1 - n0) * g.OH * g.OW
     cdef Py_ssize_t r, f, img = <Py_ssize_t>g.H * g.W * g.C
-    cdef const floating* dyc
-    memset(dwp, 0, (<Py_ssize_t>g.Kg * g.F + g.F) * sizeof(floating))
-    n0 = n_lo
-    while n0 < n_hi:
-        n1 = min(n_hi, n0 + chunk)
-        rows = (n1 - n0) * g.OH * g.OW
-        dyc = dy + <Py_ssize_t>n0 * g.OH * g.OW * g.F
-        if dx != NULL:
-            memset(dx + n0 * img, 0, (n1 - n0) * img * sizeof(floating))
-        for grp in range(g.groups):
-            if want_dw:  # dw_g[Kg, Fg] += col_g^T @ dy_g
-                im2col(x, col, g, n0, n1, grp)
-                gemm(True, False, g.Kg, g.Fg, rows, <floating>1, col, g.Kg, dyc + grp * g.Fg, g.F,
-                     <floating>1, dwp + grp * g.Fg, g.F)
-            if dx != NULL:  # dcol_g = dy_g @ w_g^T, then scatter-add back (reusing col's space)
-                gemm(False, True, rows, g.Kg, g.Fg, <floating>1, dyc + grp * g.Fg, g.F,
-                     w + grp * g.Fg, g.F, <floating>0, col, g.Kg)
-                col2im(col, dx, g, n0, n1, grp)
-        if want_db:
-            for r in range(rows):
-                for f in range(g.F):
-                    dbp[f] += dyc[r * g.F + f]
-        n0 = n1
+    cdef const floating* dyc = dy + <Py_ssize_t>n0 * g.OH * g.OW * g.F
+    if dx != NULL:
+        memset(dx + n0 * img, 0, (n1 - n0) * img * sizeof(floating))
+    for grp in range(g.groups):
+        if want_dw:  # dw_g[Kg, Fg] += col_g^T @ dy_g
+            im2col(x, col, g, n0, n1, grp)
+            gemm(True, False, g.Kg, g.Fg, rows, <floating>1, col, g.Kg, dyc + grp * g.Fg, g.F,
+                 <floating>1, dwp + grp * g.Fg, g.F)
+        if dx != NULL:  # dcol_g = dy_g @ w_g^T, then scatter-add back (reusing col's space)
+            gemm(False, True, rows, g.Kg, g.Fg, <floating>1, dyc + grp * g.Fg, g.F,
+                 w + grp * g.Fg, g.F, <floating>0, col, g.Kg)
+            col2im(col, dx, g, n0, n1, grp)
+    if want_db:
+        for r in range(rows):
+            for f in range(g.F):
+                dbp[f] += dyc[r * g.F + f]
