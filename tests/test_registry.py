@@ -1,0 +1,224 @@
+"""The one registry mechanism with fake entry points: laziness, spellings, conflicts, reserved
+built-in names, plugins that fail to import or are the wrong kind, configs with providers."""
+import importlib.metadata
+import sys
+import textwrap
+from types import SimpleNamespace
+
+import pytest
+
+from minigrad import layers, ops, regularizers
+from minigrad.cli import main
+from minigrad.errors import PluginConflictError, PluginLoadError, RegistryError, UnknownNameError
+from minigrad.registry import PluginWarning, Registry, snake_case
+
+LAYER_SOURCE = """
+from minigrad.layers import Layer
+
+class {cls}(Layer):
+    '''A do-nothing layer from a fake distribution.'''
+    example_input_shape = (2, 3)
+    origin = {origin!r}
+
+    def call(self, inputs, training=False):
+        return inputs
+"""
+
+
+def fake_entry_point(name: str, value: str, group: str, dist: str, version: str = "1.0"):
+    """An importlib.metadata.EntryPoint attached to a fake distribution, as entry_points() returns them."""
+    return importlib.metadata.EntryPoint(name, value, group)._for(SimpleNamespace(name=dist, version=version))
+
+
+@pytest.fixture
+def plugin_modules(tmp_path, monkeypatch):
+    """write(module, source): a module importable for this test only."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    written = []
+
+    def write(module: str, source: str) -> str:
+        (tmp_path / f"{module}.py").write_text(textwrap.dedent(source))
+        written.append(module)
+        return module
+
+    yield write
+    for module in written:
+        sys.modules.pop(module, None)
+
+
+@pytest.fixture
+def fake_entry_points():
+    """install(registry, *eps): the registry sees the real entry points plus these, until the test ends."""
+    touched = []
+
+    def install(registry: Registry, *eps) -> None:
+        real = importlib.metadata.entry_points
+        registry.refresh(lambda group: [*real(group=group), *eps])
+        touched.append(registry)
+
+    yield install
+    for registry in touched:
+        registry.refresh()
+
+
+@pytest.mark.parametrize("name, snake", [
+    ("Conv2D", "conv2d"), ("MaxPooling2D", "max_pooling2d"), ("GaborConv2D", "gabor_conv2d"),
+    ("L1L2", "l1l2"), ("GlobalAveragePooling2D", "global_average_pooling2d"), ("ZeroMean", "zero_mean"),
+    ("dense", "dense"),
+])
+def test_snake_case_follows_keras(name, snake):
+    assert snake_case(name) == snake
+
+
+def test_every_spelling_reaches_the_same_builtin():
+    conv = layers.registry.get("conv2d")
+    assert layers.registry.get("Conv2D") is conv
+    assert layers.get("Convolution2D") is conv
+    assert ops.registry.get("Multiply") is ops.get("multiply")
+
+
+def test_unknown_name_lists_the_closest_names():
+    with pytest.raises(UnknownNameError, match=r"did you mean 'dense'") as info:
+        layers.get("Dens")
+    assert isinstance(info.value, ValueError) and isinstance(info.value, KeyError)
+    with pytest.raises(UnknownNameError, match=r"'multiply'"):
+        ops.get("mutliply")
+
+
+def test_registering_a_name_twice_needs_override():
+    registry = Registry("test_things")
+    registry.register("thing", object())
+    with pytest.raises(ValueError, match="already registered.*override=True"):
+        registry.register("thing", object())
+    replacement = object()
+    registry.register("thing", replacement, override=True)
+    assert registry.get("thing") is replacement
+
+
+def test_entry_points_are_listed_without_importing_the_plugin(plugin_modules, fake_entry_points):
+    plugin_modules("fake_lazy_plugin", "raise RuntimeError('imported too early')\n")
+    fake_entry_points(layers.registry, fake_entry_point(
+        "lazy_layer", "fake_lazy_plugin:LazyLayer", "minigrad.layers", "lazy-dist"))
+    assert "lazy_layer" in layers.registry.names()
+    assert "lazy_layer" in layers.registry and "LazyLayer" in layers.registry
+    assert layers.registry.provider("lazy_layer") == "lazy-dist"
+    statuses = {e.name: e.status for e in layers.registry.entries(load=False)}
+    assert statuses["lazy_layer"] == "not loaded"
+    assert "fake_lazy_plugin" not in sys.modules
+
+
+def test_two_distributions_providing_one_name(plugin_modules, fake_entry_points, capsys):
+    plugin_modules("fake_twin_a", LAYER_SOURCE.format(cls="TwinLayer", origin="a"))
+    plugin_modules("fake_twin_b", LAYER_SOURCE.format(cls="TwinLayer", origin="b"))
+    fake_entry_points(layers.registry,
+                      fake_entry_point("twin_layer", "fake_twin_a:TwinLayer", "minigrad.layers", "dist-a", "1.0"),
+                      fake_entry_point("twin_layer", "fake_twin_b:TwinLayer", "minigrad.layers", "dist_b", "2.0"))
+    for spelling in ("twin_layer", "TwinLayer"):
+        with pytest.raises(PluginConflictError, match=r"dist-a 1\.0 and dist_b 2\.0") as info:
+            layers.get(spelling)
+        assert "'dist-a:twin_layer'" in str(info.value)
+    assert layers.get("dist-a:twin_layer").origin == "a"
+    assert layers.get("dist-b:twin_layer").origin == "b"  # distribution names compare normalised
+    assert "twin_layer" not in layers.registry  # ambiguous
+    assert main(["plugins", "--group", "layers"]) == 0
+    out = capsys.readouterr().out
+    assert "conflict: layers 'twin_layer' is provided by dist-a 1.0 and dist_b 2.0" in out
+    assert out.count("conflict") >= 3  # both table rows and the note
+
+
+def test_a_qualified_name_survives_a_later_conflict_in_saved_configs(plugin_modules, fake_entry_points):
+    plugin_modules("fake_solo", LAYER_SOURCE.format(cls="SoloLayer", origin="first"))
+    plugin_modules("fake_solo_rival", LAYER_SOURCE.format(cls="SoloLayer", origin="rival"))
+    fake_entry_points(layers.registry,
+                      fake_entry_point("solo_layer", "fake_solo:SoloLayer", "minigrad.layers", "solo-dist"))
+    saved = layers.serialize(layers.get("solo_layer")(name="solo"))
+    assert saved["name"] == "solo_layer" and saved["provider"] == {"distribution": "solo-dist", "version": "1.0"}
+    fake_entry_points(layers.registry,
+                      fake_entry_point("solo_layer", "fake_solo:SoloLayer", "minigrad.layers", "solo-dist"),
+                      fake_entry_point("solo_layer", "fake_solo_rival:SoloLayer", "minigrad.layers", "rival"))
+    assert layers.deserialize(saved).origin == "first"
+
+
+def test_a_plugin_reusing_a_builtin_name_is_skipped_with_a_warning(plugin_modules, fake_entry_points):
+    plugin_modules("fake_usurper", "raise RuntimeError('a reserved entry must never be imported')\n")
+    fake_entry_points(layers.registry,
+                      fake_entry_point("dense", "fake_usurper:Dense", "minigrad.layers", "usurper", "6.6"),
+                      fake_entry_point("Conv2D", "fake_usurper:Conv2D", "minigrad.layers", "usurper", "6.6"))
+    with pytest.warns(PluginWarning) as caught:
+        names = layers.registry.names()
+    messages = sorted(str(w.message) for w in caught)
+    assert messages == [
+        "plugin usurper 6.6: minigrad.layers entry 'Conv2D' reuses the built-in name 'conv2d' and is skipped",
+        "plugin usurper 6.6: minigrad.layers entry 'dense' reuses the built-in name 'dense' and is skipped",
+    ]
+    assert names.count("dense") == 1
+    assert layers.get("dense") is layers.Dense and layers.get("Conv2D") is layers.Conv2D
+    with pytest.raises(UnknownNameError, match="reuses the built-in name"):
+        layers.get("usurper:dense")
+    assert {e.name: e.status for e in layers.registry.entries()}["dense"] == "reserved"
+    assert "fake_usurper" not in sys.modules
+
+
+def test_a_plugin_that_fails_to_import_breaks_only_its_own_names(plugin_modules, fake_entry_points):
+    plugin_modules("fake_broken", "raise RuntimeError('boom at import')\n")
+    plugin_modules("fake_fine", LAYER_SOURCE.format(cls="FineLayer", origin="fine"))
+    fake_entry_points(layers.registry,
+                      fake_entry_point("broken_layer", "fake_broken:Broken", "minigrad.layers", "broken-dist", "0.3"),
+                      fake_entry_point("fine_layer", "fake_fine:FineLayer", "minigrad.layers", "fine-dist"))
+    with pytest.raises(PluginLoadError) as info:
+        layers.get("broken_layer")
+    message = str(info.value)
+    for part in ("minigrad.layers", "'broken_layer'", "fake_broken:Broken", "broken-dist", "0.3", "boom at import"):
+        assert part in message
+    assert isinstance(info.value.__cause__, RuntimeError) and isinstance(info.value, ImportError)
+    with pytest.raises(PluginLoadError) as again:  # the failure is remembered, not retried
+        layers.get("broken_layer")
+    assert again.value.__cause__ is info.value.__cause__
+    assert layers.get("fine_layer").origin == "fine"
+    assert layers.get("dense") is layers.Dense
+    assert "broken_layer" in layers.registry.names()
+    assert {e.name: e.status for e in layers.registry.entries()}["broken_layer"] == "import error"
+
+
+@pytest.mark.parametrize("value, cause", [
+    ("fake_module_that_does_not_exist:Layer", ModuleNotFoundError),
+    ("minigrad.layers:NoSuchLayerClass", AttributeError),
+])
+def test_an_entry_naming_a_missing_module_or_attribute(fake_entry_points, value, cause):
+    fake_entry_points(layers.registry, fake_entry_point("ghost_layer", value, "minigrad.layers", "ghost-dist"))
+    with pytest.raises(PluginLoadError, match="ghost-dist") as info:
+        layers.get("ghost_layer")
+    assert isinstance(info.value.__cause__, cause)
+    assert layers.get("conv2d") is layers.Conv2D
+
+
+def test_an_object_of_the_wrong_kind_is_reported_at_use(plugin_modules, fake_entry_points):
+    plugin_modules("fake_wrong", "class NotALayer:\n    pass\n\ndef not_an_op(x):\n    return x\n")
+    fake_entry_points(layers.registry,
+                      fake_entry_point("not_a_layer", "fake_wrong:NotALayer", "minigrad.layers", "wrong-dist"))
+    fake_entry_points(ops.registry,
+                      fake_entry_point("not_an_op", "fake_wrong:not_an_op", "minigrad.ops", "wrong-dist"))
+    with pytest.raises(PluginLoadError, match="is the wrong kind") as info:
+        layers.get("not_a_layer")
+    assert isinstance(info.value.__cause__, TypeError)
+    with pytest.raises(PluginLoadError, match="minigrad.ops entry 'not_an_op'.*wrong kind"):
+        ops.get("not_an_op")
+    statuses = {e.name: e.status for e in layers.registry.entries()}
+    assert statuses["not_a_layer"] == "wrong kind"
+    assert ops.apply("add", 1.0, 2.0).item() == 3.0
+
+
+def test_a_saved_plugin_entry_names_the_missing_distribution():
+    entry = {"kind": "regularizers", "name": "ghost_penalty", "config": {},
+             "provider": {"distribution": "ghost-penalties", "version": "2.1"}}
+    with pytest.raises(UnknownNameError, match=r"ghost-penalties.*2\.1.*pip install ghost-penalties"):
+        regularizers.deserialize(entry)
+    with pytest.raises(ValueError, match="kind"):
+        regularizers.deserialize({**entry, "kind": "layers"})
+
+
+def test_registry_errors_share_a_catchable_base():
+    for error in (UnknownNameError, PluginLoadError, PluginConflictError):
+        assert issubclass(error, RegistryError)
+    with pytest.raises(TypeError, match="expected a name"):
+        layers.registry.get(3)
