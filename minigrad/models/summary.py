@@ -145,6 +145,8 @@ def layer_flops(row: GraphRow, rows: list[GraphRow]) -> int:
     out_elems = math.prod(out[1:])
     config = _config(layer)
     kernel = getattr(layer, "kernel", None)
+    if kernel is None:
+        kernel = getattr(layer, "depthwise_kernel", None)
     if kernel is not None:
         channel_axis = 1 if config.get("data_format") == "channels_first" else -1
         macs = out_elems * kernel.data.size // out[channel_axis]
