@@ -322,15 +322,19 @@ class Layer:
         return tuple(input_shape)
 
     def __call__(self, inputs: Any, training: bool = False) -> Any:
-        symbolic = _symbolic_call(self, inputs)
-        if symbolic is not None:
-            return symbolic
-        inputs = self._as_tensors(inputs)
-        shapes = [tuple(x.shape) for x in inputs] if self._multi_input else tuple(inputs.shape)
+        if isinstance(inputs, TensorBase) and inputs.data.dtype == self.dtype and not self._multi_input:
+            pass  # the training-loop case: no conversion, no symbolic check
+        else:
+            symbolic = _symbolic_call(self, inputs)
+            if symbolic is not None:
+                return symbolic
+            inputs = self._as_tensors(inputs)
+        shapes = [x.shape for x in inputs] if self._multi_input else inputs.data.shape
         if not self.built:
             self.build_from(shapes)
         self._check_shape(shapes)
-        self._activity_losses = []
+        if self._activity_losses:
+            self._activity_losses = []
         outputs = self.call(inputs, training=bool(training))
         regularizer = getattr(self, "activity_regularizer", None)
         if regularizer is not None:
@@ -370,7 +374,7 @@ class Layer:
         spec = self.input_spec
         if spec is None or self._multi_input:
             return
-        if not spec.accepts(tuple(shape)):
+        if not spec.accepts(shape):
             raise ShapeError(f"{type(self).__name__} '{self.name}': expected {spec.describe()}, "
                              f"received input of shape {tuple(shape)}")
 
