@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import os
 import warnings
-from typing import Any, TextIO
+from typing import Any
 
 from minigrad.callbacks.base import Callback, Logs, register
 
@@ -24,54 +24,48 @@ class CSVLogger(Callback):
         self.separator = separator
         self.append = bool(append)
         self.keys: list[str] | None = None
-        self._file: TextIO | None = None
         self._offset: int | None = None  # bytes written so far, for BackupAndRestore
         self._resume_offset: int | None = None
-        self._writer: csv.DictWriter | None = None
         self._write_header = True
 
     def get_config(self) -> dict[str, Any]:
         return {"filename": self.filename, "separator": self.separator, "append": self.append}
 
     def on_train_begin(self, logs: Logs = None) -> None:
-        self._close()
         self.keys, self._offset, self._resume_offset = None, None, None
 
-    def _open(self) -> None:
-        """Open lazily, so a BackupAndRestore resume (set_state) can continue the file instead of truncating it."""
-        if self._resume_offset is not None:
-            with open(self.filename, "r+b") as f:  # drop rows written after the backup was taken
+    def _start_file(self) -> str:
+        """Prepare the file at the first row; returns the open mode for the rows that follow."""
+        if self._resume_offset is not None:  # BackupAndRestore: drop rows written after the backup
+            with open(self.filename, "r+b") as f:
                 f.truncate(self._resume_offset)
             self._write_header = False
-            self._file = open(self.filename, "a", newline="")
-            return
+            return "a"
         exists = os.path.exists(self.filename)
         self._write_header = not (self.append and exists and os.path.getsize(self.filename) > 0)
         if self.append and exists and not self._write_header:
             with open(self.filename, newline="") as f:  # keep the existing columns
                 header = next(csv.reader(f, delimiter=self.separator), [])
             self.keys = [k for k in header if k != "epoch"] or None
-        self._file = open(self.filename, "a" if self.append else "w", newline="")
+        return "a" if self.append else "w"
 
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         logs = logs or {}
-        if self._file is None:
-            self._open()
+        mode = self._start_file() if self._offset is None else "a"
         if self.keys is None:
             self.keys = sorted(logs)
             if self.keys and not any(k.startswith("val_") for k in self.keys):
                 # validation may start later (validation_freq); keep its columns from the start
                 self.keys += [f"val_{k}" for k in self.keys]
-        if self._writer is None:
-            self._writer = csv.DictWriter(
-                self._file, fieldnames=["epoch", *self.keys], delimiter=self.separator, extrasaction="ignore"
-            )
-            if self._write_header:
-                self._writer.writeheader()
-        row = {"epoch": epoch, **{k: _cell(logs.get(k, "NA")) for k in self.keys}}
-        self._writer.writerow(row)
-        self._file.flush()
-        self._offset = self._file.tell()
+        # opened per row: nothing stays open between epochs, so a crash leaves no dangling handle
+        with open(self.filename, mode, newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=["epoch", *self.keys], delimiter=self.separator,
+                                    extrasaction="ignore")
+            if self._offset is None and self._write_header:
+                writer.writeheader()
+            writer.writerow({"epoch": epoch, **{k: _cell(logs.get(k, "NA")) for k in self.keys}})
+            f.flush()
+            self._offset = f.tell()
 
     def get_state(self) -> dict[str, Any]:
         return {} if self._offset is None else {"offset": self._offset, "keys": self.keys}
@@ -82,16 +76,7 @@ class CSVLogger(Callback):
             warnings.warn(f"CSVLogger: {self.filename} is shorter than at the backup; starting it afresh",
                           RuntimeWarning, stacklevel=2)
             return
-        self._close()
-        self._resume_offset, self.keys, self._offset = offset, list(state["keys"]), offset
-
-    def on_train_end(self, logs: Logs = None) -> None:
-        self._close()
-
-    def _close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-        self._file, self._writer = None, None
+        self._resume_offset, self.keys = offset, list(state["keys"])
 
 
 def _cell(value: Any) -> Any:

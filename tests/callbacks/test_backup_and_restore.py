@@ -1,0 +1,165 @@
+"""BackupAndRestore: an interrupted fit resumes where it stopped and ends bit-identical to an uninterrupted one."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _tinymodel import TinyModel, regression_data
+
+import minigrad
+from minigrad.callbacks import BackupAndRestore, Callback, CSVLogger, EarlyStopping, ReduceLROnPlateau
+from minigrad.errors import SerializationError
+
+
+class Crash(Exception):
+    pass
+
+
+class CrashAt(Callback):
+    """Raises in the middle of an epoch, like a crash that skips on_train_end."""
+
+    def __init__(self, epoch: int, batch: int) -> None:
+        super().__init__()
+        self.at, self.epoch = (epoch, batch), -1
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        if (self.epoch, batch) == self.at:
+            raise Crash
+
+
+def _callbacks(tmp: Path) -> list[Callback]:
+    return [EarlyStopping(monitor="loss", patience=50), ReduceLROnPlateau(monitor="loss", patience=1, factor=0.5),
+            CSVLogger(tmp / "log.csv"), BackupAndRestore(tmp / "backup")]
+
+
+def _fit(tmp: Path, extra: list[Callback] = ()) -> TinyModel:
+    minigrad.set_seed(3)
+    x, y = regression_data(n=40)
+    model = TinyModel()
+    model.fit(x, y, batch_size=8, epochs=6, callbacks=[*_callbacks(tmp), *extra])
+    return model
+
+
+def test_resume_after_crash_is_identical_in_process(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    reference = _fit(tmp_path / "a")
+    with pytest.raises(Crash):
+        _fit(tmp_path / "b", [CrashAt(epoch=3, batch=2)])
+    assert (tmp_path / "b" / "backup" / "backup.mgckpt").exists()
+    resumed = _fit(tmp_path / "b")
+    assert resumed.epochs_run == [3, 4, 5]  # epochs 0-2 were done before the crash
+    for got, want in zip(resumed.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    assert resumed.history.history == reference.history.history and resumed.history.epoch == list(range(6))
+    assert resumed.optimizer.learning_rate == reference.optimizer.learning_rate
+    assert (tmp_path / "b" / "log.csv").read_text() == (tmp_path / "a" / "log.csv").read_text()
+    assert not (tmp_path / "b" / "backup").exists()  # delete_checkpoint after a completed fit
+
+
+def test_callback_state_is_restored(tmp_path: Path) -> None:
+    with pytest.raises(Crash):
+        _fit(tmp_path, [CrashAt(epoch=2, batch=0)])
+    es, plateau, csvlog, backup = _callbacks(tmp_path)
+    minigrad.set_seed(3)
+    model = TinyModel()
+    from minigrad.callbacks import CallbackList
+
+    cbs = CallbackList([es, plateau, csvlog, backup], model=model, add_history=True)
+    cbs.on_train_begin()
+    assert model._initial_epoch == 2 and cbs.history.epoch == [0, 1]
+    assert es.best is not None and es.best == min(cbs.history.history["loss"])
+    assert plateau.best == es.best and model.optimizer.iterations == 10
+
+
+def test_keep_backup_and_fresh_start(tmp_path: Path) -> None:
+    minigrad.set_seed(0)
+    x, y = regression_data(n=16)
+    keep = BackupAndRestore(tmp_path, delete_checkpoint=False)
+    TinyModel().fit(x, y, epochs=2, callbacks=[keep])
+    assert os.path.exists(keep.backup_path)
+    again = TinyModel()
+    again.fit(x, y, epochs=3, callbacks=[BackupAndRestore(tmp_path)])
+    assert again.epochs_run == [2]
+
+
+def test_damaged_backup_fails_clearly(tmp_path: Path) -> None:
+    (tmp_path / "backup.mgckpt").write_bytes(b"PK\x03\x04 not really")
+    minigrad.set_seed(0)
+    x, y = regression_data(n=16)
+    with pytest.raises(SerializationError, match="not a minigrad file, or truncated"):
+        TinyModel().fit(x, y, callbacks=[BackupAndRestore(tmp_path)])
+
+
+def test_argument_checks(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="save_freq"):
+        BackupAndRestore(tmp_path, save_freq="batch")
+    with pytest.raises(ValueError, match="backup_dir"):
+        BackupAndRestore("")
+
+
+CHILD = textwrap.dedent("""
+    import os, signal, sys
+    import numpy as np
+    sys.path.insert(0, {here!r})
+    import minigrad
+    from minigrad.callbacks import BackupAndRestore, Callback, EarlyStopping
+    from _tinymodel import TinyModel, regression_data
+
+    backup, out, kill_epoch, kill_batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+
+    class Kill(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+        def on_train_batch_end(self, batch, logs=None):
+            if (self.epoch, batch) == (kill_epoch, kill_batch):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    minigrad.set_num_threads(1)
+    minigrad.set_seed(7)
+    x, y = regression_data(n=40)
+    model = TinyModel()
+    history = model.fit(x, y, batch_size=8, epochs=5,
+                        callbacks=[EarlyStopping(monitor="loss", patience=9), BackupAndRestore(backup), Kill()])
+    np.savez(out, W=model.W, b=model.b, loss=np.array(history.history["loss"]), ran=np.array(model.epochs_run))
+""")
+
+
+def _child(tmp: Path, kill: tuple[int, int] = (-1, -1)) -> subprocess.CompletedProcess:
+    script = tmp / "child.py"
+    script.write_text(CHILD.format(here=str(Path(__file__).parent)))
+    args = [sys.executable, str(script), str(tmp / "backup"), str(tmp / "out.npz"), *map(str, kill)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
+    folder = tmp_path_factory.mktemp("reference")
+    done = _child(folder)
+    assert done.returncode == 0, done.stderr
+    return dict(np.load(folder / "out.npz"))
+
+
+@pytest.mark.parametrize("kill", [(0, 2), (3, 1)])
+def test_sigkill_mid_epoch_then_rerun_matches_uninterrupted(tmp_path: Path, kill: tuple[int, int],
+                                                             uninterrupted: dict[str, np.ndarray]) -> None:
+    killed = _child(tmp_path, kill)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert not (tmp_path / "out.npz").exists()
+    assert (tmp_path / "backup" / "backup.mgckpt").exists() == (kill[0] > 0)
+    resumed = _child(tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    got = np.load(tmp_path / "out.npz")
+    assert got["ran"].tolist() == list(range(kill[0], 5))  # resumed at the epoch that was killed
+    for key in ("W", "b", "loss"):
+        np.testing.assert_array_equal(got[key], uninterrupted[key])  # bit-identical, history included
