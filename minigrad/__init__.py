@@ -10,6 +10,8 @@ from minigrad.threads import get_num_threads, openmp_available, set_num_threads
 from minigrad import activations, constraints, initializers, layers, regularizers
 from minigrad import models
 from minigrad import losses, metrics, optimizers
+from minigrad import callbacks, saving
+from minigrad.saving import load_model
 from minigrad.models import Model, Sequential
 from minigrad.utils import to_categorical
 
@@ -23,4 +25,5 @@ __all__ = [
     "models", "Model", "Sequential", "to_categorical",
     "layers", "initializers", "activations", "regularizers", "constraints",
     "optimizers", "losses", "metrics",
+    "callbacks", "saving", "load_model",
 ]
