@@ -26,39 +26,54 @@ cdef struct Geom:
 
 cdef void im2col(const floating* x, floating* col, Geom* g, int n0, int n1, int grp) noexcept nogil:
     """col[(n, oh, ow), (i, j, c)] = x[n, oh*sh - pt + i*dh, ow*sw - pl + j*dw, grp*Cg + c] or 0."""
-    cdef Py_ssize_t n, oh, ow, i, j, c, h, w, Cg = g.Cg
-    # with dilation_w 1 and one group, the KW*C values of a kernel row are contiguous in x
-    cdef bint row_run = g.dilation_w == 1 and g.groups == 1
+    # Tap-major: for one output row and one tap (i, j), walk the output columns. The innermost loop
+    # is then the long one (OW, or Cg when channels are many) instead of a 1..3-long copy per pixel.
+    cdef Py_ssize_t n, oh, ow, i, j, c, h, Cg = g.Cg, Kg = g.Kg, lo, hi
+    cdef Py_ssize_t xs = <Py_ssize_t>g.stride_w * g.C   # x step between output columns
+    cdef floating* row
     cdef floating* dst
     cdef const floating* src
     for n in range(n0, n1):
         for oh in range(g.OH):
-            for ow in range(g.OW):
-                dst = col + (((n - n0) * g.OH + oh) * g.OW + ow) * g.Kg
-                for i in range(g.KH):
-                    h = oh * g.stride_h - g.pad_top + i * g.dilation_h
+            row = col + ((n - n0) * g.OH + oh) * g.OW * Kg
+            for i in range(g.KH):
+                h = oh * g.stride_h - g.pad_top + i * g.dilation_h
+                for j in range(g.KW):
+                    dst = row + (i * g.KW + j) * Cg
                     if h < 0 or h >= g.H:
-                        for c in range(g.KW * Cg):
-                            dst[c] = 0
-                        dst += g.KW * Cg
-                        continue
-                    w = ow * g.stride_w - g.pad_left
-                    if row_run and w >= 0 and w + g.KW <= g.W:
-                        src = x + ((n * g.H + h) * g.W + w) * g.C
-                        for c in range(g.KW * Cg):
-                            dst[c] = src[c]
-                        dst += g.KW * Cg
-                        continue
-                    for j in range(g.KW):
-                        w = ow * g.stride_w - g.pad_left + j * g.dilation_w
-                        if w < 0 or w >= g.W:
+                        lo = hi = g.OW
+                    else:  # output columns whose input column w = ow*sw - pl + j*dw is inside
+                        lo, hi = _inside(j * g.dilation_w - g.pad_left, g.stride_w, g.W, g.OW)
+                    for ow in range(lo):
+                        for c in range(Cg):
+                            dst[ow * Kg + c] = 0
+                    if lo < hi:
+                        src = x + (((n * g.H + h) * g.W + j * g.dilation_w - g.pad_left) * g.C
+                                   + grp * Cg)
+                    if lo == hi:
+                        pass
+                    elif Cg == 1:
+                        for ow in range(lo, hi):
+                            dst[ow * Kg] = src[ow * xs]
+                    else:
+                        for ow in range(lo, hi):
                             for c in range(Cg):
-                                dst[c] = 0
-                        else:
-                            src = x + ((n * g.H + h) * g.W + w) * g.C + grp * Cg
-                            for c in range(Cg):
-                                dst[c] = src[c]
-                        dst += Cg
+                                dst[ow * Kg + c] = src[ow * xs + c]
+                    for ow in range(hi, g.OW):
+                        for c in range(Cg):
+                            dst[ow * Kg + c] = 0
+
+
+cdef inline (Py_ssize_t, Py_ssize_t) _inside(Py_ssize_t offset, Py_ssize_t stride, Py_ssize_t size,
+                                             Py_ssize_t count) noexcept nogil:
+    """[lo, hi) of k in [0, count) with 0 <= offset + k*stride < size (lo == hi when none)."""
+    cdef Py_ssize_t lo = 0, hi
+    if offset < 0:
+        lo = (-offset + stride - 1) // stride
+    hi = (size - offset + stride - 1) // stride if size > offset else 0
+    hi = min(max(hi, 0), count)
+    lo = min(lo, hi)
+    return lo, hi
 
 
 cdef void col2im(const floating* col, floating* dx, Geom* g, int n0, int n1, int grp) noexcept nogil:
