@@ -15,6 +15,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import resource
+import statistics
+import time
 from typing import Any, Callable
 
 import numpy as np
@@ -57,8 +59,9 @@ def sgemm_gflops(threads: int) -> float:
     a, b = np.random.rand(n, n).astype(np.float32), np.random.rand(n, n).astype(np.float32)
     c = np.empty((n, n), np.float32)
     with threadpool_limits(threads, user_api="blas"):
-        ms = harness.median_ms(lambda: np.matmul(a, b, out=c), repeat=10)
-    return 2 * n**3 / ms / 1e6
+        np.matmul(a, b, out=c)
+        best = min(_interleaved_ms([lambda: np.matmul(a, b, out=c)])[0] for _ in range(3))
+    return 2 * n**3 / best / 1e6  # a peak: the best of three medians
 
 
 def _minigrad_cases(cin: int, cout: int, size: int, need_dx: bool) -> dict[str, Callable]:
@@ -100,8 +103,30 @@ def _flops(cin: int, cout: int, size: int, need_dx: bool) -> dict[str, float]:
     return {"fwd": fwd, "fwd+bwd": fwd * (3 if need_dx else 2)}
 
 
-def _measure(cases: dict[str, Callable]) -> dict[str, tuple[float, float]]:
-    return {k: (harness.median_ms(fn, repeat=15), _faults_per_call(fn)) for k, fn in cases.items()}
+def _interleaved_ms(fns: list[Callable[[], object]], repeat: int = 21) -> list[float]:
+    """Median ms per call of each fn, sampled in alternation so that both sides of a ratio see the
+    same background load (this machine is shared: a lone median can land on a busy stretch)."""
+    if harness.quick():
+        repeat = 5
+    for fn in fns:
+        fn(), fn()
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, out in zip(fns, samples):
+            start = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - start) * 1e3)
+    return [statistics.median(s) for s in samples]
+
+
+def _measure(cases: list[dict[str, Callable]]) -> list[dict[str, tuple[float, float]]]:
+    """For each kind (fwd, fwd+bwd): interleaved medians and page faults of every setup's case."""
+    out: list[dict[str, tuple[float, float]]] = [{} for _ in cases]
+    for kind in cases[0]:
+        times = _interleaved_ms([c[kind] for c in cases])
+        for res, c, ms in zip(out, cases, times):
+            res[kind] = (ms, _faults_per_call(c[kind]))
+    return out
 
 
 def run(threads: int) -> list[dict]:
@@ -118,10 +143,12 @@ def run(threads: int) -> list[dict]:
         if phase == "kept malloc" and not _keep_freed_memory():
             break
         for name, cin, cout, size, need_dx in LAYERS:
-            results[(phase, name, "minigrad")] = _measure(_minigrad_cases(cin, cout, size, need_dx))
-            for label, cl in setups if torch is not None else ():
-                cases = _torch_cases(torch, cin, cout, size, need_dx, cl)
-                results[(phase, name, label)] = _measure(cases)
+            labels = ["minigrad"] + [label for label, _ in setups] * (torch is not None)
+            cases = [_minigrad_cases(cin, cout, size, need_dx)] + [
+                _torch_cases(torch, cin, cout, size, need_dx, cl)
+                for _, cl in (setups if torch is not None else [])]
+            for label, measured in zip(labels, _measure(cases)):
+                results[(phase, name, label)] = measured
         setups = [("channels_last", True)]
     for (phase, name, who), measured in results.items():
         if who != "minigrad":
@@ -139,6 +166,9 @@ def run(threads: int) -> list[dict]:
                 case = f"{name} {kind} vs torch {label or '-'} ({phase})"
                 more = f", torch {t_faults:.0f} faults/call" if label else ""
                 rows.append(harness.row(GROUP, case, ms, t_ms, extra + more))
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows.append(harness.row(GROUP, "peak RSS of this benchmark process", None, None,
+                            f"{peak_mib:.0f} MiB (torch included when installed)"))
     return rows
 
 

@@ -1,4 +1,8 @@
-"""Convolution ops (Keras semantics, cross-correlation): conv2d and conv1d over minigrad.kernels."""
+"""Convolution ops (Keras semantics, cross-correlation): conv2d and conv1d over minigrad.kernels.
+
+Unlike Keras, strides > 1 together with dilation > 1 are allowed (as in PyTorch): the window of
+output pixel o starts at o * stride and its taps are dilation apart.
+"""
 from __future__ import annotations
 
 from typing import Any

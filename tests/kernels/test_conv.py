@@ -276,3 +276,26 @@ def test_bad_backward_and_conv1d_input() -> None:
         K.conv1d_forward(x, w)
     with pytest.raises(ValueError, match=r"conv1d: kernel \(1, 9\).*output size \(1, -3\)"):
         K.conv1d_forward(np.ones((1, 5, 1)), np.ones((9, 1, 1)))
+
+
+def test_conv2d_op_computes_only_the_gradients_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    from minigrad import Tensor, ops
+    from minigrad.ops import conv as conv_ops
+
+    asked = []
+    real = conv_ops.Conv2D._backward
+
+    def spy(*args, **kwargs):
+        asked.append((kwargs["need_dx"], kwargs["need_dw"], kwargs["need_db"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(conv_ops.Conv2D, "_backward", staticmethod(spy))
+    rng = np.random.default_rng(10)
+    images = Tensor(rng.random((2, 6, 6, 1)))  # the first layer's input needs no gradient
+    w, b = Tensor(rng.random((3, 3, 1, 4)), requires_grad=True), Tensor(np.zeros(4), requires_grad=True)
+    y = ops.apply("conv2d", images, w, b, padding="same")
+    y.sum().backward()
+    assert asked == [(False, True, True)] and images.grad is None
+    np.testing.assert_allclose(b.grad, np.full(4, 72.0))  # 2 images x 36 positions
+    np.testing.assert_allclose(w.grad, R.conv2d_backward(np.ones(y.shape), images.data, w.data,
+                                                         padding="same")[1])
