@@ -30,6 +30,58 @@ cdef inline Geom _geom(Py_ssize_t H, Py_ssize_t W, Py_ssize_t K, Py_ssize_t OH, 
     return g
 
 
+cdef inline void _max_window(const floating* xs, floating* yo, int32_t* ao, Py_ssize_t h0,
+                             Py_ssize_t h1, Py_ssize_t w0, Py_ssize_t w1, Py_ssize_t W) noexcept nogil:
+    """One clipped window of a one-channel plane, kept in registers."""
+    cdef Py_ssize_t h, w
+    cdef int32_t best = <int32_t>(h0 * W + w0), pos
+    cdef floating m = xs[best], v
+    cdef bint take
+    for h in range(h0, h1):
+        for w in range(w0, w1):
+            pos = <int32_t>(h * W + w)
+            v = xs[pos]
+            take = v > m  # selects, not branches: random data mispredicts half the time
+            best = pos if take else best
+            m = v if take else m
+    yo[0] = m
+    ao[0] = best
+
+
+cdef inline void _max_row_plane(const floating* xs, floating* yrow, int32_t* arow, Py_ssize_t h0,
+                                Py_ssize_t h1, const Geom* g) noexcept nogil:
+    """K == 1 (channels_first planes): windows that lie fully inside the row are swept offset by
+    offset in row-major order with the output columns innermost (a loop the compiler vectorizes);
+    the clipped windows at either edge go one by one."""
+    cdef Py_ssize_t W = g.W, OW = g.OW, sw = g.stride_w, pl = g.pad_left, pw = g.pool_w
+    cdef Py_ssize_t lo = (pl + sw - 1) // sw, hi = (W + pl - pw) // sw + 1 if W + pl >= pw else 0
+    cdef Py_ssize_t ow, h, dw, base, w0
+    cdef int32_t pos
+    cdef floating v, m
+    cdef bint take
+    hi = hi if hi < OW else OW
+    lo = lo if lo < hi else hi
+    for ow in range(OW):
+        if ow < lo or ow >= hi:
+            w0 = ow * sw - pl
+            _max_window(xs, yrow + ow, arow + ow, h0, h1, w0 if w0 > 0 else 0,
+                        w0 + pw if w0 + pw < W else W, W)
+    for ow in range(lo, hi):
+        pos = <int32_t>(h0 * W + ow * sw - pl)
+        yrow[ow] = xs[pos]
+        arow[ow] = pos
+    for h in range(h0, h1):
+        for dw in range(pw):
+            base = h * W - pl + dw
+            for ow in range(lo, hi):
+                v = xs[base + ow * sw]  # index in Py_ssize_t: an int32 index blocks vectorizing
+                pos = <int32_t>(base + ow * sw)
+                m = yrow[ow]
+                take = v > m
+                yrow[ow] = v if take else m
+                arow[ow] = pos if take else arow[ow]
+
+
 cdef inline void _max_row(const floating* xs, floating* yrow, int32_t* arow, Py_ssize_t oh,
                           const Geom* g) noexcept nogil:
     """One output row of one sample: y[oh, :, :] and its argmax."""
@@ -43,6 +95,9 @@ cdef inline void _max_row(const floating* xs, floating* yrow, int32_t* arow, Py_
     cdef const floating* src
     h0 = h0 if h0 > 0 else 0
     h1 = h1 if h1 < g.H else g.H
+    if K == 1:
+        _max_row_plane(xs, yrow, arow, h0, h1, g)
+        return
     for ow in range(g.OW):
         w0 = ow * g.stride_w - g.pad_left
         w1 = w0 + g.pool_w
@@ -157,7 +212,10 @@ def avg_pool2d_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y,
 cdef inline Py_ssize_t _rows_per_task(const Geom* g) noexcept nogil:
     # Windows of different output rows touch disjoint input rows when stride_h >= pool_h, so each
     # output row can own its slice of dx; otherwise one task owns a whole sample (no write races).
-    return 1 if g.stride_h >= g.pool_h else (g.OH if g.OH > 0 else 1)
+    # With one channel (channels_first planes) a row is too little work for a task: whole planes.
+    if g.stride_h >= g.pool_h and g.K > 1:
+        return 1
+    return g.OH if g.OH > 0 else 1
 
 
 cdef inline Py_ssize_t _own_lo(Py_ssize_t oh0, const Geom* g) noexcept nogil:
@@ -205,6 +263,13 @@ def max_pool2d_backward(const floating[:, :, :, ::1] dy, const int32_t[:, :, :, 
         g_row = dyp + (b * g.OH + oh0) * y_row
         a_row = ap + (b * g.OH + oh0) * y_row
         for i in range((oh1 - oh0) * g.OW):
+            if K == 1:
+                a = a_row[i]
+                if a < 0 or a >= hw:
+                    bad += 1
+                else:
+                    dxs[a] += g_row[i]
+                continue
             for c in range(K):
                 a = a_row[i * K + c]
                 if a < 0 or a >= hw:  # argmax is user-visible: never write out of bounds
