@@ -17,7 +17,7 @@ RIGHT = (False, False, False, True, True, True, False)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """NAME ..., --all, --only, --examples, --layer-examples, --seed."""
+    """NAME ..., --all, --only, --examples, --layer-examples, --seed, --threads."""
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help="op or layer names ('conv2d', 'Dense', 'dist:name'); default: all")
     parser.add_argument("--all", action="store_true", help="every registered op and layer (the default)")
@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hypothesis examples per layer (default: min(3, --examples))")
     parser.add_argument("--seed", type=int, default=None, metavar="S",
                         help="explore other examples (default: deterministic)")
+    parser.add_argument("--threads", type=int, default=1, metavar="T",
+                        help="kernel threads during the checks (default 1: the inputs are tiny)")
 
 
 def _provider(registry: Any, name: str) -> str:
@@ -64,9 +66,10 @@ def _check(kind: str, name: str, args: argparse.Namespace, ops: Any, layers: Any
 
     try:
         if kind == "op":
-            return run_op_check(ops.get(name), examples=args.examples, seed=args.seed)
+            return run_op_check(ops.get(name), examples=args.examples, seed=args.seed, threads=args.threads)
         layer_examples = args.layer_examples or min(3, args.examples)
-        report = run_layer_check(layers.registry.get(name), examples=layer_examples, seed=args.seed)
+        report = run_layer_check(layers.registry.get(name), examples=layer_examples, seed=args.seed,
+                                 threads=args.threads)
         report.name = name
         return report
     except Exception as exc:  # noqa: BLE001 - e.g. a plugin that fails to import: a FAIL row
@@ -86,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
     """Check, print a row per target as it finishes, then failures in full and a summary line."""
     if args.names and args.all:
         raise SystemExit("minigrad gradcheck: give NAMEs or --all, not both")
-    if args.examples < 1 or (args.layer_examples is not None and args.layer_examples < 1):
-        raise SystemExit("minigrad gradcheck: --examples and --layer-examples must be >= 1")
+    if min(args.examples, args.threads, args.layer_examples or 1) < 1:
+        raise SystemExit("minigrad gradcheck: --examples, --layer-examples and --threads must be >= 1")
     from minigrad import layers, ops
 
     targets = _targets(args, ops, layers)

@@ -14,10 +14,11 @@ import numpy as np
 
 from minigrad.errors import GradcheckError
 from minigrad.tensor import Tensor, no_grad
-from minigrad.testing.checks import CheckReport, describe_example, run_hypothesis
+from minigrad.testing.checks import CheckReport, describe_example, kernel_threads, run_hypothesis
 
 _MISSING = object()
 _LEARNING_RATE = 0.05
+_KINK_MARGIN = 1e-2  # finite differences (eps 1e-6) must not straddle a kink or a tie
 
 
 def _is_multi(shape: Any) -> bool:
@@ -50,7 +51,10 @@ def _input_strategy(cls: type, shape: Any) -> Any:
     dtype, low, high = _input_kind(cls)
     if dtype.kind in "iu":
         return hnp.arrays(dtype, tuple(shape), elements=st.integers(int(low), int(high) - 1))
-    return strategies.arrays(tuple(shape), low, high)
+    # distinct values (no ties for max pooling) kept _KINK_MARGIN away from 0 (relu-like kinks)
+    gap = _KINK_MARGIN / 2
+    return strategies.distinct_arrays(tuple(shape), gap=gap, low=low, high=high).map(
+        lambda a: np.where(a >= 0, a + _KINK_MARGIN, a - _KINK_MARGIN))
 
 
 def _as_tensors(x: Any, track: bool = False) -> Any:
@@ -119,7 +123,8 @@ def _check_training_step(layer: Any, x: Any, rng: np.random.Generator) -> None:
     loss = (out * Tensor(rng.uniform(0.5, 1.5, size=out.shape).astype(out.dtype))).sum()
     for penalty in layer.losses:
         loss = loss + penalty
-    loss.backward()
+    if loss.requires_grad:  # else nothing is trainable: only check that frozen weights stay put
+        loss.backward()
     frozen = {id(w): w.data.copy() for w in layer.non_trainable_weights}  # after forward: BN stats move
     for w in layer.non_trainable_weights:
         if w.grad is not None:
@@ -142,6 +147,13 @@ def _check_weight_reload(layer: Any, config: dict[str, Any], x: Any) -> None:
     """A layer rebuilt from its config and given get_weights() computes the same output."""
     fresh = type(layer).from_config(config)
     fresh(_as_tensors(x))
+
+    def layout(of: Any) -> list[tuple[str, tuple[int, ...], bool]]:
+        return [(w.name.rpartition("/")[2], w.data.shape, w.trainable) for w in of.weights]
+
+    if layout(fresh) != layout(layer):
+        raise AssertionError(f"from_config(get_config()) builds other weights (name, shape, trainable): "
+                             f"{layout(fresh)} instead of {layout(layer)}; does get_config() miss an argument?")
     fresh.set_weights(layer.get_weights())
     with no_grad():
         a, b = layer(_as_tensors(x)).numpy(), fresh(_as_tensors(x)).numpy()
@@ -205,7 +217,7 @@ def _float64_twin(layer: Any, shape: Any) -> Any:
 
 
 def run_layer_check(layer: Any, input_shape: Any = None, *, examples: int = 3, seed: int | None = None,
-                    gradients: bool = True) -> CheckReport:
+                    gradients: bool = True, threads: int | None = 1) -> CheckReport:
     """Every check_layer check, as a report (never raises for a failing layer)."""
     cls = layer if isinstance(layer, type) else type(layer)
     label = _registered_name(cls)
@@ -219,8 +231,9 @@ def run_layer_check(layer: Any, input_shape: Any = None, *, examples: int = 3, s
     start = time.perf_counter()
     try:
         instance = cls(**dict(getattr(cls, "example_config", {}))) if isinstance(layer, type) else layer
-        _check_structure(instance, shape, np.random.default_rng(0 if seed is None else seed))
-        twin = _float64_twin(instance, shape) if gradients else None
+        with kernel_threads(threads):
+            _check_structure(instance, shape, np.random.default_rng(0 if seed is None else seed))
+            twin = _float64_twin(instance, shape) if gradients else None
     except Exception as exc:  # noqa: BLE001 - the report carries any failure
         return CheckReport("layer", label, examples=1, seconds=time.perf_counter() - start,
                            failure=f"{type(exc).__name__}: {exc}")
@@ -232,7 +245,7 @@ def run_layer_check(layer: Any, input_shape: Any = None, *, examples: int = 3, s
         x = data.draw(strategy, describe_example)
         return layer_gradcheck(twin, x)
 
-    report = run_hypothesis("layer", label, body, examples, seed)
+    report = run_hypothesis("layer", label, body, examples, seed, threads)
     report.seconds = time.perf_counter() - start  # structure checks included
     return report
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -41,7 +42,11 @@ def describe_example(inputs: Any, attrs: dict[str, Any] | None = None) -> str:
     parts = []
     for i, x in enumerate(items):
         a = np.asarray(getattr(x, "data", x))
-        values = np.array2string(a, precision=6, threshold=24, separator=", ").replace("\n", "")
+        if a.size <= 24:
+            values = np.array2string(a, precision=6, separator=", ").replace("\n", "")
+        else:  # the first values and the range say enough; the full array would flood the terminal
+            head = np.array2string(a.ravel()[:8], precision=4, separator=", ")[:-1]
+            values = f"{head}, ...] ({a.size} values in [{a.min():.4g}, {a.max():.4g}])"
         parts.append(f"input {i}: shape {a.shape} {a.dtype} = {values}")
     if attrs:
         parts.append("attrs: " + ", ".join(f"{k}={v!r}" for k, v in attrs.items()))
@@ -51,11 +56,13 @@ def describe_example(inputs: Any, attrs: dict[str, Any] | None = None) -> str:
 def hypothesis_settings(examples: int, seed: int | None) -> Callable[[Callable], Callable]:
     """Bounded, quiet settings; deterministic unless a seed picks other examples."""
     import hypothesis
-    from hypothesis import HealthCheck, Verbosity, settings
+    from hypothesis import HealthCheck, Phase, Verbosity, settings
 
     conf = settings(
         max_examples=examples, deadline=None, database=None, derandomize=seed is None,
         verbosity=Verbosity.quiet, print_blob=False,
+        # the explain phase costs seconds per failure and its notes are not shown in a report
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
 
@@ -66,9 +73,28 @@ def hypothesis_settings(examples: int, seed: int | None) -> Callable[[Callable],
     return decorate
 
 
+@contextmanager
+def kernel_threads(n: int | None) -> Iterator[None]:
+    """Run the block with n kernel threads (None: unchanged), restoring the previous count."""
+    from minigrad.threads import get_num_threads, set_num_threads
+
+    previous = get_num_threads()
+    if n is not None and n != previous:
+        set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n is not None and n != previous:
+            set_num_threads(previous)
+
+
 def run_hypothesis(kind: str, name: str, body: Callable[[Any], float | None], examples: int,
-                   seed: int | None) -> CheckReport:
-    """Run body(data) as a hypothesis property; collect examples, worst error and the falsifying example."""
+                   seed: int | None, threads: int | None = 1) -> CheckReport:
+    """Run body(data) as a hypothesis property; collect examples, worst error and the falsifying example.
+
+    threads=1 by default: checks call kernels thousands of times on tiny arrays, where starting
+    OpenMP threads costs far more than the work (100x on a loaded machine).
+    """
     from hypothesis import given
     from hypothesis import strategies as st
 
@@ -86,7 +112,8 @@ def run_hypothesis(kind: str, name: str, body: Callable[[Any], float | None], ex
 
     start = time.perf_counter()
     try:
-        prop()
+        with kernel_threads(threads):
+            prop()
     except Exception as exc:  # noqa: BLE001 - any failure becomes the report's message
         # hypothesis replays the shrunk example last, so `last` holds the minimal falsifying input
         example = last.get("text", "(failed before an example was drawn)")
@@ -110,7 +137,7 @@ class _Recorder:
 
 # ----- ops
 def run_op_check(name_or_op: Any, *, examples: int = 20, seed: int | None = None, atol: float = 1e-6,
-                 rtol: float = 1e-4) -> CheckReport:
+                 rtol: float = 1e-4, threads: int | None = 1) -> CheckReport:
     """Gradcheck (float64) an op on its own strategy and compare forward with op.reference; never raises."""
     from minigrad import ops
 
@@ -136,16 +163,16 @@ def run_op_check(name_or_op: Any, *, examples: int = 20, seed: int | None = None
                                        err_msg=f"{label}: forward differs from {label}.reference")
         return worst
 
-    return run_hypothesis("op", label, body, examples, seed)
+    return run_hypothesis("op", label, body, examples, seed, threads)
 
 
 def check_op(name_or_op: Any, *, examples: int = 20, seed: int | None = None, atol: float = 1e-6,
-             rtol: float = 1e-4) -> CheckReport:
+             rtol: float = 1e-4, threads: int | None = 1) -> CheckReport:
     """Property-test an op: float64 gradcheck on op.strategy() and forward vs op.reference.
 
     Raises GradcheckError naming the op and the falsifying example; returns the report when it passes.
     """
-    report = run_op_check(name_or_op, examples=examples, seed=seed, atol=atol, rtol=rtol)
+    report = run_op_check(name_or_op, examples=examples, seed=seed, atol=atol, rtol=rtol, threads=threads)
     if report.failure is not None:
         raise GradcheckError(f"check_op '{report.name}' failed after {report.examples} example(s): "
                              f"{report.failure}")
@@ -153,7 +180,7 @@ def check_op(name_or_op: Any, *, examples: int = 20, seed: int | None = None, at
 
 
 def check_layer(layer: Any, input_shape: Any = None, *, examples: int = 3, seed: int | None = None,
-                gradients: bool = True) -> CheckReport:
+                gradients: bool = True, threads: int | None = 1) -> CheckReport:
     """Check a layer class or instance: config and registry round trips, build, output shape,
     weight count, one training step (trainable weights change, frozen ones do not), save/load of
     weights, and a float64 gradient check of inputs and trainable weights on tiny inputs.
@@ -164,7 +191,7 @@ def check_layer(layer: Any, input_shape: Any = None, *, examples: int = 3, seed:
     from minigrad.testing import _layer_checks
 
     report = _layer_checks.run_layer_check(layer, input_shape, examples=examples, seed=seed,
-                                           gradients=gradients)
+                                           gradients=gradients, threads=threads)
     if report.skipped is not None:
         raise AssertionError(f"check_layer '{report.name}': nothing checked: {report.skipped}")
     if report.failure is not None:
@@ -173,9 +200,9 @@ def check_layer(layer: Any, input_shape: Any = None, *, examples: int = 3, seed:
 
 
 def run_layer_check(layer: Any, input_shape: Any = None, *, examples: int = 3, seed: int | None = None,
-                    gradients: bool = True) -> CheckReport:
+                    gradients: bool = True, threads: int | None = 1) -> CheckReport:
     """check_layer's checks, returning a report instead of raising (for the CLI)."""
     from minigrad.testing import _layer_checks
 
     return _layer_checks.run_layer_check(layer, input_shape, examples=examples, seed=seed,
-                                         gradients=gradients)
+                                         gradients=gradients, threads=threads)
