@@ -110,12 +110,11 @@ def test_argument_checks(tmp_path: Path) -> None:
 CHILD = textwrap.dedent("""
     import os, signal, sys
     import numpy as np
-    sys.path.insert(0, {here!r})
     import minigrad
-    from minigrad.callbacks import BackupAndRestore, Callback, EarlyStopping
-    from _tinymodel import TinyModel, regression_data
+    from minigrad import layers, models, optimizers
+    from minigrad.callbacks import BackupAndRestore, Callback, CSVLogger, EarlyStopping, ReduceLROnPlateau
 
-    backup, out, kill_epoch, kill_batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    folder, kill_epoch, kill_batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 
     class Kill(Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -126,40 +125,51 @@ CHILD = textwrap.dedent("""
 
     minigrad.set_num_threads(1)
     minigrad.set_seed(7)
-    x, y = regression_data(n=40)
-    model = TinyModel()
-    history = model.fit(x, y, batch_size=8, epochs=5,
-                        callbacks=[EarlyStopping(monitor="loss", patience=9), BackupAndRestore(backup), Kill()])
-    np.savez(out, W=model.W, b=model.b, loss=np.array(history.history["loss"]), ran=np.array(model.epochs_run))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(96, 8)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[(x[:, :3].argmax(axis=1))]
+    model = models.Sequential([layers.Dense(16, activation="relu", input_shape=(8,)), layers.Dropout(0.2),
+                               layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=optimizers.Adam(0.02), loss="categorical_crossentropy", metrics=["accuracy"])
+    callbacks = [EarlyStopping(patience=9, restore_best_weights=True), ReduceLROnPlateau(patience=1, factor=0.5),
+                 CSVLogger(os.path.join(folder, "log.csv")), BackupAndRestore(os.path.join(folder, "backup")), Kill()]
+    history = model.fit(x, y, batch_size=16, epochs=5, verbose=0, validation_split=0.25, callbacks=callbacks)
+    np.savez(os.path.join(folder, "out.npz"), *model.get_weights(), ran=np.array(history.epoch),
+             loss=np.array(history.history["loss"]), val_loss=np.array(history.history["val_loss"]),
+             lr=np.array(model.optimizer.learning_rate), iterations=np.array(model.optimizer.iterations))
 """)
 
 
-def _child(tmp: Path, kill: tuple[int, int] = (-1, -1)) -> subprocess.CompletedProcess:
-    script = tmp / "child.py"
-    script.write_text(CHILD.format(here=str(Path(__file__).parent)))
-    args = [sys.executable, str(script), str(tmp / "backup"), str(tmp / "out.npz"), *map(str, kill)]
+def _child(folder: Path, kill: tuple[int, int] = (-1, -1)) -> subprocess.CompletedProcess:
+    script = folder / "child.py"
+    script.write_text(CHILD)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
-    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run([sys.executable, str(script), str(folder), *map(str, kill)],
+                          capture_output=True, text=True, env=env, timeout=120)
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, np.ndarray], str]:
     folder = tmp_path_factory.mktemp("reference")
     done = _child(folder)
     assert done.returncode == 0, done.stderr
-    return dict(np.load(folder / "out.npz"))
+    return dict(np.load(folder / "out.npz")), (folder / "log.csv").read_text()
 
 
 @pytest.mark.parametrize("kill", [(0, 2), (3, 1)])
 def test_sigkill_mid_epoch_then_rerun_matches_uninterrupted(tmp_path: Path, kill: tuple[int, int],
-                                                             uninterrupted: dict[str, np.ndarray]) -> None:
+                                                             uninterrupted) -> None:
+    """A real Sequential (Dense, Dropout, Adam) with EarlyStopping, ReduceLROnPlateau and CSVLogger state."""
+    reference, reference_csv = uninterrupted
     killed = _child(tmp_path, kill)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert not (tmp_path / "out.npz").exists()
     assert (tmp_path / "backup" / "backup.mgckpt").exists() == (kill[0] > 0)
     resumed = _child(tmp_path)
     assert resumed.returncode == 0, resumed.stderr
-    got = np.load(tmp_path / "out.npz")
-    assert got["ran"].tolist() == list(range(kill[0], 5))  # resumed at the epoch that was killed
-    for key in ("W", "b", "loss"):
-        np.testing.assert_array_equal(got[key], uninterrupted[key])  # bit-identical, history included
+    got = dict(np.load(tmp_path / "out.npz"))
+    assert got.keys() == reference.keys() and reference["ran"].tolist() == [0, 1, 2, 3, 4]
+    for key in reference:
+        np.testing.assert_array_equal(got[key], reference[key], err_msg=key)  # bit-identical
+    assert (tmp_path / "log.csv").read_text() == reference_csv
+    assert not (tmp_path / "backup").exists()
