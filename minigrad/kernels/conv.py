@@ -144,19 +144,23 @@ class _Plan:
 _scratch = threading.local()
 
 
-def _workspace(plan: _Plan, dtype: np.dtype, n_threads: int, partials: bool) -> tuple[np.ndarray, int]:
+def _workspace(plan: _Plan, dtype: np.dtype, partials: bool) -> tuple[np.ndarray, int, int]:
+    """(scratch, images per chunk, threads) for one call; small problems run on one thread."""
     n, _, _, _ = plan.in_shape
     _, oh, ow, f = plan.out_shape
     kg = int(np.prod(plan.w_shape[:3]))
+    # waking a second thread (and re-pinning BLAS) costs more than it saves below one chunk of work
+    n_threads = num_threads() if n * oh * ow * kg >= _CHUNK_ELEMENTS else 1
     per_thread = max(1, -(-n // n_threads))
     chunk = max(1, min(per_thread, _CHUNK_ELEMENTS // (oh * ow * kg)))
+    n_threads = max(1, min(n_threads, -(-n // chunk)))
     size = _conv.workspace_size(oh, ow, kg, f, chunk, n_threads, partials)
     key = np.dtype(dtype).name
     buf = getattr(_scratch, key, None)
     if buf is None or buf.size < size:
         buf = np.empty(size, dtype)
         setattr(_scratch, key, buf)
-    return buf, chunk
+    return buf, chunk, n_threads
 
 
 _blas_controller = None
@@ -196,8 +200,7 @@ def _forward(op: str, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride
     b = _check_bias(op, b, plan, x.dtype)
     y = np.empty(plan.out_shape, x.dtype)
     if plan.out_shape[0] > 0:
-        n_threads = num_threads()
-        ws, chunk = _workspace(plan, x.dtype, n_threads, partials=False)
+        ws, chunk, n_threads = _workspace(plan, x.dtype, partials=False)
         with _one_blas_thread(n_threads):
             _conv.conv2d_forward(plan.nhwc(x), np.ascontiguousarray(w), b, y, *plan.kernel_args(),
                                  ws, chunk, n_threads)
@@ -227,8 +230,7 @@ def _backward(op: str, dy: np.ndarray, x: np.ndarray, w: np.ndarray, strides: An
     dw = np.empty(w.shape, w.dtype) if need_dw else None
     db = np.empty(plan.out_shape[3], x.dtype) if need_db else None
     if need_dx or need_dw or need_db:
-        n_threads = num_threads()
-        ws, chunk = _workspace(plan, x.dtype, n_threads, partials=True)
+        ws, chunk, n_threads = _workspace(plan, x.dtype, partials=True)
         with _one_blas_thread(n_threads):
             _conv.conv2d_backward(plan.nhwc(dy), plan.nhwc(x), np.ascontiguousarray(w), dx, dw, db,
                                   *plan.kernel_args(), ws, chunk, n_threads)

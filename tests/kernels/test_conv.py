@@ -213,7 +213,8 @@ def test_zero_batch_and_non_contiguous_input() -> None:
         np.testing.assert_allclose(g, e, rtol=1e-14)
 
 
-def test_one_and_two_threads_agree() -> None:
+def test_one_and_two_threads_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(K, "_CHUNK_ELEMENTS", 256)  # several chunks, so two threads really share
     rng = np.random.default_rng(8)
     x, w, dy = rng.random((5, 9, 9, 3)), rng.random((3, 3, 3, 6)), rng.random((5, 7, 7, 6))
     before = get_num_threads()
