@@ -324,6 +324,11 @@ def test_rebuild_when_weights_change_keeps_slots_of_the_others():
     ws[2].grad = None
     opt.step(ws)
     np.testing.assert_allclose(ws[0].data, 1.0 + opt.get_state()["momentum/0"])
+    ws[2].data = np.full((7,), 2.0)  # a new shape: buffers are rebuilt (no broadcasting into the old slot)
+    ws[2].grad = np.ones(7)
+    opt.step(ws)
+    np.testing.assert_allclose(ws[2].data, 2.0 - 0.1)  # fresh momentum slot for the reshaped weight
+    assert opt.get_state()["momentum/2"].shape == (7,)
 
 
 def test_keras_pairs_swap_ema_and_overwrite():

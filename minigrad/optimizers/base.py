@@ -107,11 +107,17 @@ class Optimizer:
 
     def apply_gradients(self, weights: Iterable[Any]) -> None:
         """Update every trainable weight from its .grad (or (grad, weight) pairs, as Keras) in one fused pass."""
-        weights = self._with_grads(weights)
-        if self._layout is None or not self._layout.matches(weights):
-            self.build(weights)
+        items = weights if isinstance(weights, list) else list(weights)
         layout = self._layout
-        active = layout.sync()
+        if layout is None or not layout.same(items):  # first step, pairs, or the weights changed
+            items = self._with_grads(items)
+            if layout is None or not layout.matches(items):
+                self.build(items)
+        active = self._layout.sync()
+        if active is None:  # a weight's data was replaced by an array of another shape or dtype
+            self.build(self._layout.weights)
+            active = self._layout.sync()
+        layout = self._layout
         if not any(active):
             raise ValueError(f"{type(self).__name__}: no gradients provided for any weight "
                              "(every .grad is None; did backward() run?)")
@@ -132,10 +138,12 @@ class Optimizer:
     def zero_grad(self, weights: Iterable[Any] | None = None, set_to_none: bool = False) -> None:
         """Zero the flat gradient buffer in place (set_to_none=True: grads become None instead)."""
         layout = self._layout
-        if weights is not None and (layout is None or not layout.matches(self._trainable(weights))):
-            for w in self._trainable(weights):
-                w.grad = None  # not packed yet: the next step packs whatever backward leaves
-            return
+        if weights is not None:
+            weights = weights if isinstance(weights, list) else list(weights)
+            if layout is None or not (layout.same(weights) or layout.matches(self._trainable(weights))):
+                for w in self._trainable(weights):
+                    w.grad = None  # not packed (yet): the next step packs whatever backward leaves
+                return
         if layout is None:
             return
         for group in layout.groups:
@@ -199,8 +207,9 @@ class Optimizer:
                 group.w[...] = group.ema
 
     def _apply_constraints(self, active: list[bool]) -> None:
-        for i, w in enumerate(self._layout.weights):
-            constraint = getattr(w, "constraint", None)
+        for i in self._layout.constrainable:
+            w = self._layout.weights[i]
+            constraint = w.constraint
             if constraint is None or not active[i]:
                 continue
             with no_grad():

@@ -48,6 +48,9 @@ class FlatLayout:
             self.groups.append(group)
             for k, i in enumerate(members):
                 self.where[i] = (group, group.bounds[k], group.bounds[k + 1])
+        self._full_runs: list[tuple[FlatGroup, int, int, list[int]]] | None = None
+        # weights that can carry a constraint (layers.Weight); plain Tensors have no such attribute
+        self.constrainable = [i for i, w in enumerate(self.weights) if hasattr(w, "constraint")]
         self.data_views = [self._view(i, "w") for i in range(len(self.weights))]
         self.grad_views = [self._view(i, "g") for i in range(len(self.weights))]
         for i, w in enumerate(self.weights):
@@ -79,12 +82,27 @@ class FlatLayout:
                 return False
         return True
 
-    def sync(self) -> list[bool]:
-        """Re-bind data/grad replaced since the last step (copying them in); True where a grad exists."""
+    def same(self, weights: Sequence[Any]) -> bool:
+        """Fast check for the common step: exactly these weight objects, in order, all still trainable."""
+        mine = self.weights
+        if len(weights) != len(mine):
+            return False
+        for w, m in zip(weights, mine):
+            if w is not m or not getattr(w, "trainable", True):
+                return False
+        return True
+
+    def sync(self) -> list[bool] | None:
+        """Re-bind data/grad replaced since the last step (copying them in); True where a grad exists.
+
+        None when a weight's data changed shape or dtype: the buffers must be rebuilt.
+        """
         active = []
         for i, w in enumerate(self.weights):
             view = self.data_views[i]
             if w.data is not view:  # e.g. set_weights() assigned a new array
+                if w.data.shape != view.shape or w.data.dtype != view.dtype:
+                    return None
                 view[...] = w.data
                 w.data = view
             g = w.grad
@@ -106,6 +124,13 @@ class FlatLayout:
 
     def runs(self, active: list[bool], per_weight: bool) -> list[tuple[FlatGroup, int, int, list[int]]]:
         """Contiguous [start, stop) spans of active weights per group (one per weight if per_weight)."""
+        if not per_weight and all(active):  # the usual step: one span per dtype, computed once
+            if self._full_runs is None:
+                self._full_runs = self._spans(active, False)
+            return self._full_runs
+        return self._spans(active, per_weight)
+
+    def _spans(self, active: list[bool], per_weight: bool) -> list[tuple[FlatGroup, int, int, list[int]]]:
         out: list[tuple[FlatGroup, int, int, list[int]]] = []
         for group in self.groups:
             members = sorted((self.where[i][1], i) for i in range(len(self.weights)) if self.where[i][0] is group)
