@@ -6,7 +6,7 @@ tanhf, ...); row reductions accumulate in double.
 """
 from cython.parallel cimport prange
 from cython cimport floating
-from libc.math cimport exp, expf, log, logf, log1p, log1pf, tanh, tanhf, erfc, erfcf
+from libc.math cimport exp, expf, expm1, expm1f, log, log1p, log1pf, tanh, tanhf, erfc, erfcf
 from libc.stdint cimport int64_t
 
 cdef double SELU_ALPHA = 1.6732632423543772848170429916717
@@ -22,6 +22,13 @@ cdef inline floating _exp(floating v) noexcept nogil:
         return expf(v)
     else:
         return exp(v)
+
+
+cdef inline floating _expm1(floating v) noexcept nogil:
+    if floating is float:
+        return expm1f(v)
+    else:
+        return expm1(v)
 
 
 cdef inline floating _log1p(floating v) noexcept nogil:
@@ -79,15 +86,14 @@ def elu_forward(const floating[::1] x, floating[::1] y, double alpha, int n_thre
     cdef Py_ssize_t i
     cdef floating a = <floating>alpha
     for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        # expm1 form would be marginally more precise near 0; exp(x)-1 matches Keras
-        y[i] = x[i] if x[i] > 0 else a * (_exp(x[i]) - 1)
+        y[i] = x[i] if x[i] > 0 else a * _expm1(x[i])  # expm1: exact for tiny |x|
 
 
 def selu_forward(const floating[::1] x, floating[::1] y, int n_threads):
     cdef Py_ssize_t i
     cdef floating a = <floating>SELU_ALPHA, s = <floating>SELU_SCALE
     for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        y[i] = s * x[i] if x[i] > 0 else s * a * (_exp(x[i]) - 1)
+        y[i] = s * x[i] if x[i] > 0 else s * a * _expm1(x[i])
 
 
 def gelu_forward(const floating[::1] x, floating[::1] y, bint approximate, int n_threads):

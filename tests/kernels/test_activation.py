@@ -140,6 +140,12 @@ def test_hard_sigmoid_is_keras3_relu6() -> None:
     np.testing.assert_allclose(K.hard_sigmoid_backward(np.ones(7), x), [0, 0, 1 / 6, 1 / 6, 1 / 6, 0, 0])
 
 
+def test_elu_and_selu_keep_relative_precision_near_zero() -> None:
+    x = np.array([-1e-20, -1e-10, -1e-5])
+    np.testing.assert_allclose(K.elu_forward(x, 2.0), 2.0 * special.expm1(x), rtol=1e-15)
+    np.testing.assert_allclose(K.selu_forward(x), SELU_SCALE * SELU_ALPHA * special.expm1(x), rtol=1e-15)
+
+
 def test_sigmoid_tails_are_exact() -> None:
     x = np.array([-800.0, -40.0, 40.0, 800.0])
     np.testing.assert_allclose(K.sigmoid_forward(x), special.expit(x), rtol=1e-15)
