@@ -47,18 +47,16 @@ cdef void im2col(const floating* x, floating* col, Geom* g, int n0, int n1, int 
                     for ow in range(lo):
                         for c in range(Cg):
                             dst[ow * Kg + c] = 0
-                    if lo < hi:
-                        src = x + (((n * g.H + h) * g.W + j * g.dilation_w - g.pad_left) * g.C
-                                   + grp * Cg)
-                    if lo == hi:
-                        pass
-                    elif Cg == 1:
-                        for ow in range(lo, hi):
-                            dst[ow * Kg] = src[ow * xs]
-                    else:
-                        for ow in range(lo, hi):
-                            for c in range(Cg):
-                                dst[ow * Kg + c] = src[ow * xs + c]
+                    if lo < hi:  # src starts at output column lo, inside x
+                        src = x + (((n * g.H + h) * g.W + lo * g.stride_w + j * g.dilation_w
+                                    - g.pad_left) * g.C + grp * Cg)
+                        if Cg == 1:
+                            for ow in range(lo, hi):
+                                dst[ow * Kg] = src[(ow - lo) * xs]
+                        else:
+                            for ow in range(lo, hi):
+                                for c in range(Cg):
+                                    dst[ow * Kg + c] = src[(ow - lo) * xs + c]
                     for ow in range(hi, g.OW):
                         for c in range(Cg):
                             dst[ow * Kg + c] = 0
@@ -77,26 +75,32 @@ cdef inline (Py_ssize_t, Py_ssize_t) _inside(Py_ssize_t offset, Py_ssize_t strid
 
 
 cdef void col2im(const floating* col, floating* dx, Geom* g, int n0, int n1, int grp) noexcept nogil:
-    """dx[n, h, w, grp*Cg + c] += col[(n, oh, ow), (i, j, c)]: the adjoint of im2col."""
-    cdef Py_ssize_t n, oh, ow, i, j, c, h, w, Cg = g.Cg
+    """dx[n, h, w, grp*Cg + c] += col[(n, oh, ow), (i, j, c)]: the adjoint of im2col, tap-major too."""
+    cdef Py_ssize_t n, oh, ow, i, j, c, h, Cg = g.Cg, Kg = g.Kg, lo, hi
+    cdef Py_ssize_t xs = <Py_ssize_t>g.stride_w * g.C
     cdef const floating* src
     cdef floating* dst
     for n in range(n0, n1):
         for oh in range(g.OH):
-            for ow in range(g.OW):
-                src = col + (((n - n0) * g.OH + oh) * g.OW + ow) * g.Kg
-                for i in range(g.KH):
-                    h = oh * g.stride_h - g.pad_top + i * g.dilation_h
-                    if h < 0 or h >= g.H:
-                        src += g.KW * Cg
+            for i in range(g.KH):
+                h = oh * g.stride_h - g.pad_top + i * g.dilation_h
+                if h < 0 or h >= g.H:
+                    continue
+                for j in range(g.KW):
+                    lo, hi = _inside(j * g.dilation_w - g.pad_left, g.stride_w, g.W, g.OW)
+                    if lo == hi:
                         continue
-                    for j in range(g.KW):
-                        w = ow * g.stride_w - g.pad_left + j * g.dilation_w
-                        if w >= 0 and w < g.W:
-                            dst = dx + ((n * g.H + h) * g.W + w) * g.C + grp * Cg
+                    # both pointers start at output column lo, which lies inside the arrays
+                    src = col + (((n - n0) * g.OH + oh) * g.OW + lo) * Kg + (i * g.KW + j) * Cg
+                    dst = dx + (((n * g.H + h) * g.W + lo * g.stride_w + j * g.dilation_w
+                                 - g.pad_left) * g.C + grp * Cg)
+                    if Cg == 1:
+                        for ow in range(hi - lo):
+                            dst[ow * xs] += src[ow * Kg]
+                    else:
+                        for ow in range(hi - lo):
                             for c in range(Cg):
-                                dst[c] += src[c]
-                        src += Cg
+                                dst[ow * xs + c] += src[ow * Kg + c]
 
 
 cdef tuple _dims(Py_ssize_t* shape):
