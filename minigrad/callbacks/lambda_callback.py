@@ -30,3 +30,6 @@ class LambdaCallback(Callback):
             if not callable(fn):
                 raise TypeError(f"LambdaCallback: {name} must be callable, received {type(fn).__name__}")
             setattr(self, name, fn)
+
+    def get_config(self) -> dict[str, Any]:
+        raise TypeError("LambdaCallback holds Python functions, which are never serialized (no code in saved files)")

@@ -39,6 +39,9 @@ class LearningRateScheduler(Callback):
         self.verbose = verbose
         self._takes_lr = _accepts_two_args(schedule)
 
+    def get_config(self) -> dict[str, Any]:
+        raise TypeError("LearningRateScheduler holds Python functions, which are never serialized (no code in saved files)")
+
     def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
         lr = current_lr("LearningRateScheduler", self.model)
         new = self.schedule(epoch, lr) if self._takes_lr else self.schedule(epoch)

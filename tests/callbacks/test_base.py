@@ -173,3 +173,11 @@ def test_terminate_on_nan_in_fit_stops_training() -> None:
     with np.errstate(all="ignore"), pytest.warns(RuntimeWarning, match="Batch 5: invalid loss"):
         history = model.fit(x, y, batch_size=4, epochs=5, shuffle=False, callbacks=[TerminateOnNaN()])
     assert model.epochs_run == [0] and history.epoch == [0]
+
+
+def test_function_holding_callbacks_refuse_serialization() -> None:
+    from minigrad.callbacks import LearningRateScheduler
+
+    for cb in (LambdaCallback(on_epoch_end=print), LearningRateScheduler(lambda epoch, lr: lr)):
+        with pytest.raises(TypeError, match="never serialized"):
+            callbacks.serialize(cb)

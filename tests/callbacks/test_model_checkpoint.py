@@ -93,3 +93,20 @@ def test_argument_checks(tmp_path: Path) -> None:
         ModelCheckpoint(tmp_path / "m", save_freq=0)
     with pytest.raises(ValueError, match="mode"):
         ModelCheckpoint(tmp_path / "m", mode="up")
+
+
+def test_real_model_checkpoints_load_back(tmp_path: Path) -> None:
+    from minigrad import layers, models
+
+    minigrad.set_seed(0)
+    x, y = regression_data(n=16)
+    model = models.Sequential([layers.Dense(4, activation="relu", input_shape=(3,)), layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x.astype(np.float32), y.astype(np.float32), epochs=2, verbose=0, validation_split=0.25,
+              callbacks=[ModelCheckpoint(tmp_path / "m-{epoch}.mg"),
+                         ModelCheckpoint(tmp_path / "w-{epoch}.mg", save_weights_only=True)])
+    loaded = minigrad.load_model(tmp_path / "m-2.mg")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert loaded.optimizer.iterations == model.optimizer.iterations
+    with pytest.raises(minigrad.errors.SerializationError, match="holds a minigrad 'weights' file"):
+        minigrad.load_model(tmp_path / "w-2.mg")

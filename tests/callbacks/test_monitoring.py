@@ -8,7 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import minigrad
-from minigrad.callbacks import Callback, EarlyStopping, LambdaCallback, LearningRateScheduler, ReduceLROnPlateau
+from minigrad.callbacks import Callback, EarlyStopping, LearningRateScheduler, ReduceLROnPlateau
 
 
 def _run(scripted: list[float], *cbs, lr: float = 0.05) -> TinyModel:
