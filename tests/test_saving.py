@@ -315,3 +315,24 @@ def test_sigkill_mid_save_leaves_old_or_new_file(tmp_path: Path) -> None:
         for p in leftovers:
             p.unlink()
     assert interrupted > 0  # some kills did land in the middle of a write
+
+
+def test_real_plugin_layer_regularizer_and_constraint_are_recorded(tmp_path: Path) -> None:
+    pytest.importorskip("minigrad_gabor")
+    minigrad.set_seed(0)
+    model = models.Sequential([
+        layers.get("gabor_conv2d")(4, 3, input_shape=(8, 8, 1)),
+        layers.Conv2D(2, 3, kernel_regularizer="total_variation", kernel_constraint="zero_mean",
+                      bias_regularizer="l2"),
+    ])
+    model.compile(optimizer="sgd", loss="mse")
+    model.save(tmp_path / "g.mg")
+    document = read_archive(tmp_path / "g.mg", "model")
+    version = importlib.metadata.version("minigrad-gabor")
+    assert document["requires"] == [{"distribution": "minigrad-gabor", "version": version}]
+    conv = document["model"]["config"]["layers"][1]["config"]
+    assert conv["kernel_regularizer"]["provider"]["distribution"] == "minigrad-gabor"
+    assert conv["kernel_constraint"]["name"] == "zero_mean" and "provider" not in conv["bias_regularizer"]
+    x = np.random.default_rng(0).random((2, 8, 8, 1), dtype=np.float32)
+    np.testing.assert_array_equal(minigrad.load_model(tmp_path / "g.mg").predict(x, verbose=0),
+                                  model.predict(x, verbose=0))

@@ -21,7 +21,8 @@ def _summary_writer_class() -> Any:
 @register("tensorboard", aliases=("tensor_board",))
 class TensorBoard(Callback):
     """Keras TensorBoard layout: `log_dir/train` and `log_dir/validation` runs with `epoch_<metric>`
-    scalars (validation keys without their `val_` prefix, so both runs share one chart).
+    scalars (validation keys without their `val_` prefix, so both runs share one chart), plus
+    `epoch_learning_rate` in train.
 
     `update_freq='batch'` or an int N also writes `batch_<metric>` every N train batches (global step);
     `histogram_freq=N` writes a histogram of every weight every N epochs. tensorboardX is the writer:
@@ -65,6 +66,10 @@ class TensorBoard(Callback):
             writer.add_scalar(f"batch_{key}", value, self._global_step)
 
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
+        logs = dict(logs or {})
+        optimizer = getattr(self.model, "optimizer", None)
+        if "learning_rate" not in logs and optimizer is not None and hasattr(optimizer, "learning_rate"):
+            logs["learning_rate"] = optimizer.learning_rate  # as Keras: the lr curve sits beside the loss
         for key, value in _scalars(logs):
             run, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
             self._writer(run).add_scalar(f"epoch_{name}", value, epoch)

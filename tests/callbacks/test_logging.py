@@ -158,7 +158,9 @@ def test_tensorboard_writes_epoch_scalars_per_run(tmp_path: Path) -> None:
     model = _fit(TensorBoard(tmp_path / "logs"))
     history = model.history.history
     train, val = _scalars(tmp_path / "logs" / "train"), _scalars(tmp_path / "logs" / "validation")
-    assert set(train) == {"epoch_loss", "epoch_mae"} and set(val) == {"epoch_loss", "epoch_mae"}
+    assert set(train) == {"epoch_loss", "epoch_mae", "epoch_learning_rate"}
+    assert set(val) == {"epoch_loss", "epoch_mae"}
+    assert [v for _, v in train["epoch_learning_rate"]] == pytest.approx([0.05] * 3)
     assert [s for s, _ in train["epoch_loss"]] == [0, 1, 2]
     assert [v for _, v in train["epoch_loss"]] == pytest.approx(history["loss"], rel=1e-6)  # stored as float32
     assert [v for _, v in val["epoch_mae"]] == pytest.approx(history["val_mae"], rel=1e-6)
