@@ -23,6 +23,9 @@ def _number(owner: str, name: str, value: Any, low: float | None = 0.0) -> float
 class ReLU(Layer):
     """y = min(x, max_value) for x >= threshold, else negative_slope * (x - threshold) (Keras ReLU)."""
 
+    example_config = {"max_value": 3.0, "negative_slope": 0.1}
+    example_input_shape = (2, 3)
+
     def __init__(self, max_value: float | None = None, negative_slope: float = 0.0, threshold: float = 0.0,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -43,6 +46,9 @@ class ReLU(Layer):
 class LeakyReLU(Layer):
     """y = x if x > 0 else negative_slope * x (Keras default slope 0.3; `alpha` is the Keras 2 name)."""
 
+    example_config = {"negative_slope": 0.2}
+    example_input_shape = (2, 3)
+
     def __init__(self, negative_slope: float = 0.3, *, alpha: float | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         slope = negative_slope if alpha is None else alpha
@@ -59,6 +65,9 @@ class LeakyReLU(Layer):
 class ELU(Layer):
     """y = x if x > 0 else alpha * (exp(x) - 1)."""
 
+    example_config = {"alpha": 0.5}
+    example_input_shape = (2, 3)
+
     def __init__(self, alpha: float = 1.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.alpha = _number(f"ELU '{self.name}'", "alpha", alpha)
@@ -73,6 +82,9 @@ class ELU(Layer):
 @register("softmax")
 class Softmax(Layer):
     """y = exp(x) / sum(exp(x)) along axis."""
+
+    example_config = {}
+    example_input_shape = (2, 3)
 
     def __init__(self, axis: int = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -160,7 +160,9 @@ class Layer:
     """Base of every layer: validates input, builds weights once, then calls; Keras semantics.
 
     Subclasses implement `build(input_shape)` (input_shape has None as batch size), `call(inputs,
-    training=False)`, `compute_output_shape(input_shape)` and `get_config()`.
+    training=False)`, `compute_output_shape(input_shape)` and `get_config()`, and describe a tiny
+    example for `minigrad.testing.check_layer` with the class attributes `example_config` and
+    `example_input_shape` (docs/CONTRACTS.md, "Checking layers").
     """
 
     input_spec: InputSpec | None = None

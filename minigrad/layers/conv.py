@@ -105,9 +105,9 @@ class _Conv(Layer):
 
     def _convolve(self, inputs: Tensor, kernel: Tensor, padding: str | None = None) -> Tensor:
         args = (inputs, kernel) if self.bias is None else (inputs, kernel, self.bias)
-        y = apply(self.op, *args, strides=self.strides if self.rank > 1 else self.strides[0],
-                  padding=padding or self.padding, dilation=self.dilation_rate if self.rank > 1 else self.dilation_rate[0],
-                  groups=self.groups, data_format=self.data_format)
+        one = (lambda v: v) if self.rank > 1 else (lambda v: v[0])  # conv1d takes plain ints
+        y = apply(self.op, *args, strides=one(self.strides), padding=padding or self.padding,
+                  dilation=one(self.dilation_rate), groups=self.groups, data_format=self.data_format)
         return self.activation(y)
 
     def call(self, inputs: Tensor, training: bool = False) -> Tensor:
@@ -141,6 +141,9 @@ def _common_config(layer: Any, kernel: str) -> dict[str, Any]:
 class Conv2D(_Conv):
     """2-D cross-correlation over (N, H, W, C) (or (N, C, H, W)); kernel (kh, kw, C/groups, filters)."""
 
+    example_config = {"filters": 2, "kernel_size": 2, "strides": 2, "padding": "same", "activation": "tanh"}
+    example_input_shape = (2, 3, 3, 2)
+
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
                  data_format: str | None = None, dilation_rate: Any = (1, 1), groups: int = 1,
                  activation: Any = None, use_bias: bool = True, **kwargs: Any) -> None:
@@ -154,6 +157,9 @@ class Conv1D(_Conv):
 
     padding='causal' left-pads by dilation * (k - 1) so output t sees inputs <= t only.
     """
+
+    example_config = {"filters": 2, "kernel_size": 2, "padding": "causal", "dilation_rate": 2}
+    example_input_shape = (2, 5, 2)
 
     rank = 1
     op = "conv1d"
@@ -179,6 +185,9 @@ class DepthwiseConv2D(_Conv):
 
     Output channel c * depth_multiplier + j comes from input channel c, as in Keras.
     """
+
+    example_config = {"kernel_size": 2, "depth_multiplier": 2}
+    example_input_shape = (2, 3, 3, 2)
 
     def __init__(self, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
                  depth_multiplier: int = 1, data_format: str | None = None, dilation_rate: Any = (1, 1),

@@ -22,6 +22,9 @@ __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "InputLayer",
 class Dense(Layer):
     """y = activation(x @ kernel + bias) on the last axis of any rank >= 2; kernel (in, units)."""
 
+    example_config = {"units": 3, "activation": "tanh", "kernel_regularizer": "l2"}
+    example_input_shape = (2, 4)
+
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
@@ -80,6 +83,9 @@ class Dense(Layer):
 class Activation(Layer):
     """y = activation(x), the activation given by name or as a callable."""
 
+    example_config = {"activation": "tanh"}
+    example_input_shape = (2, 3)
+
     def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -98,6 +104,9 @@ class Dropout(Layer):
     The mask comes from `minigrad.random.generator()` (or a generator of its own when `seed` is
     given); `noise_shape` shares one mask value along axes of size 1 (None takes the input's size).
     """
+
+    example_config = {"rate": 0.5}
+    example_input_shape = (2, 3)
 
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None,
                  seed: int | None = None, **kwargs: Any) -> None:
@@ -137,6 +146,9 @@ class Dropout(Layer):
 class Flatten(Layer):
     """(N, d1, d2, ...) -> (N, d1 * d2 * ...); channels_first inputs are flattened in channels_last order."""
 
+    example_config = {}
+    example_input_shape = (2, 2, 3)
+
     def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.data_format = check_data_format(f"Flatten '{self.name}'", data_format)
@@ -161,6 +173,9 @@ class Flatten(Layer):
 @register("reshape")
 class Reshape(Layer):
     """(N, ...) -> (N, *target_shape); one entry of target_shape may be -1 (inferred)."""
+
+    example_config = {"target_shape": [3, 2]}
+    example_input_shape = (2, 6)
 
     def __init__(self, target_shape: Sequence[int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -198,6 +213,9 @@ class Reshape(Layer):
 @register("input_layer")
 class InputLayer(Layer):
     """Declares the model input: checks every batch against (batch_size, *shape) and passes it on."""
+
+    example_config = {"shape": [3]}
+    example_input_shape = (2, 3)
 
     def __init__(self, shape: Sequence[int | None] | None = None, batch_size: int | None = None,
                  **kwargs: Any) -> None:

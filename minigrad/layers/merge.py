@@ -46,10 +46,16 @@ class _Merge(Layer):
 class Add(_Merge):
     """y = x1 + x2 + ..."""
 
+    example_config = {}
+    example_input_shape = [(2, 3), (2, 3)]
+
 
 @register("subtract")
 class Subtract(_Merge):
     """y = x1 - x2 (exactly two inputs)."""
+
+    example_config = {}
+    example_input_shape = [(2, 3), (2, 3)]
 
     op = "subtract"
     arity = 2
@@ -59,12 +65,18 @@ class Subtract(_Merge):
 class Multiply(_Merge):
     """y = x1 * x2 * ..."""
 
+    example_config = {}
+    example_input_shape = [(2, 3), (2, 3)]
+
     op = "multiply"
 
 
 @register("maximum")
 class Maximum(_Merge):
     """y = element-wise max of the inputs."""
+
+    example_config = {}
+    example_input_shape = [(2, 3), (2, 3)]
 
     op = "maximum"
 
@@ -73,12 +85,18 @@ class Maximum(_Merge):
 class Minimum(_Merge):
     """y = element-wise min of the inputs."""
 
+    example_config = {}
+    example_input_shape = [(2, 3), (2, 3)]
+
     op = "minimum"
 
 
 @register("average")
 class Average(_Merge):
     """y = (x1 + x2 + ...) / n."""
+
+    example_config = {}
+    example_input_shape = [(2, 3), (2, 3)]
 
     def call(self, inputs: list[Tensor], training: bool = False) -> Tensor:
         return super().call(inputs) * (1.0 / len(inputs))
@@ -87,6 +105,9 @@ class Average(_Merge):
 @register("concatenate")
 class Concatenate(_Merge):
     """y = inputs joined along axis (every other axis must agree)."""
+
+    example_config = {"axis": -1}
+    example_input_shape = [(2, 3), (2, 2)]
 
     def __init__(self, axis: int = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -30,6 +30,9 @@ class BatchNormalization(Layer):
     always while the layer is frozen (trainable=False, as in Keras), the moving statistics are used.
     """
 
+    example_config = {"momentum": 0.9}
+    example_input_shape = (4, 3)
+
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
                  moving_mean_initializer: Any = "zeros", moving_variance_initializer: Any = "ones",

@@ -61,6 +61,9 @@ class _Pooling(Layer):
 class MaxPooling2D(_Pooling):
     """Window maxima over (N, H, W, C) (or (N, C, H, W)); pool_size=(2, 2) halves H and W (floor)."""
 
+    example_config = {"pool_size": 2}
+    example_input_shape = (2, 4, 4, 2)
+
     def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: str = "valid",
                  data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
@@ -70,12 +73,18 @@ class MaxPooling2D(_Pooling):
 class AveragePooling2D(MaxPooling2D):
     """Window means over (N, H, W, C) (or (N, C, H, W)); 'same' windows average their valid elements."""
 
+    example_config = {"pool_size": 2, "strides": 1, "padding": "same"}
+    example_input_shape = (2, 3, 3, 2)
+
     op = "avg_pool2d"
 
 
 @register("max_pooling1d", aliases=("max_pool1d", "MaxPool1D"))
 class MaxPooling1D(_Pooling):
     """Window maxima over (N, L, C) (or (N, C, L))."""
+
+    example_config = {"pool_size": 2}
+    example_input_shape = (2, 4, 3)
 
     rank = 1
     op = "max_pool1d"
@@ -88,6 +97,9 @@ class MaxPooling1D(_Pooling):
 @register("average_pooling1d", aliases=("avg_pool1d", "AvgPool1D"))
 class AveragePooling1D(MaxPooling1D):
     """Window means over (N, L, C) (or (N, C, L))."""
+
+    example_config = {"pool_size": 2}
+    example_input_shape = (2, 4, 3)
 
     op = "avg_pool1d"
 
@@ -128,10 +140,16 @@ class _GlobalPooling(Layer):
 class GlobalAveragePooling2D(_GlobalPooling):
     """Mean over H and W: (N, H, W, C) -> (N, C)."""
 
+    example_config = {}
+    example_input_shape = (2, 3, 3, 2)
+
 
 @register("global_max_pooling2d", aliases=("GlobalMaxPool2D", "global_max_pool2d"))
 class GlobalMaxPooling2D(_GlobalPooling):
     """Max over H and W: (N, H, W, C) -> (N, C); the gradient goes to the first maximum."""
+
+    example_config = {"keepdims": True}
+    example_input_shape = (2, 3, 3, 2)
 
     op = "global_max_pool"
 
@@ -139,6 +157,9 @@ class GlobalMaxPooling2D(_GlobalPooling):
 @register("global_average_pooling1d", aliases=("GlobalAvgPool1D", "global_avg_pool1d"))
 class GlobalAveragePooling1D(_GlobalPooling):
     """Mean over L: (N, L, C) -> (N, C)."""
+
+    example_config = {}
+    example_input_shape = (2, 4, 2)
 
     rank = 1
 
@@ -149,5 +170,8 @@ class GlobalAveragePooling1D(_GlobalPooling):
 @register("global_max_pooling1d", aliases=("GlobalMaxPool1D", "global_max_pool1d"))
 class GlobalMaxPooling1D(GlobalAveragePooling1D):
     """Max over L: (N, L, C) -> (N, C)."""
+
+    example_config = {}
+    example_input_shape = (2, 4, 2)
 
     op = "global_max_pool"
