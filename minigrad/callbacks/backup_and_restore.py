@@ -25,7 +25,8 @@ class BackupAndRestore(Callback):
     at the first unfinished epoch; with save_freq='epoch', a fixed seed and one thread it ends with
     exactly the weights of an uninterrupted run. With an int save_freq a mid-epoch backup holds
     mid-epoch weights and resuming restarts that epoch from them (as Keras does), so the result
-    differs from an uninterrupted run. `delete_checkpoint`: remove the backup when fit completes.
+    differs from an uninterrupted run; the batches are counted across epochs, as in Keras.
+    `delete_checkpoint`: remove the backup when fit completes.
     """
 
     _runs_last = True  # restore after the others reset themselves; back up after they updated
@@ -56,9 +57,6 @@ class BackupAndRestore(Callback):
         self._completed_epochs, self._batches_since_save = 0, 0
         if os.path.exists(self.backup_path):
             self._restore()
-
-    def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
-        self._batches_since_save = 0
 
     def on_train_batch_end(self, batch: int, logs: Logs = None) -> None:
         if self.save_freq == "epoch":

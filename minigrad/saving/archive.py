@@ -16,7 +16,8 @@ safety against hostile files comes from the format itself holding nothing execut
 
 Writes are atomic: a temporary file in the target's folder is written, flushed and fsync'ed, then
 os.replace'd over the target and the folder fsync'ed, so a crash at any moment leaves either the
-old file or the new one.
+old file or the new one. A killed writer's temporary file (named with its pid) is removed by the
+next save of the same target.
 """
 from __future__ import annotations
 
@@ -48,7 +49,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot save to {path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    prefix = f".{os.path.basename(path)}."
+    _remove_orphans(folder, prefix)
+    fd, tmp = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), _default_mode())  # mkstemp makes 0600; a saved model is a normal file
@@ -63,6 +66,29 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
             pass
         raise
     _fsync_dir(folder)  # makes the rename itself durable
+
+
+def _remove_orphans(folder: str, prefix: str) -> None:
+    """Delete temp files of this target left by writers that were killed (their pid is gone)."""
+    for name in os.listdir(folder):
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid = name[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            try:
+                os.unlink(os.path.join(folder, name))
+            except FileNotFoundError:  # another writer cleaned it first
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def _default_mode() -> int:

@@ -92,6 +92,28 @@ def test_keep_backup_and_fresh_start(tmp_path: Path) -> None:
     assert again.epochs_run == [2]
 
 
+def test_integer_save_freq_backs_up_mid_epoch(tmp_path: Path) -> None:
+    minigrad.set_seed(0)
+    x, y = regression_data(n=40)  # 5 batches of 8 per epoch
+    seen: list = []
+
+    class Watch(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(self.model.get_weights())
+
+    with pytest.raises(Crash):
+        TinyModel().fit(x, y, epochs=3, callbacks=[BackupAndRestore(tmp_path, save_freq=3), Watch(),
+                                                   CrashAt(epoch=1, batch=2)])
+    from minigrad.saving import read_archive
+
+    backup = read_archive(tmp_path / "backup.mgckpt", "backup")
+    assert backup["epoch"] == 1  # one completed epoch; the last backup was after global batch 6
+    np.testing.assert_array_equal(backup["weights"][0], seen[5][0])
+    resumed = TinyModel()
+    resumed.fit(x, y, epochs=3, callbacks=[BackupAndRestore(tmp_path, save_freq=3)])
+    assert resumed.epochs_run == [1, 2]  # restarts the interrupted epoch from the mid-epoch weights
+
+
 def test_damaged_backup_fails_clearly(tmp_path: Path) -> None:
     (tmp_path / "backup.mgckpt").write_bytes(b"PK\x03\x04 not really")
     minigrad.set_seed(0)
