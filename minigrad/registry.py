@@ -237,7 +237,7 @@ class Registry:
             # the recorded provider disambiguates a name that became a conflict since saving
             found = self.get(f"{dist}:{name}" if dist and ":" not in name else name)
         except UnknownNameError as e:
-            if dist:
+            if dist and not self._provides_anything(dist):
                 raise UnknownNameError(
                     f"{self._singular} '{name}' comes from the plugin distribution '{dist}' "
                     f"(version {provider.get('version', '?')}), which is not installed: pip install {dist}"
@@ -251,6 +251,11 @@ class Registry:
         if config:
             raise ValueError(f"{self.kind} '{name}' is not configurable, but the entry has config {config!r}")
         return found  # a plain function or a registered instance
+
+    def _provides_anything(self, distribution: str) -> bool:
+        """Whether an installed distribution has any entry (reserved ones included) in this group."""
+        entries = [e for es in self._plugin_table().values() for e in es] + self._reserved
+        return any(_normalize_dist(e.distribution) == _normalize_dist(distribution) for e in entries)
 
     def _version_of(self, distribution: str) -> str:
         for entries in self._plugin_table().values():

@@ -222,3 +222,12 @@ def test_registry_errors_share_a_catchable_base():
         assert issubclass(error, RegistryError)
     with pytest.raises(TypeError, match="expected a name"):
         layers.registry.get(3)
+
+
+def test_a_saved_entry_whose_plugin_name_is_now_reserved_says_so(fake_entry_points):
+    fake_entry_points(layers.registry, fake_entry_point("dense", "nowhere:Dense", "minigrad.layers", "usurper"))
+    with pytest.warns(PluginWarning):
+        layers.registry.names()
+    entry = {"kind": "layers", "name": "dense", "config": {"units": 2}, "provider": {"distribution": "usurper"}}
+    with pytest.raises(UnknownNameError, match="reuses the built-in name 'dense' and is skipped"):
+        layers.deserialize(entry)
