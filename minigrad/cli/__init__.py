@@ -28,7 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one subparser per subcommand module."""
     from minigrad import __version__
 
-    parser = argparse.ArgumentParser(prog="minigrad", description="minigrad command line tools")
+    parser = argparse.ArgumentParser(
+        prog="minigrad", description="minigrad command line tools",
+        formatter_class=lambda prog: argparse.HelpFormatter(prog, max_help_position=20, width=100))
     parser.add_argument("--version", action="version", version=f"minigrad {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in subcommands().items():

@@ -1,4 +1,4 @@
-"""Hypothesis-driven float64 gradient checks of registered ops and layers, plugins included.
+"""Hypothesis-driven float64 gradient checks of every registered op and layer, plugins included.
 
 Each op is checked on inputs drawn from its own strategy() (and against op.reference when it has
 one); each layer gets check_layer's structural checks plus a gradient check of its inputs and

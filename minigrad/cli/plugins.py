@@ -1,4 +1,4 @@
-"""List every plugin entry point of every minigrad group, with its distribution and load status.
+"""List every plugin entry point of every minigrad group: distribution, version, load status.
 
 Status: ok, conflict (several distributions provide the name: use 'distribution:name'), reserved
 (reuses a built-in name and is skipped), import error, wrong kind, or not loaded (--no-load).

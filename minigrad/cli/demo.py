@@ -1,0 +1,267 @@
+"""Train a small CNN on the embedded 8x8 digits (or the reference Keras CNN on MNIST) and plot it.
+
+`minigrad demo` needs no download: it trains on the UCI handwritten digits shipped inside minigrad,
+prints the model summary, one line per epoch and the test accuracy, and writes a training-history
+plot and a feature-map plot to --output (plots need matplotlib: pip install "minigrad[viz]").
+
+`minigrad demo --dataset mnist --data-dir DIR` trains the reference CNN of the Keras Conv2D material
+(RMSprop, categorical cross-entropy, 5 epochs of batch 64 on the 60,000 training images; Keras
+reaches about 0.9908 test accuracy) and also prints the receptive field of every layer.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from minigrad.cli._table import format_table
+
+DEFAULT_OUTPUT = Path("minigrad-demo-output")
+REFERENCE_ACCURACY = 0.9908  # Keras, 5 epochs of batch 64 (REFERENCE.md)
+DIGITS_TARGET = 0.97
+VIZ_HINT = 'pip install "minigrad[viz]"'
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What one --dataset trains by default."""
+
+    epochs: int
+    batch_size: int
+    description: str
+
+
+RECIPES = {
+    "digits": Recipe(20, 32, "UCI handwritten digits shipped with minigrad"),
+    "mnist": Recipe(5, 64, "MNIST"),
+}
+
+
+class UsageError(Exception):
+    """A bad command-line argument: reported on stderr with exit status 2."""
+
+
+@dataclass
+class Data:
+    """Images scaled to [0, 1] as (N, H, W, 1) float32 and one-hot labels (N, 10) float32."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    description: str
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, received {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, received {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """--dataset, --data-dir, --epochs, --batch-size, --seed, --threads, --output."""
+    parser.add_argument("--dataset", choices=tuple(RECIPES), default="digits",
+                        help="digits: embedded 8x8 digits, no download (default); mnist: the "
+                             "reference CNN on MNIST")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR",
+                        help="folder with the four MNIST IDX .gz files (default: $MINIGRAD_DATA, "
+                             "else ~/.cache/minigrad/mnist, downloaded when the network allows)")
+    parser.add_argument("--epochs", type=_positive_int, metavar="N",
+                        help="training epochs (default: 20 for digits, 5 for mnist)")
+    parser.add_argument("--batch-size", type=_positive_int, metavar="N",
+                        help="samples per step (default: 32 for digits, 64 for mnist)")
+    parser.add_argument("--seed", type=_seed, default=0, metavar="S",
+                        help="seeds the weights, the shuffling and the digits train/test split "
+                             "(default 0)")
+    parser.add_argument("--threads", type=_positive_int, metavar="N",
+                        help="threads for minigrad's kernels and BLAS (default: MINIGRAD_NUM_THREADS, "
+                             "else every usable core)")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, metavar="DIR",
+                        help=f"folder for the plots (default: ./{DEFAULT_OUTPUT})")
+
+
+# ----- models
+def digits_cnn() -> Any:
+    """The demo's CNN for (8, 8, 1) images: two conv blocks, dropout, a dense head over 10 classes."""
+    from minigrad import layers, models
+
+    return models.Sequential([
+        layers.Conv2D(32, 3, activation="relu", padding="same", input_shape=(8, 8, 1)),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, activation="relu", padding="same"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dropout(0.25),
+        layers.Dense(64, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ], name="digits_cnn")
+
+
+def reference_cnn() -> Any:
+    """The reference Keras CNN for (28, 28, 1) MNIST images (REFERENCE.md: 93,322 parameters)."""
+    from minigrad import layers, models
+
+    return models.Sequential([
+        layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.Flatten(),
+        layers.Dense(64, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ], name="reference_cnn")
+
+
+# ----- data
+def _scaled(images: np.ndarray, top: float) -> np.ndarray:
+    return (images[..., None] / np.float32(top)).astype(np.float32)
+
+
+def load_digits(seed: int) -> Data:
+    """The embedded digits, split by `seed`, pixels 0..16 scaled to [0, 1]."""
+    from minigrad.datasets import digits
+    from minigrad.utils import to_categorical
+
+    (x_train, y_train), (x_test, y_test) = digits.load_data(seed=seed)
+    return Data(_scaled(x_train, 16.0), to_categorical(y_train, 10), _scaled(x_test, 16.0),
+                to_categorical(y_test, 10),
+                f"{RECIPES['digits'].description}: {len(x_train):,} train / {len(x_test):,} test "
+                f"8x8 images (split seed {seed})")
+
+
+def load_mnist(data_dir: Path | None) -> Data:
+    """MNIST from data_dir (see mnist.load_data); UsageError when it cannot be read."""
+    from minigrad.datasets import mnist
+    from minigrad.errors import SerializationError
+    from minigrad.utils import to_categorical
+
+    if data_dir is not None and not data_dir.is_dir():
+        what = "is not a folder" if data_dir.exists() else "does not exist"
+        raise UsageError(f"--data-dir {data_dir} {what}; pass the folder that holds "
+                         f"{', '.join(mnist.FILES)}")
+    try:
+        (x_train, y_train), (x_test, y_test) = mnist.load_data(data_dir)
+    except (FileNotFoundError, NotADirectoryError, SerializationError) as exc:
+        raise UsageError(f"cannot read MNIST: {exc}") from None
+    folder = mnist.data_dir(data_dir)
+    return Data(_scaled(x_train, 255.0), to_categorical(y_train, 10), _scaled(x_test, 255.0),
+                to_categorical(y_test, 10),
+                f"MNIST from {folder}: {len(x_train):,} train / {len(x_test):,} test 28x28 images")
+
+
+# ----- reporting
+def receptive_field_table(model: Any) -> str:
+    """model.receptive_fields() as an aligned table (sizes per axis as HxW)."""
+    def size(dims: tuple[int, ...] | None) -> str:
+        return "-" if dims is None else "x".join(str(d) for d in dims)
+
+    rows = [[f.layer, size(f.output_size), size(f.receptive_field), f"{f.share:.2%}",
+             size(f.seen_by_target)] for f in model.receptive_fields()]
+    headers = ["layer", "output", "receptive field", "share of input", "region seen by last conv"]
+    return format_table(headers, rows, right=(False, True, True, True, True))
+
+
+def _verbose() -> int:
+    # the tqdm bar draws only on a terminal; one line per epoch keeps pipes and CI logs readable
+    return 1 if sys.stdout.isatty() else 2
+
+
+def _write_plots(model: Any, history: Any, data: Data, output: Path) -> list[Path]:
+    """history.png and feature_maps.png in output; [] (and a hint) without matplotlib."""
+    if importlib.util.find_spec("matplotlib") is None:
+        print(f"matplotlib is not installed, so no plots were written; {VIZ_HINT} to get "
+              f"{output / 'history.png'} and {output / 'feature_maps.png'}")
+        return []
+    from minigrad import viz
+
+    output.mkdir(parents=True, exist_ok=True)
+    paths = [output / "history.png", output / "feature_maps.png"]
+    viz.plot_history(history, path=paths[0])
+    first_conv = next(layer.name for layer in model.layers if hasattr(layer, "kernel_size"))
+    viz.plot_feature_maps(model, data.x_test[:1], layer=first_conv, path=paths[1])
+    return paths
+
+
+# ----- the command
+def run(args: argparse.Namespace) -> int:
+    """Train, report and plot; exit status 2 on a bad argument."""
+    try:
+        return _run(args)
+    except UsageError as exc:
+        print(f"minigrad demo: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    import minigrad
+
+    if args.dataset != "mnist" and args.data_dir is not None:
+        raise UsageError("--data-dir is only used with --dataset mnist")
+    recipe = RECIPES[args.dataset]
+    epochs = args.epochs or recipe.epochs
+    batch_size = args.batch_size or recipe.batch_size
+    if args.output.exists() and not args.output.is_dir():
+        raise UsageError(f"--output {args.output} exists and is not a folder")
+    if args.threads is not None:
+        minigrad.set_num_threads(args.threads)
+    data = load_mnist(args.data_dir) if args.dataset == "mnist" else load_digits(args.seed)
+    minigrad.set_seed(args.seed)
+    model = digits_cnn() if args.dataset == "digits" else reference_cnn()
+    if args.dataset == "digits":
+        optimizer = minigrad.optimizers.Adam(learning_rate=0.002)
+    else:
+        optimizer = "rmsprop"  # the reference settings: Keras' RMSprop defaults
+    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+
+    print(f"minigrad demo: {data.description}; seed {args.seed}, "
+          f"{minigrad.get_num_threads()} thread(s)\n")
+    model.summary()
+    if args.dataset == "mnist":
+        print("\nReceptive fields (input pixels one neuron of each layer sees):")
+        print(receptive_field_table(model))
+    validation = (data.x_test, data.y_test) if args.dataset == "digits" else None
+    print(f"\nTraining {epochs} epoch(s) of batch {batch_size}"
+          + (" (val_* = the held-out test images, never trained on)" if validation else ""))
+    start = time.perf_counter()
+    history = model.fit(data.x_train, data.y_train, batch_size=batch_size, epochs=epochs,
+                        verbose=_verbose(), validation_data=validation)
+    train_seconds = time.perf_counter() - start
+    _, accuracy = model.evaluate(data.x_test, data.y_test, batch_size=256, verbose=0)
+    wall = time.perf_counter() - start
+    _report(args.dataset, accuracy, len(data.x_test), epochs, train_seconds, wall)
+    paths = _write_plots(model, history, data, args.output)
+    if paths:
+        print("Plots written to " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _report(dataset: str, accuracy: float, n_test: int, epochs: int, train_seconds: float,
+            wall: float) -> None:
+    print(f"\nTest accuracy: {accuracy:.4f} on {n_test:,} test images")
+    if dataset == "mnist":
+        print(f"Reference (Keras, 5 epochs of batch 64): {REFERENCE_ACCURACY:.4f}")
+    else:
+        print(f"Target: >= {DIGITS_TARGET:.2f}")
+    print(f"Wall time: {wall:.1f} s ({train_seconds:.1f} s training, "
+          f"{train_seconds / epochs:.2f} s per epoch, then evaluation)")
