@@ -1,0 +1,138 @@
+"""The reference Keras CNN end to end: RMSprop training step (batch 64) and inference (batch 1000).
+
+minigrad is timed through `model.fit` (shuffling, batching, callbacks, metrics included: the
+per-step time is one fit over FIT_STEPS batches divided by FIT_STEPS) and `model.predict`. PyTorch
+runs the equivalent `nn.Sequential` (logits + CrossEntropyLoss, RMSprop with Keras' rho/eps) with
+a hand-written loop that also gathers each shuffled batch, in the same process and thread count:
+NCHW as it comes, channels_last, and channels_last after telling glibc to keep freed memory (its
+strongest setup here; minigrad is re-measured under it too). Extra columns: steps/s and the
+projected seconds for one 60,000-image epoch (938 steps). Target: ratio <= 1.0 (aim 0.75) against
+the strongest torch.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from benchmarks import harness
+from benchmarks.bench_conv import _keep_freed_memory
+
+GROUP = "model"
+BATCH, PREDICT_BATCH, EPOCH_IMAGES = 64, 1000, 60_000
+FIT_STEPS = 20
+
+
+def _data(n: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return rng.random((n, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, n)
+
+
+def reference_model() -> Any:
+    """The REFERENCE.md CNN, compiled as in the Keras tutorial."""
+    from minigrad import layers, models
+
+    model = models.Sequential([
+        layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.Flatten(),
+        layers.Dense(64, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _minigrad_cases() -> dict[str, Callable[[], object]]:
+    import minigrad
+
+    minigrad.set_seed(0)
+    model = reference_model()
+    x, labels = _data(BATCH * FIT_STEPS)
+    y = minigrad.to_categorical(labels, 10)
+    x_test, _ = _data(PREDICT_BATCH)
+    model.fit(x[:BATCH * 2], y[:BATCH * 2], batch_size=BATCH, verbose=0)  # build + pack the optimizer
+    return {
+        "train step": lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0),
+        "predict": lambda: model.predict(x_test, batch_size=PREDICT_BATCH, verbose=0),
+    }
+
+
+def _torch_cases(torch: Any, channels_last: bool) -> dict[str, Callable[[], object]]:
+    nn = torch.nn
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(),
+        nn.Linear(576, 64), nn.ReLU(), nn.Linear(64, 10))
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    net = net.to(memory_format=fmt)
+    opt = torch.optim.RMSprop(net.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
+    loss_fn = nn.CrossEntropyLoss()
+    x_np, labels = _data(BATCH * FIT_STEPS)
+    x = torch.from_numpy(x_np).permute(0, 3, 1, 2).contiguous()
+    y = torch.from_numpy(labels)
+    x_test = torch.from_numpy(_data(PREDICT_BATCH)[0]).permute(0, 3, 1, 2).contiguous().to(memory_format=fmt)
+
+    def epoch() -> None:
+        order = torch.randperm(len(x))
+        for start in range(0, len(x), BATCH):
+            idx = order[start:start + BATCH]
+            xb, yb = x[idx].contiguous(memory_format=fmt), y[idx]
+            opt.zero_grad()
+            loss_fn(net(xb), yb).backward()
+            opt.step()
+
+    def predict() -> None:
+        with torch.no_grad():
+            net(x_test)
+
+    epoch()
+    return {"train step": epoch, "predict": predict}
+
+
+def _measure(cases: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Median ms per training step (one call = FIT_STEPS steps) and per predict call."""
+    ms = {k: harness.median_ms(fn, warmup=1, repeat=7, min_time=0.0) for k, fn in cases.items()}
+    ms["train step"] /= FIT_STEPS
+    return ms
+
+
+def _extra(case: str, ms: float) -> str:
+    if case == "train step":
+        steps = math.ceil(EPOCH_IMAGES / BATCH)
+        return f"{1e3 / ms:.0f} steps/s, {ms * steps / 1e3:.1f} s per 60k epoch"
+    return f"{PREDICT_BATCH * 1e3 / ms:.0f} images/s"
+
+
+def run(threads: int) -> list[dict]:
+    """Rows: train step and predict x torch setups (NCHW, channels_last; default and kept malloc)."""
+    from minigrad.threads import set_num_threads
+
+    set_num_threads(threads)
+    torch = harness.torch_or_none()
+    rows = []
+    setups = [("NCHW", False), ("channels_last", True)]
+    for phase in ("default malloc", "kept malloc"):
+        if phase == "kept malloc" and not _keep_freed_memory():
+            break
+        mine = _measure(_minigrad_cases())
+        theirs = {label: _measure(_torch_cases(torch, cl)) for label, cl in setups} if torch else {}
+        for case, ms in mine.items():
+            size = f"batch {BATCH}" if case == "train step" else f"batch {PREDICT_BATCH}"
+            for label in list(theirs) or [None]:
+                t_ms = theirs[label][case] if label else None
+                extra = _extra(case, ms) + (f"; torch {_extra(case, t_ms)}" if label else "")
+                rows.append(harness.row(GROUP, f"reference CNN {case} ({size}) vs torch {label or '-'} "
+                                               f"({phase})", ms, t_ms, extra))
+        setups = [("channels_last", True)]
+    return rows
+
+
+if __name__ == "__main__":
+    harness.standalone(run)
