@@ -181,3 +181,17 @@ def test_function_holding_callbacks_refuse_serialization() -> None:
     for cb in (LambdaCallback(on_epoch_end=print), LearningRateScheduler(lambda epoch, lr: lr)):
         with pytest.raises(TypeError, match="never serialized"):
             callbacks.serialize(cb)
+
+
+def test_import_minigrad_loads_no_optional_library() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, minigrad; print(sorted(m for m in ('tqdm', 'matplotlib', 'tensorboardX', 'urllib.request', "
+            "'http.client') if m in sys.modules))")
+    root = str(Path(__file__).parents[2])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
+                         env={"PYTHONPATH": root, "PATH": ""}, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
