@@ -113,6 +113,8 @@ def _check_structure(layer: Any, shape: Any, rng: np.random.Generator) -> None:
         raise AssertionError("trainable_weights + non_trainable_weights differ from weights")
     _check_training_step(layer, x, rng)
     _check_weight_reload(layer, config, x)
+    if entry is not None:  # saving resolves layers only through the registry
+        _check_save_load(layer, config, x)
 
 
 def _check_training_step(layer: Any, x: Any, rng: np.random.Generator) -> None:
@@ -160,6 +162,32 @@ def _check_weight_reload(layer: Any, config: dict[str, Any], x: Any) -> None:
     tol = 1e-12 if a.dtype == np.float64 else 1e-6
     np.testing.assert_allclose(b, a, rtol=tol, atol=tol,
                                err_msg="from_config + set_weights(get_weights()) changed the output")
+
+
+def _check_save_load(layer: Any, config: dict[str, Any], x: Any) -> None:
+    """The layer in a functional Model survives save_model/load_model with the same output."""
+    import os
+    import tempfile
+
+    from minigrad import models
+    from minigrad.layers import Input
+
+    items = x if isinstance(x, list) else [x]
+    inputs = [Input(batch_shape=(None, *a.shape[1:]), dtype=a.dtype.name) for a in items]
+    fresh = type(layer).from_config(config)
+    model = models.Model(inputs if isinstance(x, list) else inputs[0],
+                         fresh(inputs if isinstance(x, list) else inputs[0]))
+    fresh.set_weights(layer.get_weights())
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "layer.minigrad")
+        model.save(path)
+        loaded = models.load_model(path)
+    with no_grad():
+        expected = layer(_as_tensors(x)).numpy()
+    actual = np.asarray(loaded.predict(x, verbose=0))
+    tol = 1e-12 if expected.dtype == np.float64 else 1e-6
+    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol,
+                               err_msg="save_model/load_model of a Model holding the layer changed its output")
 
 
 def layer_gradcheck(layer: Any, x: Any, *, seed: int = 0, eps: float = 1e-6, atol: float = 1e-6,

@@ -182,8 +182,9 @@ def check_op(name_or_op: Any, *, examples: int = 20, seed: int | None = None, at
 def check_layer(layer: Any, input_shape: Any = None, *, examples: int = 3, seed: int | None = None,
                 gradients: bool = True, threads: int | None = 1) -> CheckReport:
     """Check a layer class or instance: config and registry round trips, build, output shape,
-    weight count, one training step (trainable weights change, frozen ones do not), save/load of
-    weights, and a float64 gradient check of inputs and trainable weights on tiny inputs.
+    weight count, one training step (trainable weights change, frozen ones do not), weights reloaded
+    into a rebuilt layer, save_model/load_model of a Model holding it (registered layers), and a
+    float64 gradient check of inputs and trainable weights on tiny inputs.
 
     input_shape includes a small batch axis, e.g. (2, 6, 6, 3); it defaults to the class's
     `example_input_shape` (see docs/CONTRACTS.md). Raises GradcheckError or AssertionError.
