@@ -139,7 +139,11 @@ def _common_config(layer: Any, kernel: str) -> dict[str, Any]:
 
 @register("conv2d", aliases=("convolution2d", "Convolution2D"))
 class Conv2D(_Conv):
-    """2-D cross-correlation over (N, H, W, C) (or (N, C, H, W)); kernel (kh, kw, C/groups, filters)."""
+    """2-D cross-correlation over (N, H, W, C) (or (N, C, H, W)); kernel (kh, kw, C/groups, filters).
+
+    Keras' signature plus `groups`. strides > 1 with dilation_rate > 1 is allowed (Keras refuses it,
+    PyTorch allows it): the dilated kernel is placed every `strides` positions.
+    """
 
     example_config = {"filters": 2, "kernel_size": 2, "strides": 2, "padding": "same", "activation": "tanh"}
     example_input_shape = (2, 3, 3, 2)
