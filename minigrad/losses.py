@@ -41,10 +41,12 @@ class Loss:
         self.name = name or registry_name(type(self))
         self.reduction = reduction
 
-    def __call__(self, y_true: Any, y_pred: Any) -> Tensor:
-        """Per-sample losses reduced to a scalar (mean over the batch by default)."""
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        """Per-sample losses (times sample_weight) reduced to a scalar: their mean by default."""
         y_pred = self._prediction(y_pred)
         values = self.call(self._labels(y_true), y_pred)
+        if sample_weight is not None:
+            values = values * self._weights(sample_weight, values)
         if self.reduction == "none":
             return values
         return values.mean() if self.reduction == "sum_over_batch_size" else values.sum()
@@ -76,6 +78,17 @@ class Loss:
         if y.dtype.kind == "f" and not np.isfinite(y).all():
             raise ValueError(f"{type(self).__name__}: the labels contain NaN or inf")
         return y
+
+    def _weights(self, sample_weight: Any, values: Tensor) -> np.ndarray:
+        w = self._labels(sample_weight).astype(values.data.dtype)
+        if w.shape != values.data.shape:  # per-sample weights over any trailing axes of the values
+            w = w.reshape(w.shape + (1,) * max(0, values.data.ndim - w.ndim))
+            try:
+                w = np.broadcast_to(w, values.data.shape)
+            except ValueError:
+                raise ValueError(f"{type(self).__name__}: sample_weight of shape {np.shape(sample_weight)} does not "
+                                 f"fit per-sample losses of shape {values.data.shape}") from None
+        return w
 
     def _same_shape(self, y: np.ndarray, pred: Tensor, what: str) -> np.ndarray:
         """Labels of the predictions' shape; a missing or extra trailing axis of size 1 is tolerated."""

@@ -116,6 +116,11 @@ def test_regression_losses_match_numpy():
     np.testing.assert_allclose(losses.MeanSquaredError(reduction="sum")(t, Tensor(p)).item(), np.sum(np.mean(e ** 2, -1)))
     none = losses.MeanAbsoluteError(reduction="none")(t, Tensor(p))
     np.testing.assert_allclose(none.data, np.mean(np.abs(e), -1))
+    sw = rng.random(7)
+    weighted = losses.MeanSquaredError()(t, Tensor(p), sample_weight=sw)
+    np.testing.assert_allclose(weighted.item(), np.mean(np.mean(e ** 2, -1) * sw), rtol=1e-12)  # Keras: / N
+    with pytest.raises(ValueError, match="sample_weight of shape"):
+        losses.MeanSquaredError()(t, Tensor(p), sample_weight=np.ones(3))
     f32 = losses.get("mse")(t.astype(np.float32), Tensor(p.astype(np.float32)))
     assert f32.dtype == np.float32
 

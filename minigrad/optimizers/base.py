@@ -136,7 +136,13 @@ class Optimizer:
     step = apply_gradients
 
     def zero_grad(self, weights: Iterable[Any] | None = None, set_to_none: bool = False) -> None:
-        """Zero the flat gradient buffer in place (set_to_none=True: grads become None instead)."""
+        """Zero the flat gradient buffer in place; grads stay views, so backward accumulates into it.
+
+        A weight that backward then does not reach counts as having a zero gradient (its slots
+        still decay, as Keras does for a zero gradient). With set_to_none=True grads become None
+        instead and such weights are skipped entirely, as Keras skips a None gradient; reached
+        weights then get fresh arrays that the step copies into the buffer (a little slower).
+        """
         layout = self._layout
         if weights is not None:
             weights = weights if isinstance(weights, list) else list(weights)
