@@ -64,7 +64,12 @@ class ModelBase(TrainingMixin):
     # ----- calling
     def __call__(self, inputs: Any, training: bool = False) -> Any:
         """Forward pass on Tensors/arrays (checked against the model's input shape)."""
+        from minigrad.models.functional import SymbolicTensor
+
         many = isinstance(inputs, (list, tuple))
+        if any(isinstance(x, SymbolicTensor) for x in (inputs if many else [inputs])):
+            raise TypeError(f"{type(self).__name__} '{self.name}': calling a model on SymbolicTensors "
+                            "(nesting models) is not supported; call its layers instead")
         xs = [x if isinstance(x, Tensor) else Tensor(x, dtype=self._input_dtype())
               for x in (inputs if many else [inputs])]
         self._ensure_built([(None,) + x.shape[1:] for x in xs])

@@ -72,6 +72,9 @@ def check_labels(y: Any, n_samples: int, who: str, what: str = "y") -> np.ndarra
 
 
 def check_batch_size(batch_size: Any, who: str) -> int:
+    """A positive int; None means Keras' default of 32."""
+    if batch_size is None:
+        return 32
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
         raise ValueError(f"{who}: batch_size must be a positive int, received {batch_size!r}")
     return int(batch_size)

@@ -47,6 +47,13 @@ class Sequential(ModelBase):
                                  "as the model input (layers.Input(shape))")
             self._input = layer
             return
+        from minigrad.layers import InputLayer
+
+        if isinstance(layer, InputLayer):  # like Keras, it only declares the input shape
+            if self._input is not None or self._layers:
+                raise ValueError(f"Sequential '{self.name}': an InputLayer may only be added first")
+            self._input = SymbolicTensor(layer._batch_input_shape, layer.dtype, name=layer.name)
+            return
         if not _is_layer(layer):
             raise TypeError(f"Sequential '{self.name}': add() expects a Layer, received "
                             f"{type(layer).__name__}")

@@ -143,3 +143,30 @@ def test_deferred_build_from_the_first_data() -> None:
     assert model.input_shape == (None, 3) and model.count_params() == 3 * 4 + 4 + 4 + 1
     last = model.layers[-1]
     assert model.pop() is last and len(model.layers) == 1
+
+
+def test_input_layer_first_declares_the_input_and_is_not_listed() -> None:
+    model = models.Sequential([layers.InputLayer(shape=(4,)), layers.Dense(2)])
+    assert model.input_shape == (None, 4) and [type(l).__name__ for l in model.layers] == ["Dense"]
+    with pytest.raises(ValueError, match="only be added first"):
+        model.add(layers.InputLayer(shape=(2,)))
+
+
+def test_calling_a_model_on_symbols_is_refused_clearly() -> None:
+    model = models.Sequential([layers.Dense(2, input_shape=(4,))])
+    with pytest.raises(TypeError, match="nesting models"):
+        model(layers.Input(shape=(4,)))
+
+
+def test_batch_size_none_means_32() -> None:
+    model = models.Sequential([layers.Dense(1, input_shape=(2,))])
+    model.compile(optimizer="sgd", loss="mse")
+    steps: list[int] = []
+
+    class Count(minigrad.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            steps.append(batch)
+
+    model.fit(np.zeros((70, 2), np.float32), np.zeros((70, 1), np.float32), batch_size=None, verbose=0,
+              callbacks=[Count()])
+    assert steps == [0, 1, 2]
