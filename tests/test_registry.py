@@ -1,6 +1,7 @@
 """The one registry mechanism with fake entry points: laziness, spellings, conflicts, reserved
 built-in names, plugins that fail to import or are the wrong kind, configs with providers."""
 import importlib.metadata
+import re
 import sys
 import textwrap
 from types import SimpleNamespace
@@ -139,7 +140,7 @@ def test_a_qualified_name_survives_a_later_conflict_in_saved_configs(plugin_modu
     assert layers.deserialize(saved).origin == "first"
 
 
-def test_a_plugin_reusing_a_builtin_name_is_skipped_with_a_warning(plugin_modules, fake_entry_points):
+def test_a_plugin_reusing_a_builtin_name_is_skipped_with_a_warning(plugin_modules, fake_entry_points, capsys):
     plugin_modules("fake_usurper", "raise RuntimeError('a reserved entry must never be imported')\n")
     fake_entry_points(layers.registry,
                       fake_entry_point("dense", "fake_usurper:Dense", "minigrad.layers", "usurper", "6.6"),
@@ -157,6 +158,10 @@ def test_a_plugin_reusing_a_builtin_name_is_skipped_with_a_warning(plugin_module
         layers.get("usurper:dense")
     assert {e.name: e.status for e in layers.registry.entries()}["dense"] == "reserved"
     assert "fake_usurper" not in sys.modules
+    assert main(["plugins", "--group", "layers"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^minigrad\.layers +dense +usurper +6\.6 +reserved$", out, re.M), out
+    assert "reserved: layers 'dense' of usurper reuses a built-in name and is skipped" in out
 
 
 def test_a_plugin_that_fails_to_import_breaks_only_its_own_names(plugin_modules, fake_entry_points):
