@@ -414,3 +414,59 @@ def test_kernel_wrappers_validate():
 
 def test_public_module_is_exposed():
     assert minigrad.optimizers is optimizers
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("variant", ["sgd", "sgd_momentum", "sgd_nesterov", "rmsprop", "rmsprop_centered_momentum",
+                                     "adam", "adam_amsgrad", "adagrad", "ema"])
+def test_kernels_match_numpy_on_buffers_split_across_threads(variant, dtype):
+    # 50,000 elements: above the parallel threshold, so each thread updates its own span
+    rng = np.random.default_rng(7)
+    n = 50_000
+    w0, g = rng.normal(size=n).astype(dtype), rng.normal(size=n).astype(dtype)
+    s = [np.abs(rng.normal(size=n)).astype(dtype) * dtype(scl) for scl in (1.0, 1.0, 0.01)]  # centered: v > a^2
+    w, slots = w0.copy(), [a.copy() for a in s]
+    threads = minigrad.get_num_threads()
+    minigrad.set_num_threads(2)
+    try:
+        ref = _apply_kernel_variant(variant, dtype, w, g, w0, s, slots)
+    finally:
+        minigrad.set_num_threads(threads)
+    if variant == "ema":
+        w = slots[0]
+    tol = dict(rtol=2e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(w, ref, **tol)
+
+
+def _apply_kernel_variant(variant, dtype, w, g, w0, s, slots):
+    lr, scale, clip, wd = 0.01, 0.8, 0.3, 0.1
+    gc = np.clip(g * dtype(scale), -clip, clip).astype(np.float64)
+    ref = w0.astype(np.float64)
+    ref = ref - ref * wd * lr
+    common = dict(grad_scale=scale, clip_value=clip, weight_decay=wd)
+    if variant.startswith("sgd"):
+        mu = 0.0 if variant == "sgd" else 0.9
+        kernels.sgd_update(w, g, slots[0] if mu else None, lr=lr, momentum=mu, nesterov=variant == "sgd_nesterov", **common)
+        m = s[0] * mu - gc * lr
+        ref = ref - gc * lr if not mu else ref + (m * mu - gc * lr if variant == "sgd_nesterov" else m)
+    elif variant.startswith("rmsprop"):
+        centered = variant != "rmsprop"
+        mu = 0.5 if centered else 0.0
+        kernels.rmsprop_update(w, g, slots[0], slots[1] if mu else None, slots[2] if centered else None, lr=lr,
+                               rho=0.9, momentum=mu, centered=centered, **common)
+        v = 0.9 * s[0] + 0.1 * gc * gc
+        a = 0.9 * s[2] + 0.1 * gc
+        inc = lr * gc / np.sqrt((v - a * a if centered else v) + 1e-7)
+        ref = ref - (mu * s[1] + inc if mu else inc)
+    elif variant.startswith("adam"):
+        ams = variant == "adam_amsgrad"
+        kernels.adam_update(w, g, slots[0], slots[1], slots[2] if ams else None, alpha=0.02, amsgrad=ams, lr=lr, **common)
+        m, v = s[0] + (gc - s[0]) * 0.1, s[1] + (gc * gc - s[1]) * 0.001
+        ref = ref - m * 0.02 / (np.sqrt(np.maximum(v, s[2]) if ams else v) + 1e-7)
+    elif variant == "adagrad":
+        kernels.adagrad_update(w, g, slots[0], lr=lr, **common)
+        ref = ref - lr * gc / np.sqrt(s[0] + gc * gc + 1e-7)
+    else:
+        kernels.ema_update(slots[0], w0, 0.7)
+        ref = 0.7 * s[0] + 0.3 * w0
+    return ref
