@@ -1,4 +1,4 @@
-"""Layer (check -> build once -> call) and Weight, the Tensor a layer owns."""
+"""Layer: check -> build once -> call, with Keras semantics; the layer registry."""
 from __future__ import annotations
 
 import functools
@@ -9,14 +9,13 @@ import numpy as np
 
 from minigrad._ext._tensor import TensorBase
 from minigrad.errors import ShapeError
+from minigrad.layers.weight import InputSpec, Shape, Weight
 from minigrad.ops import apply
 from minigrad.registry import Registry
 from minigrad.tensor import Tensor
 
-__all__ = ["Layer", "Weight", "InputSpec", "to_snake_case", "clear_names", "registry", "register",
+__all__ = ["Layer", "Weight", "InputSpec", "Shape", "to_snake_case", "clear_names", "registry", "register",
            "serialize_identifier"]
-
-Shape = tuple[int | None, ...]
 
 _name_counts: dict[str, int] = {}
 
@@ -53,72 +52,6 @@ def _unique_name(base: str) -> str:
 def clear_names() -> None:
     """Restart automatic layer names (conv2d, conv2d_1, ...) from scratch, like keras.backend.clear_session."""
     _name_counts.clear()
-
-
-class Weight(Tensor):
-    """A Tensor owned by a layer: name, trainable flag, optional regularizer and constraint."""
-
-    __slots__ = ("name", "_trainable", "regularizer", "constraint")
-
-    def __init__(self, data: np.ndarray, name: str, trainable: bool = True,
-                 regularizer: Any = None, constraint: Any = None) -> None:
-        super().__init__(data, requires_grad=bool(trainable))
-        self.name = name
-        self._trainable = bool(trainable)
-        self.regularizer = regularizer
-        self.constraint = constraint
-
-    @property
-    def trainable(self) -> bool:
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        self._trainable = bool(value)
-        self.requires_grad = bool(value)
-
-    def assign(self, value: Any) -> None:
-        """Overwrite the values in place (same shape); keeps views into flat optimizer buffers valid."""
-        value = np.asarray(value.data if isinstance(value, TensorBase) else value)
-        if value.shape != self.data.shape:
-            raise ShapeError(f"weight '{self.name}': expected a value of shape {self.data.shape}, "
-                             f"received shape {value.shape}")
-        self.data[...] = value
-
-    def apply_constraint(self) -> None:
-        """Project the values onto the constraint in place (optimizers call this after a step)."""
-        if self.constraint is not None:
-            self.data[...] = self.constraint(self.data)
-
-    def __repr__(self) -> str:
-        return f"<Weight '{self.name}' shape={self.data.shape} dtype={self.data.dtype} trainable={self._trainable}>"
-
-
-class InputSpec:
-    """What a layer accepts: exact or minimum rank, and fixed sizes on some axes (known after build)."""
-
-    def __init__(self, ndim: int | None = None, min_ndim: int | None = None,
-                 axes: dict[int, int] | None = None) -> None:
-        self.ndim, self.min_ndim, self.axes = ndim, min_ndim, dict(axes or {})
-
-    def describe(self) -> str:
-        rank = f"rank {self.ndim}" if self.ndim is not None else f"rank >= {self.min_ndim}"
-        if not self.axes:
-            return f"input of {rank}"
-        sizes = ", ".join(f"size {n} on axis {a}" for a, n in self.axes.items())
-        return f"input of {rank} with {sizes}"
-
-    def accepts(self, shape: Shape) -> bool:
-        if self.ndim is not None and len(shape) != self.ndim:
-            return False
-        if self.min_ndim is not None and len(shape) < self.min_ndim:
-            return False
-        for axis, size in self.axes.items():
-            if not -len(shape) <= axis < len(shape):
-                return False
-            if shape[axis] is not None and shape[axis] != size:
-                return False
-        return True
 
 
 def _checked_build(build: Any) -> Any:
