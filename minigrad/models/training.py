@@ -123,9 +123,10 @@ class TrainingMixin:
         inputs = [make_tensor(a, False) for a in xb]
         pred = self.call(inputs if len(inputs) > 1 else inputs[0], training=True)
         loss = self._total_loss(yb, pred)
-        self.optimizer.zero_grad(weights)
-        loss.backward()
-        self.optimizer.apply_gradients(weights)
+        if weights and loss.requires_grad:  # a fully frozen model trains nothing, as in Keras
+            self.optimizer.zero_grad(weights)
+            loss.backward()
+            self.optimizer.apply_gradients(weights)
         for _, metric in self._metrics:
             metric.update_state(yb, pred.data)
         return float(loss.data)
@@ -184,23 +185,14 @@ class TrainingMixin:
         self._initial_epoch = None
         weights = self.trainable_weights
         dtype = self._input_dtype()
-        cbs.on_train_begin()
+        cbs.on_train_begin()  # BackupAndRestore may set model._initial_epoch here
         start = initial_epoch if self._initial_epoch is None else self._initial_epoch
         epoch_logs: dict[str, float] = {}
         for epoch in range(start, epochs):
             self._reset_metrics()
             cbs.on_epoch_begin(epoch)
             order = generator().permutation(n) if shuffle else None
-            total, seen, logs = 0.0, 0, {}
-            for step, (xb, yb) in enumerate(data.batches(xs, y, batch_size, dtype, order)):
-                cbs.on_train_batch_begin(step)
-                total += self._train_step(xb, yb, weights) * len(yb)
-                seen += len(yb)
-                logs = self._logs(total / seen)
-                cbs.on_train_batch_end(step, logs)
-                if self.stop_training:
-                    break
-            epoch_logs = dict(logs)
+            epoch_logs = self._train_epoch(data.batches(xs, y, batch_size, dtype, order), weights, cbs)
             if val is not None:
                 val_logs = self._test_loop(val[0], val[1], batch_size, cbs)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -210,6 +202,19 @@ class TrainingMixin:
         self.optimizer.finalize_variable_values()  # use_ema: keep the averaged weights, as Keras
         cbs.on_train_end(epoch_logs)
         return self.history
+
+    def _train_epoch(self, batches: Any, weights: list[Any], cbs: Any) -> dict[str, float]:
+        """One pass over the batches; logs hold the running mean loss and the metrics so far."""
+        total, seen, logs = 0.0, 0, {}
+        for step, (xb, yb) in enumerate(batches):
+            cbs.on_train_batch_begin(step)
+            total += self._train_step(xb, yb, weights) * len(yb)
+            seen += len(yb)
+            logs = self._logs(total / seen)
+            cbs.on_train_batch_end(step, logs)
+            if self.stop_training:
+                break
+        return dict(logs)
 
     def _validation_data(self, validation_data: Any) -> list:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:

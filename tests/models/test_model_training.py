@@ -247,3 +247,16 @@ def test_float64_and_integer_inputs_are_converted_to_the_model_dtype() -> None:
     model.fit(x.astype(np.float64), labels, epochs=1, verbose=0)
     assert model.predict((x * 0).astype(np.int64), verbose=0).dtype == np.float32
     assert all(w.data.dtype == np.float32 for w in model.weights)
+
+
+def test_a_fully_frozen_model_fits_without_changing() -> None:
+    x, y, _ = blobs(16)
+    model = tiny_model()
+    for layer in model.layers:
+        layer.trainable = False
+    before = model.get_weights()
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    h = model.fit(x, y, epochs=2, verbose=0)
+    assert len(h.history["loss"]) == 2
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
