@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from minigrad.callbacks.base import Callback, Logs, register
 
 
@@ -10,18 +12,21 @@ from minigrad.callbacks.base import Callback, Logs, register
 class SwapEMAWeights(Callback):
     """Keras SwapEMAWeights, for an optimizer created with `use_ema=True`.
 
-    Evaluation and prediction run with the exponential moving average of the weights (swapped in
-    at on_test_begin / on_predict_begin, swapped back at the end). With `swap_on_epoch=True` the
-    averages are also swapped in at each epoch end, so callbacks listed after this one (e.g.
-    ModelCheckpoint) see them, and swapped back at the next epoch start. fit ends with the trained
-    (not averaged) weights in the model; call `model.optimizer.finalize_variable_values()` to keep
-    the averages.
+    Evaluation and prediction run with the exponential moving average of the weights (put in the
+    model at on_test_begin / on_predict_begin, the trained weights put back at the end). With
+    `swap_on_epoch=True` the averages are also put in at each epoch end, so callbacks listed after
+    this one (e.g. ModelCheckpoint) see them, and the trained weights come back at the next epoch
+    start. Training itself is unaffected, and fit ends with the averages (fit finalizes them).
+
+    The averages are copied in with `optimizer.finalize_variable_values()` and the trained weights
+    kept aside, rather than swapped, so the optimizer's average buffer always holds the true
+    average — whatever epoch turns out to be the last one.
     """
 
     def __init__(self, swap_on_epoch: bool = False) -> None:
         super().__init__()
         self.swap_on_epoch = bool(swap_on_epoch)
-        self._ema_in_model = False
+        self._trained: list[np.ndarray] | None = None  # the trained weights while the averages are in
 
     def get_config(self) -> dict[str, Any]:
         return {"swap_on_epoch": self.swap_on_epoch}
@@ -33,34 +38,41 @@ class SwapEMAWeights(Callback):
                              f"received {type(optimizer).__name__ if optimizer is not None else 'no optimizer'}")
         return optimizer
 
-    def _swap(self, to_ema: bool) -> None:
+    def _averages_in(self) -> None:
         optimizer = self._optimizer()
-        if self._ema_in_model == to_ema or optimizer.iterations == 0:
-            return  # already there, or no step yet (the average would equal the weights)
-        optimizer.swap_ema_weights()
-        self._ema_in_model = to_ema
+        if self._trained is not None or optimizer.iterations == 0:
+            return  # already in, or no step yet (the average would equal the weights)
+        self._trained = [w.data.copy() for w in self.model.trainable_weights]
+        optimizer.finalize_variable_values()
+
+    def _trained_back(self) -> None:
+        if self._trained is None:
+            return
+        for weight, value in zip(self.model.trainable_weights, self._trained):
+            weight.data[...] = value  # in place: the data are views into the optimizer's flat buffer
+        self._trained = None
 
     def on_train_begin(self, logs: Logs = None) -> None:
         self._optimizer()  # fail before the first epoch, not at the first validation
 
     def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
-        self._swap(to_ema=False)
+        self._trained_back()
 
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         if self.swap_on_epoch:
-            self._swap(to_ema=True)
+            self._averages_in()
 
     def on_train_end(self, logs: Logs = None) -> None:
-        self._swap(to_ema=False)
+        self._trained = None  # fit has finalized the averages into the model
 
     def on_test_begin(self, logs: Logs = None) -> None:
-        self._swap(to_ema=True)
+        self._averages_in()
 
     def on_test_end(self, logs: Logs = None) -> None:
-        self._swap(to_ema=False)
+        self._trained_back()
 
     def on_predict_begin(self, logs: Logs = None) -> None:
-        self._swap(to_ema=True)
+        self._averages_in()
 
     def on_predict_end(self, logs: Logs = None) -> None:
-        self._swap(to_ema=False)
+        self._trained_back()
