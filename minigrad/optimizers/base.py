@@ -278,7 +278,10 @@ class Optimizer:
         return [*self._slots(), *(["ema"] if self.use_ema else [])]
 
     def get_state(self) -> dict[str, Any]:
-        """{'iterations': int, 'learning_rate': float (unless scheduled), '<slot>/<i>': array} for checkpoints."""
+        """{'iterations', 'learning_rate' (unless scheduled), '<slot>/<i>': array} for checkpoints.
+
+        i is the position among the trainable weights given to the step; 'ema/<i>' with use_ema.
+        """
         state: dict[str, Any] = {"iterations": self.iterations}
         if not callable(self._learning_rate):
             state["learning_rate"] = self._learning_rate
