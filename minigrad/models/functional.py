@@ -90,12 +90,17 @@ def symbolic_call(layer: Any, inputs: SymbolicTensor | Sequence[SymbolicTensor])
         if not isinstance(s, SymbolicTensor):
             raise TypeError(f"Layer '{layer.name}': cannot mix symbolic and concrete inputs in one "
                             f"functional call, received {type(s).__name__}")
+    if multi != bool(getattr(layer, "_multi_input", False)):
+        wanted = "a list of tensors" if not multi else "one tensor"
+        raise TypeError(f"{type(layer).__name__} '{layer.name}': expected {wanted}, received "
+                        f"{f'a list of {len(symbols)}' if multi else 'one tensor'}")
     shapes = [s.shape for s in symbols] if multi else symbols[0].shape
     layer.build_from(shapes)  # a no-op once built; checks the input spec before building
     layer._check_shape(shapes)
     out_shape = layer.compute_output_shape(shapes)
     node = CallNode(layer, symbols, multi)
-    many = isinstance(out_shape, list)
+    many = isinstance(out_shape, list) and bool(out_shape) and all(
+        isinstance(shape, (tuple, list)) for shape in out_shape)
     for i, shape in enumerate(out_shape if many else [out_shape]):
         node.outputs.append(SymbolicTensor(_as_shape(shape, layer), layer.dtype, node=node, index=i))
     return list(node.outputs) if many else node.outputs[0]

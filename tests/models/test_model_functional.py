@@ -47,6 +47,10 @@ def test_wrong_wiring_fails_while_the_graph_is_written() -> None:
         layers.Conv2D(4, 3)(inputs)
     with pytest.raises(TypeError, match="cannot mix symbolic and concrete"):
         layers.Add()([inputs, np.zeros((1, 8), np.float32)])
+    with pytest.raises(TypeError, match="expected one tensor, received a list of 2"):
+        layers.Dense(2)([inputs, inputs])
+    with pytest.raises(TypeError, match="expected a list of tensors"):
+        layers.Add()(inputs)
 
 
 def test_residual_block_summary_and_training() -> None:
