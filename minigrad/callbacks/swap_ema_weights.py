@@ -52,6 +52,13 @@ class SwapEMAWeights(Callback):
             weight.data[...] = value  # in place: the data are views into the optimizer's flat buffer
         self._trained = None
 
+    def get_state(self) -> dict[str, Any]:
+        # a backup taken while the averages are in must also hold the trained weights to resume from
+        return {} if self._trained is None else {"trained": [w.copy() for w in self._trained]}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self._trained = [np.array(w) for w in state["trained"]]
+
     def on_train_begin(self, logs: Logs = None) -> None:
         self._optimizer()  # fail before the first epoch, not at the first validation
 

@@ -84,3 +84,28 @@ def test_requires_an_ema_optimizer() -> None:
     x, y = _data()
     with pytest.raises(ValueError, match="use_ema=True"):
         _model(use_ema=False).fit(x, y, epochs=1, verbose=0, callbacks=[SwapEMAWeights()])
+
+
+def test_backup_taken_with_averages_in_resumes_from_trained_weights(tmp_path: Path) -> None:
+    from minigrad.callbacks import BackupAndRestore
+
+    x, y = _data()
+
+    class Crash(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    def run(extra):
+        model = _model()
+        minigrad.set_seed(1)
+        model.fit(x, y, batch_size=8, epochs=4, verbose=0,
+                  callbacks=[SwapEMAWeights(swap_on_epoch=True), BackupAndRestore(tmp_path), *extra])
+        return model
+
+    reference = _model()
+    minigrad.set_seed(1)
+    reference.fit(x, y, batch_size=8, epochs=4, verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        run([Crash()])
+    assert _same(run([]).get_weights(), reference.get_weights())
