@@ -7,6 +7,8 @@ trainable weights. One row per op/layer; the exit status is 1 when anything fail
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from typing import Any
 
@@ -76,6 +78,16 @@ def _check(kind: str, name: str, args: argparse.Namespace, ops: Any, layers: Any
         return CheckReport(kind, name, failure=f"{type(exc).__name__}: {exc}")
 
 
+_COLORS = {"ok": "32", "FAIL": "1;31", "skip": "33"}  # green, bold red, yellow
+
+
+def _colored(line: str, result: str) -> str:
+    """Colour the trailing result word on a terminal (NO_COLOR respected); alignment is unaffected."""
+    if not sys.stdout.isatty() or os.environ.get("NO_COLOR") or not line.endswith(result):
+        return line
+    return f"{line[:-len(result)]}\033[{_COLORS[result]}m{result}\033[0m"
+
+
 def _cells(kind: str, name: str, provider: str, report: Any) -> list[str]:
     result = "ok" if report.passed else ("skip" if report.skipped else "FAIL")
     if report.skipped:
@@ -108,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         cells = _cells(kind, name, providers[(kind, name)], report)
         if report.skipped:  # the reason replaces the numeric columns
             cells[4], cells[5] = "-", "-"
-        print(format_row(cells, widths, RIGHT), flush=True)
+        print(_colored(format_row(cells, widths, RIGHT), cells[-1]), flush=True)
     failed = [(r, p) for r, p in reports if r.failure is not None]
     skipped = [r for r, _ in reports if r.skipped is not None]
     for report, provider in failed:
