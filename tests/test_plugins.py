@@ -2,6 +2,7 @@
 import importlib.metadata
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -64,11 +65,14 @@ assert "gabor_conv2d" in layers.registry.names() and "soft_threshold" in ops.nam
 assert "mish" in activations.registry.names() and "gabor" in initializers.registry.names()
 assert "total_variation" in regularizers.registry.names() and "zero_mean" in constraints.registry.names()
 assert "weight_stats_logger" in callbacks.registry.names()
+from minigrad.cli import main
+main(["plugins", "--no-load"])
 print("listed:", loaded())
 layers.get("GaborConv2D")
 print("used:", loaded())
 """).stdout
     assert "listed: []" in out
+    assert re.search(r"^minigrad\.layers +gabor_conv2d +minigrad-gabor +\S+ +not loaded$", out, re.M), out
     # only the modules behind the used name (and what they import) are loaded
     assert "used: ['minigrad_gabor', 'minigrad_gabor.initializers', 'minigrad_gabor.layers']" in out
 
