@@ -222,3 +222,29 @@ def test_weight_constraint_applied_in_place() -> None:
     buffer = layer.kernel.data
     layer.kernel.apply_constraint()
     assert layer.kernel.data is buffer and (buffer >= 0).all()
+
+
+def test_same_seed_gives_the_same_initial_weights() -> None:
+    def build() -> list[np.ndarray]:
+        minigrad.set_seed(11)
+        stack = [layers.Conv2D(4, 3, kernel_initializer="he_uniform"), layers.Flatten(),
+                 layers.Dense(3, kernel_initializer="orthogonal"), layers.Dropout(0.5)]
+        x = minigrad.Tensor(np.ones((1, 5, 5, 1), np.float32))
+        for layer in stack:
+            x = layer(x, training=True)
+        return [w for layer in stack for w in layer.get_weights()] + [x.data]
+
+    for a, b in zip(build(), build()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_import_minigrad_loads_no_heavy_optional_module() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, minigrad; print(sorted(m for m in ('hypothesis', 'scipy.signal', 'matplotlib') "
+            "if m in sys.modules))")
+    root = Path(minigrad.__file__).resolve().parents[1]  # where this minigrad is importable from
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.strip() == "[]"
