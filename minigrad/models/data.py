@@ -19,6 +19,12 @@ def shape_str(shape: Sequence[int | None]) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+def _all_finite(arr: np.ndarray, chunk_bytes: int = 1 << 24) -> bool:
+    """np.isfinite(arr).all() in slices along the batch axis, so a big x needs no full-size mask."""
+    rows = max(1, chunk_bytes // max(1, arr[:1].nbytes))
+    return all(np.isfinite(arr[i:i + rows]).all() for i in range(0, len(arr), rows))
+
+
 def _as_array(value: Any, who: str, what: str) -> np.ndarray:
     if isinstance(value, Tensor):
         value = value.data
@@ -36,7 +42,7 @@ def _as_array(value: Any, who: str, what: str) -> np.ndarray:
     if arr.shape[0] == 0:
         raise ValueError(f"{who}: {what} is empty (shape {arr.shape}); there is nothing to "
                          "train on or evaluate")
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+    if arr.dtype.kind == "f" and not _all_finite(arr):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{who}: {what} contains {bad} NaN or infinite value(s); clean or impute "
                          "the data first (training on them would turn every weight into NaN)")
