@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minigrad
 from minigrad import layers, models
@@ -23,6 +25,21 @@ def test_max_and_average_pooling_match_numpy_windows() -> None:
     np.testing.assert_allclose(avg, x[:, :10, :10].reshape(2, 5, 2, 5, 2, 3).mean(axis=(2, 4)))
     first = layers.MaxPooling2D(2, data_format="channels_first", dtype="float64")(x.transpose(0, 3, 1, 2)).data
     np.testing.assert_array_equal(first, y.transpose(0, 3, 1, 2))
+
+
+@settings(max_examples=30)
+@given(size=st.integers(1, 12), k=st.integers(1, 4), s=st.none() | st.integers(1, 3),
+       padding=st.sampled_from(["valid", "same"]), kind=st.sampled_from([layers.MaxPooling2D, layers.AveragePooling2D]))
+def test_pooling_output_shape_formula(size, k, s, padding, kind) -> None:
+    stride = k if s is None else s
+    expected = -(-size // stride) if padding == "same" else (size - k) // stride + 1
+    layer = kind((k, 1), strides=None if s is None else (s, 1), padding=padding)
+    if expected < 1:
+        with pytest.raises(ShapeError, match="does not fit"):
+            layer(np.zeros((1, size, 1, 1), np.float32))
+        return
+    assert layer.compute_output_shape((None, size, 1, 2)) == (None, expected, 1, 2)
+    assert layer(np.zeros((1, size, 1, 2), np.float32)).shape == (1, expected, 1, 2)
 
 
 def test_pooling_strides_padding_and_1d() -> None:
