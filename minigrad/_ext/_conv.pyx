@@ -110,6 +110,8 @@ cdef tuple _dims(Py_ssize_t* shape):
 cdef Geom _geom(tuple xs, tuple ws, tuple ys, int stride_h, int stride_w, int dilation_h,
                 int dilation_w, int pad_top, int pad_left, int groups):
     cdef Geom g
+    if groups < 1:  # before any division by it
+        raise ValueError(f"_conv: groups must be positive, received {groups}")
     g.N, g.H, g.W, g.C = xs
     g.KH, g.KW, g.Cg, g.F = ws
     g.OH, g.OW = ys[1], ys[2]

@@ -269,6 +269,19 @@ def test_bad_input_is_refused_with_a_clear_message(spec: dict, error: type, mess
         K.conv2d_forward(x, w, b, **kwargs)
 
 
+def test_raw_kernel_refuses_inconsistent_geometry() -> None:
+    from minigrad._ext import _conv
+
+    x, w, y = np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 4)), np.empty((1, 3, 3, 4))
+    ws = np.empty(1 << 12)
+    with pytest.raises(ValueError, match="groups must be positive"):
+        _conv.conv2d_forward(x, w, None, y, 1, 1, 1, 1, 0, 0, 0, ws, 1, 1)
+    with pytest.raises(ValueError, match="inconsistent geometry"):
+        _conv.conv2d_forward(x, w, None, np.empty((1, 3, 3, 5)), 1, 1, 1, 1, 0, 0, 1, ws, 1, 1)
+    with pytest.raises(ValueError, match="workspace of 4 elements"):
+        _conv.conv2d_forward(x, w, None, y, 1, 1, 1, 1, 0, 0, 1, ws[:4], 1, 1)
+
+
 def test_bad_backward_and_conv1d_input() -> None:
     x, w = np.ones((2, 5, 5, 1)), np.ones((3, 3, 1, 2))
     with pytest.raises(ValueError, match=r"conv2d backward: expected dy of shape \(2, 3, 3, 2\)"):
