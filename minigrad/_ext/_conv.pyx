@@ -8,6 +8,10 @@ Threading: the batch is cut into chunks of `images_per_chunk` images handed out 
 OpenMP threads; each thread builds a chunk's im2col matrix in its own workspace slot (sized by the
 caller to stay in L2) and calls a single-threaded GEMM on it. BLAS is never asked to
 thread inside the parallel region (the Python wrapper pins BLAS to one thread around these calls).
+Why not a parallel im2col and then one big threaded GEMM: measured here (2 cores, OpenBLAS 0.3.30)
+the 32->64 layer's whole-batch sgemm (7744 x 288 x 64) reaches 129 GFLOP/s on 2 threads, while
+single-threaded chunks of 363-968 rows reach ~93 GFLOP/s per core (~186 together), and the chunk's
+im2col never leaves L2.
 Weight/bias gradients are summed per thread into private partials and reduced at the end.
 The kernels trust their arguments: minigrad.kernels.conv validates every shape first.
 """
