@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
+import minigrad
 from minigrad import layers, models
 
 
@@ -117,3 +121,37 @@ def test_conv_layers_alone_hold_55744_params() -> None:
     assert sum(l.count_params() for l in conv) == 55_744
     assert model.count_params() == 93_322
     assert math.isclose(sum(w.data.size for w in model.trainable_weights), 93_322)
+
+
+_layer_specs = st.lists(
+    st.one_of(
+        st.tuples(st.just("conv"), st.integers(1, 3), st.integers(1, 2), st.integers(1, 2)),
+        st.tuples(st.just("pool"), st.integers(1, 3), st.integers(1, 2), st.just(1)),
+    ),
+    min_size=1, max_size=3,
+)
+
+
+@given(specs=_layer_specs)
+def test_receptive_field_equals_the_support_of_one_neurons_gradient(specs) -> None:
+    """Backprop from one output neuron through all-ones kernels and average pooling: the input
+    pixels with a non-zero gradient span exactly the receptive field the formulas give."""
+    size = 24
+    stack = []
+    for kind, k, s, d in specs:
+        if kind == "conv":
+            stack.append(layers.Conv2D(1, k, strides=s, dilation_rate=d, use_bias=False,
+                                       kernel_initializer="ones"))
+        else:
+            stack.append(layers.AveragePooling2D(k, strides=s))
+    model = models.Sequential([layers.InputLayer(shape=(size, size, 1)), *stack])
+    assume(all(d is not None and d >= 1 for d in model.output_shape[1:]))
+    x = minigrad.Tensor(np.ones((1, size, size, 1), np.float32), requires_grad=True)
+    out = model(x)
+    centre = out.shape[1] // 2
+    out[0, centre, centre, 0].backward()
+    rows, cols = np.nonzero(x.grad[0, :, :, 0])
+    extent = (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1)
+    table = model.receptive_fields()
+    assert table[-1].receptive_field == extent
+    assert table[0].seen_by_target == extent
