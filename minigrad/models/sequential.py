@@ -90,6 +90,17 @@ class Sequential(ModelBase):
                              "outputs; use the functional Model for it")
         self._shapes.append(out.shape)
 
+    def build(self, input_shape: Any) -> None:
+        """Build every layer for inputs of input_shape (batch axis included, e.g. (None, 28, 28, 1))."""
+        if not isinstance(input_shape, (tuple, list)) or len(input_shape) < 2:
+            raise ValueError(f"Sequential '{self.name}'.build: expected a shape with a batch axis such as "
+                             f"(None, 28, 28, 1), received {input_shape!r}")
+        shape = (None, *input_shape[1:])
+        if self._input is not None and self._input.shape != shape:
+            raise ValueError(f"Sequential '{self.name}'.build: the model is built for "
+                             f"{self._input.shape}, received {tuple(input_shape)}")
+        self._ensure_built([shape])
+
     def _ensure_built(self, shapes: list[tuple[int | None, ...]]) -> None:
         if self._input is None:
             if not self._layers:

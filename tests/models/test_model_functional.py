@@ -174,3 +174,14 @@ def test_batch_size_none_means_32() -> None:
     model.fit(np.zeros((70, 2), np.float32), np.zeros((70, 1), np.float32), batch_size=None, verbose=0,
               callbacks=[Count()])
     assert steps == [0, 1, 2]
+
+
+def test_build_with_an_explicit_shape() -> None:
+    model = models.Sequential([layers.Conv2D(4, 3), layers.Flatten(), layers.Dense(2)])
+    model.build((None, 6, 6, 1))
+    assert model.output_shape == (None, 2) and model.count_params() == 40 + 64 * 2 + 2
+    model.build((32, 6, 6, 1))  # the same shape with a batch size: nothing to do
+    with pytest.raises(ValueError, match="built for"):
+        model.build((None, 7, 7, 1))
+    with pytest.raises(ValueError, match="batch axis"):
+        models.Sequential([layers.Dense(2)]).build((4,))
