@@ -130,8 +130,12 @@ class Layer:
         self._build_input_shape: Shape | None = None
         self._batch_input_shape: Shape | None = None
         if input_shape is not None:
+            if not isinstance(input_shape, (tuple, list)):
+                raise TypeError(f"{type(self).__name__} '{self.name}': input_shape must be a tuple without the "
+                                f"batch axis, e.g. (28, 28, 1), received {input_shape!r}")
             dims = tuple(input_shape)
-            if not all(d is None or (isinstance(d, (int, np.integer)) and d > 0) for d in dims):
+            if not all(d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0)
+                       for d in dims):
                 raise ValueError(f"{type(self).__name__} '{self.name}': input_shape must hold positive "
                                  f"ints or None, received {input_shape!r}")
             self._batch_input_shape = (None, *(None if d is None else int(d) for d in dims))
@@ -237,7 +241,10 @@ class Layer:
 
     @property
     def losses(self) -> list[Tensor]:
-        """Weight penalties from the current weights, then activity penalties of the last call."""
+        """Weight penalties from the current weights, then activity penalties of the last call.
+
+        Activity penalties are not divided by the batch size (Keras 3; tf.keras divided them).
+        """
         out = [w.regularizer(w) for w in self._weights if w.regularizer is not None]
         out += self._activity_losses
         for layer in self._sublayers():

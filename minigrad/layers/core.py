@@ -249,5 +249,8 @@ def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = No
 
     if (shape is None) == (batch_shape is None):
         raise TypeError("Input: pass exactly one of shape (without the batch axis) or batch_shape")
+    given = shape if batch_shape is None else batch_shape
+    if not isinstance(given, (tuple, list)):
+        raise TypeError(f"Input: shape must be a tuple such as (28, 28, 1), received {given!r}")
     full = tuple(batch_shape) if batch_shape is not None else (batch_size, *tuple(shape))
     return SymbolicTensor(full, dtype, name=name)

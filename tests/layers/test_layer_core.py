@@ -115,3 +115,9 @@ def test_input_layer_checks_batches_and_input_makes_symbols() -> None:
     assert out.shape == (None, 26, 26, 8)
     with pytest.raises(TypeError, match="shape"):
         layers.Input()
+    with pytest.raises(TypeError, match=r"Input: shape must be a tuple"):
+        layers.Input(shape=784)
+    with pytest.raises(TypeError, match=r"Dense 'd': input_shape must be a tuple"):
+        layers.Dense(2, input_shape=784, name="d")
+    with pytest.raises(ValueError, match="positive"):
+        layers.Dense(2, input_shape=(0,))
