@@ -143,3 +143,25 @@ def test_constraints_hold_after_training_steps() -> None:
             w.apply_constraint()
         assert (np.linalg.norm(layer.kernel.data, axis=0) <= 0.5 + 1e-9).all()
         assert (layer.bias.data >= 0).all()
+
+
+def test_constraints_and_penalties_in_model_fit() -> None:
+    import minigrad
+    from minigrad import models
+
+    minigrad.set_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 5)).astype(np.float32)
+    y = (x[:, :1] > 0).astype(np.float32)
+    model = models.Sequential([
+        layers.Dense(8, activation="relu", input_shape=(5,), kernel_constraint=constraints.MaxNorm(0.3),
+                     kernel_regularizer="l2", activity_regularizer=regularizers.L1(1e-3)),
+        layers.Dense(1, activation="sigmoid", kernel_constraint="non_neg", bias_constraint="unit_norm"),
+    ])
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy")
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    first, second = model.layers
+    assert (np.linalg.norm(first.kernel.data, axis=0) <= 0.3 + 1e-6).all()
+    assert (second.kernel.data >= 0).all()
+    assert np.linalg.norm(second.bias.data) == pytest.approx(1.0, rel=1e-5)
+    assert len(model.losses) == 2  # the l2 kernel penalty and the activity penalty of the last batch
