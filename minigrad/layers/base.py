@@ -147,9 +147,14 @@ class Layer:
         """Create, initialise and track a weight of this layer."""
         from minigrad import constraints, initializers, regularizers
 
-        shape = tuple(int(s) for s in shape)
+        dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+        if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0 for d in dims):
+            raise ValueError(f"{type(self).__name__} '{self.name}': weight '{name}' needs a shape of "
+                             f"non-negative ints, received {shape!r}")
+        shape = tuple(int(d) for d in dims)
         dtype = np.dtype(dtype or self.dtype)
-        values = np.asarray(initializers.get(initializer)(shape, dtype=dtype))
+        init = initializers.get("glorot_uniform" if initializer is None else initializer)
+        values = np.asarray(init(shape, dtype=dtype))
         if values.shape != shape:
             raise ShapeError(f"{type(self).__name__} '{self.name}': initializer for '{name}' returned "
                              f"shape {values.shape}, expected {shape}")
