@@ -150,9 +150,13 @@ class Conv2D(_Conv):
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
                  data_format: str | None = None, dilation_rate: Any = (1, 1), groups: int = 1,
-                 activation: Any = None, use_bias: bool = True, **kwargs: Any) -> None:
-        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, groups,
-                         activation, use_bias, **kwargs)
+                 activation: Any = None, use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None, bias_constraint: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, groups, activation,
+                         use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+                         activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
 
 
 @register("conv1d", aliases=("convolution1d", "Convolution1D"))

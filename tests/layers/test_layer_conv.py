@@ -164,3 +164,17 @@ def test_bad_inputs_at_build() -> None:
         layers.Conv1D(4, 2)(np.ones((1, 4, 4, 3)))
     with pytest.raises(ValueError, match="depth_multiplier"):
         layers.DepthwiseConv2D(3, depth_multiplier=0)
+
+
+def test_conv2d_signature_matches_keras() -> None:
+    import inspect
+
+    params = inspect.signature(layers.Conv2D).parameters
+    keras = dict(strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1), activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None)
+    assert list(params)[:2] == ["filters", "kernel_size"]
+    assert {k: params[k].default for k in keras} == keras
+    layer = layers.Conv2D(8, 3, trainable=False)
+    assert layer.data_format == "channels_last" and layer.kernel_size == (3, 3) and not layer.trainable
