@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -52,6 +52,9 @@ def _unique_name(base: str) -> str:
 def clear_names() -> None:
     """Restart automatic layer names (conv2d, conv2d_1, ...) from scratch, like keras.backend.clear_session."""
     _name_counts.clear()
+
+
+_OWN_LISTS = frozenset({"_weights", "_activity_losses"})  # the base class's own lists never hold layers
 
 
 def _checked_build(build: Any) -> Any:
@@ -164,12 +167,25 @@ class Layer:
         self._weights.append(w)
         return w
 
-    def _sublayers(self) -> Iterator[Layer]:
-        for value in vars(self).values():
+    def __setattr__(self, name: str, value: Any) -> None:
+        # remember which attributes may hold sublayers, so weights/losses need not scan every attribute
+        if isinstance(value, Layer) or (
+                name not in _OWN_LISTS and isinstance(value, (list, tuple))
+                and (isinstance(value, list) or any(isinstance(v, Layer) for v in value))):
+            self.__dict__.setdefault("_maybe_sublayers", set()).add(name)
+        object.__setattr__(self, name, value)
+
+    def _sublayers(self) -> list[Layer]:
+        """Layers held in attributes, directly or in lists/tuples (tracked like Keras)."""
+        found: list[Layer] = []
+        attrs = self.__dict__
+        for name in attrs.get("_maybe_sublayers", ()):
+            value = attrs.get(name)
             if isinstance(value, Layer):
-                yield value
+                found.append(value)
             elif isinstance(value, (list, tuple)):
-                yield from (v for v in value if isinstance(v, Layer))
+                found.extend(v for v in value if isinstance(v, Layer))
+        return found
 
     @property
     def weights(self) -> list[Weight]:
