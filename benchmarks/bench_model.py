@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from benchmarks import harness
-from benchmarks.bench_conv import _keep_freed_memory
+from benchmarks.bench_conv import _faults_per_call, _keep_freed_memory
 
 GROUP = "model"
 BATCH, PREDICT_BATCH, EPOCH_IMAGES = 64, 1000, 60_000
@@ -96,18 +96,21 @@ def _torch_cases(torch: Any, channels_last: bool) -> dict[str, Callable[[], obje
     return {"train step": epoch, "predict": predict}
 
 
-def _measure(cases: dict[str, Callable[[], object]]) -> dict[str, float]:
-    """Median ms per training step (one call = FIT_STEPS steps) and per predict call."""
-    ms = {k: harness.median_ms(fn, warmup=1, repeat=7, min_time=0.0) for k, fn in cases.items()}
-    ms["train step"] /= FIT_STEPS
-    return ms
+def _measure(cases: dict[str, Callable[[], object]]) -> dict[str, tuple[float, float]]:
+    """(median ms, minor page faults) per training step (one call = FIT_STEPS steps) / per predict."""
+    out = {}
+    for case, fn in cases.items():
+        per = FIT_STEPS if case == "train step" else 1
+        ms = harness.median_ms(fn, warmup=1, repeat=7, min_time=0.0)
+        out[case] = (ms / per, _faults_per_call(fn, calls=2) / per)
+    return out
 
 
-def _extra(case: str, ms: float) -> str:
+def _extra(case: str, ms: float, faults: float) -> str:
     if case == "train step":
         steps = math.ceil(EPOCH_IMAGES / BATCH)
-        return f"{1e3 / ms:.0f} steps/s, {ms * steps / 1e3:.1f} s per 60k epoch"
-    return f"{PREDICT_BATCH * 1e3 / ms:.0f} images/s"
+        return f"{1e3 / ms:.0f} steps/s, {ms * steps / 1e3:.1f} s per 60k epoch, {faults:.0f} faults/step"
+    return f"{PREDICT_BATCH * 1e3 / ms:.0f} images/s, {faults:.0f} faults/call"
 
 
 def run(threads: int) -> list[dict]:
@@ -123,11 +126,11 @@ def run(threads: int) -> list[dict]:
             break
         mine = _measure(_minigrad_cases())
         theirs = {label: _measure(_torch_cases(torch, cl)) for label, cl in setups} if torch else {}
-        for case, ms in mine.items():
+        for case, (ms, faults) in mine.items():
             size = f"batch {BATCH}" if case == "train step" else f"batch {PREDICT_BATCH}"
             for label in list(theirs) or [None]:
-                t_ms = theirs[label][case] if label else None
-                extra = _extra(case, ms) + (f"; torch {_extra(case, t_ms)}" if label else "")
+                t_ms, t_faults = theirs[label][case] if label else (None, None)
+                extra = _extra(case, ms, faults) + (f"; torch {_extra(case, t_ms, t_faults)}" if label else "")
                 rows.append(harness.row(GROUP, f"reference CNN {case} ({size}) vs torch {label or '-'} "
                                                f"({phase})", ms, t_ms, extra))
         setups = [("channels_last", True)]
