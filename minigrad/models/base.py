@@ -55,7 +55,8 @@ class ModelBase(TrainingMixin):
     def _n_outputs(self) -> int:
         return 1
 
-    def _input_dtype(self) -> np.dtype:
+    def _input_dtypes(self) -> list[np.dtype]:
+        """The dtype each input batch is converted to (once, before the first layer)."""
         raise NotImplementedError
 
     def _graph(self) -> list[Any]:
@@ -67,11 +68,13 @@ class ModelBase(TrainingMixin):
         from minigrad.models.functional import SymbolicTensor
 
         many = isinstance(inputs, (list, tuple))
-        if any(isinstance(x, SymbolicTensor) for x in (inputs if many else [inputs])):
+        items = list(inputs) if many else [inputs]
+        if any(isinstance(x, SymbolicTensor) for x in items):
             raise TypeError(f"{type(self).__name__} '{self.name}': calling a model on SymbolicTensors "
                             "(nesting models) is not supported; call its layers instead")
-        xs = [x if isinstance(x, Tensor) else Tensor(x, dtype=self._input_dtype())
-              for x in (inputs if many else [inputs])]
+        if len(items) != self._n_inputs():
+            raise ValueError(f"{self.name}: the model has {self._n_inputs()} input(s), received {len(items)}")
+        xs = [x if isinstance(x, Tensor) else Tensor(x, dtype=d) for x, d in zip(items, self._input_dtypes())]
         self._ensure_built([(None,) + x.shape[1:] for x in xs])
         self._check_input_shapes([x.data for x in xs], self.name)
         return self.call(xs if many else xs[0], training=training)

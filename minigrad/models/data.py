@@ -107,16 +107,17 @@ def split_validation(xs: Arrays, y: np.ndarray, fraction: Any, who: str) -> tupl
     return [a[:n_train] for a in xs], y[:n_train], [a[n_train:] for a in xs], y[n_train:]
 
 
-def batches(xs: Arrays, y: np.ndarray | None, batch_size: int, dtype: np.dtype,
+def batches(xs: Arrays, y: np.ndarray | None, batch_size: int, dtypes: list[np.dtype],
             order: np.ndarray | None = None) -> Iterator[tuple[Arrays, np.ndarray | None]]:
-    """(inputs, labels) per batch; inputs converted to the model dtype once, as C-contiguous arrays."""
+    """(inputs, labels) per batch; each input converted once to its dtype, as C-contiguous arrays."""
+    dtype = dtypes[0]
     n = len(xs[0])
     for start in range(0, n, batch_size):
         if order is None:
             sel: Any = slice(start, start + batch_size)
         else:
             sel = order[start:start + batch_size]
-        xb = [np.ascontiguousarray(a[sel], dtype=dtype) for a in xs]
+        xb = [np.ascontiguousarray(a[sel], dtype=d) for a, d in zip(xs, dtypes)]
         yb = None if y is None else y[sel]
         if yb is not None and yb.dtype.kind == "f" and yb.dtype != dtype:
             yb = yb.astype(dtype)

@@ -179,8 +179,8 @@ class Model(ModelBase):
     def input_shapes(self) -> list[tuple[int | None, ...]]:
         return [s.shape for s in self._inputs]
 
-    def _input_dtype(self) -> np.dtype:
-        return self._inputs[0].dtype
+    def _input_dtypes(self) -> list[np.dtype]:
+        return [s.dtype for s in self._inputs]
 
     def _n_outputs(self) -> int:
         return len(self._outputs)

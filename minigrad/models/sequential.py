@@ -116,8 +116,8 @@ class Sequential(ModelBase):
     def input_shape(self) -> tuple[int | None, ...] | None:
         return None if self._input is None else self._input.shape
 
-    def _input_dtype(self) -> np.dtype:
-        return self._layers[0].dtype if self._layers else np.dtype(np.float32)
+    def _input_dtypes(self) -> list[np.dtype]:
+        return [self._layers[0].dtype if self._layers else np.dtype(np.float32)]
 
     def _graph(self) -> list[GraphRow]:
         self._require_built("summary")
@@ -141,7 +141,7 @@ class Sequential(ModelBase):
         return {
             "name": self.name,
             "input_shape": None if self._input is None else list(self._input.shape[1:]),
-            "dtype": self._input_dtype().name,
+            "dtype": self._input_dtypes()[0].name,
             "layers": [layers_mod.serialize(l) for l in self._layers],
         }
 

@@ -184,7 +184,7 @@ class TrainingMixin:
         self.stop_training = False
         self._initial_epoch = None
         weights = self.trainable_weights
-        dtype = self._input_dtype()
+        dtypes = self._input_dtypes()
         cbs.on_train_begin()  # BackupAndRestore may set model._initial_epoch here
         start = initial_epoch if self._initial_epoch is None else self._initial_epoch
         epoch_logs: dict[str, float] = {}
@@ -192,7 +192,7 @@ class TrainingMixin:
             self._reset_metrics()
             cbs.on_epoch_begin(epoch)
             order = generator().permutation(n) if shuffle else None
-            epoch_logs = self._train_epoch(data.batches(xs, y, batch_size, dtype, order), weights, cbs)
+            epoch_logs = self._train_epoch(data.batches(xs, y, batch_size, dtypes, order), weights, cbs)
             if val is not None:
                 val_logs = self._test_loop(val[0], val[1], batch_size, cbs)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -230,7 +230,7 @@ class TrainingMixin:
         self._reset_metrics()
         cbs.on_test_begin()
         total, seen, logs = 0.0, 0, {}
-        for step, (xb, yb) in enumerate(data.batches(xs, y, batch_size, self._input_dtype())):
+        for step, (xb, yb) in enumerate(data.batches(xs, y, batch_size, self._input_dtypes())):
             cbs.on_test_batch_begin(step)
             total += self._test_step(xb, yb) * len(yb)
             seen += len(yb)
@@ -270,7 +270,7 @@ class TrainingMixin:
                            epochs=1, steps=math.ceil(n / batch_size))
         cbs.on_predict_begin()
         results: list[np.ndarray] | None = None
-        for step, (xb, _) in enumerate(data.batches(xs, None, batch_size, self._input_dtype())):
+        for step, (xb, _) in enumerate(data.batches(xs, None, batch_size, self._input_dtypes())):
             cbs.on_predict_batch_begin(step)
             outs = self._predict_batch(xb)
             if results is None:  # preallocate: no concatenate copy at the end
@@ -290,7 +290,7 @@ class TrainingMixin:
     def predict_on_batch(self, x: Any) -> Any:
         """Outputs for one batch (no graph)."""
         xs, _ = self._prepare(x, None, "predict_on_batch", labels=False)
-        outs = self._predict_batch([np.ascontiguousarray(a, dtype=self._input_dtype()) for a in xs])
+        outs = self._predict_batch([np.ascontiguousarray(a, dtype=d) for a, d in zip(xs, self._input_dtypes())])
         return outs if len(outs) > 1 else outs[0]
 
     def train_on_batch(self, x: Any, y: Any, reset_metrics: bool = True, return_dict: bool = False) -> Any:
@@ -299,7 +299,7 @@ class TrainingMixin:
         xs, y = self._prepare(x, y, "train_on_batch")
         if reset_metrics:
             self._reset_metrics()
-        xb, yb = next(data.batches(xs, y, len(y), self._input_dtype()))
+        xb, yb = next(data.batches(xs, y, len(y), self._input_dtypes()))
         loss = self._train_step(xb, yb, self.trainable_weights)
         return self._format(self._logs(loss), return_dict)
 
@@ -309,5 +309,5 @@ class TrainingMixin:
         xs, y = self._prepare(x, y, "test_on_batch")
         if reset_metrics:
             self._reset_metrics()
-        xb, yb = next(data.batches(xs, y, len(y), self._input_dtype()))
+        xb, yb = next(data.batches(xs, y, len(y), self._input_dtypes()))
         return self._format(self._logs(self._test_step(xb, yb)), return_dict)
