@@ -138,7 +138,8 @@ def _seen_by(rows: list[GraphRow], rf: list, t: int, rank: int) -> list[tuple[in
 
 def layer_flops(row: GraphRow, rows: list[GraphRow]) -> int:
     """Forward FLOPs per sample: 2 per multiply-add (+1 per bias) in layers with a kernel; one
-    operation per window element in pooling layers; 0 for other layers."""
+    operation per window element in pooling layers (per input element in global pooling); 0 for
+    other layers (activations, merges, normalization are not counted)."""
     layer, out = row.layer, row.shape
     if layer is None or any(d is None for d in out[1:]):
         return 0
@@ -153,6 +154,8 @@ def layer_flops(row: GraphRow, rows: list[GraphRow]) -> int:
         return 2 * macs + (out_elems if getattr(layer, "bias", None) is not None else 0)
     if "pool_size" in config:
         return out_elems * math.prod(_tuple(config["pool_size"], len(out) - 2))
+    if type(layer).__name__.startswith("Global") and row.inputs:  # one op per input element
+        return math.prod(rows[row.inputs[0]].shape[1:])
     return 0
 
 

@@ -160,3 +160,15 @@ def test_receptive_field_equals_the_support_of_one_neurons_gradient(specs) -> No
     table = model.receptive_fields()
     assert table[-1].receptive_field == extent
     assert table[0].seen_by_target == extent
+
+
+def test_flops_of_depthwise_and_global_pooling_layers() -> None:
+    model = models.Sequential([
+        layers.DepthwiseConv2D(3, depth_multiplier=2, input_shape=(6, 6, 4)),  # (None, 4, 4, 8)
+        layers.GlobalAveragePooling2D(),
+    ])
+    lines = summary_text(model, show_flops=True)
+    depthwise = next(ln for ln in lines if "(DepthwiseConv2D)" in ln)
+    assert f"{4 * 4 * 8 * (2 * 9 + 1):,}" in depthwise.split()
+    pooling = next(ln for ln in lines if "(GlobalAveragePooling2D)" in ln)
+    assert pooling.split()[-1] == f"{4 * 4 * 8:,}"
