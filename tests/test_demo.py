@@ -2,6 +2,7 @@
 main(argv)), its plots, the reference CNN's receptive fields, and bad arguments (exit status 2)."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import struct
@@ -40,7 +41,7 @@ def check_run(out: str, output_dir: Path) -> float:
     found = ACCURACY.search(out)
     assert found is not None, out
     assert found.group(2) == "359"
-    if demo.importlib.util.find_spec("matplotlib") is not None:
+    if importlib.util.find_spec("matplotlib") is not None:
         for name in ("history.png", "feature_maps.png"):
             width, height = png_size(output_dir / name)
             assert width >= 200 and height >= 200
@@ -79,8 +80,8 @@ def test_demo_in_process_with_another_seed(tmp_path: Path, capsys: pytest.Captur
 
 def test_without_matplotlib_the_demo_says_how_to_get_the_plots(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    real_find_spec = demo.importlib.util.find_spec
-    monkeypatch.setattr(demo.importlib.util, "find_spec",
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "matplotlib" else real_find_spec(name, *a))
     data = demo.load_digits(0, train_size=8)
     assert demo._write_plots(demo.digits_cnn(), {"loss": [1.0]}, data, tmp_path / "out") == []
