@@ -151,6 +151,23 @@ def test_conv2d_backward_matches_finite_differences(fmt: str) -> None:
         np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("channels,filters", [(1, 16), (3, 20), (2, 32), (1, 40), (4, 17), (5, 3)])
+def test_direct_and_im2col_paths_match_scipy(dtype, channels: int, filters: int) -> None:
+    """3x3 kernels with <= 32 taps take the direct kernel, 4 and 5 channels (36, 45 taps) im2col."""
+    rng = np.random.default_rng(channels * 100 + filters)
+    x = rng.standard_normal((3, 9, 8, channels)).astype(dtype)
+    w = rng.standard_normal((3, 3, channels, filters)).astype(dtype)
+    b = rng.standard_normal(filters).astype(dtype)
+    for strides, padding, dilation in [(1, "valid", 1), (2, "same", 1), ((1, 2), (2, 0, 1, 3), 2)]:
+        y = K.conv2d_forward(x, w, b, strides=strides, padding=padding, dilation=dilation)
+        s = (strides, strides) if isinstance(strides, int) else strides
+        d = (dilation, dilation)
+        pads = (padding if isinstance(padding, tuple) else (0, 0, 0, 0) if padding == "valid"
+                else (*_same(9, 3, s[0], 1), *_same(8, 3, s[1], 1)))
+        np.testing.assert_allclose(y, scipy_conv2d(x, w, b, s, pads, d, 1), **_tol(dtype))
+
+
 def test_sobel_x_finds_a_vertical_edge_and_laplacian_ignores_constants() -> None:
     image = np.zeros((1, 6, 6, 1))
     image[:, :, 3:] = 1.0  # dark left half, bright right half: a vertical edge between cols 2 and 3
