@@ -27,21 +27,28 @@ cdef extern from *:
     /* Direct conv for few taps (KH*KW*C <= 32, one group): per output pixel, list the in-bounds
        (x value, weight row) pairs, then accumulate 16 filters at a time in vector registers, two
        blocks and two chains at once (FMA latency, not throughput, bounds a single chain). Weights
-       come as wblk[block][tap][16], zero-padded past F. GCC/Clang vector types; others get plain
-       loops of the same arithmetic. */
-    #if defined(__GNUC__) || defined(__clang__)
-    #define MG_VEC(T, name) typedef T name __attribute__((vector_size(16 * sizeof(T))));
+       come as wblk[block][tap][16], zero-padded past F. A 16-filter block is NQ vectors of the
+       target's native width: wider generic vectors compile to code ~20x slower. */
+    #if defined(__AVX512F__)
+    #define MG_VBYTES 64
+    #elif defined(__AVX__)
+    #define MG_VBYTES 32
     #else
-    #define MG_VEC(T, name) typedef struct { T v[16]; } name;
+    #define MG_VBYTES 16
     #endif
-    MG_VEC(float, mg_v16f)
-    MG_VEC(double, mg_v16d)
     #if defined(__GNUC__) || defined(__clang__)
-    #define MG_FMA(acc, s, p, V) do { V w_; memcpy(&w_, (p), sizeof w_); (acc) += (s) * w_; } while (0)
-    #define MG_ADD(acc, other) ((acc) += (other))
+    typedef float mg_vf __attribute__((vector_size(MG_VBYTES)));
+    typedef double mg_vd __attribute__((vector_size(MG_VBYTES)));
+    #define MG_FMA(acc, s, p, V, NQ, L) do { for (int q_ = 0; q_ < (NQ); q_++) { V w_;              \
+        memcpy(&w_, (p) + q_ * (L), sizeof w_); (acc)[q_] += (s) * w_; } } while (0)
+    #define MG_ADD(acc, o, NQ, L) do { for (int q_ = 0; q_ < (NQ); q_++) (acc)[q_] += (o)[q_]; } while (0)
     #else
-    #define MG_FMA(acc, s, p, V) do { for (int l_ = 0; l_ < 16; l_++) (acc).v[l_] += (s) * (p)[l_]; } while (0)
-    #define MG_ADD(acc, other) do { for (int l_ = 0; l_ < 16; l_++) (acc).v[l_] += (other).v[l_]; } while (0)
+    typedef struct { float v[MG_VBYTES / sizeof(float)]; } mg_vf;
+    typedef struct { double v[MG_VBYTES / sizeof(double)]; } mg_vd;
+    #define MG_FMA(acc, s, p, V, NQ, L) do { for (int q_ = 0; q_ < (NQ); q_++)                     \
+        for (int l_ = 0; l_ < (L); l_++) (acc)[q_].v[l_] += (s) * (p)[q_ * (L) + l_]; } while (0)
+    #define MG_ADD(acc, o, NQ, L) do { for (int q_ = 0; q_ < (NQ); q_++)                            \
+        for (int l_ = 0; l_ < (L); l_++) (acc)[q_].v[l_] += (o)[q_].v[l_]; } while (0)
     #endif
     #define MG_DIRECT(T, V)                                                                        \
     static int mg_taps_##T(int oh, int ow, const int* g, Py_ssize_t* xo, int* wr) {                 \
@@ -64,6 +71,7 @@ cdef extern from *:
     }                                                                                               \
     static void mg_direct_##T(const T* x, const T* wblk, const T* b, T* y, const int* g,            \
                               Py_ssize_t n0, Py_ssize_t n1) {                                      \
+        enum { L = MG_VBYTES / sizeof(T), NQ = 16 / (MG_VBYTES / sizeof(T)) };                      \
         const int H = g[0], W = g[1], C = g[2], OH = g[3], OW = g[4], F = g[5], KH = g[6];          \
         const int KW = g[7], sh = g[8], sw = g[9], dh = g[10], dw = g[11], pt = g[12], pl = g[13];  \
         const int Kg = KH * KW * C, nb = (F + 15) / 16;                                             \
@@ -88,33 +96,35 @@ cdef extern from *:
             for (int blk = 0; blk < nb; blk += 2) {                                                 \
                 const T* w0p = wblk + (Py_ssize_t)blk * Kg * 16;                                    \
                 const T* w1p = blk + 1 < nb ? w0p + (Py_ssize_t)Kg * 16 : w0p;                      \
-                V a0, a1, a2, a3;                                                                   \
-                memset(&a0, 0, sizeof a0); a1 = a0; a2 = a0; a3 = a0;                               \
+                V a0[NQ], a1[NQ], a2[NQ], a3[NQ];                                                   \
+                memset(a0, 0, sizeof a0); memset(a1, 0, sizeof a1);                                 \
+                memset(a2, 0, sizeof a2); memset(a3, 0, sizeof a3);                                 \
                 int t = 0;                                                                          \
                 for (; t + 1 < k; t += 2) {                                                         \
                     T s0 = xn[xs[t]], s1 = xn[xs[t + 1]];                                           \
-                    MG_FMA(a0, s0, w0p + ws[t], V); MG_FMA(a2, s0, w1p + ws[t], V);                 \
-                    MG_FMA(a1, s1, w0p + ws[t + 1], V); MG_FMA(a3, s1, w1p + ws[t + 1], V);         \
+                    MG_FMA(a0, s0, w0p + ws[t], V, NQ, L); MG_FMA(a2, s0, w1p + ws[t], V, NQ, L);   \
+                    MG_FMA(a1, s1, w0p + ws[t + 1], V, NQ, L);                                      \
+                    MG_FMA(a3, s1, w1p + ws[t + 1], V, NQ, L);                                      \
                 }                                                                                   \
-                if (t < k) { T s0 = xn[xs[t]]; MG_FMA(a0, s0, w0p + ws[t], V);                     \
-                             MG_FMA(a2, s0, w1p + ws[t], V); }                                      \
-                MG_ADD(a0, a1); MG_ADD(a2, a3);                                                     \
+                if (t < k) { T s0 = xn[xs[t]]; MG_FMA(a0, s0, w0p + ws[t], V, NQ, L);              \
+                             MG_FMA(a2, s0, w1p + ws[t], V, NQ, L); }                               \
+                MG_ADD(a0, a1, NQ, L); MG_ADD(a2, a3, NQ, L);                                       \
                 int fb = F - blk * 16 < 32 ? F - blk * 16 : 32;                                     \
-                if (b != NULL && fb >= 16) MG_FMA(a0, (T)1, b + blk * 16, V);                       \
-                if (b != NULL && fb == 32) MG_FMA(a2, (T)1, b + blk * 16 + 16, V);                  \
-                if (fb >= 16) memcpy(yp + blk * 16, &a0, sizeof a0);                                \
-                if (fb == 32) memcpy(yp + blk * 16 + 16, &a2, sizeof a2);                           \
+                if (b != NULL && fb >= 16) MG_FMA(a0, (T)1, b + blk * 16, V, NQ, L);                \
+                if (b != NULL && fb == 32) MG_FMA(a2, (T)1, b + blk * 16 + 16, V, NQ, L);           \
+                if (fb >= 16) memcpy(yp + blk * 16, a0, sizeof a0);                                 \
+                if (fb == 32) memcpy(yp + blk * 16 + 16, a2, sizeof a2);                            \
                 if (fb % 16) { /* the ragged last block */                                          \
                     T o[16]; int base = fb > 16 ? 16 : 0;                                           \
-                    memcpy(o, base ? &a2 : &a0, sizeof o);                                          \
+                    memcpy(o, base ? (const void*)a2 : (const void*)a0, sizeof o);                  \
                     for (int l = 0; l < fb - base; l++)                                             \
                         yp[blk * 16 + base + l] = o[l] + (b ? b[blk * 16 + base + l] : (T)0);      \
                 }                                                                                   \
             }                                                                                       \
         }                                                                                           \
     }
-    MG_DIRECT(float, mg_v16f)
-    MG_DIRECT(double, mg_v16d)
+    MG_DIRECT(float, mg_vf)
+    MG_DIRECT(double, mg_vd)
     """
     void mg_direct_float(const float* x, const float* wblk, const float* b, float* y, const int* g,
                          Py_ssize_t n0, Py_ssize_t n1) nogil
