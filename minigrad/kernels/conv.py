@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad._ext import _conv
+from minigrad._ext import _blas, _conv
 from minigrad._ext._parallel import num_threads
 
 __all__ = [
@@ -148,6 +148,7 @@ _scratch = threading.local()
 
 def _workspace(plan: _Plan, dtype: np.dtype, partials: bool) -> tuple[np.ndarray, int, int]:
     """(scratch, images per chunk, threads) for one call; small problems run on one thread."""
+    _blas.load()  # scipy's BLAS is resolved on first use (import speed), before threadpoolctl looks
     n, _, _, _ = plan.in_shape
     _, oh, ow, f = plan.out_shape
     kg = int(np.prod(plan.w_shape[:3]))

@@ -96,7 +96,18 @@ def conv1d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, *, strides: An
 
 # ---- activations, softmax, softmax cross-entropy (twins of kernels.activation) -----------------
 
-from scipy import special as _special  # noqa: E402
+
+
+class _LazyScipySpecial:
+    """scipy.special, imported on first use: it costs ~100 ms, and `import minigrad` must stay fast."""
+
+    def __getattr__(self, name: str) -> Any:
+        from scipy import special
+
+        return getattr(special, name)
+
+
+_special = _LazyScipySpecial()
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from minigrad.kernels import pool as P
-from minigrad.kernels import reference as R
 from minigrad.ops.base import Context, Op, register
 
 
@@ -63,6 +62,8 @@ class _Pool(Op):
                          st.integers(1, 2), st.tuples(*[st.integers(0, 3)] * self.rank)).flatmap(build)
 
     def reference(self, x: np.ndarray, **attrs: Any) -> np.ndarray:
+        from minigrad.kernels import reference as R  # NumPy twins: test-time only
+
         out = self._fn("forward", R)(x, **attrs)
         return out[0] if self.kind == "max" else out
 
