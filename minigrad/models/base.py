@@ -59,6 +59,10 @@ class ModelBase(TrainingMixin):
         """The dtype each input batch is converted to (once, before the first layer)."""
         raise NotImplementedError
 
+    def _input_dtype(self) -> np.dtype:
+        """The first input's dtype (what a one-input model converts data to)."""
+        return self._input_dtypes()[0]
+
     def _graph(self) -> list[Any]:
         raise NotImplementedError
 
