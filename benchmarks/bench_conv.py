@@ -103,19 +103,25 @@ def _flops(cin: int, cout: int, size: int, need_dx: bool) -> dict[str, float]:
     return {"fwd": fwd, "fwd+bwd": fwd * (3 if need_dx else 2)}
 
 
-def _interleaved_ms(fns: list[Callable[[], object]], repeat: int = 21) -> list[float]:
-    """Median ms per call of each fn, sampled in alternation so that both sides of a ratio see the
-    same background load (this machine is shared: a lone median can land on a busy stretch)."""
+def _interleaved_ms(fns: list[Callable[[], object]], rounds: int = 5, calls: int = 7) -> list[float]:
+    """Median ms per call of each fn, measured in alternating blocks of `calls` calls.
+
+    Blocks rather than single calls, with a pause between them: torch and minigrad each bring an
+    OpenMP runtime whose idle threads spin for a while after a parallel region, and a call made
+    while the other library's threads still spin runs up to 10x slower on 2 cores. Alternating the
+    blocks still lets both sides see the same background load on this shared machine.
+    """
     if harness.quick():
-        repeat = 5
-    for fn in fns:
-        fn(), fn()
+        rounds, calls = 2, 3
     samples: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeat):
+    for _ in range(rounds):
         for fn, out in zip(fns, samples):
-            start = time.perf_counter()
-            fn()
-            out.append((time.perf_counter() - start) * 1e3)
+            time.sleep(0.05)  # let the other runtime's spinning threads go to sleep
+            fn()  # the first call of a block wakes this runtime's threads: not timed
+            for _ in range(calls):
+                start = time.perf_counter()
+                fn()
+                out.append((time.perf_counter() - start) * 1e3)
     return [statistics.median(s) for s in samples]
 
 
