@@ -5,7 +5,6 @@ for 1-D. The compiled kernel works on NHWC; channels_first arrays are transposed
 """
 from __future__ import annotations
 
-import contextlib
 import threading
 from typing import Any, Sequence
 
@@ -170,11 +169,11 @@ def _workspace(plan: _Plan, dtype: np.dtype, partials: bool) -> tuple[np.ndarray
 _blas_controller = None
 
 
-def _one_blas_thread(n_threads: int) -> Any:
-    """Pin BLAS to one thread while OpenMP threads each call it: never nest the two thread pools."""
+def _one_blas_thread() -> Any:
+    """Pin BLAS to one thread during a kernel: the kernels thread over chunks themselves, so BLAS
+    threads would either nest inside OpenMP's or, on one thread, ignore set_num_threads (scipy's
+    BLAS is loaded lazily, after threads.py applied its limit)."""
     global _blas_controller
-    if n_threads == 1:
-        return contextlib.nullcontext()
     if _blas_controller is None:
         from threadpoolctl import ThreadpoolController  # after _conv has loaded scipy's BLAS
 
@@ -205,7 +204,7 @@ def _forward(op: str, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride
     y = np.empty(plan.out_shape, x.dtype)
     if plan.out_shape[0] > 0:
         ws, chunk, n_threads = _workspace(plan, x.dtype, partials=False)
-        with _one_blas_thread(n_threads):
+        with _one_blas_thread():
             _conv.conv2d_forward(plan.nhwc(x), np.ascontiguousarray(w), b, y, *plan.kernel_args(),
                                  ws, chunk, n_threads)
     return plan.native(y)
@@ -235,7 +234,7 @@ def _backward(op: str, dy: np.ndarray, x: np.ndarray, w: np.ndarray, strides: An
     db = np.empty(plan.out_shape[3], x.dtype) if need_db else None
     if need_dx or need_dw or need_db:
         ws, chunk, n_threads = _workspace(plan, x.dtype, partials=True)
-        with _one_blas_thread(n_threads):
+        with _one_blas_thread():
             _conv.conv2d_backward(plan.nhwc(dy), plan.nhwc(x), np.ascontiguousarray(w), dx, dw, db,
                                   *plan.kernel_args(), ws, chunk, n_threads)
     return (plan.native(dx) if dx is not None else None), dw, db
