@@ -35,6 +35,9 @@ def set_num_threads(n: int) -> None:
     _parallel.set_threads(n)
     from threadpoolctl import threadpool_limits  # imported on use: keeps `import minigrad` light
 
+    from minigrad._ext import _blas
+
+    _blas.load()  # scipy's BLAS loads lazily; threadpoolctl only limits libraries already loaded
     _blas_limiter = threadpool_limits(limits=n, user_api="blas")
 
 
@@ -43,4 +46,17 @@ def openmp_available() -> bool:
     return _parallel.openmp_available()
 
 
-_parallel.set_threads(_default_threads())
+def _apply_environment() -> None:
+    n = _default_threads()
+    _parallel.set_threads(n)
+    if _ENV in os.environ:
+        # BLAS libraries loaded later (scipy's, on the first conv) read this when they load;
+        # numpy's, already loaded, is limited through threadpoolctl
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", str(n))
+        from threadpoolctl import threadpool_limits
+
+        global _blas_limiter
+        _blas_limiter = threadpool_limits(limits=n, user_api="blas")
+
+
+_apply_environment()

@@ -1,0 +1,48 @@
+"""Thread control reaches both the OpenMP kernels and every BLAS library, scipy's lazily loaded one included."""
+import subprocess
+import sys
+
+import pytest
+
+import minigrad
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_set_num_threads_rejects_non_positive_ints(bad):
+    with pytest.raises(ValueError, match="positive int"):
+        minigrad.set_num_threads(bad)
+
+
+def _blas_threads_after(code: str, env: dict | None = None) -> set:
+    script = (
+        "import minigrad\n" + code +
+        "\nfrom threadpoolctl import threadpool_info\n"
+        "print(sorted({i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'}))"
+    )
+    import os
+
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, **(env or {})})
+    assert out.returncode == 0, out.stderr[-2000:]
+    return set(eval(out.stdout.strip().splitlines()[-1]))
+
+
+def test_set_num_threads_limits_every_blas_and_openmp():
+    code = "minigrad.set_num_threads(1)\nassert minigrad.get_num_threads() == 1"
+    assert _blas_threads_after(code) == {1}
+
+
+def test_environment_variable_limits_blas_loaded_later():
+    code = (
+        "import numpy as np\nassert minigrad.get_num_threads() == 1\n"
+        "minigrad.ops.apply('conv2d', np.ones((1, 5, 5, 1), np.float32), np.ones((3, 3, 1, 2), np.float32))"
+    )
+    assert _blas_threads_after(code, {"MINIGRAD_NUM_THREADS": "1"}) == {1}
+
+
+def test_bad_environment_value_is_a_clear_error():
+    import os
+
+    out = subprocess.run([sys.executable, "-c", "import minigrad"], capture_output=True, text=True,
+                         env={**os.environ, "MINIGRAD_NUM_THREADS": "many"}, timeout=60)
+    assert out.returncode != 0 and "MINIGRAD_NUM_THREADS must be a positive integer" in out.stderr
