@@ -7,7 +7,8 @@ a hand-written loop that also gathers each shuffled batch, in the same process a
 NCHW as it comes, channels_last, and channels_last after telling glibc to keep freed memory (its
 strongest setup here; minigrad is re-measured under it too). Extra columns: steps/s and the
 projected seconds for one 60,000-image epoch (938 steps). Target: ratio <= 1.0 (aim 0.75) against
-the strongest torch.
+the strongest torch. A third case, a training step on batch 1, shows the per-step framework
+overhead (Python, dispatch, fit loop) where the kernels have almost nothing to do.
 """
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ def _minigrad_cases() -> dict[str, Callable[[], object]]:
     model.fit(x[:BATCH * 2], y[:BATCH * 2], batch_size=BATCH, verbose=0)  # build + pack the optimizer
     return {
         "train step": lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0),
+        "overhead step": lambda: model.fit(x[:FIT_STEPS], y[:FIT_STEPS], batch_size=1, epochs=1, verbose=0),
         "predict": lambda: model.predict(x_test, batch_size=PREDICT_BATCH, verbose=0),
     }
 
@@ -79,10 +81,10 @@ def _torch_cases(torch: Any, channels_last: bool) -> dict[str, Callable[[], obje
     y = torch.from_numpy(labels)
     x_test = torch.from_numpy(_data(PREDICT_BATCH)[0]).permute(0, 3, 1, 2).contiguous().to(memory_format=fmt)
 
-    def epoch() -> None:
-        order = torch.randperm(len(x))
-        for start in range(0, len(x), BATCH):
-            idx = order[start:start + BATCH]
+    def epoch(n: int = len(x), batch: int = BATCH) -> None:
+        order = torch.randperm(n)
+        for start in range(0, n, batch):
+            idx = order[start:start + batch]
             xb, yb = x[idx].contiguous(memory_format=fmt), y[idx]
             opt.zero_grad()
             loss_fn(net(xb), yb).backward()
@@ -93,20 +95,22 @@ def _torch_cases(torch: Any, channels_last: bool) -> dict[str, Callable[[], obje
             net(x_test)
 
     epoch()
-    return {"train step": epoch, "predict": predict}
+    return {"train step": epoch, "overhead step": lambda: epoch(FIT_STEPS, 1), "predict": predict}
 
 
 def _measure(cases: dict[str, Callable[[], object]]) -> dict[str, tuple[float, float]]:
     """(median ms, minor page faults) per training step (one call = FIT_STEPS steps) / per predict."""
     out = {}
     for case, fn in cases.items():
-        per = FIT_STEPS if case == "train step" else 1
+        per = 1 if case == "predict" else FIT_STEPS
         ms = harness.median_ms(fn, warmup=1, repeat=7, min_time=0.0)
         out[case] = (ms / per, _faults_per_call(fn, calls=2) / per)
     return out
 
 
 def _extra(case: str, ms: float, faults: float) -> str:
+    if case == "overhead step":
+        return f"{faults:.0f} faults/step"
     if case == "train step":
         steps = math.ceil(EPOCH_IMAGES / BATCH)
         return f"{1e3 / ms:.0f} steps/s, {ms * steps / 1e3:.1f} s per 60k epoch, {faults:.0f} faults/step"
@@ -127,7 +131,8 @@ def run(threads: int) -> list[dict]:
         mine = _measure(_minigrad_cases())
         theirs = {label: _measure(_torch_cases(torch, cl)) for label, cl in setups} if torch else {}
         for case, (ms, faults) in mine.items():
-            size = f"batch {BATCH}" if case == "train step" else f"batch {PREDICT_BATCH}"
+            size = {"train step": f"batch {BATCH}", "overhead step": "batch 1: per-step overhead",
+                    "predict": f"batch {PREDICT_BATCH}"}[case]
             for label in list(theirs) or [None]:
                 t_ms, t_faults = theirs[label][case] if label else (None, None)
                 extra = _extra(case, ms, faults) + (f"; torch {_extra(case, t_ms, t_faults)}" if label else "")
