@@ -37,9 +37,11 @@ class ModelBase(TrainingMixin):
     # ----- hooks the subclasses provide
     @property
     def layers(self) -> list[Any]:
+        """The model's distinct layers, in call order."""
         raise NotImplementedError
 
     def call(self, inputs: Any, training: bool = False) -> Any:
+        """Forward pass on Tensors (no input checks: __call__ and the loops do them)."""
         raise NotImplementedError
 
     def input_shapes(self) -> list[tuple[int | None, ...]] | None:
@@ -115,14 +117,17 @@ class ModelBase(TrainingMixin):
 
     @property
     def weights(self) -> list[Any]:
+        """Every weight of every layer, each once."""
         return self._collect("weights")
 
     @property
     def trainable_weights(self) -> list[Any]:
+        """The weights the optimizer updates (frozen layers contribute none)."""
         return self._collect("trainable_weights")
 
     @property
     def non_trainable_weights(self) -> list[Any]:
+        """Weights the optimizer leaves alone (moving statistics, frozen layers)."""
         return self._collect("non_trainable_weights")
 
     @property
@@ -155,6 +160,7 @@ class ModelBase(TrainingMixin):
 
     @property
     def output_shape(self) -> Any:
+        """Output shape with None batch axis."""
         graph = self._graph()
         return graph[-1].shape
 

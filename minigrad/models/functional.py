@@ -63,6 +63,7 @@ class SymbolicTensor:
 
     @property
     def ndim(self) -> int:
+        """Number of axes, batch included."""
         return len(self.shape)
 
     def __repr__(self) -> str:
@@ -170,13 +171,16 @@ class Model(ModelBase):
 
     @property
     def inputs(self) -> list[SymbolicTensor]:
+        """The model's input symbols."""
         return list(self._inputs)
 
     @property
     def outputs(self) -> list[SymbolicTensor]:
+        """The model's output symbols."""
         return list(self._outputs)
 
     def input_shapes(self) -> list[tuple[int | None, ...]]:
+        """Shape of each input, batch axis None."""
         return [s.shape for s in self._inputs]
 
     def _input_dtypes(self) -> list[np.dtype]:
@@ -197,6 +201,7 @@ class Model(ModelBase):
 
     @property
     def output_shape(self) -> Any:
+        """Output shape (a list of them for several outputs)."""
         shapes = [s.shape for s in self._outputs]
         return shapes if self._multi_out else shapes[0]
 

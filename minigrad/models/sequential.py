@@ -37,6 +37,7 @@ class Sequential(ModelBase):
 
     @property
     def layers(self) -> list[Any]:
+        """The layers in order (an InputLayer given first is not listed, as in Keras)."""
         return list(self._layers)
 
     def add(self, layer: Any) -> None:
@@ -110,10 +111,12 @@ class Sequential(ModelBase):
             self._build_layer(i)
 
     def input_shapes(self) -> list[tuple[int | None, ...]] | None:
+        """[input shape] once known, else None."""
         return None if self._input is None else [self._input.shape]
 
     @property
     def input_shape(self) -> tuple[int | None, ...] | None:
+        """(None, ...) once known, else None."""
         return None if self._input is None else self._input.shape
 
     def _input_dtypes(self) -> list[np.dtype]:
