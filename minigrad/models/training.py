@@ -17,9 +17,6 @@ from minigrad.tensor import no_grad
 
 __all__ = ["TrainingMixin"]
 
-_ACCURACY = ("accuracy", "acc")
-
-
 class TrainingMixin:
     """Keras' training API over a model exposing layers, call(), input checks and trainable_weights."""
 
@@ -60,36 +57,16 @@ class TrainingMixin:
             raise RuntimeError(f"{self.name}.{who}: the model must be compiled first; call "
                                "model.compile(optimizer, loss, metrics)")
 
-    def _loss_name(self) -> str:
-        from minigrad import losses
-
-        try:
-            return losses.registry.name_of(self.loss)[0]
-        except (KeyError, ValueError):
-            return getattr(self.loss, "name", type(self.loss).__name__)
-
     def _resolve_metrics(self, y: np.ndarray) -> None:
+        """Metric objects from the compile specs; 'accuracy' picks its kind from loss and shapes."""
         if self._metrics is not None:
             return
         resolved = []
-        out_shape = self.output_shape
         for spec in self._metric_specs:
-            if isinstance(spec, str) and spec in _ACCURACY:
-                resolved.append((spec, self._metrics_module.get(self._accuracy_kind(y, out_shape))))
-            else:
-                metric = self._metrics_module.get(spec)
-                resolved.append((getattr(metric, "name", type(metric).__name__), metric))
+            metric = self._metrics_module.get(spec, loss=self.loss, y_shape=y.shape,
+                                              y_pred_shape=self.output_shape)
+            resolved.append((getattr(metric, "name", type(metric).__name__), metric))
         self._metrics = resolved
-
-    def _accuracy_kind(self, y: np.ndarray, out_shape: tuple) -> str:
-        loss = self._loss_name()
-        if "sparse" in loss:
-            return "sparse_categorical_accuracy"
-        if "binary" in loss or (out_shape and out_shape[-1] == 1):
-            return "binary_accuracy"
-        if y.ndim < len(out_shape) or (y.shape[-1] == 1 and out_shape[-1] != 1):
-            return "sparse_categorical_accuracy"
-        return "categorical_accuracy"
 
     def _reset_metrics(self) -> None:
         for _, metric in self._metrics or []:

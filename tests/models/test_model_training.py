@@ -260,3 +260,13 @@ def test_a_fully_frozen_model_fits_without_changing() -> None:
     assert len(h.history["loss"]) == 2
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_compile_accepts_objects_classes_and_config_dicts() -> None:
+    x, y, labels = blobs(48)
+    model = tiny_model(optimizer={"name": "sgd", "config": {"learning_rate": 0.1}},
+                       loss=minigrad.losses.SparseCategoricalCrossentropy(),
+                       metrics=[minigrad.metrics.SparseCategoricalAccuracy, "sparse_top_k_categorical_accuracy"])
+    assert type(model.optimizer).__name__ == "SGD" and model.optimizer.learning_rate == pytest.approx(0.1)
+    h = model.fit(x, labels, epochs=3, verbose=0)
+    assert set(h.history) == {"loss", "sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy"}
