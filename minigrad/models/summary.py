@@ -163,44 +163,43 @@ def _fmt(n: int) -> str:
     return f"{n:,}"
 
 
-def summary_lines(model: Any, *, line_length: int | None = None, show_flops: bool = False,
-                  show_receptive_field: bool = False) -> list[str]:
-    """The lines of model.summary()."""
-    rows = model._graph()
-    functional = type(model).__name__ != "Sequential"
-    shown = [i for i, r in enumerate(rows) if r.layer is not None or functional]
-    headers = ["Layer (type)", "Output Shape", "Param #"]
-    widths = [33, 26, 12]
-    cells = []
-    rf_by_name = {}
+def _cells(model: Any, rows: list[GraphRow], shown: list[int], show_flops: bool,
+           show_receptive_field: bool, functional: bool) -> list[list[str]]:
+    """One list of column texts per shown row."""
+    fields: dict[str, ReceptiveField] = {}
     if show_receptive_field:
         try:
-            rf_by_name = {r.layer: r for r in receptive_fields(model)}
-        except ValueError:
-            rf_by_name = {}
+            fields = {f.layer: f for f in receptive_fields(model)}
+        except ValueError:  # no conv/pooling layer: every row shows '-'
+            fields = {}
+    cells = []
     for i in shown:
         r = rows[i]
         kind = "InputLayer" if r.layer is None else type(r.layer).__name__
-        line = [f"{r.name} ({kind})", shape_str(r.shape),
-                _fmt(0 if r.layer is None else r.layer.count_params())]
+        line = [f"{r.name} ({kind})", shape_str(r.shape), _fmt(0 if r.layer is None else r.layer.count_params())]
         if show_flops:
             line.append(_fmt(layer_flops(r, rows)))
         if show_receptive_field:
-            f = rf_by_name.get(r.name)
+            f = fields.get(r.name)
             line.append("-" if f is None else "x".join(map(str, f.receptive_field)) + f" ({f.share:.1%})")
         if functional:
             line.append(", ".join(rows[j].name for j in r.inputs))
         cells.append(line)
-    if show_flops:
-        headers.append("FLOPs")
-        widths.append(14)
-    if show_receptive_field:
-        headers.append("Receptive field")
-        widths.append(20)
-    if functional:
-        headers.append("Connected to")
-        widths.append(24)
-    widths = [max([w, len(h) + 2] + [len(c[k]) + 2 for c in cells]) for k, (w, h) in enumerate(zip(widths, headers))]
+    return cells
+
+
+def summary_lines(model: Any, *, line_length: int | None = None, show_flops: bool = False,
+                  show_receptive_field: bool = False) -> list[str]:
+    """The lines of model.summary(): Keras' table, then parameter (and FLOP) totals."""
+    rows = model._graph()
+    functional = type(model).__name__ != "Sequential"  # Keras lists inputs and links only there
+    shown = [i for i, r in enumerate(rows) if r.layer is not None or functional]
+    cells = _cells(model, rows, shown, show_flops, show_receptive_field, functional)
+    columns = [("Layer (type)", 33), ("Output Shape", 26), ("Param #", 12)]
+    columns += [("FLOPs", 14)] * show_flops + [("Receptive field", 20)] * show_receptive_field
+    columns += [("Connected to", 24)] * functional
+    headers = [h for h, _ in columns]
+    widths = [max([w, len(h) + 2] + [len(c[k]) + 2 for c in cells]) for k, (h, w) in enumerate(columns)]
     total = sum(widths) if line_length is None else max(line_length, sum(widths))
 
     def fmt(values: list[str]) -> str:
@@ -209,11 +208,9 @@ def summary_lines(model: Any, *, line_length: int | None = None, show_flops: boo
     trainable = sum(w.data.size for w in model.trainable_weights)
     non_trainable = sum(w.data.size for w in model.non_trainable_weights)
     lines = [f'Model: "{model.name}"', "_" * total, fmt(headers), "=" * total]
-    lines += [fmt(c) for c in cells]
-    lines.append("=" * total)
+    lines += [fmt(c) for c in cells] + ["=" * total]
     lines += [f"Total params: {_fmt(trainable + non_trainable)}", f"Trainable params: {_fmt(trainable)}",
               f"Non-trainable params: {_fmt(non_trainable)}"]
     if show_flops:
         lines.append(f"Total FLOPs per sample (forward): {_fmt(sum(layer_flops(rows[i], rows) for i in shown))}")
-    lines.append("_" * total)
-    return lines
+    return lines + ["_" * total]
