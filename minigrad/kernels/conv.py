@@ -150,7 +150,7 @@ def _workspace(plan: _Plan, dtype: np.dtype, partials: bool) -> tuple[np.ndarray
     _blas.load()  # scipy's BLAS is resolved on first use (import speed), before threadpoolctl looks
     n, _, _, _ = plan.in_shape
     _, oh, ow, f = plan.out_shape
-    kg = int(np.prod(plan.w_shape[:3]))
+    kg = plan.w_shape[0] * plan.w_shape[1] * plan.w_shape[2]  # (np.prod costs ~5 us)
     # waking a second thread (and re-pinning BLAS) costs more than it saves on tiny problems
     n_threads = num_threads() if n * oh * ow * kg >= _CHUNK_ELEMENTS // 4 else 1
     per_thread = max(1, -(-n // n_threads))
@@ -158,7 +158,7 @@ def _workspace(plan: _Plan, dtype: np.dtype, partials: bool) -> tuple[np.ndarray
     chunk = max(1, chunk)
     n_threads = max(1, min(n_threads, -(-n // chunk)))
     size = _conv.workspace_size(oh, ow, kg, f, chunk, n_threads, partials)
-    key = np.dtype(dtype).name
+    key = np.dtype(dtype).char  # ('.name' costs a few us: it is computed in Python)
     buf = getattr(_scratch, key, None)
     if buf is None or buf.size < size:
         buf = np.empty(size, dtype)
@@ -166,19 +166,34 @@ def _workspace(plan: _Plan, dtype: np.dtype, partials: bool) -> tuple[np.ndarray
     return buf, chunk, n_threads
 
 
-_blas_controller = None
+_blas_libs: list | None = None
 
 
-def _one_blas_thread() -> Any:
+class _OneBlasThread:
     """Pin BLAS to one thread during a kernel: the kernels thread over chunks themselves, so BLAS
     threads would either nest inside OpenMP's or, on one thread, ignore set_num_threads (scipy's
-    BLAS is loaded lazily, after threads.py applied its limit)."""
-    global _blas_controller
-    if _blas_controller is None:
-        from threadpoolctl import ThreadpoolController  # after _conv has loaded scipy's BLAS
+    BLAS is loaded lazily, after threads.py applied its limit). Talks to threadpoolctl's per-library
+    controllers directly: its limit() context re-queries every library and cost ~50 us per call."""
 
-        _blas_controller = ThreadpoolController()
-    return _blas_controller.limit(limits=1, user_api="blas")
+    def __enter__(self) -> None:
+        global _blas_libs
+        if _blas_libs is None:
+            from threadpoolctl import ThreadpoolController  # after _conv has loaded scipy's BLAS
+
+            _blas_libs = [lib for lib in ThreadpoolController().lib_controllers
+                          if lib.user_api == "blas"]
+        self.restore = [(lib, n) for lib in _blas_libs if (n := lib.num_threads) != 1]
+        for lib, _ in self.restore:
+            lib.set_num_threads(1)
+
+    def __exit__(self, *exc: object) -> None:
+        for lib, n in self.restore:
+            lib.set_num_threads(n)
+
+
+def _one_blas_thread() -> _OneBlasThread:
+    """A context manager pinning BLAS to one thread (see _OneBlasThread)."""
+    return _OneBlasThread()
 
 
 def _check_bias(op: str, b: np.ndarray | None, plan: _Plan, dtype: np.dtype) -> np.ndarray | None:

@@ -154,7 +154,8 @@ def test_conv2d_backward_matches_finite_differences(fmt: str) -> None:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("channels,filters", [(1, 16), (3, 20), (2, 32), (1, 40), (4, 17), (5, 3)])
 def test_direct_and_im2col_paths_match_scipy(dtype, channels: int, filters: int) -> None:
-    """3x3 kernels with <= 32 taps take the direct kernel, 4 and 5 channels (36, 45 taps) im2col."""
+    """3x3 kernels with <= 32 taps take the direct kernels (forward and dw), 4 and 5 channels (36,
+    45 taps) im2col; filters 17, 20, 40 leave a ragged block of 16."""
     rng = np.random.default_rng(channels * 100 + filters)
     x = rng.standard_normal((3, 9, 8, channels)).astype(dtype)
     w = rng.standard_normal((3, 3, channels, filters)).astype(dtype)
@@ -166,6 +167,14 @@ def test_direct_and_im2col_paths_match_scipy(dtype, channels: int, filters: int)
         pads = (padding if isinstance(padding, tuple) else (0, 0, 0, 0) if padding == "valid"
                 else (*_same(9, 3, s[0], 1), *_same(8, 3, s[1], 1)))
         np.testing.assert_allclose(y, scipy_conv2d(x, w, b, s, pads, d, 1), **_tol(dtype))
+        dy = rng.standard_normal(y.shape).astype(dtype)
+        kwargs = dict(strides=strides, padding=padding, dilation=dilation)
+        for need_dx in (False, True):
+            got = K.conv2d_backward(dy, x, w, need_dx=need_dx, **kwargs)
+            want = R.conv2d_backward(dy, x, w, **kwargs)
+            for g, e in zip(got[1:], want[1:]):
+                np.testing.assert_allclose(g, e, **_tol(dtype))
+            assert (got[0] is None) == (not need_dx)
 
 
 def test_sobel_x_finds_a_vertical_edge_and_laplacian_ignores_constants() -> None:
