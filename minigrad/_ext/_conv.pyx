@@ -42,6 +42,7 @@ cdef extern from *:
     #define MG_FMA(acc, s, p, V, NQ, L) do { for (int q_ = 0; q_ < (NQ); q_++) { V w_;              \
         memcpy(&w_, (p) + q_ * (L), sizeof w_); (acc)[q_] += (s) * w_; } } while (0)
     #define MG_ADD(acc, o, NQ, L) do { for (int q_ = 0; q_ < (NQ); q_++) (acc)[q_] += (o)[q_]; } while (0)
+    #define MG_FMAV(acc, s, wv, NQ, L) do { for (int q_ = 0; q_ < (NQ); q_++) (acc)[q_] += (s) * (wv)[q_]; } while (0)
     #else
     typedef struct { float v[MG_VBYTES / sizeof(float)]; } mg_vf;
     typedef struct { double v[MG_VBYTES / sizeof(double)]; } mg_vd;
@@ -49,7 +50,24 @@ cdef extern from *:
         for (int l_ = 0; l_ < (L); l_++) (acc)[q_].v[l_] += (s) * (p)[q_ * (L) + l_]; } while (0)
     #define MG_ADD(acc, o, NQ, L) do { for (int q_ = 0; q_ < (NQ); q_++)                            \
         for (int l_ = 0; l_ < (L); l_++) (acc)[q_].v[l_] += (o)[q_].v[l_]; } while (0)
+    #define MG_FMAV(acc, s, wv, NQ, L) do { for (int q_ = 0; q_ < (NQ); q_++)                      \
+        for (int l_ = 0; l_ < (L); l_++) (acc)[q_].v[l_] += (s) * (wv)[q_].v[l_]; } while (0)
     #endif
+    /* Add the bias to one pixel's two 16-filter accumulators a0, a2 of block blk and store the
+       filters that exist (the last block may be ragged or alone). */
+    #define MG_STORE(T, V, yp, blk, a0, a2, b, F, NQ, L) do {                                      \
+        int fb_ = (F) - (blk) * 16 < 32 ? (F) - (blk) * 16 : 32;                                    \
+        if ((b) != NULL && fb_ >= 16) MG_FMA(a0, (T)1, (b) + (blk) * 16, V, NQ, L);                 \
+        if ((b) != NULL && fb_ == 32) MG_FMA(a2, (T)1, (b) + (blk) * 16 + 16, V, NQ, L);            \
+        if (fb_ >= 16) memcpy((yp) + (blk) * 16, a0, sizeof a0);                                    \
+        if (fb_ == 32) memcpy((yp) + (blk) * 16 + 16, a2, sizeof a2);                               \
+        if (fb_ % 16) { /* the ragged last block */                                                 \
+            T o_[16]; int base_ = fb_ > 16 ? 16 : 0;                                                \
+            memcpy(o_, base_ ? (const void*)a2 : (const void*)a0, sizeof o_);                       \
+            for (int l_ = 0; l_ < fb_ - base_; l_++)                                                \
+                (yp)[(blk) * 16 + base_ + l_] = o_[l_] + ((b) ? (b)[(blk) * 16 + base_ + l_] : (T)0);\
+        }                                                                                           \
+    } while (0)
     #define MG_DIRECT(T, V)                                                                        \
     static int mg_taps_##T(int oh, int ow, const int* g, Py_ssize_t* xo, int* wr) {                 \
         /* (x offset from image start, weight row) of every in-bounds tap of output pixel (oh, ow) */\
@@ -69,7 +87,7 @@ cdef extern from *:
         }                                                                                           \
         return k;                                                                                   \
     }                                                                                               \
-    static void mg_direct_##T(const T* x, const T* wblk, const T* b, T* y, const int* g,            \
+    __attribute__((noinline)) static void mg_direct_##T(const T* x, const T* wblk, const T* b, T* y, const int* g,            \
                               Py_ssize_t n0, Py_ssize_t n1) {                                      \
         enum { L = MG_VBYTES / sizeof(T), NQ = 16 / (MG_VBYTES / sizeof(T)) };                      \
         const int H = g[0], W = g[1], C = g[2], OH = g[3], OW = g[4], F = g[5], KH = g[6];          \
@@ -86,6 +104,37 @@ cdef extern from *:
         for (int ow = 0; ow < OW; ow++) {                                                           \
             const T* xn = x + n * H * (Py_ssize_t)W * C;                                            \
             int h0 = oh * sh - pt, w0 = ow * sw - pl, k;                                            \
+            if (ow + 3 < OW && h0 >= 0 && h0 + (KH - 1) * dh < H && w0 >= 0                         \
+                    && w0 + 3 * sw + (KW - 1) * dw < W) {                                           \
+                /* four interior pixels at once: each weight vector loaded serves four FMAs */      \
+                const T* xq = xn + ((Py_ssize_t)h0 * W + w0) * C;                                   \
+                const Py_ssize_t xp = (Py_ssize_t)sw * C;                                           \
+                T* yq = y + ((n * OH + oh) * (Py_ssize_t)OW + ow) * F;                              \
+                for (int blk = 0; blk < nb; blk += 2) {                                             \
+                    const T* w0p = wblk + (Py_ssize_t)blk * Kg * 16;                                \
+                    const T* w1p = blk + 1 < nb ? w0p + (Py_ssize_t)Kg * 16 : w0p;                  \
+                    V p0[NQ], p1[NQ], p2[NQ], p3[NQ], q0[NQ], q1[NQ], q2[NQ], q3[NQ], u[NQ], v[NQ]; \
+                    memset(p0, 0, sizeof p0); memset(p1, 0, sizeof p1);                             \
+                    memset(p2, 0, sizeof p2); memset(p3, 0, sizeof p3);                             \
+                    memset(q0, 0, sizeof q0); memset(q1, 0, sizeof q1);                             \
+                    memset(q2, 0, sizeof q2); memset(q3, 0, sizeof q3);                             \
+                    for (int t = 0; t < k_in; t++) {                                                \
+                        const T* xt = xq + xo_in[t];                                                \
+                        T s0 = xt[0], s1 = xt[xp], s2 = xt[2 * xp], s3 = xt[3 * xp];                \
+                        memcpy(u, w0p + wr_in[t], sizeof u); memcpy(v, w1p + wr_in[t], sizeof v);   \
+                        MG_FMAV(p0, s0, u, NQ, L); MG_FMAV(p1, s1, u, NQ, L);                       \
+                        MG_FMAV(p2, s2, u, NQ, L); MG_FMAV(p3, s3, u, NQ, L);                       \
+                        MG_FMAV(q0, s0, v, NQ, L); MG_FMAV(q1, s1, v, NQ, L);                       \
+                        MG_FMAV(q2, s2, v, NQ, L); MG_FMAV(q3, s3, v, NQ, L);                       \
+                    }                                                                               \
+                    MG_STORE(T, V, yq, blk, p0, q0, b, F, NQ, L);                                   \
+                    MG_STORE(T, V, yq + F, blk, p1, q1, b, F, NQ, L);                               \
+                    MG_STORE(T, V, yq + 2 * F, blk, p2, q2, b, F, NQ, L);                           \
+                    MG_STORE(T, V, yq + 3 * F, blk, p3, q3, b, F, NQ, L);                           \
+                }                                                                                   \
+                ow += 3;                                                                            \
+                continue;                                                                           \
+            }                                                                                       \
             const Py_ssize_t* xs; const int* ws;                                                    \
             if (h0 >= 0 && h0 + (KH - 1) * dh < H && w0 >= 0 && w0 + (KW - 1) * dw < W) {          \
                 xn += ((Py_ssize_t)h0 * W + w0) * C; xs = xo_in; ws = wr_in; k = k_in;              \
@@ -109,17 +158,7 @@ cdef extern from *:
                 if (t < k) { T s0 = xn[xs[t]]; MG_FMA(a0, s0, w0p + ws[t], V, NQ, L);              \
                              MG_FMA(a2, s0, w1p + ws[t], V, NQ, L); }                               \
                 MG_ADD(a0, a1, NQ, L); MG_ADD(a2, a3, NQ, L);                                       \
-                int fb = F - blk * 16 < 32 ? F - blk * 16 : 32;                                     \
-                if (b != NULL && fb >= 16) MG_FMA(a0, (T)1, b + blk * 16, V, NQ, L);                \
-                if (b != NULL && fb == 32) MG_FMA(a2, (T)1, b + blk * 16 + 16, V, NQ, L);           \
-                if (fb >= 16) memcpy(yp + blk * 16, a0, sizeof a0);                                 \
-                if (fb == 32) memcpy(yp + blk * 16 + 16, a2, sizeof a2);                            \
-                if (fb % 16) { /* the ragged last block */                                          \
-                    T o[16]; int base = fb > 16 ? 16 : 0;                                           \
-                    memcpy(o, base ? (const void*)a2 : (const void*)a0, sizeof o);                  \
-                    for (int l = 0; l < fb - base; l++)                                             \
-                        yp[blk * 16 + base + l] = o[l] + (b ? b[blk * 16 + base + l] : (T)0);      \
-                }                                                                                   \
+                MG_STORE(T, V, yp, blk, a0, a2, b, F, NQ, L);                                       \
             }                                                                                       \
         }                                                                                           \
     }
