@@ -17,7 +17,7 @@ The kernels trust their arguments: minigrad.kernels.conv validates every shape f
 """
 from cython cimport floating
 from cython.parallel cimport prange, threadid
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 from minigrad._ext._blas cimport gemm
 
@@ -243,6 +243,9 @@ cdef extern from *:
     }                                                                                               \
     static void mg_sum_rows_##T(const T* restrict a, Py_ssize_t rows, int F, T* restrict out) {    \
         for (Py_ssize_t r = 0; r < rows; r++) for (int f = 0; f < F; f++) out[f] += a[r * F + f];   \
+    }                                                                                               \
+    static inline void mg_add_##T(T* restrict dst, const T* restrict src, Py_ssize_t n) {           \
+        for (Py_ssize_t e = 0; e < n; e++) dst[e] += src[e];  /* col2im's scatter-add */           \
     }
     MG_ROWS(float)
     MG_ROWS(double)
@@ -255,6 +258,8 @@ cdef extern from *:
     void mg_add_rows_double(double* y, Py_ssize_t rows, int F, const double* b) nogil
     void mg_sum_rows_float(const float* a, Py_ssize_t rows, int F, float* out) nogil
     void mg_sum_rows_double(const double* a, Py_ssize_t rows, int F, double* out) nogil
+    void mg_add_float(float* dst, const float* src, Py_ssize_t n) nogil
+    void mg_add_double(double* dst, const double* src, Py_ssize_t n) nogil
     void mg_direct_dw_float(const float* x, const float* dy, float* dw, const int* g, Py_ssize_t n0,
                             Py_ssize_t n1) nogil
     void mg_direct_dw_double(const double* x, const double* dy, double* dw, const int* g,
@@ -302,10 +307,9 @@ cdef void im2col(const floating* x, floating* col, Geom* g, int n0, int n1, int 
                         if Cg == 1:
                             for ow in range(lo, hi):
                                 dst[ow * Kg] = src[(ow - lo) * xs]
-                        else:
+                        else:  # memcpy: the Cython loop ran scalar (dst and src might alias)
                             for ow in range(lo, hi):
-                                for c in range(Cg):
-                                    dst[ow * Kg + c] = src[(ow - lo) * xs + c]
+                                memcpy(dst + ow * Kg, src + (ow - lo) * xs, Cg * sizeof(floating))
                     for ow in range(hi, g.OW):
                         for c in range(Cg):
                             dst[ow * Kg + c] = 0
@@ -346,10 +350,12 @@ cdef void col2im(const floating* col, floating* dx, Geom* g, int n0, int n1, int
                     if Cg == 1:
                         for ow in range(hi - lo):
                             dst[ow * xs] += src[ow * Kg]
-                    else:
+                    else:  # vectorised in C (the Cython loop ran scalar: the pointers might alias)
                         for ow in range(hi - lo):
-                            for c in range(Cg):
-                                dst[ow * xs + c] += src[ow * Kg + c]
+                            if floating is float:
+                                mg_add_float(dst + ow * xs, src + ow * Kg, Cg)
+                            else:
+                                mg_add_double(dst + ow * xs, src + ow * Kg, Cg)
 
 
 cdef tuple _dims(Py_ssize_t* shape):
