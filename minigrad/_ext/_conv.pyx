@@ -285,6 +285,9 @@ cdef void im2col(const floating* x, floating* col, Geom* g, int n0, int n1, int 
     cdef Py_ssize_t n, oh, ow, i, j, c, h, Cg = g.Cg, Kg = g.Kg, lo, hi
     cdef Py_ssize_t xs = <Py_ssize_t>g.stride_w * g.C   # x step between output columns
     cdef floating* row
+    if g.groups == 1 and g.stride_w == 1 and g.dilation_w == 1:
+        _im2col_runs(x, col, g, n0, n1)
+        return
     cdef floating* dst
     cdef const floating* src
     for n in range(n0, n1):
@@ -333,6 +336,9 @@ cdef void col2im(const floating* col, floating* dx, Geom* g, int n0, int n1, int
     cdef Py_ssize_t xs = <Py_ssize_t>g.stride_w * g.C
     cdef const floating* src
     cdef floating* dst
+    if g.groups == 1 and g.stride_w == 1 and g.dilation_w == 1:
+        _col2im_runs(col, dx, g, n0, n1)
+        return
     for n in range(n0, n1):
         for oh in range(g.OH):
             for i in range(g.KH):
@@ -356,6 +362,72 @@ cdef void col2im(const floating* col, floating* dx, Geom* g, int n0, int n1, int
                                 mg_add_float(dst + ow * xs, src + ow * Kg, Cg)
                             else:
                                 mg_add_double(dst + ow * xs, src + ow * Kg, Cg)
+
+
+cdef void _im2col_runs(const floating* x, floating* col, Geom* g, int n0, int n1) noexcept nogil:
+    """im2col for one group, horizontal stride and dilation 1: a pixel's taps (i, 0..KW-1) are one
+    contiguous run of KW*C values in both x and col, copied at once where the window is inside."""
+    cdef Py_ssize_t n, oh, ow, i, j, h, w, C = g.C, Kg = g.Kg, run = <Py_ssize_t>g.KW * g.C
+    cdef Py_ssize_t a, b, e, skip
+    cdef floating* dst
+    cdef const floating* src
+    a = _inside(-g.pad_left, 1, g.W, g.OW)[0]                 # first column with tap 0 inside
+    b = _inside(g.KW - 1 - g.pad_left, 1, g.W, g.OW)[1]       # past the last with tap KW-1 inside
+    for n in range(n0, n1):
+        for oh in range(g.OH):
+            for i in range(g.KH):
+                h = oh * g.stride_h - g.pad_top + i * g.dilation_h
+                dst = col + ((n - n0) * g.OH + oh) * g.OW * Kg + i * run
+                if h < 0 or h >= g.H:
+                    for ow in range(g.OW):
+                        memset(dst + ow * Kg, 0, run * sizeof(floating))
+                    continue
+                src = x + (n * g.H + h) * g.W * C  # the row; column w at src + w*C
+                for ow in range(a, b):
+                    memcpy(dst + ow * Kg, src + (ow - g.pad_left) * C, run * sizeof(floating))
+                skip = b - a if b > a else 0
+                for e in range(g.OW - skip):  # the columns whose window crosses the border
+                    ow = e if e < a else e + skip
+                    for j in range(g.KW):
+                        w = ow - g.pad_left + j
+                        if 0 <= w < g.W:
+                            memcpy(dst + ow * Kg + j * C, src + w * C, C * sizeof(floating))
+                        else:
+                            memset(dst + ow * Kg + j * C, 0, C * sizeof(floating))
+
+
+cdef void _col2im_runs(const floating* col, floating* dx, Geom* g, int n0, int n1) noexcept nogil:
+    """col2im for one group, horizontal stride and dilation 1: contiguous KW*C runs (see above)."""
+    cdef Py_ssize_t n, oh, ow, i, j, h, w, C = g.C, Kg = g.Kg, run = <Py_ssize_t>g.KW * g.C
+    cdef Py_ssize_t a, b, e, skip
+    cdef const floating* src
+    cdef floating* dst
+    a = _inside(-g.pad_left, 1, g.W, g.OW)[0]
+    b = _inside(g.KW - 1 - g.pad_left, 1, g.W, g.OW)[1]
+    skip = b - a if b > a else 0
+    for n in range(n0, n1):
+        for oh in range(g.OH):
+            for i in range(g.KH):
+                h = oh * g.stride_h - g.pad_top + i * g.dilation_h
+                if h < 0 or h >= g.H:
+                    continue
+                src = col + ((n - n0) * g.OH + oh) * g.OW * Kg + i * run
+                dst = dx + (n * g.H + h) * g.W * C
+                for ow in range(a, b):
+                    _add(dst + (ow - g.pad_left) * C, src + ow * Kg, run)
+                for e in range(g.OW - skip):
+                    ow = e if e < a else e + skip
+                    for j in range(g.KW):
+                        w = ow - g.pad_left + j
+                        if 0 <= w < g.W:
+                            _add(dst + w * C, src + ow * Kg + j * C, C)
+
+
+cdef inline void _add(floating* dst, const floating* src, Py_ssize_t count) noexcept nogil:
+    if floating is float:
+        mg_add_float(dst, src, count)
+    else:
+        mg_add_double(dst, src, count)
 
 
 cdef tuple _dims(Py_ssize_t* shape):
