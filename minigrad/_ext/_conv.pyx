@@ -13,6 +13,8 @@ the 32->64 layer's whole-batch sgemm (7744 x 288 x 64) reaches 129 GFLOP/s on 2 
 single-threaded chunks of 363-968 rows reach ~93 GFLOP/s per core (~186 together), and the chunk's
 im2col never leaves L2.
 Weight/bias gradients are summed per thread into private partials and reduced at the end.
+With at most 32 taps (KH*KW*C) and one group, the forward and the weight gradient skip im2col and
+run direct vector kernels instead (the C block below): such GEMMs are too thin to pay for it.
 The kernels trust their arguments: minigrad.kernels.conv validates every shape first.
 """
 from cython cimport floating
