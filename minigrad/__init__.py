@@ -2,11 +2,17 @@
 
 Public API only; no plugin and no heavy optional library is imported here.
 """
-from minigrad import ops
+import os as _os
+
+# Idle OpenMP threads sleep instead of spinning: a spinning pool starves BLAS and the Python thread
+# on small machines (see minigrad.threads). libgomp reads this once, when the extensions load.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from minigrad import ops  # noqa: E402
 from minigrad._ext import _tensor as _engine
 from minigrad.random import set_seed
 from minigrad.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
-from minigrad.threads import get_num_threads, openmp_available, set_num_threads
+from minigrad.threads import get_blas_threads, get_num_threads, openmp_available, set_num_threads
 from minigrad import activations, constraints, initializers, layers, regularizers
 from minigrad import models
 from minigrad import losses, metrics, optimizers
@@ -21,7 +27,7 @@ _engine._install(Tensor, ops.get)
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "ops",
-    "set_num_threads", "get_num_threads", "openmp_available", "set_seed",
+    "set_num_threads", "get_num_threads", "get_blas_threads", "openmp_available", "set_seed",
     "models", "Model", "Sequential", "to_categorical",
     "layers", "initializers", "activations", "regularizers", "constraints",
     "optimizers", "losses", "metrics",

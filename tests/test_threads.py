@@ -9,8 +9,10 @@ import minigrad
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
 def test_set_num_threads_rejects_non_positive_ints(bad):
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="n must be a positive int"):
         minigrad.set_num_threads(bad)
+    with pytest.raises(ValueError, match="blas must be a positive int"):
+        minigrad.set_num_threads(1, blas=bad)
 
 
 def _blas_threads_after(code: str, env: dict | None = None) -> set:
@@ -29,6 +31,20 @@ def _blas_threads_after(code: str, env: dict | None = None) -> set:
 
 def test_set_num_threads_limits_every_blas_and_openmp():
     code = "minigrad.set_num_threads(1)\nassert minigrad.get_num_threads() == 1"
+    assert _blas_threads_after(code) == {1}
+
+
+def test_blas_runs_single_threaded_by_default_and_on_request_with_more():
+    assert _blas_threads_after("assert minigrad.get_blas_threads() == 1") == {1}
+    code = "minigrad.set_num_threads(1, blas=2)\nassert minigrad.get_blas_threads() == 2"
+    assert _blas_threads_after(code) == {2}
+
+
+def test_scipy_blas_loaded_lazily_starts_limited():
+    code = (
+        "import numpy as np\n"
+        "minigrad.ops.apply('conv2d', np.ones((1, 5, 5, 1), np.float32), np.ones((3, 3, 1, 2), np.float32))"
+    )
     assert _blas_threads_after(code) == {1}
 
 

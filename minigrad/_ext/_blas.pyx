@@ -33,6 +33,9 @@ def load() -> None:
     capi = cython_blas.__pyx_capi__
     dgemm = <dgemm_t>_capsule_pointer(capi, "dgemm")
     sgemm = <sgemm_t>_capsule_pointer(capi, "sgemm")
+    from minigrad.threads import limit_blas
+
+    limit_blas()  # the library just loaded starts with one thread per core
 
 
 cdef bint _ensure() noexcept nogil:
