@@ -62,3 +62,16 @@ def test_bad_environment_value_is_a_clear_error():
     out = subprocess.run([sys.executable, "-c", "import minigrad"], capture_output=True, text=True,
                          env={**os.environ, "MINIGRAD_NUM_THREADS": "many"}, timeout=60)
     assert out.returncode != 0 and "MINIGRAD_NUM_THREADS must be a positive integer" in out.stderr
+
+
+def test_allocator_is_tuned_on_glibc_unless_opted_out():
+    import os
+    import platform
+
+    code = "import minigrad; print(minigrad.threads.allocator_tuned)"
+    run = lambda env: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,  # noqa: E731
+                                     env={**os.environ, **env}, timeout=60).stdout.strip()
+    if platform.libc_ver()[0] == "glibc":
+        assert run({}) == "True"
+    assert run({"MINIGRAD_MALLOC_TUNING": "0"}) == "False"
+    assert run({"MALLOC_TRIM_THRESHOLD_": "0"}) == "False"  # the user's own setting wins
