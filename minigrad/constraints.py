@@ -150,24 +150,8 @@ class MinMaxNorm(Constraint):
 
 def get(identifier: Any) -> Constraint | None:
     """None, a Constraint or callable, a class, a name ('max_norm', 'NonNeg', 'dist:name') or a dict."""
-    if identifier is None or isinstance(identifier, Constraint):
-        return identifier
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        identifier = registry.get(identifier)
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"constraints.get: could not interpret constraint {identifier!r}")
+    return registry.resolve(identifier, Constraint)
 
 
-def serialize(constraint: Constraint) -> dict[str, Any]:
-    """{'kind', 'name', 'config'} (resolved only through the registry when loaded)."""
-    return registry.serialize(constraint)
-
-
-def deserialize(entry: dict[str, Any]) -> Constraint:
-    """Rebuild from serialize()'s dict."""
-    return registry.deserialize(entry)
+serialize = registry.serialize
+deserialize = registry.deserialize

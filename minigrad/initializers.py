@@ -278,24 +278,8 @@ class Identity(Initializer):
 
 def get(identifier: Any) -> Any:
     """None, an Initializer, a class, a name or a serialized dict -> an initializer (or None)."""
-    if identifier is None or isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        identifier = registry.get(identifier)
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"initializers.get: could not interpret initializer {identifier!r}")
+    return registry.resolve(identifier, Initializer)
 
 
-def serialize(initializer: Initializer) -> dict[str, Any]:
-    """{'kind', 'name', 'config'} (resolved only through the registry when loaded)."""
-    return registry.serialize(initializer)
-
-
-def deserialize(entry: dict[str, Any]) -> Initializer:
-    """Rebuild from serialize()'s dict."""
-    return registry.deserialize(entry)
+serialize = registry.serialize
+deserialize = registry.deserialize

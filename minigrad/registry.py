@@ -225,6 +225,20 @@ class Registry:
             entry["provider"] = {"distribution": provider, "version": self._version_of(provider)}
         return entry
 
+    def resolve(self, identifier: Any, base: type) -> Any:
+        """Keras-style get: None, a `base` instance, a callable, a class, a name or a serialized dict."""
+        if identifier is None or isinstance(identifier, base):
+            return identifier
+        if isinstance(identifier, dict):
+            return self.deserialize(identifier)
+        if isinstance(identifier, str):
+            identifier = self.get(identifier)
+        if isinstance(identifier, type):
+            return identifier()
+        if callable(identifier):
+            return identifier
+        raise TypeError(f"{self.kind}.get: could not interpret {identifier!r}")
+
     def deserialize(self, entry: dict[str, Any]) -> Any:
         """Rebuild an object from serialize()'s dict, resolving its class only through this registry."""
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):

@@ -141,24 +141,8 @@ class OrthogonalRegularizer(Regularizer):
 
 def get(identifier: Any) -> Regularizer | None:
     """None, a Regularizer or callable, a class, a name ('l2', 'L1L2', 'dist:name') or a dict."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        identifier = registry.get(identifier)
-    if isinstance(identifier, type):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"regularizers.get: could not interpret regularizer {identifier!r}")
+    return registry.resolve(identifier, Regularizer)
 
 
-def serialize(regularizer: Regularizer) -> dict[str, Any]:
-    """{'kind', 'name', 'config'} (resolved only through the registry when loaded)."""
-    return registry.serialize(regularizer)
-
-
-def deserialize(entry: dict[str, Any]) -> Regularizer:
-    """Rebuild from serialize()'s dict."""
-    return registry.deserialize(entry)
+serialize = registry.serialize
+deserialize = registry.deserialize
