@@ -17,7 +17,7 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 def test_main_job_command_installs_and_runs_the_demo():
     main = _bash_blocks()[0].strip()
-    assert main.startswith("pip install .") and main.endswith("minigrad demo")
+    assert main.startswith("pip install \".[viz]\"") and main.endswith("minigrad demo")
 
 
 def test_the_test_command_installs_every_plugin_package():
