@@ -32,18 +32,9 @@ def _data(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def reference_model() -> Any:
     """The REFERENCE.md CNN, compiled as in the Keras tutorial."""
-    from minigrad import layers, models
+    from minigrad.cli.demo import reference_cnn
 
-    model = models.Sequential([
-        layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.Flatten(),
-        layers.Dense(64, activation="relu"),
-        layers.Dense(10, activation="softmax"),
-    ])
+    model = reference_cnn()
     model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 
