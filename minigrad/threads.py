@@ -2,9 +2,10 @@
 
 Policy: minigrad parallelises inside its own kernels (OpenMP, over batch chunks) and runs BLAS
 single-threaded by default. OpenBLAS's worker threads busy-wait after every call; on a 2-core
-machine a second spinning pool next to the OpenMP threads made the reference CNN's training step
-3-10x slower (measured on a loaded machine: 47 ms on 1 thread, 331 ms on 2 threads before this
-policy, 28 ms after). Pass `blas=n` when a model is dominated by large Dense layers.
+machine a second spinning pool next to the OpenMP threads made the reference CNN's 2-thread
+training step several times slower than the 1-thread one (an ad-hoc measurement under load, before
+this policy; `python -m benchmarks.bench_model --threads 1,2` shows the steps as they are now).
+Pass `blas=n` when a model is dominated by large Dense layers.
 """
 from __future__ import annotations
 
@@ -71,8 +72,9 @@ def openmp_available() -> bool:
 def _tune_allocator() -> bool:
     # Every step allocates the same large activations and gradients. glibc serves blocks over its
     # (dynamic) mmap threshold with fresh pages and returns freed heap tops to the OS, so each step
-    # first-touches ~4,000 new pages (~1.6 us each here): 28 -> 22 ms per reference-CNN step on one
-    # thread with this tuning. Values as PyTorch recommends; the user's own MALLOC_* settings win.
+    # first-touches ~4,000 new pages (~1.6 us each here). Compare
+    # `MINIGRAD_MALLOC_TUNING=0 python -m benchmarks.bench_model --threads 1` with the plain run.
+    # Values as PyTorch recommends; the user's own MALLOC_* settings win.
     if os.environ.get("MINIGRAD_MALLOC_TUNING", "1") == "0" or any(
         k in os.environ for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
     ):

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from minigrad import activations, constraints, initializers, regularizers
 from minigrad.errors import ShapeError
 from minigrad.layers._args import conv_output_length, int_tuple, padding_mode, positive_int
 from minigrad.layers._args import data_format as check_data_format
-from minigrad.layers.base import InputSpec, Layer, Shape, register, serialize_identifier
+from minigrad.layers.base import InputSpec, Layer, Shape, kernel_bias_config, register, resolve_kernel_bias
 from minigrad.ops import apply
 from minigrad.tensor import Tensor
 
@@ -43,15 +42,9 @@ class _Conv(Layer):
         self.groups = positive_int(owner, "groups", groups)
         if self.filters % self.groups:
             raise ValueError(f"{owner}: filters ({self.filters}) must be divisible by groups ({self.groups})")
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        resolve_kernel_bias(self, "kernel", activation, use_bias, kernel_initializer, bias_initializer,
+                            kernel_regularizer, bias_regularizer, activity_regularizer,
+                            kernel_constraint, bias_constraint)
         self.input_spec = InputSpec(ndim=self.rank + 2)
         self.kernel = self.bias = None
 
@@ -119,22 +112,8 @@ class _Conv(Layer):
             **super().get_config(), "filters": self.filters, "kernel_size": one(self.kernel_size),
             "strides": one(self.strides), "padding": self.padding, "data_format": self.data_format,
             "dilation_rate": one(self.dilation_rate), "groups": self.groups,
-            **_common_config(self, "kernel"),
+            **kernel_bias_config(self, "kernel"),
         }
-
-
-def _common_config(layer: Any, kernel: str) -> dict[str, Any]:
-    """activation, use_bias and the kernel/bias initializers, regularizers and constraints."""
-    return {
-        "activation": activations.serialize(layer.activation), "use_bias": layer.use_bias,
-        f"{kernel}_initializer": initializers.serialize(getattr(layer, f"{kernel}_initializer")),
-        "bias_initializer": initializers.serialize(layer.bias_initializer),
-        f"{kernel}_regularizer": serialize_identifier(regularizers, getattr(layer, f"{kernel}_regularizer")),
-        "bias_regularizer": serialize_identifier(regularizers, layer.bias_regularizer),
-        "activity_regularizer": serialize_identifier(regularizers, layer.activity_regularizer),
-        f"{kernel}_constraint": serialize_identifier(constraints, getattr(layer, f"{kernel}_constraint")),
-        "bias_constraint": serialize_identifier(constraints, layer.bias_constraint),
-    }
 
 
 @register("conv2d", aliases=("convolution2d", "Convolution2D"))
@@ -240,5 +219,5 @@ class DepthwiseConv2D(_Conv):
             **config, "kernel_size": list(self.kernel_size), "strides": list(self.strides),
             "padding": self.padding, "depth_multiplier": self.depth_multiplier,
             "data_format": self.data_format, "dilation_rate": list(self.dilation_rate),
-            **_common_config(self, "depthwise"),
+            **kernel_bias_config(self, "depthwise"),
         }

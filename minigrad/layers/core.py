@@ -6,12 +6,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad import activations, constraints, initializers, regularizers
+from minigrad import activations
 from minigrad import random as _random
 from minigrad.errors import ShapeError
 from minigrad.layers._args import data_format as check_data_format
 from minigrad.layers._args import positive_int
-from minigrad.layers.base import InputSpec, Layer, Shape, register, serialize_identifier
+from minigrad.layers.base import InputSpec, Layer, Shape, kernel_bias_config, register, resolve_kernel_bias
 from minigrad.ops import apply
 from minigrad.tensor import Tensor
 
@@ -32,15 +32,9 @@ class Dense(Layer):
                  bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.units = positive_int(f"Dense '{self.name}'", "units", units)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        resolve_kernel_bias(self, "kernel", activation, use_bias, kernel_initializer, bias_initializer,
+                            kernel_regularizer, bias_regularizer, activity_regularizer,
+                            kernel_constraint, bias_constraint)
         self.input_spec = InputSpec(min_ndim=2)
         self.kernel = self.bias = None
 
@@ -68,14 +62,7 @@ class Dense(Layer):
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(), "units": self.units,
-            "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": serialize_identifier(regularizers, self.kernel_regularizer),
-            "bias_regularizer": serialize_identifier(regularizers, self.bias_regularizer),
-            "activity_regularizer": serialize_identifier(regularizers, self.activity_regularizer),
-            "kernel_constraint": serialize_identifier(constraints, self.kernel_constraint),
-            "bias_constraint": serialize_identifier(constraints, self.bias_constraint),
+            **kernel_bias_config(self),
         }
 
 
