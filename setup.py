@@ -59,6 +59,8 @@ def _extensions() -> list[Extension]:
     wanted = {n for n in os.environ.get("MINIGRAD_EXTENSIONS", "").split(",") if n}
     compile_args, link_args = _flags()
     exts = []
+    ext_dir = HERE / "minigrad" / "_ext"
+    headers = [str(h.relative_to(HERE)) for h in sorted(ext_dir.glob("*.h"))]  # rebuild on change
     for pyx in sorted((HERE / "minigrad" / "_ext").glob("*.pyx")):
         if wanted and pyx.stem not in wanted:
             continue
@@ -66,7 +68,8 @@ def _extensions() -> list[Extension]:
             Extension(
                 f"minigrad._ext.{pyx.stem}",
                 [str(pyx.relative_to(HERE))],
-                include_dirs=[np.get_include()],
+                include_dirs=[np.get_include(), str(ext_dir)],
+                depends=headers,
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
                 extra_compile_args=compile_args,
                 extra_link_args=link_args,
