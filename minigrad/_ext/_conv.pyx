@@ -38,6 +38,21 @@ cdef extern from "conv_kernels.h":
                             Py_ssize_t n1) nogil
     void mg_direct_dw_double(const double* x, const double* dy, double* dw, const int* g,
                              Py_ssize_t n0, Py_ssize_t n1) nogil
+    ctypedef struct mg_ig:
+        int Hp, Wp, C, OH, OW, F, KH, KW, sh, sw, dh, dw
+    int MG_HAVE_IG
+    void mg_ig_forward_float(const float* xp, const float* w, const float* b, float* y,
+                             const mg_ig* g, Py_ssize_t nimg) nogil
+    void mg_ig_forward_double(const double* xp, const double* w, const double* b, double* y,
+                              const mg_ig* g, Py_ssize_t nimg) nogil
+    void mg_ig_dweights_float(const float* xp, const float* dy, float* dw, const mg_ig* g,
+                              Py_ssize_t nimg) nogil
+    void mg_ig_dweights_double(const double* xp, const double* dy, double* dw, const mg_ig* g,
+                               Py_ssize_t nimg) nogil
+    void mg_ig_dinput_float(const float* dy, const float* wT, float* dxp, const mg_ig* g,
+                            Py_ssize_t nimg) nogil
+    void mg_ig_dinput_double(const double* dy, const double* wT, double* dxp, const mg_ig* g,
+                             Py_ssize_t nimg) nogil
 
 
 # Up to this many taps (KH*KW*C) a GEMM is too thin to pay for building im2col (the 1->32 layer's
@@ -50,6 +65,8 @@ cdef struct Geom:
     int N, H, W, C, OH, OW, F, KH, KW
     int stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left
     int groups, Cg, Fg, Kg   # Kg = KH*KW*Cg: im2col columns of one group
+    int Hp, Wp               # rows and columns the windows span, padding included
+    bint padded              # whether they reach outside x (the implicit GEMM then pads a copy)
 
 
 cdef void im2col(const floating* x, floating* col, Geom* g, int n0, int n1, int grp) noexcept nogil:
@@ -220,27 +237,107 @@ cdef Geom _geom(tuple xs, tuple ws, tuple ys, int stride_h, int stride_w, int di
     g.pad_top, g.pad_left, g.groups = pad_top, pad_left, groups
     g.Fg = g.F // groups
     g.Kg = g.KH * g.KW * g.Cg
+    g.Hp = (g.OH - 1) * stride_h + (g.KH - 1) * dilation_h + 1
+    g.Wp = (g.OW - 1) * stride_w + (g.KW - 1) * dilation_w + 1
+    g.padded = pad_top > 0 or pad_left > 0 or g.Hp > g.H or g.Wp > g.W
     if (ys[0] != g.N or ys[3] != g.F or g.Cg * groups != g.C or g.Fg * groups != g.F
             or min(stride_h, stride_w, dilation_h, dilation_w) < 1 or min(pad_top, pad_left) < 0):
         raise ValueError(f"_conv: inconsistent geometry x{xs} w{ws} y{ys} groups={groups}")
     return g
 
 
+cdef Py_ssize_t _slot(Geom* g, int chunk) noexcept:
+    """Elements of a thread's scratch: an im2col chunk, or the implicit GEMM's padded x and dx."""
+    cdef Py_ssize_t col = <Py_ssize_t>chunk * g.OH * g.OW * g.Kg
+    cdef Py_ssize_t pads = 2 * <Py_ssize_t>chunk * g.Hp * g.Wp * g.C
+    return max(col, pads)
+
+
 cdef Py_ssize_t _check_workspace(Py_ssize_t have, Geom* g, int chunk, int n_threads, bint partials) except -1:
-    cdef Py_ssize_t need = workspace_size(g.OH, g.OW, g.Kg, g.F, chunk, n_threads, partials)
+    cdef Py_ssize_t need = _workspace_size(g, chunk, n_threads, partials)
     if chunk < 1 or n_threads < 1 or have < need:
         raise ValueError(f"_conv: workspace of {have} elements, need {need} (chunk={chunk}, "
                          f"threads={n_threads})")
     return need
 
 
-cpdef Py_ssize_t workspace_size(int OH, int OW, int Kg, int F, int images_per_chunk, int n_threads,
-                                bint partials):
-    """Elements of scratch a call needs: an im2col chunk per thread (+ dw/db partials per thread)."""
-    cdef Py_ssize_t per_thread = <Py_ssize_t>images_per_chunk * OH * OW * Kg
+cdef Py_ssize_t _workspace_size(Geom* g, int chunk, int n_threads, bint partials) noexcept:
+    cdef Py_ssize_t per_thread = _slot(g, chunk)
     if partials:
-        per_thread += <Py_ssize_t>Kg * F + F
+        per_thread += <Py_ssize_t>g.Kg * g.F + g.F
     return per_thread * n_threads
+
+
+def workspace_size(tuple x_shape, tuple w_shape, tuple y_shape, int stride_h, int stride_w,
+                   int dilation_h, int dilation_w, int pad_top, int pad_left, int groups,
+                   int images_per_chunk, int n_threads, bint partials) -> int:
+    """Elements of scratch a call needs: a slot per thread (+ dw/db partials per thread)."""
+    cdef Geom g = _geom(x_shape, w_shape, y_shape, stride_h, stride_w, dilation_h, dilation_w,
+                        pad_top, pad_left, groups)
+    return _workspace_size(&g, images_per_chunk, n_threads, partials)
+
+
+IMPLICIT_GEMM = bool(MG_HAVE_IG)  # compiled in: needs AVX-512 at build time (-march=native)
+
+
+def kernel_path(tuple x_shape, tuple w_shape, tuple y_shape, int stride_h, int stride_w,
+                int dilation_h, int dilation_w, int pad_top, int pad_left, int groups,
+                int itemsize) -> str:
+    """Which kernels a call runs: 'direct' (few taps), 'implicit' (implicit GEMM) or 'im2col'."""
+    cdef Geom g = _geom(x_shape, w_shape, y_shape, stride_h, stride_w, dilation_h, dilation_w,
+                        pad_top, pad_left, groups)
+    if g.groups == 1 and g.Kg <= DIRECT_MAX_TAPS:
+        return "direct"
+    return "implicit" if _implicit(&g, itemsize) else "im2col"
+
+
+cdef bint _implicit(Geom* g, Py_ssize_t itemsize) noexcept nogil:
+    """Whether the implicit GEMM kernels take this call (see conv_kernels.h)."""
+    cdef int lanes = 64 // itemsize
+    return (MG_HAVE_IG and g.groups == 1 and g.Kg > DIRECT_MAX_TAPS and g.C % lanes == 0
+            and g.F % lanes == 0)
+
+
+cdef mg_ig _ig(Geom* g) noexcept nogil:
+    cdef mg_ig s
+    s.Hp, s.Wp = (g.Hp, g.Wp) if g.padded else (g.H, g.W)
+    s.C, s.OH, s.OW, s.F, s.KH, s.KW = g.C, g.OH, g.OW, g.F, g.KH, g.KW
+    s.sh, s.sw, s.dh, s.dw = g.stride_h, g.stride_w, g.dilation_h, g.dilation_w
+    return s
+
+
+cdef const floating* _pad_chunk(const floating* x, floating* buf, Geom* g, int n0,
+                                int n1) noexcept nogil:
+    """Images n0..n1 of x inside a zero border, Hp x Wp (into buf), or x itself when none is needed."""
+    cdef Py_ssize_t n, hp, h, C = g.C, row = <Py_ssize_t>g.Wp * g.C
+    cdef Py_ssize_t lo = min(g.pad_left, g.Wp), hi = min(g.pad_left + g.W, g.Wp)
+    cdef floating* dst
+    if not g.padded:
+        return x + <Py_ssize_t>n0 * g.H * g.W * C
+    for n in range(n0, n1):
+        for hp in range(g.Hp):
+            dst = buf + ((n - n0) * g.Hp + hp) * row
+            h = hp - g.pad_top
+            if h < 0 or h >= g.H or lo >= hi:
+                memset(dst, 0, row * sizeof(floating))
+                continue
+            memset(dst, 0, lo * C * sizeof(floating))
+            memcpy(dst + lo * C, x + ((n * g.H + h) * g.W + lo - g.pad_left) * C,
+                   (hi - lo) * C * sizeof(floating))
+            memset(dst + hi * C, 0, (g.Wp - hi) * C * sizeof(floating))
+    return buf
+
+
+cdef void _unpad_chunk(const floating* buf, floating* dx, Geom* g, int n0, int n1) noexcept nogil:
+    """dx's images n0..n1 (zeroed) from their padded gradient: the inverse of _pad_chunk's copy."""
+    cdef Py_ssize_t n, h, C = g.C, cols = min(g.W, g.Wp - g.pad_left)
+    if cols <= 0:
+        return
+    for n in range(n0, n1):
+        for h in range(min(g.H, g.Hp - g.pad_top)):
+            memcpy(dx + ((n * g.H + h) * g.W) * C,
+                   buf + (((n - n0) * g.Hp + h + g.pad_top) * g.Wp + g.pad_left) * C,
+                   cols * C * sizeof(floating))
 
 
 def conv2d_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w, b,
@@ -257,9 +354,25 @@ def conv2d_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] 
     if g.N == 0:
         return
     cdef int ci, n_chunks = (g.N + images_per_chunk - 1) // images_per_chunk
-    cdef Py_ssize_t col_size = <Py_ssize_t>images_per_chunk * g.OH * g.OW * g.Kg
+    cdef Py_ssize_t col_size = _slot(&g, images_per_chunk)
     if g.groups == 1 and g.Kg <= DIRECT_MAX_TAPS:
         _direct_forward(x, w, bias, y, &g, images_per_chunk, n_threads)
+        return
+    cdef mg_ig ig = _ig(&g)
+    cdef int n0, n1
+    cdef const floating* xp
+    if _implicit(&g, sizeof(floating)):
+        with nogil:
+            for ci in prange(n_chunks, num_threads=n_threads, schedule="dynamic"):
+                n0 = ci * images_per_chunk
+                n1 = min(g.N, n0 + images_per_chunk)
+                xp = _pad_chunk(&x[0, 0, 0, 0], &workspace[0] + threadid() * col_size, &g, n0, n1)
+                if floating is float:
+                    mg_ig_forward_float(xp, &w[0, 0, 0, 0], &bias[0] if bias is not None else NULL,
+                                        &y[n0, 0, 0, 0], &ig, n1 - n0)
+                else:
+                    mg_ig_forward_double(xp, &w[0, 0, 0, 0], &bias[0] if bias is not None else NULL,
+                                         &y[n0, 0, 0, 0], &ig, n1 - n0)
         return
     with nogil:
         # dynamic: on a shared machine a thread that lost its core must not hold up the rest
@@ -303,7 +416,7 @@ def conv2d_backward(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1
     if db_v is not None and db_v.shape[0] != g.F:
         raise ValueError("_conv: db must have one value per filter")
     _check_workspace(workspace.shape[0], &g, images_per_chunk, n_threads, True)
-    cdef Py_ssize_t col_size = <Py_ssize_t>images_per_chunk * g.OH * g.OW * g.Kg
+    cdef Py_ssize_t col_size = _slot(&g, images_per_chunk)
     cdef Py_ssize_t stride = col_size + <Py_ssize_t>g.Kg * g.F + g.F
     cdef floating* ws = &workspace[0]
     cdef floating* dxp = &dx_v[0, 0, 0, 0] if dx_v is not None and g.N > 0 else NULL
@@ -311,14 +424,27 @@ def conv2d_backward(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1
     cdef int ci, t, n_chunks = (g.N + images_per_chunk - 1) // images_per_chunk
     cdef int geo[14]
     _geo_array(&g, geo)
+    cdef bint implicit = _implicit(&g, sizeof(floating))
+    cdef mg_ig ig = _ig(&g)
+    cdef const floating[:, ::1] wT = None  # (F, Kg): the dx GEMM's operand, read row by row
+    if implicit and dxp != NULL:
+        import numpy as np
+        wT = np.ascontiguousarray(np.asarray(w).reshape(g.Kg, g.F).T)
     with nogil:
         for t in range(n_threads):
             memset(ws + t * stride + col_size, 0, (<Py_ssize_t>g.Kg * g.F + g.F) * sizeof(floating))
         for ci in prange(n_chunks, num_threads=n_threads, schedule="dynamic"):
             t = threadid()
-            _backward_chunk(&dy[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], dxp, want_dw, want_db,
-                            &g, ci * images_per_chunk, min(g.N, (ci + 1) * images_per_chunk),
-                            ws + t * stride, images_per_chunk, geo)
+            if implicit:
+                _ig_backward_chunk(&dy[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                   &wT[0, 0] if wT is not None else NULL, dxp, want_dw, want_db,
+                                   &g, &ig, ci * images_per_chunk,
+                                   min(g.N, (ci + 1) * images_per_chunk), ws + t * stride, col_size)
+            else:
+                _backward_chunk(&dy[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], dxp, want_dw,
+                                want_db, &g, ci * images_per_chunk,
+                                min(g.N, (ci + 1) * images_per_chunk), ws + t * stride, col_size,
+                                geo)
         # reduce the per-thread partials (a few thousand values: not worth threads)
         if want_dw:
             _sum_partials(ws + col_size, stride, n_threads, <Py_ssize_t>g.Kg * g.F,
@@ -341,11 +467,44 @@ cdef void _sum_partials(const floating* first, Py_ssize_t stride, int n_threads,
             out[e] += first[t * stride + e]
 
 
+cdef void _ig_backward_chunk(const floating* dy, const floating* x, const floating* wT,
+                             floating* dx, bint want_dw, bint want_db, Geom* g, mg_ig* ig, int n0,
+                             int n1, floating* ws, Py_ssize_t slot) noexcept nogil:
+    """_backward_chunk by the implicit GEMM kernels: the slot holds the padded x, then dx."""
+    cdef floating* dwp = ws + slot
+    cdef Py_ssize_t img = <Py_ssize_t>g.H * g.W * g.C, pimg = <Py_ssize_t>g.Hp * g.Wp * g.C
+    cdef const floating* dyc = dy + <Py_ssize_t>n0 * g.OH * g.OW * g.F
+    cdef const floating* xp
+    cdef floating* dxp
+    if want_dw:
+        xp = _pad_chunk(x, ws, g, n0, n1)
+        if floating is float:
+            mg_ig_dweights_float(xp, dyc, dwp, ig, n1 - n0)
+        else:
+            mg_ig_dweights_double(xp, dyc, dwp, ig, n1 - n0)
+    if dx != NULL:
+        memset(dx + n0 * img, 0, (n1 - n0) * img * sizeof(floating))
+        dxp = ws + (n1 - n0) * pimg if g.padded else dx + n0 * img
+        if g.padded:
+            memset(dxp, 0, (n1 - n0) * pimg * sizeof(floating))
+        if floating is float:
+            mg_ig_dinput_float(dyc, wT, dxp, ig, n1 - n0)
+        else:
+            mg_ig_dinput_double(dyc, wT, dxp, ig, n1 - n0)
+        if g.padded:
+            _unpad_chunk(dxp, dx, g, n0, n1)
+    if want_db:
+        if floating is float:
+            mg_sum_rows_float(dyc, (n1 - n0) * g.OH * g.OW, g.F, dwp + <Py_ssize_t>g.Kg * g.F)
+        else:
+            mg_sum_rows_double(dyc, (n1 - n0) * g.OH * g.OW, g.F, dwp + <Py_ssize_t>g.Kg * g.F)
+
+
 cdef void _backward_chunk(const floating* dy, const floating* x, const floating* w, floating* dx,
                           bint want_dw, bint want_db, Geom* g, int n0, int n1, floating* ws,
-                          int chunk, const int* geo) noexcept nogil:
+                          Py_ssize_t slot, const int* geo) noexcept nogil:
     cdef floating* col = ws
-    cdef floating* dwp = ws + <Py_ssize_t>chunk * g.OH * g.OW * g.Kg
+    cdef floating* dwp = ws + slot
     cdef floating* dbp = dwp + <Py_ssize_t>g.Kg * g.F
     cdef int grp, rows = (n1 - n0) * g.OH * g.OW
     cdef Py_ssize_t r, f, img = <Py_ssize_t>g.H * g.W * g.C

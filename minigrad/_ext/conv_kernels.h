@@ -227,4 +227,184 @@ static inline void mg_add_##T(T* restrict dst, const T* restrict src, Py_ssize_t
 }
 MG_ROWS(float)
 MG_ROWS(double)
+
+/* Implicit GEMM (one group, C and F multiples of the vector width L, AVX-512): the three GEMMs of a
+   conv read their operands straight from x, dy and w, so no im2col matrix is written and read back
+   and no BLAS packing runs. Each tile keeps MG_IG_R rows x NV vectors of accumulators in registers
+   (6 x 4 = 24 of the 32 zmm) and broadcasts its scalar operand from memory: on the 32->64 layer's
+   forward this ran at 115 GFLOP/s on one core against 91 for OpenBLAS's sgemm on the same chunk.
+   x arrives padded (every tap of every output pixel in bounds): rows Hp, columns Wp, C channels. */
+#if defined(__AVX512F__) && (defined(__GNUC__) || defined(__clang__))
+#define MG_HAVE_IG 1
+#else
+#define MG_HAVE_IG 0
+#endif
+typedef struct { int Hp, Wp, C, OH, OW, F, KH, KW, sh, sw, dh, dw; } mg_ig;
+#if MG_HAVE_IG
+#define MG_IG_R 6
+static inline Py_ssize_t mg_ig_base(const mg_ig* g, Py_ssize_t p) {
+    /* offset in the padded x of output pixel p's window corner (p counts (n, oh, ow)) */
+    Py_ssize_t n = p / ((Py_ssize_t)g->OH * g->OW), q = p % ((Py_ssize_t)g->OH * g->OW);
+    return ((n * g->Hp + (q / g->OW) * g->sh) * (Py_ssize_t)g->Wp + (q % g->OW) * g->sw) * g->C;
+}
+static inline void mg_ig_taps(const mg_ig* g, int* toff) {
+    for (int i = 0; i < g->KH; i++)
+        for (int j = 0; j < g->KW; j++)
+            toff[i * g->KW + j] = (i * g->dh * g->Wp + j * g->dw) * g->C;
+}
+/* y rows p0..p0+rows-1, filter vectors v0..v0+NV-1: y = b + sum over (tap, c) of x * w */
+#define MG_IG_FWD(T, NV)                                                                           \
+static inline __attribute__((always_inline)) void mg_ig_fwd_##T##NV(                               \
+        const T* const* xr, const int* toff, const mg_ig* g, const T* w, const T* b, T* y,          \
+        int rows, int v0) {                                                                         \
+    typedef T V __attribute__((vector_size(64)));                                                   \
+    enum { L = 64 / sizeof(T) };                                                                    \
+    const int C = g->C, F = g->F, taps = g->KH * g->KW;                                             \
+    V acc[MG_IG_R][NV];                                                                             \
+    memset(acc, 0, sizeof acc);                                                                     \
+    for (int t = 0; t < taps; t++) {                                                                \
+        const T* wt = w + (Py_ssize_t)t * C * F + v0 * L;                                           \
+        const int o = toff[t];                                                                      \
+        for (int c = 0; c < C; c++) {                                                               \
+            V wv[NV];                                                                               \
+            for (int q = 0; q < NV; q++) memcpy(&wv[q], wt + (Py_ssize_t)c * F + q * L, sizeof(V)); \
+            for (int r = 0; r < MG_IG_R; r++) {                                                     \
+                T s = xr[r][o + c];                                                                 \
+                for (int q = 0; q < NV; q++) acc[r][q] += s * wv[q];                                \
+            }                                                                                       \
+        }                                                                                           \
+    }                                                                                               \
+    for (int r = 0; r < rows; r++)                                                                  \
+        for (int q = 0; q < NV; q++) {                                                              \
+            if (b != NULL) { V bv; memcpy(&bv, b + (v0 + q) * L, sizeof bv); acc[r][q] += bv; }     \
+            memcpy(y + (Py_ssize_t)r * F + (v0 + q) * L, &acc[r][q], sizeof(V));                    \
+        }                                                                                           \
+}
+/* dw rows k0..k0+rows-1 (k = (tap, c)), filter vectors v0..: dw += sum over pixels of x * dy */
+#define MG_IG_DW(T, NV)                                                                            \
+static inline __attribute__((always_inline)) void mg_ig_dw_##T##NV(                                \
+        const T* xp, const int* ko, const mg_ig* g, const T* dy, Py_ssize_t nimg, T* dw, int rows,  \
+        int v0) {                                                                                   \
+    typedef T V __attribute__((vector_size(64)));                                                   \
+    enum { L = 64 / sizeof(T) };                                                                    \
+    const int F = g->F;                                                                             \
+    const Py_ssize_t xs = (Py_ssize_t)g->sw * g->C;                                                 \
+    V acc[MG_IG_R][NV];                                                                             \
+    memset(acc, 0, sizeof acc);                                                                     \
+    for (Py_ssize_t n = 0; n < nimg; n++)                                                           \
+        for (int oh = 0; oh < g->OH; oh++) {                                                        \
+            const T* xb = xp + (n * g->Hp + (Py_ssize_t)oh * g->sh) * g->Wp * g->C;                 \
+            const T* d = dy + ((n * g->OH + oh) * (Py_ssize_t)g->OW) * F + v0 * L;                  \
+            for (int ow = 0; ow < g->OW; ow++, xb += xs, d += F) {                                  \
+                V dv[NV];                                                                           \
+                for (int q = 0; q < NV; q++) memcpy(&dv[q], d + q * L, sizeof(V));                  \
+                for (int r = 0; r < MG_IG_R; r++) {                                                 \
+                    T s = xb[ko[r]];                                                                \
+                    for (int q = 0; q < NV; q++) acc[r][q] += s * dv[q];                            \
+                }                                                                                   \
+            }                                                                                       \
+        }                                                                                           \
+    for (int r = 0; r < rows; r++)                                                                  \
+        for (int q = 0; q < NV; q++) {                                                              \
+            T* dst = dw + (Py_ssize_t)r * F + (v0 + q) * L;                                         \
+            V o; memcpy(&o, dst, sizeof o); o += acc[r][q]; memcpy(dst, &o, sizeof o);              \
+        }                                                                                           \
+}
+/* dx (padded) += dy rows p0.. times wT (F x Kg), columns in vectors v0..v0+NV-1, each vector added
+   where its (tap, c) lands: a vector never straddles two taps since C is a multiple of L */
+#define MG_IG_DX(T, NV)                                                                            \
+static inline __attribute__((always_inline)) void mg_ig_dx_##T##NV(                                \
+        const T* const* dr, const Py_ssize_t* base, const int* toff, const mg_ig* g, const T* wT,   \
+        T* dxp, int rows, int v0) {                                                                 \
+    typedef T V __attribute__((vector_size(64)));                                                   \
+    enum { L = 64 / sizeof(T) };                                                                    \
+    const int F = g->F, C = g->C;                                                                   \
+    const Py_ssize_t Kg = (Py_ssize_t)g->KH * g->KW * C;                                            \
+    V acc[MG_IG_R][NV];                                                                             \
+    memset(acc, 0, sizeof acc);                                                                     \
+    for (int f = 0; f < F; f++) {                                                                   \
+        V wv[NV];                                                                                   \
+        for (int q = 0; q < NV; q++) memcpy(&wv[q], wT + f * Kg + (v0 + q) * L, sizeof(V));         \
+        for (int r = 0; r < MG_IG_R; r++) {                                                         \
+            T s = dr[r][f];                                                                         \
+            for (int q = 0; q < NV; q++) acc[r][q] += s * wv[q];                                    \
+        }                                                                                           \
+    }                                                                                               \
+    for (int r = 0; r < rows; r++)                                                                  \
+        for (int q = 0; q < NV; q++) {                                                              \
+            int k = (v0 + q) * L;                                                                   \
+            T* dst = dxp + base[r] + toff[k / C] + k % C;                                           \
+            V o; memcpy(&o, dst, sizeof o); o += acc[r][q]; memcpy(dst, &o, sizeof o);              \
+        }                                                                                           \
+}
+/* the three drivers: tiles of MG_IG_R rows, vectors in blocks of 4 (then the 1..3 left) */
+#define MG_IG_SWITCH(KIND, T, nv, v0, ARGS) do {                                                   \
+    for (v0 = 0; v0 + 4 <= (nv); v0 += 4) mg_ig_##KIND##_##T##4 ARGS;                               \
+    switch ((nv) - v0) {                                                                            \
+        case 3: mg_ig_##KIND##_##T##3 ARGS; break;                                                  \
+        case 2: mg_ig_##KIND##_##T##2 ARGS; break;                                                  \
+        case 1: mg_ig_##KIND##_##T##1 ARGS; break;                                                  \
+    }                                                                                               \
+} while (0)
+#define MG_IG_ALL(T)                                                                               \
+MG_IG_FWD(T, 1) MG_IG_FWD(T, 2) MG_IG_FWD(T, 3) MG_IG_FWD(T, 4)                                    \
+MG_IG_DW(T, 1) MG_IG_DW(T, 2) MG_IG_DW(T, 3) MG_IG_DW(T, 4)                                        \
+MG_IG_DX(T, 1) MG_IG_DX(T, 2) MG_IG_DX(T, 3) MG_IG_DX(T, 4)                                        \
+static void mg_ig_forward_##T(const T* xp, const T* w, const T* b, T* y, const mg_ig* g,           \
+                              Py_ssize_t nimg) {                                                    \
+    int toff[g->KH * g->KW], v0;                                                                    \
+    const int nv = g->F / (64 / (int)sizeof(T));                                                    \
+    const Py_ssize_t P = nimg * g->OH * g->OW;                                                      \
+    mg_ig_taps(g, toff);                                                                            \
+    for (Py_ssize_t p0 = 0; p0 < P; p0 += MG_IG_R) {                                                \
+        const int rows = P - p0 < MG_IG_R ? (int)(P - p0) : MG_IG_R;                                \
+        const T* xr[MG_IG_R];  /* rows past the end repeat the last pixel, and are not stored */    \
+        for (int r = 0; r < MG_IG_R; r++) xr[r] = xp + mg_ig_base(g, p0 + (r < rows ? r : rows - 1));\
+        T* yp = y + p0 * g->F;                                                                      \
+        MG_IG_SWITCH(fwd, T, nv, v0, (xr, toff, g, w, b, yp, rows, v0));                            \
+    }                                                                                               \
+}                                                                                                   \
+static void mg_ig_dweights_##T(const T* xp, const T* dy, T* dw, const mg_ig* g, Py_ssize_t nimg) { \
+    int toff[g->KH * g->KW], v0;                                                                    \
+    const int nv = g->F / (64 / (int)sizeof(T)), Kg = g->KH * g->KW * g->C;                         \
+    mg_ig_taps(g, toff);                                                                            \
+    for (int k0 = 0; k0 < Kg; k0 += MG_IG_R) {                                                      \
+        const int rows = Kg - k0 < MG_IG_R ? Kg - k0 : MG_IG_R;                                     \
+        int ko[MG_IG_R];                                                                            \
+        for (int r = 0; r < MG_IG_R; r++) {                                                         \
+            int k = k0 + (r < rows ? r : rows - 1);                                                 \
+            ko[r] = toff[k / g->C] + k % g->C;                                                      \
+        }                                                                                           \
+        T* dwk = dw + (Py_ssize_t)k0 * g->F;                                                        \
+        MG_IG_SWITCH(dw, T, nv, v0, (xp, ko, g, dy, nimg, dwk, rows, v0));                          \
+    }                                                                                               \
+}                                                                                                   \
+static void mg_ig_dinput_##T(const T* dy, const T* wT, T* dxp, const mg_ig* g, Py_ssize_t nimg) {  \
+    int toff[g->KH * g->KW], v0;                                                                    \
+    const int nv = g->KH * g->KW * g->C / (64 / (int)sizeof(T));                                    \
+    const Py_ssize_t P = nimg * g->OH * g->OW;                                                      \
+    mg_ig_taps(g, toff);                                                                            \
+    for (Py_ssize_t p0 = 0; p0 < P; p0 += MG_IG_R) {                                                \
+        const int rows = P - p0 < MG_IG_R ? (int)(P - p0) : MG_IG_R;                                \
+        const T* dr[MG_IG_R]; Py_ssize_t base[MG_IG_R];                                             \
+        for (int r = 0; r < MG_IG_R; r++) {                                                         \
+            Py_ssize_t p = p0 + (r < rows ? r : rows - 1);                                          \
+            dr[r] = dy + p * g->F; base[r] = mg_ig_base(g, p);                                      \
+        }                                                                                           \
+        MG_IG_SWITCH(dx, T, nv, v0, (dr, base, toff, g, wT, dxp, rows, v0));                        \
+    }                                                                                               \
+}
+MG_IG_ALL(float)
+MG_IG_ALL(double)
+#else  /* never called: the Cython side checks MG_HAVE_IG first */
+#define MG_IG_STUBS(T)                                                                             \
+static void mg_ig_forward_##T(const T* xp, const T* w, const T* b, T* y, const mg_ig* g,           \
+                              Py_ssize_t nimg) { (void)xp; (void)w; (void)b; (void)y; (void)g; (void)nimg; }\
+static void mg_ig_dweights_##T(const T* xp, const T* dy, T* dw, const mg_ig* g, Py_ssize_t nimg) { \
+    (void)xp; (void)dy; (void)dw; (void)g; (void)nimg; }                                            \
+static void mg_ig_dinput_##T(const T* dy, const T* wT, T* dxp, const mg_ig* g, Py_ssize_t nimg) {  \
+    (void)dy; (void)wT; (void)dxp; (void)g; (void)nimg; }
+MG_IG_STUBS(float)
+MG_IG_STUBS(double)
+#endif
 #endif

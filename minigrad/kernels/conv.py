@@ -149,7 +149,7 @@ def _workspace(plan: _Plan, dtype: np.dtype, partials: bool) -> tuple[np.ndarray
     """(scratch, images per chunk, threads) for one call; small problems run on one thread."""
     _blas.load()  # scipy's BLAS is resolved on first use (import speed), before threadpoolctl looks
     n, _, _, _ = plan.in_shape
-    _, oh, ow, f = plan.out_shape
+    _, oh, ow, _ = plan.out_shape
     kg = plan.w_shape[0] * plan.w_shape[1] * plan.w_shape[2]  # (np.prod costs ~5 us)
     # waking a second thread (and re-pinning BLAS) costs more than it saves on tiny problems
     n_threads = num_threads() if n * oh * ow * kg >= _CHUNK_ELEMENTS // 4 else 1
@@ -157,7 +157,8 @@ def _workspace(plan: _Plan, dtype: np.dtype, partials: bool) -> tuple[np.ndarray
     chunk = min(per_thread, -(-_TARGET_ROWS // (oh * ow)), _CHUNK_ELEMENTS // (oh * ow * kg))
     chunk = max(1, chunk)
     n_threads = max(1, min(n_threads, -(-n // chunk)))
-    size = _conv.workspace_size(oh, ow, kg, f, chunk, n_threads, partials)
+    size = _conv.workspace_size(plan.in_shape, plan.w_shape, plan.out_shape, *plan.kernel_args(),
+                                chunk, n_threads, partials)
     key = np.dtype(dtype).char  # ('.name' costs a few us: it is computed in Python)
     buf = getattr(_scratch, key, None)
     if buf is None or buf.size < size:

@@ -8,6 +8,7 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from scipy.signal import correlate
 
+from minigrad._ext import _conv
 from minigrad._ext._blas import gemm_rowmajor
 from minigrad.kernels import conv as K
 from minigrad.kernels import reference as R
@@ -44,19 +45,29 @@ def scipy_conv2d(x, w, b, strides, pads, dilation, groups):
 
 
 @st.composite
-def conv_configs(draw, rank: int = 2):
-    """Valid conv configurations: arrays and keyword arguments for the kernel wrappers."""
-    groups = draw(st.sampled_from([1, 1, 2, 3]))
-    cg, fg = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+def conv_configs(draw, rank: int = 2, implicit: bool = False):
+    """Valid conv configurations: arrays and keyword arguments for the kernel wrappers.
+
+    implicit: one group and channels/filters in whole 64-byte vectors, with more than 32 taps: the
+    shapes the implicit GEMM kernels take (the reference CNN's 32->64 and 64->64 layers)."""
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
     dims = 1 if rank == 1 else 2
     size = draw(st.lists(st.integers(1, 9), min_size=dims, max_size=dims))
     kernel = draw(st.lists(st.integers(1, 4), min_size=dims, max_size=dims))
+    if implicit:
+        lanes = 64 // np.dtype(dtype).itemsize
+        groups = 1
+        cg = draw(st.sampled_from([1, 2])) * lanes
+        fg = draw(st.integers(1, 5)) * lanes  # 5 vectors: a block of 4 and one left over
+        assume(int(np.prod(kernel)) * cg > 32)  # more taps than the direct kernels take
+    else:
+        groups = draw(st.sampled_from([1, 1, 2, 3]))
+        cg, fg = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     strides = tuple(draw(st.lists(st.integers(1, 3), min_size=dims, max_size=dims)))
     dilation = tuple(draw(st.lists(st.integers(1, 3), min_size=dims, max_size=dims)))
     padding = draw(st.one_of(st.sampled_from(["valid", "same"]), st.integers(0, 2),
                              st.tuples(*[st.integers(0, 2)] * (2 * dims))))
     fmt = draw(st.sampled_from(FORMATS))
-    dtype = draw(st.sampled_from([np.float64, np.float32]))
     n = draw(st.integers(0, 3))
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
@@ -128,6 +139,37 @@ def test_conv1d_forward_and_backward(config) -> None:
     dy = np.random.default_rng(2).standard_normal(y.shape).astype(x.dtype)
     for g, e in zip(K.conv1d_backward(dy, x, w, **kwargs), R.conv1d_backward(dy, x, w, **kwargs)):
         np.testing.assert_allclose(g, e, **_tol(x.dtype))
+
+
+@given(conv_configs(implicit=True))
+@example((np.ones((2, 13, 13, 32), np.float32), np.ones((3, 3, 32, 64), np.float32), None, dict(
+    strides=(1, 1), padding="valid", dilation=(1, 1), groups=1, data_format="channels_last"),
+    (0, 0, 0, 0)))
+def test_implicit_gemm_kernels_match_the_twins(config) -> None:
+    """Forward, dx and dw of the implicit GEMM against the NumPy twins (checked against scipy above)."""
+    x, w, b, kwargs, _ = config
+    y = K.conv2d_forward(x, w, b, **kwargs)
+    np.testing.assert_allclose(y, R.conv2d_forward(x, w, b, **kwargs), **_tol(x.dtype))
+    dy = np.random.default_rng(4).standard_normal(y.shape).astype(x.dtype)
+    for need_dw in (True, False):
+        got = K.conv2d_backward(dy, x, w, need_dw=need_dw, **kwargs)
+        for g, e in zip(got, R.conv2d_backward(dy, x, w, **kwargs)):
+            if g is not None:
+                np.testing.assert_allclose(g, e, **_tol(x.dtype))
+
+
+def test_kernel_path_names_the_kernels_that_run() -> None:
+    def path(c: int, f: int, kernel: int, dtype=np.float32, groups: int = 1) -> str:
+        plan = K._Plan("conv2d", np.zeros((2, 9, 9, c), dtype),
+                       np.zeros((kernel, kernel, c // groups, f), dtype), 1, "same", 1, groups,
+                       "channels_last")
+        return _conv.kernel_path(plan.in_shape, plan.w_shape, plan.out_shape, *plan.kernel_args(),
+                                 np.dtype(dtype).itemsize)
+
+    assert path(1, 32, 3) == "direct" and path(4, 8, 3) == "im2col"
+    assert path(32, 64, 3, groups=2) == "im2col" and path(32, 60, 3) == "im2col"
+    fast = "implicit" if _conv.IMPLICIT_GEMM else "im2col"
+    assert path(32, 64, 3) == fast and path(8, 16, 3, np.float64) == fast
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
