@@ -24,6 +24,7 @@ import numpy as np
 from benchmarks import harness
 
 GROUP = "conv"
+BLAS_PATH = "minigrad, im2col + BLAS"
 BATCH = 64
 LAYERS = [  # (name, in_channels, filters, size, need_dx)
     ("conv1 1->32 28x28", 1, 32, 28, False),
@@ -64,7 +65,10 @@ def sgemm_gflops(threads: int) -> float:
     return 2 * n**3 / best / 1e6  # a peak: the best of three medians
 
 
-def _minigrad_cases(cin: int, cout: int, size: int, need_dx: bool) -> dict[str, Callable]:
+def _minigrad_cases(cin: int, cout: int, size: int, need_dx: bool,
+                    implicit: bool = True) -> dict[str, Callable]:
+    """implicit=False: the same calls with the implicit GEMM off (im2col + BLAS), for comparison."""
+    from minigrad._ext._conv import use_implicit_gemm
     from minigrad.kernels import conv2d_backward, conv2d_forward
 
     rng = np.random.default_rng(0)
@@ -73,11 +77,25 @@ def _minigrad_cases(cin: int, cout: int, size: int, need_dx: bool) -> dict[str, 
     b = np.zeros(cout, np.float32)
     dy = rng.standard_normal((BATCH, size - 2, size - 2, cout), dtype=np.float32)
 
+    def fwd() -> None:
+        previous = use_implicit_gemm(implicit)
+        conv2d_forward(x, w, b)
+        use_implicit_gemm(previous)
+
     def fwd_bwd() -> None:
+        previous = use_implicit_gemm(implicit)
         conv2d_forward(x, w, b)
         conv2d_backward(dy, x, w, need_dx=need_dx)
+        use_implicit_gemm(previous)
 
-    return {"fwd": lambda: conv2d_forward(x, w, b), "fwd+bwd": fwd_bwd}
+    return {"fwd": fwd, "fwd+bwd": fwd_bwd}
+
+
+def _path(cin: int, cout: int, size: int) -> str:
+    from minigrad._ext._conv import kernel_path
+
+    return kernel_path((BATCH, size, size, cin), (3, 3, cin, cout),
+                       (BATCH, size - 2, size - 2, cout), 1, 1, 1, 1, 0, 0, 1, 4)
 
 
 def _torch_cases(torch: Any, cin: int, cout: int, size: int, need_dx: bool,
@@ -153,23 +171,30 @@ def run(threads: int) -> list[dict]:
             cases = [_minigrad_cases(cin, cout, size, need_dx)] + [
                 _torch_cases(torch, cin, cout, size, need_dx, cl)
                 for _, cl in (setups if torch is not None else [])]
+            if phase == "kept malloc" and _path(cin, cout, size) == "implicit":
+                labels.append(BLAS_PATH)  # what the implicit GEMM replaced, measured beside it
+                cases.append(_minigrad_cases(cin, cout, size, need_dx, implicit=False))
             for label, measured in zip(labels, _measure(cases)):
                 results[(phase, name, label)] = measured
         setups = [("channels_last", True)]
     for (phase, name, who), measured in results.items():
-        if who != "minigrad":
+        if not who.startswith("minigrad"):
             continue
         _, cin, cout, size, need_dx = next(layer for layer in LAYERS if layer[0] == name)
         flops = _flops(cin, cout, size, need_dx)
+        path = "im2col + BLAS" if who == BLAS_PATH else _path(cin, cout, size)
         for kind, (ms, faults) in measured.items():
             gflops = flops[kind] / ms / 1e6
-            extra = f"{gflops:.0f} GFLOP/s, {faults:.0f} faults/call"
+            extra = f"{gflops:.0f} GFLOP/s, {faults:.0f} faults/call, {path} kernels"
             if name.startswith("conv2") and kind == "fwd+bwd":
                 extra += f", {100 * gflops / peak:.0f}% of sgemm"
-            labels = [k[2] for k in results if k[:2] == (phase, name) and k[2] != "minigrad"]
+            labels = [k[2] for k in results
+                      if k[:2] == (phase, name) and not k[2].startswith("minigrad")]
             for label in labels or [None]:
                 t_ms, t_faults = results[(phase, name, label)][kind] if label else (None, None)
                 case = f"{name} {kind} vs torch {label or '-'} ({phase})"
+                if who == BLAS_PATH:
+                    case = f"{name} {kind}, implicit GEMM off, vs torch {label or '-'} ({phase})"
                 more = f", torch {t_faults:.0f} faults/call" if label else ""
                 rows.append(harness.row(GROUP, case, ms, t_ms, extra + more))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

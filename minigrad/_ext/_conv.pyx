@@ -13,8 +13,14 @@ the 32->64 layer's whole-batch sgemm (7744 x 288 x 64) reaches 129 GFLOP/s on 2 
 single-threaded chunks of 363-968 rows reach ~93 GFLOP/s per core (~186 together), and the chunk's
 im2col never leaves L2.
 Weight/bias gradients are summed per thread into private partials and reduced at the end.
-With at most 32 taps (KH*KW*C) and one group, the forward and the weight gradient skip im2col and
-run direct vector kernels instead (the C block below): such GEMMs are too thin to pay for it.
+Three paths, chosen per call (kernel_path() tells which):
+- direct: at most 32 taps (KH*KW*C) and one group; forward and weight gradient skip im2col and run
+  vector kernels (conv_kernels.h): such GEMMs are too thin to pay for it.
+- implicit: one group, C and F whole 64-byte vectors, an AVX-512 build: the three GEMMs run as
+  register-tiled kernels reading x, dy and w in place (conv_kernels.h). Measured on the 32->64
+  layer (python -m benchmarks.bench_conv, the "implicit GEMM off" rows): forward+backward 9.4 ms
+  against 12.1 ms for im2col + OpenBLAS, which packs both operands of every chunk's GEMM.
+- im2col: everything else, as described above.
 The kernels trust their arguments: minigrad.kernels.conv validates every shape first.
 """
 from cython cimport floating
@@ -278,6 +284,15 @@ def workspace_size(tuple x_shape, tuple w_shape, tuple y_shape, int stride_h, in
 
 
 IMPLICIT_GEMM = bool(MG_HAVE_IG)  # compiled in: needs AVX-512 at build time (-march=native)
+cdef bint _implicit_on = True
+
+
+def use_implicit_gemm(bint on) -> bool:
+    """Let the implicit GEMM take the calls it can (True, the default) or send them to im2col +
+    BLAS (False: tests compare the two, benchmarks measure both); returns the previous setting."""
+    global _implicit_on
+    previous, _implicit_on = _implicit_on, on
+    return previous
 
 
 def kernel_path(tuple x_shape, tuple w_shape, tuple y_shape, int stride_h, int stride_w,
@@ -294,8 +309,8 @@ def kernel_path(tuple x_shape, tuple w_shape, tuple y_shape, int stride_h, int s
 cdef bint _implicit(Geom* g, Py_ssize_t itemsize) noexcept nogil:
     """Whether the implicit GEMM kernels take this call (see conv_kernels.h)."""
     cdef int lanes = 64 // itemsize
-    return (MG_HAVE_IG and g.groups == 1 and g.Kg > DIRECT_MAX_TAPS and g.C % lanes == 0
-            and g.F % lanes == 0)
+    return (MG_HAVE_IG and _implicit_on and g.groups == 1 and g.Kg > DIRECT_MAX_TAPS
+            and g.C % lanes == 0 and g.F % lanes == 0)
 
 
 cdef mg_ig _ig(Geom* g) noexcept nogil:

@@ -146,16 +146,25 @@ def test_conv1d_forward_and_backward(config) -> None:
     strides=(1, 1), padding="valid", dilation=(1, 1), groups=1, data_format="channels_last"),
     (0, 0, 0, 0)))
 def test_implicit_gemm_kernels_match_the_twins(config) -> None:
-    """Forward, dx and dw of the implicit GEMM against the NumPy twins (checked against scipy above)."""
+    """Forward, dx and dw of the implicit GEMM against the NumPy twins (checked against scipy above)
+    and against the im2col + BLAS kernels on the same call."""
     x, w, b, kwargs, _ = config
     y = K.conv2d_forward(x, w, b, **kwargs)
     np.testing.assert_allclose(y, R.conv2d_forward(x, w, b, **kwargs), **_tol(x.dtype))
     dy = np.random.default_rng(4).standard_normal(y.shape).astype(x.dtype)
+    want = R.conv2d_backward(dy, x, w, **kwargs)
     for need_dw in (True, False):
         got = K.conv2d_backward(dy, x, w, need_dw=need_dw, **kwargs)
-        for g, e in zip(got, R.conv2d_backward(dy, x, w, **kwargs)):
+        for g, e in zip(got, want):
             if g is not None:
                 np.testing.assert_allclose(g, e, **_tol(x.dtype))
+    previous = _conv.use_implicit_gemm(False)
+    try:
+        blas = (K.conv2d_forward(x, w, b, **kwargs), *K.conv2d_backward(dy, x, w, **kwargs))
+    finally:
+        _conv.use_implicit_gemm(previous)
+    for g, e in zip((y, *K.conv2d_backward(dy, x, w, **kwargs)), blas):
+        np.testing.assert_allclose(g, e, **_tol(x.dtype))
 
 
 def test_kernel_path_names_the_kernels_that_run() -> None:
@@ -170,6 +179,11 @@ def test_kernel_path_names_the_kernels_that_run() -> None:
     assert path(32, 64, 3, groups=2) == "im2col" and path(32, 60, 3) == "im2col"
     fast = "implicit" if _conv.IMPLICIT_GEMM else "im2col"
     assert path(32, 64, 3) == fast and path(8, 16, 3, np.float64) == fast
+    previous = _conv.use_implicit_gemm(False)
+    try:
+        assert path(32, 64, 3) == "im2col"
+    finally:
+        _conv.use_implicit_gemm(previous)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
