@@ -337,13 +337,18 @@ static inline __attribute__((always_inline)) void mg_ig_dx_##T##NV(             
             V o; memcpy(&o, dst, sizeof o); o += acc[r][q]; memcpy(dst, &o, sizeof o);              \
         }                                                                                           \
 }
-/* the three drivers: tiles of MG_IG_R rows, vectors in blocks of 4 (then the 1..3 left) */
+/* the three drivers: tiles of MG_IG_R rows x blocks of at most 4 vectors, sizes balanced (18
+   vectors go 4+4+4+3+3, not 4+4+4+4+2: a 2-vector tile is bound by its 6 broadcasts, not its FMAs) */
 #define MG_IG_SWITCH(KIND, T, nv, v0, ARGS) do {                                                   \
-    for (v0 = 0; v0 + 4 <= (nv); v0 += 4) mg_ig_##KIND##_##T##4 ARGS;                               \
-    switch ((nv) - v0) {                                                                            \
-        case 3: mg_ig_##KIND##_##T##3 ARGS; break;                                                  \
-        case 2: mg_ig_##KIND##_##T##2 ARGS; break;                                                  \
-        case 1: mg_ig_##KIND##_##T##1 ARGS; break;                                                  \
+    const int nblk_ = ((nv) + 3) / 4;                                                               \
+    v0 = 0;                                                                                         \
+    for (int blk_ = 0; blk_ < nblk_; blk_++) {                                                      \
+        switch ((nv) / nblk_ + (blk_ < (nv) % nblk_)) {                                             \
+            case 4: mg_ig_##KIND##_##T##4 ARGS; v0 += 4; break;                                     \
+            case 3: mg_ig_##KIND##_##T##3 ARGS; v0 += 3; break;                                     \
+            case 2: mg_ig_##KIND##_##T##2 ARGS; v0 += 2; break;                                     \
+            default: mg_ig_##KIND##_##T##1 ARGS; v0 += 1; break;                                    \
+        }                                                                                           \
     }                                                                                               \
 } while (0)
 #define MG_IG_ALL(T)                                                                               \
