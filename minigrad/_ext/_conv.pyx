@@ -38,6 +38,8 @@ cdef extern from "conv_kernels.h":
     void mg_add_rows_double(double* y, Py_ssize_t rows, int F, const double* b) nogil
     void mg_sum_rows_float(const float* a, Py_ssize_t rows, int F, float* out) nogil
     void mg_sum_rows_double(const double* a, Py_ssize_t rows, int F, double* out) nogil
+    void mg_relu_float(float* y, Py_ssize_t n) nogil
+    void mg_relu_double(double* y, Py_ssize_t n) nogil
     void mg_add_float(float* dst, const float* src, Py_ssize_t n) nogil
     void mg_add_double(double* dst, const double* src, Py_ssize_t n) nogil
     void mg_direct_dw_float(const float* x, const float* dy, float* dw, const int* g, Py_ssize_t n0,
@@ -301,9 +303,17 @@ def kernel_path(tuple x_shape, tuple w_shape, tuple y_shape, int stride_h, int s
     """Which kernels a call runs: 'direct' (few taps), 'implicit' (implicit GEMM) or 'im2col'."""
     cdef Geom g = _geom(x_shape, w_shape, y_shape, stride_h, stride_w, dilation_h, dilation_w,
                         pad_top, pad_left, groups)
+    return {DIRECT: "direct", IMPLICIT: "implicit", IM2COL: "im2col"}[_path(&g, itemsize)]
+
+
+ctypedef enum Path:
+    DIRECT, IMPLICIT, IM2COL
+
+
+cdef Path _path(Geom* g, Py_ssize_t itemsize) noexcept nogil:
     if g.groups == 1 and g.Kg <= DIRECT_MAX_TAPS:
-        return "direct"
-    return "implicit" if _implicit(&g, itemsize) else "im2col"
+        return DIRECT
+    return IMPLICIT if _implicit(g, itemsize) else IM2COL
 
 
 cdef bint _implicit(Geom* g, Py_ssize_t itemsize) noexcept nogil:
@@ -358,8 +368,10 @@ cdef void _unpad_chunk(const floating* buf, floating* dx, Geom* g, int n0, int n
 def conv2d_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w, b,
                    floating[:, :, :, ::1] y, int stride_h, int stride_w, int dilation_h,
                    int dilation_w, int pad_top, int pad_left, int groups,
-                   floating[::1] workspace, int images_per_chunk, int n_threads) -> None:
-    """y[n, oh, ow, f] = b[f] + sum_{i, j, c} x[n, oh*sh - pt + i*dh, ow*sw - pl + j*dw, c] w[i, j, c, f]."""
+                   floating[::1] workspace, int images_per_chunk, int n_threads,
+                   bint relu=False) -> None:
+    """y[n, oh, ow, f] = b[f] + sum_{i, j, c} x[n, oh*sh - pt + i*dh, ow*sw - pl + j*dw, c] w[i, j, c, f],
+    then max(y, 0) when relu (fused: applied to each chunk while it is in cache)."""
     cdef Geom g = _geom(_dims(x.shape), _dims(w.shape), _dims(y.shape), stride_h,
                         stride_w, dilation_h, dilation_w, pad_top, pad_left, groups)
     cdef const floating[::1] bias = b if b is not None else None
@@ -368,50 +380,57 @@ def conv2d_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] 
     _check_workspace(workspace.shape[0], &g, images_per_chunk, n_threads, False)
     if g.N == 0:
         return
-    cdef int ci, n_chunks = (g.N + images_per_chunk - 1) // images_per_chunk
+    cdef int ci, n0, n1, n_chunks = (g.N + images_per_chunk - 1) // images_per_chunk
     cdef Py_ssize_t col_size = _slot(&g, images_per_chunk)
-    if g.groups == 1 and g.Kg <= DIRECT_MAX_TAPS:
-        _direct_forward(x, w, bias, y, &g, images_per_chunk, n_threads)
-        return
+    cdef Path path = _path(&g, sizeof(floating))
+    cdef const floating[:, :, ::1] wblk = _direct_weights(w, &g) if path == DIRECT else None
     cdef mg_ig ig = _ig(&g)
-    cdef int n0, n1
-    cdef const floating* xp
-    if _implicit(&g, sizeof(floating)):
-        with nogil:
-            for ci in prange(n_chunks, num_threads=n_threads, schedule="dynamic"):
-                n0 = ci * images_per_chunk
-                n1 = min(g.N, n0 + images_per_chunk)
-                xp = _pad_chunk(&x[0, 0, 0, 0], &workspace[0] + threadid() * col_size, &g, n0, n1)
-                if floating is float:
-                    mg_ig_forward_float(xp, &w[0, 0, 0, 0], &bias[0] if bias is not None else NULL,
-                                        &y[n0, 0, 0, 0], &ig, n1 - n0)
-                else:
-                    mg_ig_forward_double(xp, &w[0, 0, 0, 0], &bias[0] if bias is not None else NULL,
-                                         &y[n0, 0, 0, 0], &ig, n1 - n0)
-        return
+    cdef int geo[14]
+    _geo_array(&g, geo)
     with nogil:
         # dynamic: on a shared machine a thread that lost its core must not hold up the rest
         for ci in prange(n_chunks, num_threads=n_threads, schedule="dynamic"):
-            _forward_chunk(&x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if bias is not None else NULL,
-                           &y[0, 0, 0, 0], &g, ci * images_per_chunk,
-                           min(g.N, (ci + 1) * images_per_chunk),
-                           &workspace[0] + threadid() * col_size)
+            n0 = ci * images_per_chunk
+            n1 = min(g.N, n0 + images_per_chunk)
+            _forward_chunk(path, &x[0, 0, 0, 0],
+                           &wblk[0, 0, 0] if path == DIRECT else &w[0, 0, 0, 0],
+                           &bias[0] if bias is not None else NULL, &y[0, 0, 0, 0], &g, &ig, geo,
+                           n0, n1, &workspace[0] + threadid() * col_size, relu)
 
 
-cdef void _forward_chunk(const floating* x, const floating* w, const floating* b, floating* y,
-                         Geom* g, int n0, int n1, floating* col) noexcept nogil:
+cdef void _forward_chunk(Path path, const floating* x, const floating* w, const floating* b,
+                         floating* y, Geom* g, mg_ig* ig, const int* geo, int n0, int n1,
+                         floating* ws, bint relu) noexcept nogil:
+    """Images n0..n1 of y by the given path (w is the direct path's blocked copy for DIRECT)."""
     cdef int grp, rows = (n1 - n0) * g.OH * g.OW
-    cdef Py_ssize_t r, f
     cdef floating* yc = y + <Py_ssize_t>n0 * g.OH * g.OW * g.F
-    for grp in range(g.groups):
-        im2col(x, col, g, n0, n1, grp)
-        gemm(False, False, rows, g.Fg, g.Kg, <floating>1, col, g.Kg, w + grp * g.Fg, g.F,
-             <floating>0, yc + grp * g.Fg, g.F)
-    if b != NULL:  # while the chunk's output is still in cache
+    cdef const floating* xp
+    if path == DIRECT:
         if floating is float:
-            mg_add_rows_float(yc, rows, g.F, b)
+            mg_direct_float(x, w, b, y, geo, n0, n1)
         else:
-            mg_add_rows_double(yc, rows, g.F, b)
+            mg_direct_double(x, w, b, y, geo, n0, n1)
+    elif path == IMPLICIT:
+        xp = _pad_chunk(x, ws, g, n0, n1)
+        if floating is float:
+            mg_ig_forward_float(xp, w, b, yc, ig, n1 - n0)
+        else:
+            mg_ig_forward_double(xp, w, b, yc, ig, n1 - n0)
+    else:
+        for grp in range(g.groups):
+            im2col(x, ws, g, n0, n1, grp)
+            gemm(False, False, rows, g.Fg, g.Kg, <floating>1, ws, g.Kg, w + grp * g.Fg, g.F,
+                 <floating>0, yc + grp * g.Fg, g.F)
+        if b != NULL:  # while the chunk's output is still in cache
+            if floating is float:
+                mg_add_rows_float(yc, rows, g.F, b)
+            else:
+                mg_add_rows_double(yc, rows, g.F, b)
+    if relu:
+        if floating is float:
+            mg_relu_float(yc, <Py_ssize_t>rows * g.F)
+        else:
+            mg_relu_double(yc, <Py_ssize_t>rows * g.F)
 
 
 def conv2d_backward(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] x,
@@ -555,26 +574,13 @@ cdef void _geo_array(Geom* g, int* geo) noexcept:
     geo[11], geo[12], geo[13] = g.dilation_w, g.pad_top, g.pad_left
 
 
-cdef void _direct_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w,
-                          const floating[::1] bias, floating[:, :, :, ::1] y, Geom* g, int chunk,
-                          int n_threads) except *:
-    """Forward without im2col for few taps and one group: see mg_direct in the C block above."""
+cdef object _direct_weights(const floating[:, :, :, ::1] w, Geom* g):
+    """w as the direct kernel reads it: blocks of 16 filters, wblk[block][tap][16], zero-padded."""
     import numpy as np
 
-    cdef int nb = (g.F + 15) // 16, k, ci, n_chunks = (g.N + chunk - 1) // chunk
+    cdef int k, nb = (g.F + 15) // 16
     blocks = np.zeros((nb, g.Kg, 16), np.float32 if floating is float else np.float64)
     flat = np.asarray(w).reshape(g.Kg, g.F)
     for k in range(nb):
         blocks[k, :, :min(16, g.F - 16 * k)] = flat[:, 16 * k:16 * (k + 1)]
-    cdef const floating[:, :, ::1] wblk = blocks
-    cdef int geo[14]
-    _geo_array(g, geo)
-    cdef const floating* bp = &bias[0] if bias is not None else NULL
-    with nogil:
-        for ci in prange(n_chunks, num_threads=n_threads, schedule="dynamic"):
-            if floating is float:
-                mg_direct_float(&x[0, 0, 0, 0], &wblk[0, 0, 0], bp, &y[0, 0, 0, 0], geo,
-                                ci * chunk, min(g.N, (ci + 1) * chunk))
-            else:
-                mg_direct_double(&x[0, 0, 0, 0], &wblk[0, 0, 0], bp, &y[0, 0, 0, 0], geo,
-                                 ci * chunk, min(g.N, (ci + 1) * chunk))
+    return blocks

@@ -222,6 +222,9 @@ static void mg_add_rows_##T(T* restrict y, Py_ssize_t rows, int F, const T* rest
 static void mg_sum_rows_##T(const T* restrict a, Py_ssize_t rows, int F, T* restrict out) {    \
     for (Py_ssize_t r = 0; r < rows; r++) for (int f = 0; f < F; f++) out[f] += a[r * F + f];   \
 }                                                                                               \
+static void mg_relu_##T(T* restrict y, Py_ssize_t n) {  /* the fused activation, in cache */     \
+    for (Py_ssize_t e = 0; e < n; e++) y[e] = y[e] <= 0 ? 0 : y[e];  /* NaN propagates */            \
+}                                                                                                   \
 static inline void mg_add_##T(T* restrict dst, const T* restrict src, Py_ssize_t n) {           \
     for (Py_ssize_t e = 0; e < n; e++) dst[e] += src[e];  /* col2im's scatter-add */           \
 }

@@ -23,7 +23,8 @@ _FORMATS = ("channels_last", "channels_first")
 _INT_MAX = 2**31 - 1
 # A chunk of images per GEMM: about _TARGET_ROWS output pixels (GEMMs thinner than ~1000 rows lose
 # efficiency, much taller ones spill the cache: measured 75/93/44 GFLOP/s at 676/2704/10816 rows
-# for the 1->32 layer), and at most _CHUNK_ELEMENTS of im2col (1 MiB float32, half the 2 MiB L2).
+# for the 1->32 layer), and at most _CHUNK_ELEMENTS of im2col (1 MiB float32: one core's L2 here).
+FUSED_ACTIVATIONS = (None, "relu")  # what the conv kernels can apply in their output pass
 _TARGET_ROWS = 2048
 _CHUNK_ELEMENTS = 256 * 1024
 
@@ -208,13 +209,18 @@ def _check_bias(op: str, b: np.ndarray | None, plan: _Plan, dtype: np.dtype) -> 
 
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
                    strides: Any = 1, padding: Padding = "valid", dilation: Any = 1, groups: int = 1,
-                   data_format: str = "channels_last") -> np.ndarray:
-    """y = b + cross-correlation of x (N, H, W, C) with w (KH, KW, C/groups, F): (N, OH, OW, F)."""
-    return _forward("conv2d", x, w, b, strides, padding, dilation, groups, data_format)
+                   data_format: str = "channels_last", activation: str | None = None) -> np.ndarray:
+    """y = b + cross-correlation of x (N, H, W, C) with w (KH, KW, C/groups, F): (N, OH, OW, F);
+    activation='relu' applies max(y, 0) in the same pass (fused)."""
+    return _forward("conv2d", x, w, b, strides, padding, dilation, groups, data_format, activation)
 
 
 def _forward(op: str, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, strides: Any,
-             padding: Padding, dilation: Any, groups: int, data_format: str) -> np.ndarray:
+             padding: Padding, dilation: Any, groups: int, data_format: str,
+             activation: str | None) -> np.ndarray:
+    if activation not in FUSED_ACTIVATIONS:
+        raise ValueError(f"{op}: activation must be one of {FUSED_ACTIVATIONS} (fused into the "
+                         f"kernel), received {activation!r}")
     plan = _Plan(op, x, w, strides, padding, dilation, groups, data_format)
     b = _check_bias(op, b, plan, x.dtype)
     y = np.empty(plan.out_shape, x.dtype)
@@ -222,7 +228,7 @@ def _forward(op: str, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride
         ws, chunk, n_threads = _workspace(plan, x.dtype, partials=False)
         with _one_blas_thread():
             _conv.conv2d_forward(plan.nhwc(x), np.ascontiguousarray(w), b, y, *plan.kernel_args(),
-                                 ws, chunk, n_threads)
+                                 ws, chunk, n_threads, activation == "relu")
     return plan.native(y)
 
 
@@ -279,10 +285,11 @@ def _as_2d(op: str, x: np.ndarray, w: np.ndarray, strides: Any, padding: Padding
 
 def conv1d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
                    strides: Any = 1, padding: Padding = "valid", dilation: Any = 1, groups: int = 1,
-                   data_format: str = "channels_last") -> np.ndarray:
-    """y = b + cross-correlation of x (N, L, C) with w (K, C/groups, F): (N, OL, F)."""
+                   data_format: str = "channels_last", activation: str | None = None) -> np.ndarray:
+    """y = b + cross-correlation of x (N, L, C) with w (K, C/groups, F): (N, OL, F) (see conv2d)."""
     x2, w2, s2, p2, d2, axis = _as_2d("conv1d", x, w, strides, padding, dilation, data_format)
-    return _forward("conv1d", x2, w2, b, s2, p2, d2, groups, data_format).squeeze(axis)
+    return _forward("conv1d", x2, w2, b, s2, p2, d2, groups, data_format,
+                    activation).squeeze(axis)
 
 
 def conv1d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, *, strides: Any = 1,

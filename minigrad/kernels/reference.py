@@ -27,7 +27,7 @@ def _conv_setup(x: np.ndarray, w: np.ndarray, strides: Any, padding: Padding, di
 
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
                    strides: Any = 1, padding: Padding = "valid", dilation: Any = 1, groups: int = 1,
-                   data_format: str = "channels_last") -> np.ndarray:
+                   data_format: str = "channels_last", activation: str | None = None) -> np.ndarray:
     """Sum over kernel offsets of a strided window of the padded input times w[i, j]."""
     plan, xp, window = _conv_setup(x, w, strides, padding, dilation, groups, data_format)
     n, oh, ow, f = plan.out_shape
@@ -41,6 +41,8 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
     y = y.reshape(n, oh, ow, f)
     if b is not None:
         y += b
+    if activation == "relu":
+        y = np.where(y <= 0, 0, y)
     return y if data_format == "channels_last" else y.transpose(0, 3, 1, 2).copy()
 
 
@@ -75,11 +77,11 @@ def conv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, *, strides: An
 
 def conv1d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
                    strides: Any = 1, padding: Padding = "valid", dilation: Any = 1, groups: int = 1,
-                   data_format: str = "channels_last") -> np.ndarray:
+                   data_format: str = "channels_last", activation: str | None = None) -> np.ndarray:
     """conv1d as the conv2d twin with H = 1."""
     x2, w2, s2, p2, d2, axis = _as_2d("conv1d", x, w, strides, padding, dilation, data_format)
     return conv2d_forward(x2, w2, b, strides=s2, padding=p2, dilation=d2, groups=groups,
-                          data_format=data_format).squeeze(axis)
+                          data_format=data_format, activation=activation).squeeze(axis)
 
 
 def conv1d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, *, strides: Any = 1,

@@ -186,6 +186,27 @@ def test_kernel_path_names_the_kernels_that_run() -> None:
         _conv.use_implicit_gemm(previous)
 
 
+@pytest.mark.parametrize("channels,filters,dtype", [(1, 20, np.float32), (4, 6, np.float64),
+                                                    (32, 64, np.float32), (8, 24, np.float64)])
+def test_fused_relu_is_relu_of_the_plain_conv(channels: int, filters: int, dtype) -> None:
+    """Every path (direct, im2col, implicit) applies the fused relu to exactly its own output."""
+    rng = np.random.default_rng(channels)
+    x = rng.standard_normal((3, 7, 6, channels)).astype(dtype)
+    x[0, 0, 0, 0] = np.nan  # NaN goes through relu, as in the relu op
+    w = rng.standard_normal((3, 3, channels, filters)).astype(dtype)
+    b = rng.standard_normal(filters).astype(dtype)
+    for fmt in FORMATS:
+        xs = x if fmt == "channels_last" else np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        plain = K.conv2d_forward(xs, w, b, padding="same", data_format=fmt)
+        fused = K.conv2d_forward(xs, w, b, padding="same", data_format=fmt, activation="relu")
+        np.testing.assert_array_equal(fused, np.where(plain <= 0, 0, plain))
+        assert np.isnan(fused).any()
+    with pytest.raises(ValueError, match=r"conv2d: activation must be one of .* received 'tanh'"):
+        K.conv2d_forward(x, w, b, activation="tanh")
+    with pytest.raises(ValueError, match="conv1d: activation"):
+        K.conv1d_forward(x[:, 0], w[0], b, activation="gelu")
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_conv2d_backward_matches_finite_differences(fmt: str) -> None:
     rng = np.random.default_rng(3)

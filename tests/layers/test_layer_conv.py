@@ -178,3 +178,32 @@ def test_conv2d_signature_matches_keras() -> None:
     assert {k: params[k].default for k in keras} == keras
     layer = layers.Conv2D(8, 3, trainable=False)
     assert layer.data_format == "channels_last" and layer.kernel_size == (3, 3) and not layer.trainable
+
+
+@pytest.mark.parametrize("channels", [3, 32])
+def test_relu_activation_is_fused_and_matches_a_separate_relu(channels: int, monkeypatch) -> None:
+    """Conv2D(activation='relu') runs one conv op with the relu fused, with the outputs and the
+    gradients of conv followed by a ReLU layer (3 channels: im2col; 32: implicit GEMM)."""
+    import minigrad.layers.conv as conv_module
+    from minigrad.tensor import Tensor
+
+    rng = np.random.default_rng(channels)
+    x = rng.standard_normal((2, 7, 7, channels)).astype(np.float32)
+    fused = layers.Conv2D(16, 3, padding="same", activation="relu")
+    plain = layers.Conv2D(16, 3, padding="same")
+    fused(x), plain(x)  # built
+    plain.set_weights(fused.get_weights())
+    calls: list[dict] = []
+    real_apply = conv_module.apply
+    monkeypatch.setattr(conv_module, "apply", lambda name, *args, **attrs: (
+        calls.append({"op": name, **attrs}), real_apply(name, *args, **attrs))[1])
+    results = []
+    for y_of in (fused, lambda t: layers.ReLU()(plain(t))):
+        inp = Tensor(x, requires_grad=True)
+        y = y_of(inp)
+        (y * y).sum().backward()
+        model = fused if y_of is fused else plain
+        results.append((y.data, inp.grad, model.kernel.grad, model.bias.grad))
+    assert [(c["op"], c.get("activation")) for c in calls] == [("conv2d", "relu"), ("conv2d", None)]
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
