@@ -255,6 +255,16 @@ static inline void mg_ig_taps(const mg_ig* g, int* toff) {
         for (int j = 0; j < g->KW; j++)
             toff[i * g->KW + j] = (i * g->dh * g->Wp + j * g->dw) * g->C;
 }
+/* The step all three kernels repeat: NV vectors from src, times the scalar of each of the
+   MG_IG_R rows (an expression in r), into the accumulators: acc[r][q] += scalar(r) * src[q]. */
+#define MG_IG_RANK1(T, NV, acc, src, scalar) do {                                                  \
+    V v_[NV];                                                                                       \
+    for (int q = 0; q < NV; q++) memcpy(&v_[q], (src) + q * (64 / sizeof(T)), sizeof(V));           \
+    for (int r = 0; r < MG_IG_R; r++) {                                                             \
+        T s_ = (scalar);                                                                            \
+        for (int q = 0; q < NV; q++) (acc)[r][q] += s_ * v_[q];                                     \
+    }                                                                                               \
+} while (0)
 /* y rows p0..p0+rows-1, filter vectors v0..v0+NV-1: y = b + sum over (tap, c) of x * w */
 #define MG_IG_FWD(T, NV)                                                                           \
 static inline __attribute__((always_inline)) void mg_ig_fwd_##T##NV(                               \
@@ -269,12 +279,7 @@ static inline __attribute__((always_inline)) void mg_ig_fwd_##T##NV(            
         const T* wt = w + (Py_ssize_t)t * C * F + v0 * L;                                           \
         const int o = toff[t];                                                                      \
         for (int c = 0; c < C; c++) {                                                               \
-            V wv[NV];                                                                               \
-            for (int q = 0; q < NV; q++) memcpy(&wv[q], wt + (Py_ssize_t)c * F + q * L, sizeof(V)); \
-            for (int r = 0; r < MG_IG_R; r++) {                                                     \
-                T s = xr[r][o + c];                                                                 \
-                for (int q = 0; q < NV; q++) acc[r][q] += s * wv[q];                                \
-            }                                                                                       \
+            MG_IG_RANK1(T, NV, acc, wt + (Py_ssize_t)c * F, xr[r][o + c]);                           \
         }                                                                                           \
     }                                                                                               \
     for (int r = 0; r < rows; r++)                                                                  \
@@ -299,12 +304,7 @@ static inline __attribute__((always_inline)) void mg_ig_dw_##T##NV(             
             const T* xb = xp + (n * g->Hp + (Py_ssize_t)oh * g->sh) * g->Wp * g->C;                 \
             const T* d = dy + ((n * g->OH + oh) * (Py_ssize_t)g->OW) * F + v0 * L;                  \
             for (int ow = 0; ow < g->OW; ow++, xb += xs, d += F) {                                  \
-                V dv[NV];                                                                           \
-                for (int q = 0; q < NV; q++) memcpy(&dv[q], d + q * L, sizeof(V));                  \
-                for (int r = 0; r < MG_IG_R; r++) {                                                 \
-                    T s = xb[ko[r]];                                                                \
-                    for (int q = 0; q < NV; q++) acc[r][q] += s * dv[q];                            \
-                }                                                                                   \
+                MG_IG_RANK1(T, NV, acc, d, xb[ko[r]]);                                              \
             }                                                                                       \
         }                                                                                           \
     for (int r = 0; r < rows; r++)                                                                  \
@@ -326,12 +326,7 @@ static inline __attribute__((always_inline)) void mg_ig_dx_##T##NV(             
     V acc[MG_IG_R][NV];                                                                             \
     memset(acc, 0, sizeof acc);                                                                     \
     for (int f = 0; f < F; f++) {                                                                   \
-        V wv[NV];                                                                                   \
-        for (int q = 0; q < NV; q++) memcpy(&wv[q], wT + f * Kg + (v0 + q) * L, sizeof(V));         \
-        for (int r = 0; r < MG_IG_R; r++) {                                                         \
-            T s = dr[r][f];                                                                         \
-            for (int q = 0; q < NV; q++) acc[r][q] += s * wv[q];                                    \
-        }                                                                                           \
+        MG_IG_RANK1(T, NV, acc, wT + f * Kg + v0 * L, dr[r][f]);                                    \
     }                                                                                               \
     for (int r = 0; r < rows; r++)                                                                  \
         for (int q = 0; q < NV; q++) {                                                              \
