@@ -67,6 +67,9 @@ cdef extern from "conv_kernels.h":
 # forward: 0.9 ms via im2col + sgemm, measured with one thread) and the direct kernel runs instead.
 cdef enum:
     DIRECT_MAX_TAPS = 32  # also the size of the C kernel's per-pixel tap arrays
+    # the implicit GEMM keeps one offset per kernel tap on the (OpenMP worker's) stack: a huge
+    # kernel goes to im2col instead of overflowing it
+    IMPLICIT_MAX_TAPS = 4096
 
 
 cdef struct Geom:
@@ -320,7 +323,7 @@ cdef bint _implicit(Geom* g, Py_ssize_t itemsize) noexcept nogil:
     """Whether the implicit GEMM kernels take this call (see conv_kernels.h)."""
     cdef int lanes = 64 // itemsize
     return (MG_HAVE_IG and _implicit_on and g.groups == 1 and g.Kg > DIRECT_MAX_TAPS
-            and g.C % lanes == 0 and g.F % lanes == 0)
+            and g.C % lanes == 0 and g.F % lanes == 0 and g.KH * g.KW <= IMPLICIT_MAX_TAPS)
 
 
 cdef mg_ig _ig(Geom* g) noexcept nogil:

@@ -179,6 +179,7 @@ def test_kernel_path_names_the_kernels_that_run() -> None:
     assert path(32, 64, 3, groups=2) == "im2col" and path(32, 60, 3) == "im2col"
     fast = "implicit" if _conv.IMPLICIT_GEMM else "im2col"
     assert path(32, 64, 3) == fast and path(8, 16, 3, np.float64) == fast
+    assert path(16, 16, 64) == fast and path(16, 16, 65) == "im2col"  # 4,096 taps at most
     previous = _conv.use_implicit_gemm(False)
     try:
         assert path(32, 64, 3) == "im2col"
