@@ -12,8 +12,6 @@ layer, 32->64 >= 60% of sgemm.
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import resource
 import statistics
 import time
@@ -39,17 +37,6 @@ def _faults_per_call(fn: Callable[[], object], calls: int = 20) -> float:
     for _ in range(calls):
         fn()
     return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
-
-
-def _keep_freed_memory() -> bool:
-    """glibc: no mmap for big blocks and no trimming, so freed buffers are reused without faults."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    libc = ctypes.CDLL(name)
-    m_trim_threshold, m_mmap_threshold, m_mmap_max = -1, -3, -4
-    ok = libc.mallopt(m_mmap_threshold, 32 * 1024 * 1024) and libc.mallopt(m_mmap_max, 0)
-    return bool(ok and libc.mallopt(m_trim_threshold, 2**31 - 1))
 
 
 def sgemm_gflops(threads: int) -> float:
@@ -164,7 +151,7 @@ def run(threads: int) -> list[dict]:
     setups = [("NCHW", False), ("channels_last", True)]
     results: dict[tuple, tuple] = {}
     for phase in ("default malloc", "kept malloc"):
-        if phase == "kept malloc" and not _keep_freed_memory():
+        if phase == "kept malloc" and not harness.keep_freed_memory():
             break
         for name, cin, cout, size, need_dx in LAYERS:
             labels = ["minigrad"] + [label for label, _ in setups] * (torch is not None)

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from benchmarks import harness
-from benchmarks.bench_conv import _faults_per_call, _keep_freed_memory
+from benchmarks.bench_conv import _faults_per_call
 
 GROUP = "model"
 BATCH, PREDICT_BATCH, EPOCH_IMAGES = 64, 1000, 60_000
@@ -113,23 +113,14 @@ def run(threads: int) -> list[dict]:
     from minigrad.threads import set_num_threads
 
     set_num_threads(threads)
-    torch = harness.torch_or_none()
     rows = []
-    setups = [("NCHW", False), ("channels_last", True)]
-    for phase in ("default malloc", "kept malloc"):
-        if phase == "kept malloc" and not _keep_freed_memory():
-            break
-        mine = _measure(_minigrad_cases())
-        theirs = {label: _measure(_torch_cases(torch, cl)) for label, cl in setups} if torch else {}
-        for case, (ms, faults) in mine.items():
-            size = {"train step": f"batch {BATCH}", "overhead step": "batch 1: per-step overhead",
-                    "predict": f"batch {PREDICT_BATCH}"}[case]
-            for label in list(theirs) or [None]:
-                t_ms, t_faults = theirs[label][case] if label else (None, None)
-                extra = _extra(case, ms, faults) + (f"; torch {_extra(case, t_ms, t_faults)}" if label else "")
-                rows.append(harness.row(GROUP, f"reference CNN {case} ({size}) vs torch {label or '-'} "
-                                               f"({phase})", ms, t_ms, extra))
-        setups = [("channels_last", True)]
+    for phase, case, label, (ms, faults), (t_ms, t_faults) in harness.malloc_phases(
+            _minigrad_cases, _torch_cases, _measure):
+        size = {"train step": f"batch {BATCH}", "overhead step": "batch 1: per-step overhead",
+                "predict": f"batch {PREDICT_BATCH}"}[case]
+        extra = _extra(case, ms, faults) + (f"; torch {_extra(case, t_ms, t_faults)}" if label else "")
+        rows.append(harness.row(GROUP, f"reference CNN {case} ({size}) vs torch {label or '-'} "
+                                       f"({phase})", ms, t_ms, extra))
     return rows
 
 

@@ -9,6 +9,8 @@ MINIGRAD_BENCH_QUICK=1 (set by `--quick`: fewer repeats; modules may also shrink
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import importlib
 import json
 import math
@@ -75,6 +77,40 @@ def torch_or_none() -> ModuleType | None:
     if threads:
         torch.set_num_threads(int(threads))
     return torch
+
+
+def keep_freed_memory() -> bool:
+    """glibc: no mmap for big blocks and no trimming, so freed buffers are reused without faults."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    libc = ctypes.CDLL(name)
+    m_trim_threshold, m_mmap_threshold, m_mmap_max = -1, -3, -4
+    ok = libc.mallopt(m_mmap_threshold, 32 * 1024 * 1024) and libc.mallopt(m_mmap_max, 0)
+    return bool(ok and libc.mallopt(m_trim_threshold, 2**31 - 1))
+
+
+Cases = dict[str, Callable[[], object]]
+Measured = tuple[float, float]  # (median ms, minor page faults) per call
+
+
+def malloc_phases(minigrad_cases: Callable[[], Cases], torch_cases: Callable[[Any, bool], Cases],
+                  measure: Callable[[Cases], dict[str, Measured]],
+                  ) -> list[tuple[str, str, str | None, Measured, tuple[float | None, float | None]]]:
+    """(phase, case, torch label or None, minigrad's, torch's) under default malloc, then kept malloc."""
+    torch = torch_or_none()
+    setups = [("NCHW", False), ("channels_last", True)]
+    out = []
+    for phase in ("default malloc", "kept malloc"):  # default first: keep_freed_memory is never undone
+        if phase == "kept malloc" and not keep_freed_memory():
+            break
+        mine = measure(minigrad_cases())
+        theirs = {label: measure(torch_cases(torch, cl)) for label, cl in setups} if torch else {}
+        for case, measured in mine.items():
+            for label in list(theirs) or [None]:
+                out.append((phase, case, label, measured, theirs[label][case] if label else (None, None)))
+        setups = [("channels_last", True)]  # the targets are against torch's strongest setup only
+    return out
 
 
 def row(group: str, case: str, minigrad_ms: float | None, torch_ms: float | None,
