@@ -30,6 +30,14 @@ cdef inline Geom _geom(Py_ssize_t H, Py_ssize_t W, Py_ssize_t K, Py_ssize_t OH, 
     return g
 
 
+cdef inline void _span(Py_ssize_t o, Py_ssize_t stride, Py_ssize_t pad, Py_ssize_t pool,
+                       Py_ssize_t n, Py_ssize_t* lo, Py_ssize_t* hi) noexcept nogil:
+    """The inputs [lo, hi) under output o's window along one axis of length n (clipped: see top)."""
+    cdef Py_ssize_t start = o * stride - pad
+    lo[0] = start if start > 0 else 0
+    hi[0] = start + pool if start + pool < n else n
+
+
 cdef inline void _max_window(const floating* xs, floating* yo, int32_t* ao, Py_ssize_t h0,
                              Py_ssize_t h1, Py_ssize_t w0, Py_ssize_t w1, Py_ssize_t W) noexcept nogil:
     """One clipped window of a one-channel plane, kept in registers."""
@@ -55,7 +63,7 @@ cdef inline void _max_row_plane(const floating* xs, floating* yrow, int32_t* aro
     the clipped windows at either edge go one by one."""
     cdef Py_ssize_t W = g.W, OW = g.OW, sw = g.stride_w, pl = g.pad_left, pw = g.pool_w
     cdef Py_ssize_t lo = (pl + sw - 1) // sw, hi = (W + pl - pw) // sw + 1 if W + pl >= pw else 0
-    cdef Py_ssize_t ow, h, dw, base, w0
+    cdef Py_ssize_t ow, h, dw, base, w0, w1
     cdef int32_t pos
     cdef floating v, m
     cdef bint take
@@ -63,9 +71,8 @@ cdef inline void _max_row_plane(const floating* xs, floating* yrow, int32_t* aro
     lo = lo if lo < hi else hi
     for ow in range(OW):
         if ow < lo or ow >= hi:
-            w0 = ow * sw - pl
-            _max_window(xs, yrow + ow, arow + ow, h0, h1, w0 if w0 > 0 else 0,
-                        w0 + pw if w0 + pw < W else W, W)
+            _span(ow, sw, pl, pw, W, &w0, &w1)
+            _max_window(xs, yrow + ow, arow + ow, h0, h1, w0, w1, W)
     for ow in range(lo, hi):
         pos = <int32_t>(h0 * W + ow * sw - pl)
         yrow[ow] = xs[pos]
@@ -86,23 +93,18 @@ cdef inline void _max_row(const floating* xs, floating* yrow, int32_t* arow, Py_
                           const Geom* g) noexcept nogil:
     """One output row of one sample: y[oh, :, :] and its argmax."""
     cdef Py_ssize_t K = g.K, W = g.W
-    cdef Py_ssize_t h0 = oh * g.stride_h - g.pad_top, h1 = h0 + g.pool_h
-    cdef Py_ssize_t ow, w0, w1, h, w, c
+    cdef Py_ssize_t h0, h1, ow, w0, w1, h, w, c
     cdef int32_t pos, first, a
     cdef floating v, m
     cdef floating* yo
     cdef int32_t* ao
     cdef const floating* src
-    h0 = h0 if h0 > 0 else 0
-    h1 = h1 if h1 < g.H else g.H
+    _span(oh, g.stride_h, g.pad_top, g.pool_h, g.H, &h0, &h1)
     if K == 1:
         _max_row_plane(xs, yrow, arow, h0, h1, g)
         return
     for ow in range(g.OW):
-        w0 = ow * g.stride_w - g.pad_left
-        w1 = w0 + g.pool_w
-        w0 = w0 if w0 > 0 else 0
-        w1 = w1 if w1 < W else W
+        _span(ow, g.stride_w, g.pad_left, g.pool_w, W, &w0, &w1)
         yo = yrow + ow * K
         ao = arow + ow * K
         first = <int32_t>(h0 * W + w0)
@@ -129,18 +131,13 @@ cdef inline void _avg_row(const floating* xs, floating* yrow, Py_ssize_t oh,
                           const Geom* g) noexcept nogil:
     """One output row of one sample: mean over the valid part of each window."""
     cdef Py_ssize_t K = g.K, W = g.W
-    cdef Py_ssize_t h0 = oh * g.stride_h - g.pad_top, h1 = h0 + g.pool_h
-    cdef Py_ssize_t ow, w0, w1, h, w, c
+    cdef Py_ssize_t h0, h1, ow, w0, w1, h, w, c
     cdef floating inv
     cdef floating* yo
     cdef const floating* src
-    h0 = h0 if h0 > 0 else 0
-    h1 = h1 if h1 < g.H else g.H
+    _span(oh, g.stride_h, g.pad_top, g.pool_h, g.H, &h0, &h1)
     for ow in range(g.OW):
-        w0 = ow * g.stride_w - g.pad_left
-        w1 = w0 + g.pool_w
-        w0 = w0 if w0 > 0 else 0
-        w1 = w1 if w1 < W else W
+        _span(ow, g.stride_w, g.pad_left, g.pool_w, W, &w0, &w1)
         yo = yrow + ow * K
         for c in range(K):
             yo[c] = 0
@@ -157,18 +154,13 @@ cdef inline void _avg_row(const floating* xs, floating* yrow, Py_ssize_t oh,
 cdef inline void _avg_row_backward(const floating* grow, floating* dxs, Py_ssize_t oh,
                                    const Geom* g) noexcept nogil:
     cdef Py_ssize_t K = g.K, W = g.W
-    cdef Py_ssize_t h0 = oh * g.stride_h - g.pad_top, h1 = h0 + g.pool_h
-    cdef Py_ssize_t ow, w0, w1, h, w, c
+    cdef Py_ssize_t h0, h1, ow, w0, w1, h, w, c
     cdef floating inv
     cdef floating* dst
     cdef const floating* go
-    h0 = h0 if h0 > 0 else 0
-    h1 = h1 if h1 < g.H else g.H
+    _span(oh, g.stride_h, g.pad_top, g.pool_h, g.H, &h0, &h1)
     for ow in range(g.OW):
-        w0 = ow * g.stride_w - g.pad_left
-        w1 = w0 + g.pool_w
-        w0 = w0 if w0 > 0 else 0
-        w1 = w1 if w1 < W else W
+        _span(ow, g.stride_w, g.pad_left, g.pool_w, W, &w0, &w1)
         go = grow + ow * K
         inv = <floating>1 / <floating>((h1 - h0) * (w1 - w0))
         for h in range(h0, h1):
