@@ -257,23 +257,25 @@ cdef Geom _geom(tuple xs, tuple ws, tuple ys, int stride_h, int stride_w, int di
     return g
 
 
-cdef Py_ssize_t _slot(Geom* g, int chunk) noexcept:
-    """Elements of a thread's scratch: an im2col chunk, or the implicit GEMM's padded x and dx."""
-    cdef Py_ssize_t col = <Py_ssize_t>chunk * g.OH * g.OW * g.Kg
-    cdef Py_ssize_t pads = 2 * <Py_ssize_t>chunk * g.Hp * g.Wp * g.C
-    return max(col, pads)
+cdef Py_ssize_t _slot(Geom* g, int chunk, Py_ssize_t itemsize) noexcept:
+    """Elements of a thread's scratch: the implicit GEMM's padded x and dx, or an im2col chunk."""
+    if _path(g, itemsize) == IMPLICIT:
+        return 2 * <Py_ssize_t>chunk * g.Hp * g.Wp * g.C
+    return <Py_ssize_t>chunk * g.OH * g.OW * g.Kg
 
 
-cdef Py_ssize_t _check_workspace(Py_ssize_t have, Geom* g, int chunk, int n_threads, bint partials) except -1:
-    cdef Py_ssize_t need = _workspace_size(g, chunk, n_threads, partials)
+cdef Py_ssize_t _check_workspace(Py_ssize_t have, Geom* g, int chunk, int n_threads, bint partials,
+                                 Py_ssize_t itemsize) except -1:
+    cdef Py_ssize_t need = _workspace_size(g, chunk, n_threads, partials, itemsize)
     if chunk < 1 or n_threads < 1 or have < need:
         raise ValueError(f"_conv: workspace of {have} elements, need {need} (chunk={chunk}, "
                          f"threads={n_threads})")
     return need
 
 
-cdef Py_ssize_t _workspace_size(Geom* g, int chunk, int n_threads, bint partials) noexcept:
-    cdef Py_ssize_t per_thread = _slot(g, chunk)
+cdef Py_ssize_t _workspace_size(Geom* g, int chunk, int n_threads, bint partials,
+                                Py_ssize_t itemsize) noexcept:
+    cdef Py_ssize_t per_thread = _slot(g, chunk, itemsize)
     if partials:
         per_thread += <Py_ssize_t>g.Kg * g.F + g.F
     return per_thread * n_threads
@@ -281,11 +283,11 @@ cdef Py_ssize_t _workspace_size(Geom* g, int chunk, int n_threads, bint partials
 
 def workspace_size(tuple x_shape, tuple w_shape, tuple y_shape, int stride_h, int stride_w,
                    int dilation_h, int dilation_w, int pad_top, int pad_left, int groups,
-                   int images_per_chunk, int n_threads, bint partials) -> int:
+                   int images_per_chunk, int n_threads, bint partials, int itemsize) -> int:
     """Elements of scratch a call needs: a slot per thread (+ dw/db partials per thread)."""
     cdef Geom g = _geom(x_shape, w_shape, y_shape, stride_h, stride_w, dilation_h, dilation_w,
                         pad_top, pad_left, groups)
-    return _workspace_size(&g, images_per_chunk, n_threads, partials)
+    return _workspace_size(&g, images_per_chunk, n_threads, partials, itemsize)
 
 
 IMPLICIT_GEMM = bool(MG_HAVE_IG)  # compiled in: needs AVX-512 at build time (-march=native)
@@ -380,11 +382,11 @@ def conv2d_forward(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] 
     cdef const floating[::1] bias = b if b is not None else None
     if bias is not None and bias.shape[0] != g.F:
         raise ValueError(f"_conv: bias of {bias.shape[0]} values for {g.F} filters")
-    _check_workspace(workspace.shape[0], &g, images_per_chunk, n_threads, False)
+    _check_workspace(workspace.shape[0], &g, images_per_chunk, n_threads, False, sizeof(floating))
     if g.N == 0:
         return
     cdef int ci, n0, n1, n_chunks = (g.N + images_per_chunk - 1) // images_per_chunk
-    cdef Py_ssize_t col_size = _slot(&g, images_per_chunk)
+    cdef Py_ssize_t col_size = _slot(&g, images_per_chunk, sizeof(floating))
     cdef Path path = _path(&g, sizeof(floating))
     cdef const floating[:, :, ::1] wblk = _direct_weights(w, &g) if path == DIRECT else None
     cdef mg_ig ig = _ig(&g)
@@ -452,8 +454,8 @@ def conv2d_backward(const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1
         raise ValueError("_conv: dw must have the shape of w")
     if db_v is not None and db_v.shape[0] != g.F:
         raise ValueError("_conv: db must have one value per filter")
-    _check_workspace(workspace.shape[0], &g, images_per_chunk, n_threads, True)
-    cdef Py_ssize_t col_size = _slot(&g, images_per_chunk)
+    _check_workspace(workspace.shape[0], &g, images_per_chunk, n_threads, True, sizeof(floating))
+    cdef Py_ssize_t col_size = _slot(&g, images_per_chunk, sizeof(floating))
     cdef Py_ssize_t stride = col_size + <Py_ssize_t>g.Kg * g.F + g.F
     cdef floating* ws = &workspace[0]
     cdef floating* dxp = &dx_v[0, 0, 0, 0] if dx_v is not None and g.N > 0 else NULL

@@ -159,7 +159,7 @@ def _workspace(plan: _Plan, dtype: np.dtype, partials: bool) -> tuple[np.ndarray
     chunk = max(1, chunk)
     n_threads = max(1, min(n_threads, -(-n // chunk)))
     size = _conv.workspace_size(plan.in_shape, plan.w_shape, plan.out_shape, *plan.kernel_args(),
-                                chunk, n_threads, partials)
+                                chunk, n_threads, partials, dtype.itemsize)
     key = np.dtype(dtype).char  # ('.name' costs a few us: it is computed in Python)
     buf = getattr(_scratch, key, None)
     if buf is None or buf.size < size:
