@@ -17,9 +17,9 @@ Three paths, chosen per call (kernel_path() tells which):
 - direct: at most 32 taps (KH*KW*C) and one group; forward and weight gradient skip im2col and run
   vector kernels (conv_kernels.h): such GEMMs are too thin to pay for it.
 - implicit: one group, C and F whole 64-byte vectors, an AVX-512 build: the three GEMMs run as
-  register-tiled kernels reading x, dy and w in place (conv_kernels.h). Measured on the 32->64
-  layer (python -m benchmarks.bench_conv, the "implicit GEMM off" rows): forward+backward 9.4 ms
-  against 12.1 ms for im2col + OpenBLAS, which packs both operands of every chunk's GEMM.
+  register-tiled kernels reading x, dy and w in place (conv_kernels.h). On the 32->64 layer
+  (python -m benchmarks.bench_conv, the "implicit GEMM off" rows) im2col + OpenBLAS, which packs
+  both operands of every chunk's GEMM, took 1.3-1.5x as long for forward+backward (4 runs).
 - im2col: everything else, as described above.
 The kernels trust their arguments: minigrad.kernels.conv validates every shape first.
 """
