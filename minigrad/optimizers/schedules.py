@@ -35,48 +35,43 @@ class LearningRateSchedule:
         return cls(**config)
 
 
-@registry.register("exponential_decay")
-class ExponentialDecay(LearningRateSchedule):
-    """lr = initial * decay_rate ** (step / decay_steps) (the exponent floored when staircase)."""
+class _Decay(LearningRateSchedule):
+    """Keras' (initial_learning_rate, decay_steps, decay_rate, staircase) decays; the name defaults
+    to the class name, as in Keras."""
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
-                 staircase: bool = False, name: str = "ExponentialDecay") -> None:
+                 staircase: bool = False, name: str | None = None) -> None:
         owner = type(self).__name__
         self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate)
         self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
         self.decay_rate = _number(owner, "decay_rate", decay_rate)
         self.staircase = bool(staircase)
-        self.name = name
+        self.name = owner if name is None else name
 
-    def __call__(self, step: int) -> float:
+    def _progress(self, step: int) -> float:
+        """step / decay_steps, floored when staircase."""
         p = step / self.decay_steps
-        return self.initial_learning_rate * self.decay_rate ** (math.floor(p) if self.staircase else p)
+        return math.floor(p) if self.staircase else p
 
     def get_config(self) -> dict[str, Any]:
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
                 "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+@registry.register("exponential_decay")
+class ExponentialDecay(_Decay):
+    """lr = initial * decay_rate ** (step / decay_steps) (the exponent floored when staircase)."""
+
+    def __call__(self, step: int) -> float:
+        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
 
 @registry.register("inverse_time_decay")
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_Decay):
     """lr = initial / (1 + decay_rate * step / decay_steps) (the ratio floored when staircase)."""
 
-    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
-                 staircase: bool = False, name: str = "InverseTimeDecay") -> None:
-        owner = type(self).__name__
-        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate)
-        self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
-        self.decay_rate = _number(owner, "decay_rate", decay_rate)
-        self.staircase = bool(staircase)
-        self.name = name
-
     def __call__(self, step: int) -> float:
-        p = step / self.decay_steps
-        return self.initial_learning_rate / (1 + self.decay_rate * (math.floor(p) if self.staircase else p))
-
-    def get_config(self) -> dict[str, Any]:
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        return self.initial_learning_rate / (1 + self.decay_rate * self._progress(step))
 
 
 @registry.register("piecewise_constant_decay")
