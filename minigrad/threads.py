@@ -10,6 +10,7 @@ Pass `blas=n` when a model is dominated by large Dense layers.
 from __future__ import annotations
 
 import os
+import warnings
 
 from minigrad._ext import _parallel
 
@@ -18,21 +19,51 @@ _blas_threads = 1
 _blas_limiter = None
 
 
-def _positive_int(raw: str, name: str) -> int:
-    try:
-        n = int(raw)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise ValueError(f"{name} must be a positive integer, received {raw!r}")
-    return n
+_MAX_THREADS = 4096  # beyond any machine minigrad runs on; larger values are typos (and overflow C int)
+_warned_oversubscribed = False
+
+
+class ThreadWarning(RuntimeWarning):
+    """A thread setting was ignored or exceeds the usable cores."""
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS reports one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _default_threads() -> int:
+    """$MINIGRAD_NUM_THREADS when it is a usable count, else (with a warning) every usable core."""
     raw = os.environ.get(_ENV)
     if raw is None:
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return _positive_int(raw, _ENV)
+        return usable_cores()
+    try:
+        n = int(raw.strip())
+    except ValueError:
+        n = 0
+    if not 1 <= n <= _MAX_THREADS:
+        warnings.warn(f"{_ENV}={raw!r} is not a thread count (an integer from 1 to {_MAX_THREADS}); "
+                      f"using the default, {usable_cores()} (the usable cores). Unset it or fix it",
+                      ThreadWarning, stacklevel=2)
+        return usable_cores()
+    return n
+
+
+def _check_count(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_THREADS:
+        raise ValueError(f"set_num_threads: {name} must be a positive int (at most {_MAX_THREADS}), "
+                         f"received {name}={value!r}")
+    return value
+
+
+def _warn_oversubscribed(n: int, source: str) -> None:
+    """Once per process: more threads than cores makes every kernel wait for descheduled threads."""
+    global _warned_oversubscribed
+    cores = usable_cores()
+    if n > cores and not _warned_oversubscribed:
+        _warned_oversubscribed = True
+        warnings.warn(f"{source}: {n} threads on {cores} usable cores oversubscribes them and slows every "
+                      f"step; use at most {cores}", ThreadWarning, stacklevel=3)
 
 
 def get_num_threads() -> int:
@@ -48,9 +79,8 @@ def get_blas_threads() -> int:
 def set_num_threads(n: int, *, blas: int = 1) -> None:
     """Use n OpenMP threads in the kernels and `blas` threads in BLAS calls (threadpoolctl)."""
     global _blas_threads
-    for name, value in (("n", n), ("blas", blas)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"set_num_threads: {name} must be a positive int, received {value!r}")
+    n, blas = _check_count("n", n), _check_count("blas", blas)
+    _warn_oversubscribed(max(n, blas), f"set_num_threads({n}, blas={blas})")
     _parallel.set_threads(n)
     _blas_threads = blas
     limit_blas()
@@ -85,5 +115,6 @@ def _tune_allocator() -> bool:
 
 
 _parallel.set_threads(_default_threads())
+_warn_oversubscribed(_parallel.num_threads(), _ENV)
 limit_blas()  # numpy's BLAS, loaded already; scipy's is limited by _blas.load() when it loads
 allocator_tuned = _tune_allocator()
