@@ -238,7 +238,7 @@ def test_pickled_arrays_are_never_unpickled(tmp_path: Path, monkeypatch) -> None
     np.lib.format.write_array(buf, np.array([_Trap()], dtype=object), allow_pickle=True)
     _forge(tmp_path / "evil.mg", arrays={"arrays/0.npy": buf.getvalue()},
            document=b'{"model": {"__ndarray__": 0}}')
-    with pytest.raises(SerializationError, match="array 0 is unreadable"):
+    with pytest.raises(SerializationError, match="arrays/0.npy has dtype object"):
         minigrad.load_model(tmp_path / "evil.mg")
     assert not (tmp_path / "pwned").exists()
     assert b"touch" in pickle.dumps(_Trap())  # the trap is real: unpickling would have created the file
@@ -266,6 +266,104 @@ def test_newer_format_and_edited_manifest(tmp_path: Path) -> None:
     _forge(tmp_path / "extra.mg", arrays={"arrays/5.npy": b""})
     with pytest.raises(SerializationError, match="do not match the manifest"):
         minigrad.load_model(tmp_path / "extra.mg")
+
+
+def _patch_directory(raw: bytes, name: str, **fields: int) -> bytes:
+    """raw with the central-directory record of entry `name` changed (size=..., offset=...)."""
+    import struct
+
+    out = bytearray(raw)
+    at = out.find(b"PK\x01\x02")
+    while at >= 0:
+        name_len = struct.unpack_from("<H", out, at + 28)[0]
+        if out[at + 46:at + 46 + name_len] == name.encode():
+            if "size" in fields:
+                struct.pack_into("<LL", out, at + 20, fields["size"], fields["size"])
+            if "offset" in fields:
+                struct.pack_into("<L", out, at + 42, fields["offset"])
+            return bytes(out)
+        at = out.find(b"PK\x01\x02", at + 46)
+    raise AssertionError(f"no directory record for {name}")
+
+
+def _local_offset(path: Path, name: str) -> int:
+    with zipfile.ZipFile(path) as zf:
+        return zf.getinfo(name).header_offset
+
+
+def _peak_bytes_while(load) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        load()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_overlapping_entries_are_refused_before_anything_is_read(tmp_path: Path) -> None:
+    """Issue 13: a 1 MB file whose entries all point at one stored blob took the reader to 332 MB."""
+    blob = np.zeros(1 << 17)  # 1 MiB
+    write_archive(tmp_path / "ok.mg", "weights", {"a": blob, "b": np.zeros(1)})
+    raw = (tmp_path / "ok.mg").read_bytes()
+    shared = _local_offset(tmp_path / "ok.mg", "arrays/0.npy")
+    bomb = _patch_directory(raw, "arrays/1.npy", offset=shared, size=blob.nbytes + 128)
+    (tmp_path / "bomb.mg").write_bytes(bomb)
+    with pytest.raises(SerializationError, match=r"bomb\.mg: entry 'arrays/\d\.npy' declares \d+ bytes, which "
+                                                 r"overlap 'arrays/\d\.npy'"):
+        read_archive(tmp_path / "bomb.mg", "weights")
+    peak = _peak_bytes_while(lambda: pytest.raises(SerializationError, read_archive, tmp_path / "bomb.mg", "weights"))
+    assert peak < 64 << 10, peak  # the directory alone: no entry was read
+
+
+def test_declared_sizes_beyond_the_file_are_refused(tmp_path: Path) -> None:
+    write_archive(tmp_path / "ok.mg", "weights", {"a": np.zeros(4)})
+    raw = (tmp_path / "ok.mg").read_bytes()
+    (tmp_path / "huge.mg").write_bytes(_patch_directory(raw, "arrays/0.npy", size=0xF0000000))
+    with pytest.raises(SerializationError, match=r"entry 'arrays/0\.npy' declares \d+ bytes, which overlap"):
+        read_archive(tmp_path / "huge.mg", "weights")
+    (tmp_path / "away.mg").write_bytes(_patch_directory(raw, "document.json", offset=10**9))
+    with pytest.raises(SerializationError, match="entry 'document.json' has no local header at offset 1000000000"):
+        read_archive(tmp_path / "away.mg", "weights")
+
+
+def test_npy_headers_must_match_the_stored_bytes(tmp_path: Path) -> None:
+    """Issue 13: a header declaring 10**12 elements gave MemoryError; now nothing is allocated."""
+    def npy(header: dict, payload: bytes = b"\0" * 16) -> bytes:
+        buf = io.BytesIO()
+        np.lib.format.write_array_header_1_0(buf, header)
+        return buf.getvalue() + payload
+
+    cases = {
+        "big": (npy({"descr": "<f8", "fortran_order": False, "shape": (10**12,)}),
+                r"arrays/0\.npy declares shape \(1000000000000,\) of float64 \(8000000000000 bytes\) but stores 16"),
+        "short": (npy({"descr": "<f8", "fortran_order": False, "shape": (3,)}), "but stores 16 bytes"),
+        "complex": (npy({"descr": "<c16", "fortran_order": False, "shape": (1,)}), "has dtype complex128"),
+        "record": (npy({"descr": [("a", "<f8"), ("b", "<f8")], "fortran_order": False, "shape": (1,)}),
+                   "only bool/int/float"),
+        "negative": (npy({"descr": "<f8", "fortran_order": False, "shape": (-2, -1)}), r"declares the shape"),
+        "garbage": (b"\x93NUMPY\x01\x00\x06\x00{'a':1", "arrays/0.npy is unreadable"),
+    }
+    for label, (data, message) in cases.items():
+        _forge(tmp_path / f"{label}.mg", arrays={"arrays/0.npy": data}, document=b'{"w": {"__ndarray__": 0}}')
+        peak = _peak_bytes_while(lambda: pytest.raises(SerializationError, minigrad.load_model, tmp_path / f"{label}.mg"))
+        assert peak < 1 << 20, (label, peak)
+        with pytest.raises(SerializationError, match=message):
+            minigrad.load_model(tmp_path / f"{label}.mg")
+    fortran = np.asfortranarray(np.arange(6.0).reshape(2, 3))
+    write_archive(tmp_path / "f.mg", "weights", {"a": fortran, "b": np.array([1, 2], ">i4")})
+    loaded = read_archive(tmp_path / "f.mg", "weights")
+    np.testing.assert_array_equal(loaded["a"], fortran)
+    assert loaded["a"].flags.writeable and loaded["b"].dtype == np.dtype("int32")
+
+
+def test_deep_json_is_a_serialization_error_not_a_recursion_error(tmp_path: Path) -> None:
+    for depth, message in ((600, "document.json nests deeper than 100 levels"), (100_000, "not valid JSON")):
+        _forge(tmp_path / "deep.mg", document=b'{"a": ' * depth + b"1" + b"}" * depth)
+        with pytest.raises(SerializationError, match=message):
+            read_archive(tmp_path / "deep.mg", "model")
 
 
 def test_pack_rejects_what_json_cannot_hold(tmp_path: Path) -> None:

@@ -8,9 +8,11 @@ Layout::
 
 Loading never executes code: JSON is data, arrays are read with allow_pickle=False and plain
 numeric dtypes only, and classes named in documents are resolved only through the registries.
-Entries must be stored (not deflated), so an archive can never expand beyond its size on disk
-(no zip bombs), and every entry's SHA-256 is checked against the manifest, so a truncated,
-bit-flipped or edited file fails with SerializationError. The checksum detects corruption and
+Entries must be stored (not deflated) and lie inside the file without overlapping, and every .npy
+header must declare exactly the bytes its entry stores, so reading allocates at most about the
+file's size (no zip bombs, no huge declared arrays); JSON parts are limited to 64 MiB and 100
+levels of nesting. The manifest is read first and every entry's SHA-256 is checked against it as
+the entry is read, so a truncated, bit-flipped or edited file fails with SerializationError. The checksum detects corruption and
 careless edits; it is not a signature (whoever can write the file can rewrite the manifest) —
 safety against hostile files comes from the format itself holding nothing executable.
 
@@ -24,7 +26,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
+import struct
 import tempfile
 import zipfile
 from typing import Any, BinaryIO, Callable
@@ -33,13 +37,18 @@ import numpy as np
 
 from minigrad.errors import SerializationError
 
-__all__ = ["FORMAT_VERSION", "atomic_write", "write_archive", "read_archive", "pack", "unpack"]
+__all__ = ["FORMAT_VERSION", "MAX_DEPTH", "atomic_write", "write_archive", "read_archive", "pack", "unpack",
+           "check_depth"]
 
 FORMAT = "minigrad"
 FORMAT_VERSION = 1
 _MANIFEST, _DOCUMENT = "manifest.json", "document.json"
 _MARK = "__ndarray__"
 _DTYPE_KINDS = "biuf"  # bool, ints, floats: nothing that can hold Python objects
+_DTYPES = {"b1", "i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "f2", "f4", "f8"}  # .npy descr, byte order aside
+_MAX_NDIM = 32
+_MAX_JSON_BYTES = 64 << 20  # a model's document is KBs; this only stops absurd files early
+MAX_DEPTH = 100  # JSON nesting; model configs nest about 10 deep
 
 
 # ----- atomic writes
@@ -170,32 +179,89 @@ def write_archive(path: str | os.PathLike, kind: str, document: Any) -> None:
 
 
 def read_archive(path: str | os.PathLike, kind: str | tuple[str, ...]) -> Any:
-    """The document of an archive of the expected kind; SerializationError if it is anything else."""
+    """The document of an archive of the expected kind; SerializationError if it is anything else.
+
+    Nothing is read before its size is known to fit the file: the zip directory's entries must be
+    stored, lie inside the file without overlapping, and the manifest is read and checked first;
+    each entry is hashed as it is read and each .npy header is checked before its array exists.
+    """
     path = os.fspath(path)
     kinds = (kind,) if isinstance(kind, str) else kind
     try:
-        with zipfile.ZipFile(path) as zf:
-            entries = _read_entries(zf, path)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as e:
+        with open(path, "rb") as f, zipfile.ZipFile(f) as zf:
+            infos = _checked_directory(zf, f, path)
+            manifest = _json(_read_entry(zf, infos.get(_MANIFEST), path, _MANIFEST), path, _MANIFEST)
+            sums = _check_manifest(manifest, infos, path, kinds)
+            document = _json(_read_entry(zf, infos[_DOCUMENT], path, _DOCUMENT, sums[_DOCUMENT]), path, _DOCUMENT)
+            arrays = [_array(_read_entry(zf, infos[name], path, name, sums[name]), path, name)
+                      for name in (f"arrays/{i}.npy" for i in range(len(infos) - 2))]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, OverflowError) as e:
         raise SerializationError(f"{path}: not a minigrad file, or truncated ({e})") from None
-    manifest = _json(entries.pop(_MANIFEST, None), path, _MANIFEST)
-    _check_manifest(manifest, entries, path, kinds)
-    arrays = [_array(entries[f"arrays/{i}.npy"], path, i) for i in range(len(entries) - 1)]
-    return unpack(_json(entries[_DOCUMENT], path, _DOCUMENT), arrays)
+    check_depth(document, path, _DOCUMENT)
+    return unpack(document, arrays)
 
 
-def _read_entries(zf: zipfile.ZipFile, path: str) -> dict[str, bytes]:
-    entries: dict[str, bytes] = {}
+def _checked_directory(zf: zipfile.ZipFile, f: BinaryIO, path: str) -> dict[str, zipfile.ZipInfo]:
+    """The directory by name, once every entry is stored and its bytes lie inside the file, unshared."""
+    size = os.fstat(f.fileno()).st_size
+    infos: dict[str, zipfile.ZipInfo] = {}
+    spans = []
     for info in zf.infolist():
+        name = info.filename
         if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
-            raise SerializationError(f"{path}: entry {info.filename!r} is compressed; minigrad files are stored")
-        if info.filename in entries:
-            raise SerializationError(f"{path}: duplicate entry {info.filename!r}")
-        entries[info.filename] = zf.read(info)  # zipfile checks each entry's CRC-32 here
-    return entries
+            raise SerializationError(f"{path}: entry {name!r} is compressed; minigrad files are stored")
+        if name in infos:
+            raise SerializationError(f"{path}: duplicate entry {name!r}")
+        infos[name] = info
+        f.seek(info.header_offset)
+        header = f.read(zipfile.sizeFileHeader)
+        if len(header) != zipfile.sizeFileHeader or header[:4] != zipfile.stringFileHeader:
+            raise SerializationError(f"{path}: entry {name!r} has no local header at offset {info.header_offset}")
+        fields = struct.unpack(zipfile.structFileHeader, header)
+        start = info.header_offset + zipfile.sizeFileHeader + fields[zipfile._FH_FILENAME_LENGTH] \
+            + fields[zipfile._FH_EXTRA_FIELD_LENGTH]
+        spans.append((info.header_offset, start + info.file_size, name))
+    spans.sort()
+    end_of_entries = zf.start_dir
+    for (_, end, name), (next_start, _, next_name) in zip(spans, [*spans[1:], (end_of_entries, 0, "the directory")]):
+        if end > next_start:
+            raise SerializationError(
+                f"{path}: entry {name!r} declares {infos[name].file_size} bytes, which overlap "
+                f"{next_name if next_name == 'the directory' else repr(next_name)} (file edited or forged)")
+    total = sum(info.file_size for info in infos.values())
+    if total > size:  # implied by the spans; stated so that no later change can lose it
+        raise SerializationError(f"{path}: entries declare {total} bytes, more than the file's {size}")
+    return infos
 
 
-def _check_manifest(manifest: Any, entries: dict[str, bytes], path: str, kinds: tuple[str, ...]) -> None:
+def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo | None, path: str, name: str,
+                sha256: str | None = None) -> bytearray | None:
+    """An entry's bytes (at most its checked size), hashed as they are read when sha256 is given."""
+    if info is None:
+        return None
+    if name.endswith(".json") and info.file_size > _MAX_JSON_BYTES:
+        raise SerializationError(f"{path}: {name} is {info.file_size} bytes; JSON parts are limited to "
+                                 f"{_MAX_JSON_BYTES} bytes")
+    data = bytearray(info.file_size)
+    digest = hashlib.sha256()
+    with zf.open(info) as entry:  # zipfile checks the entry's CRC-32 at its end
+        view, done = memoryview(data), 0
+        while done < len(data):
+            n = entry.readinto(view[done:done + (1 << 20)])
+            if not n:
+                raise SerializationError(f"{path}: entry {name!r} is shorter than its declared size")
+            digest.update(view[done:done + n])
+            done += n
+        if entry.read(1):
+            raise SerializationError(f"{path}: entry {name!r} is longer than its declared size")
+    if sha256 is not None and digest.hexdigest() != sha256:
+        raise SerializationError(f"{path}: checksum mismatch in {name!r} (file corrupted or tampered with)")
+    return data
+
+
+def _check_manifest(manifest: Any, infos: dict[str, zipfile.ZipInfo], path: str,
+                    kinds: tuple[str, ...]) -> dict[str, str]:
+    """The manifest's checksums by entry, once it is minigrad's, of a kind and version this reads."""
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise SerializationError(f"{path}: not a minigrad file (no minigrad manifest)")
     version = manifest.get("format_version")
@@ -209,16 +275,15 @@ def _check_manifest(manifest: Any, entries: dict[str, bytes], path: str, kinds: 
             f"{path}: holds a minigrad {manifest.get('kind')!r} file, expected {' or '.join(map(repr, kinds))}"
         )
     sums = manifest.get("sha256")
-    n = len(entries) - 1
-    expected = {_DOCUMENT, *(f"arrays/{i}.npy" for i in range(n))}
-    if not isinstance(sums, dict) or set(sums) != set(entries) or set(entries) != expected:
+    entries = set(infos) - {_MANIFEST}
+    expected = {_DOCUMENT, *(f"arrays/{i}.npy" for i in range(len(entries) - 1))}
+    if not isinstance(sums, dict) or set(sums) != entries or entries != expected \
+            or not all(isinstance(v, str) for v in sums.values()):
         raise SerializationError(f"{path}: entries do not match the manifest (file edited or damaged)")
-    for name, data in entries.items():
-        if hashlib.sha256(data).hexdigest() != sums[name]:
-            raise SerializationError(f"{path}: checksum mismatch in {name!r} (file corrupted or tampered with)")
+    return sums
 
 
-def _json(data: bytes | None, path: str, name: str) -> Any:
+def _json(data: bytes | bytearray | None, path: str, name: str) -> Any:
     if data is None:
         raise SerializationError(f"{path}: not a minigrad file ({name} is missing)")
     try:
@@ -227,11 +292,37 @@ def _json(data: bytes | None, path: str, name: str) -> Any:
         raise SerializationError(f"{path}: {name} is not valid JSON ({e})") from None
 
 
-def _array(data: bytes, path: str, i: int) -> np.ndarray:
+def check_depth(obj: Any, path: str, part: str, limit: int = MAX_DEPTH) -> None:
+    """SerializationError when JSON values nest deeper than limit (checked without recursion)."""
+    stack = [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            raise SerializationError(f"{path}: {part} nests deeper than {limit} levels")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+
+
+def _array(data: bytearray, path: str, name: str) -> np.ndarray:
+    """The array of a .npy entry, after its header proves that the entry holds exactly its bytes."""
+    fp = io.BytesIO(data)
     try:
-        array = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise SerializationError(f"{path}: array {i} is unreadable ({e})") from None
-    if array.dtype.kind not in _DTYPE_KINDS:
-        raise SerializationError(f"{path}: array {i} has dtype {array.dtype}; only bool/int/float are allowed")
-    return array
+        major, _ = np.lib.format.read_magic(fp)
+        if major not in (1, 2):
+            raise ValueError(f"unsupported .npy format version {major}")
+        read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(fp)
+    except Exception as e:  # noqa: BLE001 - numpy's header parser raises tokenize/Syntax/Value errors alike
+        raise SerializationError(f"{path}: {name} is unreadable ({type(e).__name__}: {e})") from None
+    if dtype.str[1:] not in _DTYPES or dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        raise SerializationError(f"{path}: {name} has dtype {dtype}; only bool/int/float are allowed")
+    if len(shape) > _MAX_NDIM or any(not isinstance(d, int) or d < 0 for d in shape):
+        raise SerializationError(f"{path}: {name} declares the shape {shape!r}")
+    stored = len(data) - fp.tell()
+    if math.prod(shape) * dtype.itemsize != stored:
+        raise SerializationError(f"{path}: {name} declares shape {shape} of {dtype} "
+                                 f"({math.prod(shape) * dtype.itemsize} bytes) but stores {stored} bytes")
+    array = np.frombuffer(data, dtype, math.prod(shape), offset=fp.tell()).reshape(shape, order="F" if fortran else "C")
+    return array if dtype.isnative else array.astype(dtype.newbyteorder("="))
