@@ -366,6 +366,56 @@ def test_deep_json_is_a_serialization_error_not_a_recursion_error(tmp_path: Path
             read_archive(tmp_path / "deep.mg", "model")
 
 
+def _reforge(source: Path, target: Path, edit) -> None:
+    """A copy of a real file with edit(document) applied to its JSON and valid checksums."""
+    with zipfile.ZipFile(source) as zf:
+        entries = {name: zf.read(name) for name in zf.namelist() if name != "manifest.json"}
+    document = json.loads(entries.pop("document.json"))
+    edit(document)
+    _forge(target, arrays=entries, document=json.dumps(document).encode())
+
+
+def test_a_config_asking_for_more_than_the_file_holds_allocates_nothing(tmp_path: Path) -> None:
+    """Issue 13: a 3 KB file with Dense units 10**8 made load_model try to allocate 26.8 GiB."""
+    minigrad.set_seed(0)
+    model = models.Sequential([layers.Dense(10, input_shape=(67,), name="wide"), layers.Dense(2)])
+    model.save(tmp_path / "m.mg")
+    _reforge(tmp_path / "m.mg", tmp_path / "big.mg",
+             lambda d: d["model"]["config"]["layers"][0]["config"].update(units=10**8))
+    assert (tmp_path / "big.mg").stat().st_size < 8000
+    message = (r"big\.mg: the model config does not match the weights: Dense 'wide' needs weight "
+               r"'wide/kernel' of shape \(67, 100000000\) \(25\.0 GiB of float32\), the file stores shape \(67, 10\)")
+    peak = _peak_bytes_while(lambda: pytest.raises(SerializationError, minigrad.load_model, tmp_path / "big.mg"))
+    assert peak < 4 << 20, peak
+    with pytest.raises(SerializationError, match=message):
+        minigrad.load_model(tmp_path / "big.mg")
+    _reforge(tmp_path / "m.mg", tmp_path / "renamed.mg", lambda d: d["weights"][0].update(name="other/kernel"))
+    with pytest.raises(SerializationError, match="needs weight 'wide/kernel' .* which the file does not hold"):
+        minigrad.load_model(tmp_path / "renamed.mg")
+
+
+@pytest.mark.parametrize("edit, part", [
+    (lambda d: d["model"]["config"].pop("layers"), "the model config: KeyError: 'layers'"),
+    (lambda d: d["model"]["config"].update(layers=[7]), "the model config"),
+    (lambda d: d["model"]["config"]["layers"][0]["config"].update(units="ten"), "the model config: .*units"),
+    (lambda d: d["model"]["config"]["layers"][0]["config"].update(bogus=1), "the model config: .*bogus"),
+    (lambda d: d["model"]["config"].update(input_shape=[[3]]), "the model config"),
+    (lambda d: d["compile"].update(optimizer=[1]), "the compile entry"),
+    (lambda d: d["compile"].pop("loss"), "the compile entry: KeyError: 'loss'"),
+    (lambda d: d.update(optimizer_state={"iterations": "x"}), "the optimizer state"),
+    (lambda d: d.update(weights=[{"name": 3, "value": 1}]), "the weights list is malformed"),
+])
+def test_hostile_documents_give_serialization_errors_naming_the_part(tmp_path: Path, edit, part) -> None:
+    minigrad.set_seed(0)
+    model = models.Sequential([layers.Dense(3, input_shape=(4,))])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((2, 4), np.float32), np.ones((2, 3), np.float32), verbose=0)
+    model.save(tmp_path / "m.mg")
+    _reforge(tmp_path / "m.mg", tmp_path / "bad.mg", edit)
+    with pytest.raises(SerializationError, match=rf"bad\.mg: {part}"):
+        minigrad.load_model(tmp_path / "bad.mg")
+
+
 def test_pack_rejects_what_json_cannot_hold(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="cannot store a object"):
         write_archive(tmp_path / "x.mg", "weights", {"a": object()})
@@ -433,3 +483,38 @@ def test_real_plugin_layer_regularizer_and_constraint_are_recorded(tmp_path: Pat
     x = np.random.default_rng(0).random((2, 8, 8, 1), dtype=np.float32)
     np.testing.assert_array_equal(minigrad.load_model(tmp_path / "g.mg").predict(x, verbose=0),
                                   model.predict(x, verbose=0))
+
+
+# ----- BackupAndRestore state (the file is the callback's; these pin its field checks)
+@pytest.mark.parametrize("field, value, message", [
+    ("epoch", -3, r"'epoch' must be an int from 0 to 1 .*received -3"),
+    ("epoch", 10**9, r"'epoch' must be an int from 0 to 1 .*received 1000000000"),
+    ("epoch", "1", r"'epoch' must be an int .*received '1'"),
+    ("epoch", 1.9, r"'epoch' must be an int .*received 1.9"),
+    ("epoch", True, r"'epoch' must be an int .*received True"),
+    ("weights", [], r"'weights' must be a list of the model's 2 weight arrays, received list of 0"),
+    ("weights", [np.zeros(3), np.zeros(2)], r"'weights\[0\]' must be an array of shape \(4, 2\)"),
+    ("callbacks", {"History#0": 3}, r"'callbacks' must be a dict of callback name -> state dict"),
+    ("random", {"bit_generator": "os.system"}, r"'random' must be a random state of one of PCG64"),
+    ("optimizer", [1], r"'optimizer' must be a dict or null"),
+    ("random", None, r"'random' must be"),
+])
+def test_a_tampered_backup_is_refused_naming_the_field(tmp_path: Path, field, value, message) -> None:
+    from minigrad.callbacks import BackupAndRestore
+
+    minigrad.set_seed(0)
+    x, y = np.ones((4, 4), np.float32), np.ones((4, 2), np.float32)
+    model = models.Sequential([layers.Dense(2, input_shape=(4,))])
+    model.compile(optimizer="sgd", loss="mse")
+    backup = BackupAndRestore(tmp_path / "b", delete_checkpoint=False)
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[backup])
+    document = read_archive(backup.backup_path, "backup")
+    document[field] = value
+    write_archive(backup.backup_path, "backup", document)
+    with pytest.raises(SerializationError, match=rf"backup\.mgckpt: backup field {message}"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[BackupAndRestore(tmp_path / "b")])
+    del document[field]
+    write_archive(backup.backup_path, "backup", document)
+    if field != "optimizer":
+        with pytest.raises(SerializationError, match=f"backup field '{field}' is missing"):
+            model.fit(x, y, epochs=1, verbose=0, callbacks=[BackupAndRestore(tmp_path / "b")])

@@ -5,6 +5,8 @@ import os
 import warnings
 from typing import Any
 
+import numpy as np
+
 from minigrad import random as mg_random
 from minigrad.callbacks.base import Callback, Logs, register
 from minigrad.errors import SerializationError
@@ -110,13 +112,8 @@ class BackupAndRestore(Callback):
         from minigrad.saving.archive import read_archive
 
         document = read_archive(self.backup_path, "backup")
-        try:
-            epoch = int(document["epoch"])
-            weights, callbacks, rng = document["weights"], document["callbacks"], document["random"]
-        except (KeyError, TypeError, ValueError) as e:
-            raise SerializationError(f"{self.backup_path}: backup is missing {e}") from None
-        if not isinstance(rng, dict) or rng.get("bit_generator") not in _BIT_GENERATORS:
-            raise SerializationError(f"{self.backup_path}: unknown random state {str(rng)[:80]}")
+        epoch, weights, callbacks, rng = _checked_state(document, self.backup_path, self.model,
+                                                        self.params.get("epochs"))
         self.model.set_weights(weights)
         if document.get("optimizer") is not None:
             self.model.optimizer.set_state(document["optimizer"])
@@ -130,3 +127,37 @@ class BackupAndRestore(Callback):
                               "does not use; it is ignored", RuntimeWarning, stacklevel=3)
         self._completed_epochs = epoch
         self.model._initial_epoch = epoch
+
+
+def _checked_state(document: Any, path: str, model: Any, epochs: Any) -> tuple[int, list, dict, dict]:
+    """(epoch, weights, callbacks, random) of a backup, each field checked against this run."""
+    def bad(field: str, expected: str, value: Any) -> SerializationError:
+        return SerializationError(f"{path}: backup field '{field}' must be {expected}, received {str(value)[:80]}")
+
+    if not isinstance(document, dict):
+        raise bad("document", "a dict", type(document).__name__)
+    for field in ("epoch", "weights", "callbacks", "random"):
+        if field not in document:
+            raise SerializationError(f"{path}: backup field '{field}' is missing")
+    epoch, weights, callbacks, rng = (document[f] for f in ("epoch", "weights", "callbacks", "random"))
+    limit = epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0 or (limit is not None and epoch > limit):
+        raise bad("epoch", f"an int from 0 to {limit if limit is not None else 'the epochs of the fit'} "
+                           "(the epochs completed before the backup)", repr(epoch))
+    own = model.get_weights()
+    if not isinstance(weights, list) or len(weights) != len(own):
+        raise bad("weights", f"a list of the model's {len(own)} weight arrays", f"{type(weights).__name__} "
+                  f"of {len(weights) if isinstance(weights, list) else '?'}")
+    for i, (value, current, w) in enumerate(zip(weights, own, model.weights)):
+        if not isinstance(value, np.ndarray) or value.shape != np.shape(current):
+            raise bad(f"weights[{i}]", f"an array of shape {np.shape(current)} ('{getattr(w, 'name', i)}')",
+                      f"{type(value).__name__} {getattr(value, 'dtype', '')} {getattr(value, 'shape', '')}")
+    if not isinstance(callbacks, dict) or not all(isinstance(k, str) and isinstance(v, dict)
+                                                  for k, v in callbacks.items()):
+        raise bad("callbacks", "a dict of callback name -> state dict", type(callbacks).__name__)
+    if not isinstance(rng, dict) or rng.get("bit_generator") not in _BIT_GENERATORS:
+        raise bad("random", f"a random state of one of {', '.join(_BIT_GENERATORS)}", rng)
+    optimizer = document.get("optimizer")
+    if optimizer is not None and not isinstance(optimizer, dict):
+        raise bad("optimizer", "a dict or null", type(optimizer).__name__)
+    return epoch, weights, callbacks, rng

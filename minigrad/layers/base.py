@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import re
+from contextvars import ContextVar
 from typing import Any, Sequence
 
 import numpy as np
@@ -19,6 +20,10 @@ __all__ = ["Layer", "Weight", "InputSpec", "Shape", "to_snake_case", "clear_name
            "serialize_identifier", "resolve_kernel_bias", "kernel_bias_config"]
 
 _name_counts: dict[str, int] = {}
+# While load_model rebuilds a model, weights come from the file (see minigrad.saving.model): a layer
+# then allocates only what the file holds, after the file's shape matched the config's, and draws no
+# throw-away initial values. Called as source(layer, weight_name, shape, dtype).
+stored_weights: ContextVar[Any] = ContextVar("stored_weights", default=None)
 
 
 def to_snake_case(name: str) -> str:
@@ -186,8 +191,12 @@ class Layer:
                              f"non-negative ints, received {shape!r}")
         shape = tuple(int(d) for d in dims)
         dtype = np.dtype(dtype or self.dtype)
-        init = initializers.get("glorot_uniform" if initializer is None else initializer)
-        values = np.asarray(init(shape, dtype=dtype))
+        source = stored_weights.get()
+        if source is not None:
+            values = source(self, name, shape, dtype)
+        else:
+            init = initializers.get("glorot_uniform" if initializer is None else initializer)
+            values = np.asarray(init(shape, dtype=dtype))
         if values.shape != shape:
             raise ShapeError(f"{type(self).__name__} '{self.name}': initializer for '{name}' returned "
                              f"shape {values.shape}, expected {shape}")

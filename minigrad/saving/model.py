@@ -1,13 +1,15 @@
 """save_model / load_model (architecture + weights + optimizer) and save_weights / load_weights."""
 from __future__ import annotations
 
+import math
 import os
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from minigrad import random as mg_random
-from minigrad.errors import SerializationError
+from minigrad.errors import RegistryError, SerializationError
+from minigrad.layers.base import stored_weights
 from minigrad.saving.archive import read_archive, write_archive
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "weights_document"]
@@ -45,10 +47,16 @@ def weights_document(model: Any) -> list[dict[str, Any]]:
     return [{"name": n, "value": v} for n, v in zip(names, model.get_weights())]
 
 
+def _weight_entries(entries: Any, path: str) -> list[dict[str, Any]]:
+    if not isinstance(entries, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("value"), np.ndarray) and isinstance(e.get("name", ""), str)
+            for e in entries):
+        raise SerializationError(f"{path}: the weights list is malformed (expected [{{'name', 'value'}}, ...])")
+    return entries
+
+
 def _set_weights(model: Any, entries: Any, path: str) -> None:
-    if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("value"), np.ndarray)
-                                                for e in entries):
-        raise SerializationError(f"{path}: the weights list is malformed")
+    entries = _weight_entries(entries, path)
     own = [w for layer in model.layers for w in layer.weights]
     if len(entries) != len(own):
         raise ValueError(f"load_weights: {path} holds {len(entries)} weights, model '{model.name}' has {len(own)}")
@@ -57,6 +65,53 @@ def _set_weights(model: Any, entries: Any, path: str) -> None:
             raise ValueError(f"load_weights: weight '{w.name}' of model '{model.name}' has shape {tuple(w.shape)}, "
                              f"{path} holds '{e.get('name')}' with shape {e['value'].shape}")
     model.set_weights([e["value"] for e in entries])
+
+
+class _StoredWeights:
+    """Layer.add_weight's source while a model loads: each weight is the file's array of that name,
+    once its shape equals the one the layer's config implies (so a config cannot allocate more than
+    the file holds)."""
+
+    def __init__(self, entries: list[dict[str, Any]], path: str) -> None:
+        self.path = path
+        self.by_name: dict[str, list[np.ndarray]] = {}
+        for e in entries:
+            self.by_name.setdefault(e.get("name", ""), []).append(e["value"])
+
+    def __call__(self, layer: Any, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        full = f"{layer.name}/{name}"
+        needs = f"{type(layer).__name__} '{layer.name}' needs weight '{full}' of shape {shape} " \
+                f"({_human_bytes(math.prod(shape) * dtype.itemsize)} of {dtype})"
+        stored = self.by_name.get(full)
+        if not stored:
+            raise SerializationError(f"{self.path}: the model config does not match the weights: {needs}, "
+                                     "which the file does not hold")
+        if stored[0].shape != shape:
+            raise SerializationError(f"{self.path}: the model config does not match the weights: {needs}, "
+                                     f"the file stores shape {stored[0].shape}")
+        return stored.pop(0).astype(dtype, copy=False)
+
+
+def _human_bytes(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""  # unreachable
+
+
+# Python errors a hostile document can provoke in from_config/compile; reported as the file's fault
+_FROM_FILE_ERRORS = (KeyError, TypeError, AttributeError, IndexError, ValueError, OverflowError, RecursionError)
+
+
+def _from_file(path: str, part: str, build: Callable[[], Any]) -> Any:
+    """build(), with a bare Python error raised by what the file holds turned into SerializationError."""
+    try:
+        return build()
+    except (SerializationError, RegistryError):
+        raise
+    except _FROM_FILE_ERRORS as e:
+        raise SerializationError(f"{path}: {part}: {type(e).__name__}: {e}") from e
 
 
 def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True) -> None:
@@ -113,8 +168,9 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, 
 def load_model(filepath: str | os.PathLike, compile: bool = True) -> Any:
     """A model saved by save_model: same architecture, weights and (compile=True) optimizer state.
 
-    Loading leaves the global random stream untouched, although rebuilding the layers draws
-    fresh initial weights before the saved ones overwrite them.
+    Layers are built from the stored arrays: each weight's shape is checked against the one its
+    layer's config implies before anything is allocated, and no initializer runs (the global
+    random stream is left untouched).
     """
     path = os.fspath(filepath)
     document = read_archive(path, "model")
@@ -122,16 +178,19 @@ def load_model(filepath: str | os.PathLike, compile: bool = True) -> Any:
     classes = _model_classes()
     if not isinstance(spec, dict) or spec.get("class_name") not in classes or not isinstance(spec.get("config"), dict):
         raise SerializationError(f"{path}: the model entry must name one of {', '.join(classes)} with a config")
+    entries = _weight_entries(document.get("weights"), path)
     state = mg_random.get_state()
+    token = stored_weights.set(_StoredWeights(entries, path))
     try:
-        model = classes[spec["class_name"]].from_config(spec["config"])
+        model = _from_file(path, "the model config", lambda: classes[spec["class_name"]].from_config(spec["config"]))
     finally:
+        stored_weights.reset(token)
         mg_random.set_state(state)
-    _set_weights(model, document.get("weights"), path)
+    _set_weights(model, entries, path)  # counts, order and shapes, for layers built outside add_weight
     if compile and document.get("compile"):
-        _compile(model, document["compile"], path)
+        _from_file(path, "the compile entry", lambda: _compile(model, document["compile"], path))
         if document.get("optimizer_state") is not None:
-            model.optimizer.set_state(document["optimizer_state"])
+            _from_file(path, "the optimizer state", lambda: model.optimizer.set_state(document["optimizer_state"]))
     return model
 
 
