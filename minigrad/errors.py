@@ -28,6 +28,10 @@ class PluginLoadError(RegistryError, ImportError):
     """A plugin entry point failed to import or is not the right kind."""
 
 
+class MissingPluginError(PluginLoadError):
+    """A saved file needs plugin distributions that are not installed."""
+
+
 class PluginConflictError(RegistryError, ValueError):
     """Two distributions provide the same name in one group."""
 

@@ -1,24 +1,33 @@
 """One Registry class for every kind: built-ins registered in code, plugins found lazily by entry point.
 
-Lookup order for a bare name: built-ins first (reserved: a plugin reusing one, in any spelling, is
-skipped with a warning), then plugin entry points of the group. Entry points are listed on the first
-lookup that misses the built-ins, and a plugin module is imported only when one of its names is used.
+Lookup order for a bare name: built-ins first (reserved: a plugin reusing one, in any spelling or
+case, is skipped with a warning), then plugin entry points of the group. Entry points are listed on
+the first lookup that misses the built-ins, and a plugin module is imported only when one of its
+names is used. A name several plugins provide resolves, when looked up from inside one of them, to
+that plugin's own entry; elsewhere it needs 'distribution:name'. Inside `only_plugins(...)` (what
+load_model uses) entries of other distributions are refused and never imported.
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import inspect
 import re
 import sys
 import warnings
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
-from minigrad.errors import PluginConflictError, PluginLoadError, UnknownNameError
+from minigrad.errors import PluginConflictError, PluginLoadError, SerializationError, UnknownNameError
 
-__all__ = ["Registry", "PluginEntry", "PluginWarning", "snake_case", "all_registries"]
+__all__ = ["Registry", "PluginEntry", "PluginWarning", "snake_case", "all_registries", "only_plugins",
+           "is_installed"]
 
 _REGISTRIES: dict[str, "Registry"] = {}
+# (normalised distributions, who asks) while only those plugins may be used; see only_plugins
+_ALLOWED: ContextVar[tuple[frozenset[str], str] | None] = ContextVar("minigrad_allowed_plugins", default=None)
+_duplicates_checked = False
 
 
 class PluginWarning(UserWarning):
@@ -34,6 +43,53 @@ def snake_case(name: str) -> str:
 def _normalize_dist(name: str) -> str:
     """PEP 503 normalisation: 'Minigrad_Gabor' and 'minigrad-gabor' name the same distribution."""
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _plugin_warning(message: str, distribution: str) -> None:
+    """Warn at the plugin, not at a line of minigrad (the user can act on the plugin, not on us)."""
+    warnings.warn_explicit(message, PluginWarning, f"<plugin {distribution}>", 0, module="minigrad.plugins")
+
+
+@contextlib.contextmanager
+def only_plugins(distributions: Iterable[str], who: str) -> Iterator[None]:
+    """Within the block, plugin entries of other distributions are refused before any import."""
+    token = _ALLOWED.set((frozenset(_normalize_dist(d) for d in distributions), who))
+    try:
+        yield
+    finally:
+        _ALLOWED.reset(token)
+
+
+def is_installed(distribution: str) -> bool:
+    """Whether an installed distribution has any entry in any minigrad group (imports nothing)."""
+    return any(r._provides_anything(distribution) for r in _REGISTRIES.values())
+
+
+def _calling_package() -> str:
+    """Top-level package of the nearest caller outside minigrad ('' when there is none)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module != "minigrad" and not module.startswith("minigrad."):
+            return module.partition(".")[0]
+        frame = frame.f_back
+    return ""
+
+
+def _warn_duplicate_installs(distributions: Iterable[Any]) -> None:
+    """Warn once per process for each plugin installed twice (importlib.metadata shows only the first)."""
+    found: dict[str, list[Any]] = {}
+    for dist in distributions:
+        if any(ep.group.startswith("minigrad.") for ep in dist.entry_points):
+            found.setdefault(_normalize_dist(dist.metadata["Name"] or "?"), []).append(dist)
+    for copies in found.values():
+        if len(copies) > 1:
+            where = [f"{d.version} at {getattr(d, '_path', None) or d.locate_file('')}" for d in copies]
+            name = copies[0].metadata["Name"]
+            _plugin_warning(
+                f"plugin {name} is installed {len(copies)} times: {where[0]} (used) and "
+                f"{' and '.join(where[1:])} (ignored); keep one: pip uninstall {name} in the environment "
+                "you do not want, or take the other folder off PYTHONPATH", name)
 
 
 @dataclass
@@ -79,6 +135,7 @@ class Registry:
         self._on_register = on_register
         self._builtins: dict[str, Any] = {}
         self._aliases: dict[str, str] = {}  # alias or ClassName -> registered name
+        self._folded: dict[str, str] | None = None  # casefolded names and aliases -> name, built on use
         self._plugins: dict[str, list[PluginEntry]] | None = None  # None until listed
         self._reserved: list[PluginEntry] = []  # plugin entries skipped for reusing a built-in name
         self._entry_points_source: Callable[[str], list[Any]] | None = None
@@ -100,6 +157,7 @@ class Registry:
                 raise TypeError(f"{self.kind} registry: {target!r} is not a valid {self._singular}")
             stored = self._on_register(name, target) if self._on_register else target
             self._builtins[name] = stored
+            self._folded = None
             class_name = getattr(target, "__name__", None)
             if isinstance(class_name, str) and class_name != name:
                 self._aliases.setdefault(class_name, name)
@@ -126,6 +184,8 @@ class Registry:
         entries = self._plugin_entries(name)
         if not entries:
             raise UnknownNameError(self._unknown_message(name))
+        if len(entries) > 1:
+            entries = self._narrow(entries)
         if len(entries) > 1:
             who = " and ".join(f"{e.distribution} {e.version}" for e in entries)
             raise PluginConflictError(
@@ -163,6 +223,18 @@ class Registry:
         if not entries:
             raise UnknownNameError(self._unknown_message(name))
         return " / ".join(e.distribution for e in entries)
+
+    def plugin_provider(self, name: str) -> tuple[str, str] | None:
+        """(distribution, version) when name is one plugin's entry; None for built-ins, unknown or
+        ambiguous names (imports nothing)."""
+        try:
+            if ":" in name:
+                e = self._qualified_entry(name)
+                return e.distribution, e.version
+            entries = [] if self._builtin_key(name) is not None else self._plugin_entries(name)
+        except UnknownNameError:
+            return None
+        return (entries[0].distribution, entries[0].version) if len(entries) == 1 else None
 
     def builtins(self) -> dict[str, Any]:
         """Built-in name -> object (a copy)."""
@@ -266,6 +338,15 @@ class Registry:
             raise ValueError(f"{self.kind} '{name}' is not configurable, but the entry has config {config!r}")
         return found  # a plain function or a registered instance
 
+    def _narrow(self, entries: list[PluginEntry]) -> list[PluginEntry]:
+        """Of several providers: the allowed ones (only_plugins), then the caller's own distribution."""
+        allowed = _ALLOWED.get()
+        if allowed is not None:
+            entries = [e for e in entries if _normalize_dist(e.distribution) in allowed[0]] or entries
+        package = _calling_package()
+        own = [e for e in entries if e.module.partition(".")[0] == package]
+        return own if len(own) == 1 else entries
+
     def _provides_anything(self, distribution: str) -> bool:
         """Whether an installed distribution has any entry (reserved ones included) in this group."""
         entries = [e for es in self._plugin_table().values() for e in es] + self._reserved
@@ -291,12 +372,16 @@ class Registry:
         return self._plugins
 
     def _list_plugins(self) -> dict[str, list[PluginEntry]]:
+        global _duplicates_checked
         if self._entry_points_source is not None:
             eps = self._entry_points_source(self.group)
         else:
-            from importlib.metadata import entry_points
+            from importlib.metadata import distributions, entry_points
 
             eps = entry_points(group=self.group)
+            if not _duplicates_checked:
+                _duplicates_checked = True
+                _warn_duplicate_installs(distributions())
         self._reserved = []
         table: dict[str, list[PluginEntry]] = {}
         for ep in eps:
@@ -324,20 +409,27 @@ class Registry:
             for e in self._plugins.pop(name):
                 e.status = "reserved"
                 self._reserved.append(e)
-                warnings.warn(
+                _plugin_warning(
                     f"plugin {e.distribution} {e.version}: {self.group} entry '{name}' reuses the "
-                    f"built-in name '{self._builtin_key(name)}' and is skipped",
-                    PluginWarning,
-                    stacklevel=4,
-                )
+                    f"built-in name '{self._builtin_key(name)}' and is skipped; the built-in answers to "
+                    f"'{name}'. Ask the plugin's author to rename it, or pip uninstall {e.distribution}",
+                    e.distribution)
 
     def _builtin_key(self, name: str) -> str | None:
-        """The built-in answering to name, 'ClassName', an alias or their snake_case, else None."""
+        """The built-in answering to name, 'ClassName', an alias or their snake_case, in any case, else None."""
         if name in self._builtins:
             return name
         for key in (self._aliases.get(name), snake_case(name), self._aliases.get(snake_case(name))):
             if key is not None and key in self._builtins:
                 return key
+        # 'ReLU' must not let a plugin shadow 'relu': built-in names are reserved case-insensitively
+        if self._folded is None:
+            self._folded = {k.casefold(): k for k in self._builtins}
+            self._folded.update({a.casefold(): k for a, k in self._aliases.items() if k in self._builtins})
+        folded = self._folded
+        for probe in (name.casefold(), snake_case(name).casefold()):
+            if probe in folded:
+                return folded[probe]
         return None
 
     def _plugin_entries(self, name: str) -> list[PluginEntry]:
@@ -365,6 +457,12 @@ class Registry:
         )
 
     def _load(self, e: PluginEntry) -> Any:
+        allowed = _ALLOWED.get()
+        if allowed is not None and _normalize_dist(e.distribution) not in allowed[0]:
+            raise SerializationError(
+                f"{allowed[1]}: names {self._singular} '{e.name}' of plugin {e.distribution}, which it does not "
+                f"declare among the plugins it needs ({', '.join(sorted(allowed[0])) or 'none'}); refused, "
+                "nothing imported")
         if e.obj is not None:
             return e.obj
         where = f"{self.group} entry '{e.name}' = '{e.value}' of plugin {e.distribution} {e.version}"

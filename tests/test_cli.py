@@ -68,7 +68,7 @@ def test_no_command_prints_help_and_fails(capsys):
 
 @needs_plugin
 def test_plugins_lists_every_group_as_an_aligned_table(capsys):
-    assert main(["plugins"]) == 0
+    assert main(["plugins", "--check"]) == 0
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("minigrad.")]
     for group, name in [("layers", "gabor_conv2d"), ("ops", "soft_threshold"), ("activations", "mish"),
@@ -89,7 +89,7 @@ def test_plugins_reports_broken_entries_without_failing(tmp_path, monkeypatch, c
 
     regularizers.registry.refresh(lambda group: [*importlib.metadata.entry_points(group=group), ep])
     try:
-        assert main(["plugins", "--group", "regularizers"]) == 0
+        assert main(["plugins", "--group", "regularizers", "--check"]) == 0
     finally:
         regularizers.registry.refresh()
         sys.modules.pop("fake_cli_broken", None)

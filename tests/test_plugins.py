@@ -66,15 +66,19 @@ assert "mish" in activations.registry.names() and "gabor" in initializers.regist
 assert "total_variation" in regularizers.registry.names() and "zero_mean" in constraints.registry.names()
 assert "weight_stats_logger" in callbacks.registry.names()
 from minigrad.cli import main
-main(["plugins", "--no-load"])
+main(["plugins"])
 print("listed:", loaded())
+main(["plugins", "--group", "ops", "--check"])
+print("checked:", loaded())
 layers.get("GaborConv2D")
 print("used:", loaded())
 """).stdout
-    assert "listed: []" in out
+    assert "listed: []" in out and "checked: ['minigrad_gabor', 'minigrad_gabor.ops']" in out
+    assert re.search(r"^minigrad\.ops +soft_threshold +minigrad-gabor +\S+ +ok$", out, re.M), out
     assert re.search(r"^minigrad\.layers +gabor_conv2d +minigrad-gabor +\S+ +not loaded$", out, re.M), out
     # only the modules behind the used name (and what they import) are loaded
-    assert "used: ['minigrad_gabor', 'minigrad_gabor.initializers', 'minigrad_gabor.layers']" in out
+    assert "used: ['minigrad_gabor', 'minigrad_gabor.initializers', 'minigrad_gabor.layers', 'minigrad_gabor.ops']" \
+        in out
 
 
 def test_string_identifiers_resolve_plugin_components():
@@ -205,3 +209,29 @@ main(["plugins"])
     assert "minigrad plugins: 0 entries" in out and "gabor_conv2d" not in out.split("saved:")[1].split("\n", 1)[1]
     with pytest.raises(UnknownNameError):  # and in this process the plugin is still there
         layers.get("gabor_conv2d_typo")
+
+
+def test_a_rival_provider_of_mish_cannot_break_the_plugins_own_layers(tmp_path):
+    """Issue 13: a second 'mish' made GaborConv2D(activation='mish') raise PluginConflictError, so saved
+    models stopped predicting. Inside the plugin its own names resolve to its own distribution first."""
+    from minigrad.errors import PluginConflictError
+
+    minigrad.set_seed(0)
+    x, _ = _data(4)
+    model = models.Sequential([layers.get("gabor_conv2d")(4, 3, input_shape=(8, 8, 1), activation="mish"),
+                               layers.Flatten(), layers.Dense(2)])
+    expected = model.predict(x, verbose=0)
+    model.save(tmp_path / "g.mg")
+    rival = importlib.metadata.EntryPoint("mish", "fake_rival_mish:mish", "minigrad.activations")
+    rival = rival._for(type("Dist", (), {"name": "rival-mish", "version": "9.9"})())
+    real = importlib.metadata.entry_points
+    activations.registry.refresh(lambda group: [*real(group=group), rival])
+    try:
+        with pytest.raises(PluginConflictError, match="minigrad-gabor .* and rival-mish 9.9"):
+            activations.get("mish")  # from user code the name is ambiguous
+        conv = layers.get("gabor_conv2d")(4, 3, activation="mish")
+        assert conv.activation is activations.get("minigrad-gabor:mish")
+        np.testing.assert_array_equal(models.load_model(tmp_path / "g.mg").predict(x, verbose=0), expected)
+    finally:
+        activations.registry.refresh()
+    assert "fake_rival_mish" not in sys.modules

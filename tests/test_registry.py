@@ -6,6 +6,7 @@ import sys
 import textwrap
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from minigrad import layers, ops, regularizers
@@ -148,10 +149,14 @@ def test_a_plugin_reusing_a_builtin_name_is_skipped_with_a_warning(plugin_module
     with pytest.warns(PluginWarning) as caught:
         names = layers.registry.names()
     messages = sorted(str(w.message) for w in caught)
+    todo = "Ask the plugin's author to rename it, or pip uninstall usurper"
     assert messages == [
-        "plugin usurper 6.6: minigrad.layers entry 'Conv2D' reuses the built-in name 'conv2d' and is skipped",
-        "plugin usurper 6.6: minigrad.layers entry 'dense' reuses the built-in name 'dense' and is skipped",
+        "plugin usurper 6.6: minigrad.layers entry 'Conv2D' reuses the built-in name 'conv2d' and is skipped; "
+        f"the built-in answers to 'Conv2D'. {todo}",
+        "plugin usurper 6.6: minigrad.layers entry 'dense' reuses the built-in name 'dense' and is skipped; "
+        f"the built-in answers to 'dense'. {todo}",
     ]
+    assert {(w.filename, w.lineno) for w in caught} == {("<plugin usurper>", 0)}  # never a line of minigrad
     assert names.count("dense") == 1
     assert layers.get("dense") is layers.Dense and layers.get("Conv2D") is layers.Conv2D
     with pytest.raises(UnknownNameError, match="reuses the built-in name"):
@@ -236,3 +241,92 @@ def test_a_saved_entry_whose_plugin_name_is_now_reserved_says_so(fake_entry_poin
     entry = {"kind": "layers", "name": "dense", "config": {"units": 2}, "provider": {"distribution": "usurper"}}
     with pytest.raises(UnknownNameError, match="reuses the built-in name 'dense' and is skipped"):
         layers.deserialize(entry)
+
+
+def test_builtin_names_are_reserved_in_any_case(fake_entry_points):
+    """Issue 13: a plugin claiming 'ReLU' made Dense(activation='ReLU') silently use it."""
+    from minigrad import activations
+
+    fake_entry_points(activations.registry,
+                      fake_entry_point("ReLU", "nowhere_relu:relu", "minigrad.activations", "shadow", "1.0"),
+                      fake_entry_point("SIGMOID", "nowhere_relu:sig", "minigrad.activations", "shadow", "1.0"))
+    with pytest.warns(PluginWarning) as caught:
+        names = activations.registry.names()
+    assert sorted(str(w.message).split(";")[0] for w in caught) == [
+        "plugin shadow 1.0: minigrad.activations entry 'ReLU' reuses the built-in name 'relu' and is skipped",
+        "plugin shadow 1.0: minigrad.activations entry 'SIGMOID' reuses the built-in name 'sigmoid' and is skipped"]
+    assert "ReLU" not in names and "SIGMOID" not in names
+    assert activations.get("ReLU") is activations.get("relu") and activations.get("Sigmoid") is activations.get("sigmoid")
+    assert layers.Dense(2, activation="ReLU").activation is activations.get("relu")
+
+
+OWN_PLUGIN = """
+from minigrad import activations
+from minigrad.layers import Layer
+
+def shared_act(x):
+    return x * 2.0
+
+class OwnLayer(Layer):
+    example_input_shape = (2, 3)
+
+    def call(self, inputs, training=False):
+        return activations.get("shared_act")(inputs)
+"""
+
+
+def test_inside_a_plugin_its_own_names_resolve_to_it_despite_a_conflict(plugin_modules, fake_entry_points):
+    """Issue 13: a second provider of a name broke another plugin that looks the name up internally."""
+    from minigrad import activations
+
+    plugin_modules("fake_own", OWN_PLUGIN)
+    plugin_modules("fake_rival", "raise RuntimeError('the rival must not be imported')\n")
+    fake_entry_points(activations.registry,
+                      fake_entry_point("shared_act", "fake_own:shared_act", "minigrad.activations", "own-dist"),
+                      fake_entry_point("shared_act", "fake_rival:shared_act", "minigrad.activations", "rival"))
+    fake_entry_points(layers.registry, fake_entry_point("own_layer", "fake_own:OwnLayer", "minigrad.layers", "own-dist"))
+    y = layers.get("own_layer")()(np.ones((2, 3), np.float32))
+    np.testing.assert_array_equal(y.numpy(), 2.0)
+    with pytest.raises(PluginConflictError, match="own-dist 1.0 and rival 1.0"):  # elsewhere it stays ambiguous
+        activations.get("shared_act")
+    assert "fake_rival" not in sys.modules
+
+
+def test_a_file_cannot_make_minigrad_import_an_undeclared_plugin(plugin_modules, fake_entry_points, tmp_path):
+    """Issue 13: activation='patchy' in a file imported that plugin, whose import-time patch changed
+    another model's outputs. Now a file may use only the plugins it declares in 'requires'."""
+    from minigrad import activations, models, saving
+    from minigrad.errors import SerializationError
+
+    plugin_modules("fake_patchy", "import minigrad\nminigrad.PATCHED = True\n\ndef patchy(x):\n    return x\n")
+    fake_entry_points(activations.registry,
+                      fake_entry_point("patchy", "fake_patchy:patchy", "minigrad.activations", "patchy-dist", "0.1"))
+    models.Sequential([layers.Dense(2, input_shape=(3,), activation="relu", name="d")]).save(tmp_path / "m.mg")
+    document = saving.read_archive(tmp_path / "m.mg", "model")
+    document["model"]["config"]["layers"][0]["config"]["activation"] = "patchy"
+    saving.write_archive(tmp_path / "patchy.mg", "model", document)
+    with pytest.raises(SerializationError, match=r"patchy\.mg: names activation 'patchy' of plugin patchy-dist, "
+                                                 r"which it does not declare .*\(none\); refused, nothing imported"):
+        saving.load_model(tmp_path / "patchy.mg")
+    assert "fake_patchy" not in sys.modules and not hasattr(__import__("minigrad"), "PATCHED")
+    document["requires"] = [{"distribution": "patchy-dist", "version": "0.1"}]
+    saving.write_archive(tmp_path / "declared.mg", "model", document)
+    assert saving.load_model(tmp_path / "declared.mg").layers[0].activation is activations.get("patchy")
+
+
+def test_a_distribution_installed_twice_warns_naming_both_places(tmp_path):
+    from minigrad.registry import _warn_duplicate_installs
+
+    for folder, version in (("site", "1.0"), ("pythonpath", "2.0")):
+        info = tmp_path / folder / f"twice_dist-{version}.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: twice-dist\nVersion: {version}\n")
+        (info / "entry_points.txt").write_text("[minigrad.layers]\ntwice = twice_mod:Twice\n")
+    dists = importlib.metadata.distributions(path=[str(tmp_path / "site"), str(tmp_path / "pythonpath")])
+    with pytest.warns(PluginWarning) as caught:
+        _warn_duplicate_installs(dists)
+    (w,) = caught
+    message = str(w.message)
+    assert message.startswith("plugin twice-dist is installed 2 times: 1.0 at ") and "(used)" in message
+    assert str(tmp_path / "site") in message and str(tmp_path / "pythonpath") in message
+    assert "pip uninstall twice-dist" in message and w.filename == "<plugin twice-dist>"

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import minigrad
 from minigrad import layers, models, optimizers, saving
-from minigrad.errors import SerializationError, UnknownNameError
+from minigrad.errors import MissingPluginError, SerializationError, UnknownNameError
 from minigrad.saving import read_archive, write_archive
 
 
@@ -161,7 +161,8 @@ def test_saved_model_records_plugin_provider_and_names_the_package(tmp_path: Pat
         assert read_archive(tmp_path / "p.mg", "model")["requires"] == [{"distribution": "minigrad-twice",
                                                                          "version": "1.2"}]
         layers.registry.refresh(lambda group: list(real(group=group)))  # "uninstall" the plugin
-        with pytest.raises(UnknownNameError, match="pip install minigrad-twice"):
+        with pytest.raises(MissingPluginError, match=r"p\.mg needs plugin distributions that are not installed: "
+                                                     r"minigrad-twice 1\.2; pip install minigrad-twice"):
             minigrad.load_model(tmp_path / "p.mg")
     finally:
         layers.registry.refresh()

@@ -1,7 +1,9 @@
-"""List every plugin entry point of every minigrad group: distribution, version, load status.
+"""List every plugin entry point of every minigrad group: distribution, version, status.
 
-Status: ok, conflict (several distributions provide the name: use 'distribution:name'), reserved
-(reuses a built-in name and is skipped), import error, wrong kind, or not loaded (--no-load).
+The list comes from the installed distributions' metadata: no plugin module is imported (importing
+runs the plugin's code) unless --check asks for it. Status: not loaded (listed only), ok, conflict
+(several distributions provide the name: use 'distribution:name'), reserved (reuses a built-in name
+and is skipped), and with --check also import error or wrong kind.
 """
 from __future__ import annotations
 
@@ -17,11 +19,12 @@ KINDS = ("layers", "ops", "activations", "initializers", "regularizers", "constr
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """--group KIND (repeatable) and --no-load."""
+    """--group KIND (repeatable) and --check."""
     parser.add_argument("--group", action="append", choices=KINDS, metavar="KIND",
                         help=f"only this group (repeatable): {', '.join(KINDS)}")
-    parser.add_argument("--no-load", action="store_true",
-                        help="list entry points without importing any plugin module")
+    parser.add_argument("--check", action="store_true",
+                        help="also import every listed plugin module (runs its code) to report ok, "
+                             "import error or wrong kind")
 
 
 def registry_of(kind: str) -> Any:
@@ -72,7 +75,7 @@ def _conflict_notes(rows: list[tuple[str, Any]]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Print the table; always exits 0 (broken plugins are reported, never fatal)."""
     kinds = tuple(args.group) if args.group else KINDS
-    rows, missing = collect(kinds, load=not args.no_load)
+    rows, missing = collect(kinds, load=args.check)
     dists = sorted({(e.distribution, e.version) for _, e in rows})
     groups_with = sorted({k for k, _ in rows})
     print(f"minigrad plugins: {len(rows)} entr{'y' if len(rows) == 1 else 'ies'} in {len(groups_with)} of "

@@ -8,8 +8,9 @@ from typing import Any, Callable
 import numpy as np
 
 from minigrad import random as mg_random
-from minigrad.errors import RegistryError, SerializationError
+from minigrad.errors import MissingPluginError, RegistryError, SerializationError
 from minigrad.layers.base import stored_weights
+from minigrad.registry import all_registries, is_installed, only_plugins
 from minigrad.saving.archive import read_archive, write_archive
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "weights_document"]
@@ -158,7 +159,7 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, 
         "compile": _compile_document(model),
         "optimizer_state": model.optimizer.get_state() if include_optimizer and model.optimizer is not None else None,
     }
-    document["requires"] = _providers(document["model"])
+    document["requires"] = _providers({"model": document["model"], "compile": document["compile"]})
     from minigrad import __version__
 
     document["minigrad_version"] = __version__
@@ -182,16 +183,35 @@ def load_model(filepath: str | os.PathLike, compile: bool = True) -> Any:
     state = mg_random.get_state()
     token = stored_weights.set(_StoredWeights(entries, path))
     try:
-        model = _from_file(path, "the model config", lambda: classes[spec["class_name"]].from_config(spec["config"]))
+        with only_plugins(_required_plugins(document.get("requires"), path), path):
+            model = _from_file(path, "the model config",
+                               lambda: classes[spec["class_name"]].from_config(spec["config"]))
+            if compile and document.get("compile"):
+                _from_file(path, "the compile entry", lambda: _compile(model, document["compile"], path))
+                if document.get("optimizer_state") is not None:
+                    _from_file(path, "the optimizer state",
+                               lambda: model.optimizer.set_state(document["optimizer_state"]))
     finally:
         stored_weights.reset(token)
         mg_random.set_state(state)
     _set_weights(model, entries, path)  # counts, order and shapes, for layers built outside add_weight
-    if compile and document.get("compile"):
-        _from_file(path, "the compile entry", lambda: _compile(model, document["compile"], path))
-        if document.get("optimizer_state") is not None:
-            _from_file(path, "the optimizer state", lambda: model.optimizer.set_state(document["optimizer_state"]))
     return model
+
+
+def _required_plugins(requires: Any, path: str) -> list[str]:
+    """The plugin distributions a file declares, once every one of them is installed."""
+    if requires is None:
+        return []
+    if not isinstance(requires, list) or not all(
+            isinstance(r, dict) and isinstance(r.get("distribution"), str) for r in requires):
+        raise SerializationError(f"{path}: the requires list is malformed (expected [{{'distribution', 'version'}}])")
+    missing = [r for r in requires if not is_installed(r["distribution"])]
+    if missing:
+        raise MissingPluginError(
+            f"{path} needs plugin distributions that are not installed: "
+            + ", ".join(f"{r['distribution']} {r.get('version', '?')}" for r in missing)
+            + "; pip install " + " ".join(r["distribution"] for r in missing))
+    return [r["distribution"] for r in requires]
 
 
 def _compile(model: Any, config: Any, path: str) -> None:
@@ -206,17 +226,26 @@ def _compile(model: Any, config: Any, path: str) -> None:
     )
 
 
-def _providers(node: Any, found: dict[str, str] | None = None) -> list[dict[str, str]]:
-    """Every plugin distribution named in serialized entries: the file records what it depends on
-    (loading without one fails in the registry with 'pip install <distribution>')."""
+# config keys whose plain-string values are registry names (Keras writes activations as strings)
+_NAMED = {"activation": "activations", "metrics": "metrics"}
+
+
+def _providers(node: Any, found: dict[str, str] | None = None, key: str = "") -> list[dict[str, str]]:
+    """Every plugin distribution a saved document uses, with its version: load_model imports only
+    these and says which are missing ('pip install <distribution>')."""
     found = {} if found is None else found
     if isinstance(node, dict):
         provider = node.get("provider")
         if isinstance(provider, dict) and isinstance(provider.get("distribution"), str):
             found.setdefault(provider["distribution"], str(provider.get("version", "?")))
-        for value in node.values():
-            _providers(value, found)
+        for k, value in node.items():
+            _providers(value, found, k)
     elif isinstance(node, list):
         for value in node:
-            _providers(value, found)
+            _providers(value, found, key)
+    elif isinstance(node, str) and key in _NAMED:
+        registry = all_registries().get(_NAMED[key])
+        provider = registry.plugin_provider(node) if registry is not None else None
+        if provider is not None:
+            found.setdefault(*provider)
     return [{"distribution": d, "version": v} for d, v in sorted(found.items())]
