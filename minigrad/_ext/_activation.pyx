@@ -6,7 +6,7 @@ tanhf, ...); row reductions accumulate in double.
 """
 from cython.parallel cimport prange
 from cython cimport floating
-from libc.math cimport exp, expf, expm1, expm1f, log, log1p, log1pf, tanh, tanhf, erfc, erfcf
+from libc.math cimport exp, expf, expm1, expm1f, log, log1p, log1pf, tanh, tanhf, erfc, erfcf, isfinite
 from libc.stdint cimport int64_t
 
 cdef double SELU_ALPHA = 1.6732632423543772848170429916717
@@ -242,12 +242,14 @@ def silu_backward(const floating[::1] dy, const floating[::1] x, floating[::1] d
 # ---- softmax family over the last axis of (rows, classes) -------------------------------------
 
 cdef inline floating _row_max(const floating* v, Py_ssize_t n) noexcept nogil:
+    """The shift of a row's log-sum-exp: its max, or 0 when that is +-inf or NaN (as scipy does:
+    log_softmax([inf, 1]) is then [nan, -inf], not [nan, nan])."""
     cdef Py_ssize_t j
     cdef floating m = v[0]
     for j in range(1, n):
         if v[j] > m:
             m = v[j]
-    return m
+    return m if isfinite(m) else 0
 
 
 cdef inline double _row_sumexp(const floating* v, floating m, Py_ssize_t n) noexcept nogil:
@@ -275,12 +277,12 @@ def softmax_forward(const floating[:, ::1] x, floating[:, ::1] y, int n_threads)
 
 def log_softmax_forward(const floating[:, ::1] x, floating[:, ::1] y, int n_threads):
     cdef Py_ssize_t r, j, n = x.shape[1]
-    cdef floating m, lse
+    cdef floating m, log_s
     for r in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
         m = _row_max(&x[r, 0], n)
-        lse = m + <floating>log(_row_sumexp(&x[r, 0], m, n))
+        log_s = <floating>log(_row_sumexp(&x[r, 0], m, n))
         for j in range(n):
-            y[r, j] = x[r, j] - lse
+            y[r, j] = (x[r, j] - m) - log_s  # not x - (m + log_s): that loses log_s when |m| is huge
 
 
 def softmax_backward(const floating[:, ::1] dy, const floating[:, ::1] y,

@@ -59,6 +59,15 @@ def _real(op: str, name: str, value: Any, low: float | None = None, high: float 
     return value
 
 
+def _distinct(op: str, **buffers: np.ndarray) -> None:
+    """In-place kernels read and write element by element: overlapping buffers give wrong updates."""
+    named = [(n, b) for n, b in buffers.items() if b.size]
+    for i, (a_name, a) in enumerate(named):
+        for b_name, b in named[i + 1:]:
+            if np.may_share_memory(a, b):
+                raise ValueError(f"{op}: {a_name} and {b_name} share memory; pass separate buffers")
+
+
 def _common(op: str, w: Any, g: Any, grad_scale: Any, clip_value: Any, weight_decay: Any) -> tuple:
     w = _buffer(op, "w", w)
     g = _buffer(op, "g", g, w, writable=False)
@@ -74,6 +83,7 @@ def sgd_update(w: np.ndarray, g: np.ndarray, m: np.ndarray | None, *, lr: float,
     w, g, scale, clip, wd = _common(op, w, g, grad_scale, clip_value, weight_decay)
     momentum = _real(op, "momentum", momentum, 0.0, 1.0)
     m = _slot(op, "momentum", m, w, momentum != 0)
+    _distinct(op, w=w, g=g, momentum=m)
     _optim.sgd_update(w, g, m, _real(op, "lr", lr), momentum, bool(nesterov), scale, clip, wd,
                       _threads(w.size))
 
@@ -89,6 +99,7 @@ def rmsprop_update(w: np.ndarray, g: np.ndarray, velocity: np.ndarray, momentum_
     velocity = _slot(op, "velocity", velocity, w, True)
     momentum_buffer = _slot(op, "momentum", momentum_buffer, w, momentum > 0)
     average_gradient = _slot(op, "average_gradient", average_gradient, w, bool(centered))
+    _distinct(op, w=w, g=g, velocity=velocity, momentum=momentum_buffer, average_gradient=average_gradient)
     _optim.rmsprop_update(w, g, velocity, momentum_buffer, average_gradient, _real(op, "lr", lr),
                           _real(op, "rho", rho, 0.0, 1.0), momentum, _real(op, "epsilon", epsilon, 0.0),
                           bool(centered), scale, clip, wd, _threads(w.size))
@@ -104,6 +115,7 @@ def adam_update(w: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, v_ha
     m = _slot(op, "m", m, w, True)
     v = _slot(op, "v", v, w, True)
     v_hat = _slot(op, "v_hat", v_hat, w, bool(amsgrad))
+    _distinct(op, w=w, g=g, m=m, v=v, v_hat=v_hat)
     _optim.adam_update(w, g, m, v, v_hat, _real(op, "alpha", alpha), _real(op, "beta_1", beta_1, 0.0, 1.0),
                        _real(op, "beta_2", beta_2, 0.0, 1.0), _real(op, "epsilon", epsilon, 0.0),
                        bool(amsgrad), _real(op, "lr", lr), scale, clip, wd, _threads(w.size))
@@ -116,6 +128,7 @@ def adagrad_update(w: np.ndarray, g: np.ndarray, accumulator: np.ndarray, *, lr:
     op = "adagrad_update"
     w, g, scale, clip, wd = _common(op, w, g, grad_scale, clip_value, weight_decay)
     accumulator = _slot(op, "accumulator", accumulator, w, True)
+    _distinct(op, w=w, g=g, accumulator=accumulator)
     _optim.adagrad_update(w, g, accumulator, _real(op, "lr", lr), _real(op, "epsilon", epsilon, 0.0),
                           scale, clip, wd, _threads(w.size))
 
@@ -125,4 +138,5 @@ def ema_update(average: np.ndarray, w: np.ndarray, momentum: float) -> None:
     op = "ema_update"
     w = _buffer(op, "w", w, writable=False)
     average = _buffer(op, "average", average, w)
+    _distinct(op, average=average, w=w)
     _optim.ema_update(average, w, _real(op, "momentum", momentum, 0.0, 1.0), _threads(w.size))

@@ -5,7 +5,14 @@ out = floor((in - pool) / stride) + 1, "same" gives out = ceil(in / stride) with
 row/column at the bottom/right. Padded positions never take part: max pooling ignores them and
 average pooling divides by the number of valid elements in each window. Max pooling returns, with
 its output, int32 indices (h * W + w) of the first maximum of each window in row-major order; the
-backward pass routes each gradient there, so on ties the first element gets it all.
+backward pass routes each gradient there, so on ties the first element gets it all (TensorFlow's
+MaxPoolGrad rule). Global max pooling is a reduce_max, and like TensorFlow's reduce_max gradient
+(and Tensor.max) it splits each gradient equally among tied maxima.
+
+What a forward returns for its backward (the indices, the tie weights) is a read-only
+ForwardRecord that cannot be made writeable, tagged with the call's geometry; the backward accepts
+nothing else, so indices that did not come from the forward with the same arguments are refused
+instead of silently losing gradient.
 """
 from __future__ import annotations
 
@@ -26,6 +33,34 @@ __all__ = [
 ]
 
 _FORMATS = ("channels_last", "channels_first")
+
+
+class ForwardRecord(np.ndarray):
+    """A read-only array that only a pooling forward creates: what its backward needs, tagged with
+    the geometry of the call that made it (issue 13)."""
+
+    geometry: Any = None
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self.geometry = None  # slices and copies are not the forward's record
+
+
+def _record(a: np.ndarray, geometry: Any) -> ForwardRecord:
+    # backed by immutable bytes: flags.writeable can never be set back to True
+    record = np.frombuffer(a.tobytes(), a.dtype).reshape(a.shape).view(ForwardRecord)
+    record.geometry = geometry
+    return record
+
+
+def _check_record(op: str, name: str, record: Any, geometry: Any, source: str) -> np.ndarray:
+    """The plain array of a record that the forward made for exactly this geometry."""
+    if not isinstance(record, ForwardRecord) or record.flags.writeable or record.geometry is None:
+        raise TypeError(f"{op}: {name} must be what {source} returned with its output (a read-only "
+                        f"ForwardRecord), received {type(record).__name__}")
+    if record.geometry != geometry:
+        raise ValueError(f"{op}: {name} comes from {source} with different arguments ({record.geometry}); "
+                         f"this backward has {geometry}")
+    return np.ascontiguousarray(record.view(np.ndarray))
 
 
 class PoolGeometry(NamedTuple):
@@ -91,6 +126,11 @@ def pool_geometry(op: str, shape: tuple[int, ...], pool_size: Any, strides: Any,
     return PoolGeometry(pool, stride, tuple(pads), view, out_view, out_shape)
 
 
+def _describe(x_shape: Any, g: PoolGeometry) -> str:
+    """What identifies a max-pool call for its backward (the kernel's view holds the data_format)."""
+    return f"x_shape={tuple(x_shape)}, pool={g.pool}, strides={g.strides}, pads={g.pads}, view={g.view}"
+
+
 def _threads(size: int) -> int:
     return num_threads() if size >= 1 << 14 else 1
 
@@ -120,7 +160,7 @@ def max_pool2d_forward(x: np.ndarray, pool_size: Any, strides: Any = None, paddi
     if y.size:
         _pool.max_pool2d_forward(x.reshape(g.view), y.reshape(g.out_view),
                                  argmax.reshape(g.out_view), *_kernel_args(g), _threads(x.size))
-    return y, argmax
+    return y, _record(argmax, _describe(x.shape, g))
 
 
 def max_pool2d_backward(dy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...],
@@ -130,18 +170,14 @@ def max_pool2d_backward(dy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, 
     op = "max_pool2d backward" if _rank == 2 else "max_pool1d backward"
     g = pool_geometry(op, tuple(x_shape), pool_size, strides, padding, data_format, _rank)
     dy = _grad_input(op, dy, g)
-    argmax = np.asarray(argmax)
-    if argmax.shape != g.out_shape or argmax.dtype != np.int32:
-        raise ValueError(f"{op}: expected argmax of shape {g.out_shape} and dtype int32 (from the "
-                         f"forward pass), received shape {argmax.shape}, {argmax.dtype}")
-    argmax = np.ascontiguousarray(argmax)
+    argmax = _check_record(op, "argmax", argmax, _describe(x_shape, g), op.replace(" backward", "_forward"))
     if not dy.size:
         return np.zeros(tuple(x_shape), dy.dtype)
     dx = np.empty(tuple(x_shape), dy.dtype)
     bad = _pool.max_pool2d_backward(dy.reshape(g.out_view), argmax.reshape(g.out_view),
                                     dx.reshape(g.view), g.pool[0], g.strides[0], g.pads[0],
                                     _threads(dx.size))
-    if bad:
+    if bad:  # unreachable for records of the forward; kept because a write out of bounds must never happen
         raise ValueError(f"{op}: {bad} argmax entries lie outside the input's "
                          f"{g.view[1]} x {g.view[2]} positions; pass the forward's argmax")
     return dx
@@ -215,25 +251,29 @@ def _global_view(op: str, x: np.ndarray, data_format: str) -> np.ndarray:
 
 
 def global_max_pool_forward(x: np.ndarray, data_format: str = "channels_last"
-                            ) -> tuple[np.ndarray, np.ndarray]:
-    """(y, argmax): (N, C) maxima over all spatial axes and the flat index of the first maximum."""
+                            ) -> tuple[np.ndarray, ForwardRecord]:
+    """(y, weights): (N, C) maxima over all spatial axes and, per (N, S, C) position, its share of
+    the gradient: 1/k at each of the k tied maxima (TensorFlow's reduce_max rule), else 0."""
     op = "global_max_pool"
     x = _float_array(op, "x", x)
     v = _global_view(op, x, data_format)
-    argmax = v.argmax(axis=1)  # first occurrence on ties, like the windowed kernel
-    return np.take_along_axis(v, argmax[:, None, :], axis=1)[:, 0, :], argmax
+    y = v.max(axis=1)
+    tied = v == y[:, None, :]
+    weights = tied / np.maximum(tied.sum(axis=1, keepdims=True), 1).astype(x.dtype)  # a NaN max: no gradient
+    return y, _record(weights.astype(x.dtype, copy=False), f"x_shape={x.shape}, {x.dtype}, {data_format}")
 
 
-def global_max_pool_backward(dy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...],
+def global_max_pool_backward(dy: np.ndarray, weights: np.ndarray, x_shape: tuple[int, ...],
                              data_format: str = "channels_last") -> np.ndarray:
-    """dx: each dy[n, c] goes to the first maximum of channel c; the rest is 0."""
+    """dx: each dy[n, c] shared equally by the tied maxima of channel c; the rest is 0."""
     op = "global_max_pool backward"
-    dx = np.zeros(tuple(x_shape), _float_array(op, "dy", dy).dtype)
+    dy = _float_array(op, "dy", dy)
+    dx = np.empty(tuple(x_shape), dy.dtype)
     v = _global_view(op, dx, data_format)  # a view: writes land in dx
-    if dy.shape != (v.shape[0], v.shape[2]) or np.shape(argmax) != dy.shape:
-        raise ValueError(f"{op}: expected dy and argmax of shape {(v.shape[0], v.shape[2])}, "
-                         f"received {np.shape(dy)} and {np.shape(argmax)}")
-    np.put_along_axis(v, np.asarray(argmax)[:, None, :], np.asarray(dy)[:, None, :], axis=1)
+    if dy.shape != (v.shape[0], v.shape[2]):
+        raise ValueError(f"{op}: expected dy of shape {(v.shape[0], v.shape[2])}, received {dy.shape}")
+    geometry = f"x_shape={tuple(x_shape)}, {dy.dtype}, {data_format}"
+    v[...] = _check_record(op, "weights", weights, geometry, "global_max_pool_forward") * dy[:, None, :]
     return dx
 
 

@@ -237,9 +237,26 @@ def linear_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.array(dy)
 
 
+def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """x - shift - log(sum(exp(x - shift))), the shift being the max when finite, else 0 (scipy's
+    logsumexp rule; the kernels use it too): log_softmax([inf, 1]) is [nan, -inf]."""
+    m = np.max(x, axis=axis, keepdims=True)
+    z = x - np.where(np.isfinite(m), m, 0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+
+
+def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """exp(x - shift) / sum, with _log_softmax's shift: softmax([inf, 1]) is [nan, 0] = exp([nan, -inf])."""
+    m = np.max(x, axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", over="ignore"):
+        e = np.exp(x - np.where(np.isfinite(m), m, 0))
+        return e / e.sum(axis=axis, keepdims=True)
+
+
 def softmax_forward(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """softmax along axis."""
-    return _special.softmax(x, axis=axis).astype(x.dtype)
+    return _softmax(x, axis).astype(x.dtype)
 
 
 def softmax_backward(dy: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -249,7 +266,7 @@ def softmax_backward(dy: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarra
 
 def log_softmax_forward(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """log_softmax along axis."""
-    return _special.log_softmax(x, axis=axis).astype(x.dtype)
+    return _log_softmax(x, axis).astype(x.dtype)
 
 
 def log_softmax_backward(dy: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -259,26 +276,28 @@ def log_softmax_backward(dy: np.ndarray, y: np.ndarray, axis: int = -1) -> np.nd
 
 def softmax_cross_entropy_forward(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
     """-sum(target * log_softmax(logits), axis=1), 0 * -inf counted as 0."""
-    logp = _special.log_softmax(logits, axis=1)
-    return -np.where(target != 0, target * logp, 0).sum(axis=1).astype(logits.dtype)
+    logp = _log_softmax(logits, 1)
+    with np.errstate(invalid="ignore"):  # 0 * -inf, discarded by the where
+        return -np.where(target != 0, target * logp, 0).sum(axis=1).astype(logits.dtype)
 
 
 def softmax_cross_entropy_backward(dy: np.ndarray, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
     """dy * (softmax * sum(target) - target)."""
-    p = _special.softmax(logits, axis=1)
-    return (dy[:, None] * (p * target.sum(axis=1, keepdims=True) - target)).astype(logits.dtype)
+    p = _softmax(logits, 1)
+    with np.errstate(invalid="ignore"):  # NaN where softmax is NaN (an inf logit), as in the kernel
+        return (dy[:, None] * (p * target.sum(axis=1, keepdims=True) - target)).astype(logits.dtype)
 
 
 def sparse_softmax_cross_entropy_forward(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """-log_softmax(logits)[i, labels[i]]."""
-    logp = _special.log_softmax(logits, axis=1)
+    logp = _log_softmax(logits, 1)
     return -logp[np.arange(len(labels)), labels].astype(logits.dtype)
 
 
 def sparse_softmax_cross_entropy_backward(dy: np.ndarray, logits: np.ndarray,
                                           labels: np.ndarray) -> np.ndarray:
     """dy * (softmax - onehot(labels))."""
-    g = _special.softmax(logits, axis=1)
+    g = _softmax(logits, 1)
     g[np.arange(len(labels)), labels] -= 1
     return (dy[:, None] * g).astype(logits.dtype)
 

@@ -146,7 +146,7 @@ class GlobalAveragePooling2D(_GlobalPooling):
 
 @register("global_max_pooling2d", aliases=("GlobalMaxPool2D", "global_max_pool2d"))
 class GlobalMaxPooling2D(_GlobalPooling):
-    """Max over H and W: (N, H, W, C) -> (N, C); the gradient goes to the first maximum."""
+    """Max over H and W: (N, H, W, C) -> (N, C); tied maxima share the gradient equally (as in Keras)."""
 
     example_config = {"keepdims": True}
     example_input_shape = (2, 3, 3, 2)

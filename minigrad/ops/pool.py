@@ -130,7 +130,7 @@ class _GlobalPool(Op):
 
 @register("global_max_pool")
 class GlobalMaxPool(_GlobalPool):
-    """y[n, c] = max over every spatial position (any spatial rank); ties go to the first."""
+    """y[n, c] = max over every spatial position (any spatial rank); tied maxima share the gradient."""
 
 
 @register("global_avg_pool")

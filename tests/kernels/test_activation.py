@@ -347,3 +347,65 @@ def test_op_rejects_bad_attrs_naming_the_op() -> None:
         ops.apply("gelu", np.ones(3), approximate="tanh")
     with pytest.raises(TypeError, match="relu"):
         ops.apply("relu", np.ones(3), alpha=1.0)
+
+
+# ----- NaN and inf: the kernels give what their NumPy twins give (issue 13)
+SPECIALS = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 30.0, -30.0, 1e300, -1e300])
+
+
+def _special_arrays(dtype: Any = np.float64) -> st.SearchStrategy:
+    big = float(np.finfo(dtype).max)
+    specials = [v for v in SPECIALS if not abs(v) < big] + [v for v in SPECIALS if abs(v) < big] + [big, -big]
+    specials = [v for v in specials if not (np.isfinite(v) and abs(v) > big)]
+    elements = st.one_of(st.sampled_from(specials), st.floats(-1e3, 1e3, width=32 if dtype == np.float32 else 64))
+    return hnp.arrays(dtype, hnp.array_shapes(min_dims=2, max_dims=2, max_side=5), elements=elements)
+
+
+def _same(kernel_value: np.ndarray, twin_value: np.ndarray, what: str) -> None:
+    np.testing.assert_array_equal(np.isnan(kernel_value), np.isnan(twin_value), err_msg=f"{what}: NaN positions")
+    tol = 2e-5 if kernel_value.dtype == np.float32 else 1e-12  # cancellation near 0 is absolute
+    np.testing.assert_allclose(kernel_value, twin_value, rtol=tol, atol=tol, err_msg=what)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@settings(max_examples=15)
+@given(x=_special_arrays())
+@example(x=SPECIALS[None, :])
+def test_activations_treat_nan_and_inf_as_their_twins(name: str, x: np.ndarray) -> None:
+    forward, backward, twin_forward, twin_backward, attrs = _fns(name)
+    _, _, _, from_y = ACTIVATIONS[name]
+    with np.errstate(all="ignore"):
+        y, want = forward(x, **attrs), twin_forward(x, **attrs)
+        _same(y, want, f"{name} forward")
+        saved = y if from_y else x
+        _same(backward(np.ones_like(x), saved, **attrs), twin_backward(np.ones_like(x), saved, **attrs),
+              f"{name} backward")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@settings(max_examples=25)
+@given(data=st.data())
+def test_softmax_family_treats_nan_and_inf_as_the_twins(dtype: type, data: st.DataObject) -> None:
+    x = data.draw(_special_arrays(dtype), label="x")
+    labels = data.draw(hnp.arrays(np.int64, x.shape[0], elements=st.integers(0, x.shape[1] - 1)), label="labels")
+    target = np.eye(x.shape[1], dtype=dtype)[labels]
+    dy = np.ones(x.shape[0], dtype)
+    with np.errstate(all="ignore"):
+        for name in ("softmax", "log_softmax"):
+            _same(getattr(K, f"{name}_forward")(x), getattr(R, f"{name}_forward")(x), name)
+        _same(K.sparse_softmax_cross_entropy_forward(x, labels), R.sparse_softmax_cross_entropy_forward(x, labels),
+              "sparse cross-entropy")
+        _same(K.sparse_softmax_cross_entropy_backward(dy, x, labels),
+              R.sparse_softmax_cross_entropy_backward(dy, x, labels), "sparse cross-entropy backward")
+        _same(K.softmax_cross_entropy_forward(x, target), R.softmax_cross_entropy_forward(x, target), "cross-entropy")
+        _same(K.softmax_cross_entropy_backward(dy, x, target), R.softmax_cross_entropy_backward(dy, x, target),
+              "cross-entropy backward")
+
+
+def test_the_issue_13_nan_and_inf_cases() -> None:
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(K.log_softmax_forward(np.array([np.inf, 1.0])), [np.nan, -np.inf])
+        np.testing.assert_array_equal(K.softmax_forward(np.array([np.inf, 1.0])), [np.nan, 0.0])
+        logits = np.array([[np.inf, 1.0]])
+        assert K.sparse_softmax_cross_entropy_forward(logits, np.array([1]))[0] == np.inf
+        assert np.isnan(K.sparse_softmax_cross_entropy_forward(logits, np.array([0]))[0])

@@ -216,10 +216,18 @@ def test_global_pooling(data_format: str, shape: tuple[int, ...]) -> None:
                                _numeric_grad(f_avg, x, dy), rtol=1e-6, atol=1e-8)
 
 
-def test_global_max_pool_ties_go_to_the_first() -> None:
-    y, argmax = P.global_max_pool_forward(np.ones((1, 2, 2, 1)))
-    dx = P.global_max_pool_backward(np.ones_like(y), argmax, (1, 2, 2, 1))
-    np.testing.assert_array_equal(dx.ravel(), [1, 0, 0, 0])
+def test_global_max_pool_splits_ties_like_tensor_max_and_tensorflow() -> None:
+    """One tie rule for reduce_max (TensorFlow's): GlobalMaxPooling and Tensor.max agree (issue 13)."""
+    import minigrad
+
+    x = np.array([[[[3.0, 1.0], [3.0, 2.0]], [[0.0, 2.0], [3.0, 2.0]]]])  # channel 0: three 3s; channel 1: three 2s
+    y, weights = P.global_max_pool_forward(x)
+    dx = P.global_max_pool_backward(np.array([[6.0, 3.0]]), weights, x.shape)
+    np.testing.assert_array_equal(dx[0, :, :, 0], [[2, 2], [0, 2]])
+    np.testing.assert_array_equal(dx[0, :, :, 1], [[0, 1], [1, 1]])
+    t = minigrad.Tensor(x, requires_grad=True)
+    (t.max(axis=(1, 2)) * minigrad.Tensor(np.array([[6.0, 3.0]]))).sum().backward()
+    np.testing.assert_array_equal(t.grad, dx)
 
 
 def test_zero_size_batches() -> None:
@@ -250,10 +258,17 @@ X = np.zeros((1, 4, 4, 2), np.float32)
     (lambda: P.max_pool2d_forward(X.astype(np.int32), 2), TypeError, ["max_pool2d", "int32"]),
     (lambda: P.avg_pool2d_backward(np.zeros((1, 3, 3, 2)), X.shape, 2), ValueError,
      ["avg_pool2d backward", "(1, 2, 2, 2)", "(1, 3, 3, 2)"]),
-    (lambda: P.max_pool2d_backward(np.zeros((1, 2, 2, 2)), np.zeros((1, 2, 2, 2), np.int64), X.shape, 2),
-     ValueError, ["argmax", "int32", "int64"]),
-    (lambda: P.max_pool2d_backward(np.zeros((1, 2, 2, 2)), np.full((1, 2, 2, 2), 16, np.int32), X.shape, 2),
-     ValueError, ["8 argmax entries", "4 x 4"]),
+    (lambda: P.max_pool2d_backward(np.zeros((1, 2, 2, 2)), np.zeros((1, 2, 2, 2), np.int32), X.shape, 2),
+     TypeError, ["max_pool2d backward", "argmax must be what max_pool2d_forward returned", "received ndarray"]),
+    # in range, but not from this forward: it used to lose gradient silently
+    (lambda: P.max_pool2d_backward(np.zeros((1, 2, 2, 2)), P.max_pool2d_forward(X, 2)[1][:], X.shape, 2),
+     TypeError, ["argmax must be what max_pool2d_forward returned", "received ForwardRecord"]),
+    (lambda: P.max_pool2d_backward(np.zeros((1, 2, 2, 2)), P.max_pool2d_forward(X, 3, 2, "same")[1], X.shape, 2),
+     ValueError, ["argmax comes from max_pool2d_forward with different arguments", "pool=(3, 3)"]),
+    (lambda: P.max_pool2d_backward(np.zeros((1, 2, 2, 2)), P._record(np.full((1, 2, 2, 2), 16, np.int32), None),
+                                   X.shape, 2), TypeError, ["argmax must be what max_pool2d_forward returned"]),
+    (lambda: P.global_max_pool_backward(np.zeros((1, 2)), np.full((1, 2), -1), X.shape), TypeError,
+     ["global_max_pool backward", "weights must be what global_max_pool_forward returned"]),
     (lambda: P.global_avg_pool_forward(np.zeros((2, 0, 3))), ValueError, ["global_avg_pool", "(2, 0, 3)"]),
     (lambda: P.global_max_pool_forward(np.zeros((2, 3))), ValueError, ["global_max_pool", "rank >= 3"]),
 ])
