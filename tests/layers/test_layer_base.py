@@ -252,9 +252,9 @@ def test_import_minigrad_loads_no_heavy_optional_module() -> None:
 
 def test_add_weight_defaults_and_bad_shapes() -> None:
     layer = layers.Layer(name="custom")
-    w = layer.add_weight("w", 3, initializer=None)  # Keras: None means glorot_uniform
+    w = layer.add_weight(3, initializer=None, name="w")  # Keras: None means glorot_uniform
     assert w.shape == (3,) and w.name == "custom/w" and w.requires_grad
-    frozen = layer.add_weight("s", (2, 2), initializer="ones", trainable=False)
+    frozen = layer.add_weight("s", (2, 2), "ones", trainable=False)  # minigrad's older positional form
     assert layer.weights == [w, frozen] and not frozen.requires_grad
     with pytest.raises(ValueError, match=r"custom.*'v'.*\(2, -1\)"):
         layer.add_weight("v", (2, -1))
