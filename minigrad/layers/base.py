@@ -171,6 +171,13 @@ class Layer:
         return self._make_weight(name, () if shape is None else shape, initializer, dtype,
                                  bool(trainable), regularizer, constraint)
 
+    def add_variable(self, shape: Any, initializer: Any, dtype: Any = None, trainable: bool = True,
+                     autocast: bool = True, regularizer: Any = None, constraint: Any = None,
+                     name: str | None = None) -> Weight:
+        """Keras 3's other spelling of add_weight (shape and initializer required)."""
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype, trainable=trainable,
+                               autocast=autocast, regularizer=regularizer, constraint=constraint, name=name)
+
     def _make_weight(self, name: str, shape: Any, initializer: Any, dtype: Any, trainable: bool,
                      regularizer: Any, constraint: Any) -> Weight:
         from minigrad import constraints, initializers, regularizers

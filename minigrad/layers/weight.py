@@ -44,6 +44,14 @@ class Weight(Tensor):
                              f"received shape {value.shape}")
         self.data[...] = value
 
+    def assign_add(self, value: Any) -> None:
+        """self += value in place (Keras' Variable.assign_add; value broadcasts to the weight's shape)."""
+        self.assign(self.data + np.asarray(value.data if isinstance(value, TensorBase) else value))
+
+    def assign_sub(self, value: Any) -> None:
+        """self -= value in place (Keras' Variable.assign_sub)."""
+        self.assign(self.data - np.asarray(value.data if isinstance(value, TensorBase) else value))
+
     def apply_constraint(self) -> None:
         """Project the values onto the constraint in place (optimizers call this after a step)."""
         if self.constraint is not None:

@@ -171,6 +171,7 @@ class Model(ModelBase):
             raise TypeError(f"Model '{self.name}': pass both inputs and outputs (the functional API) or "
                             f"neither (a subclassed model); received {'outputs' if inputs is None else 'inputs'} only")
         self._functional = True
+        self._input_keys = list(inputs) if isinstance(inputs, dict) else None
         self._inputs, self._multi_in = _flatten_symbols(inputs, "inputs")
         self._outputs, self._multi_out = _flatten_symbols(outputs, "outputs")
         for s in self._inputs:
@@ -267,12 +268,28 @@ class Model(ModelBase):
         return rows
 
     # ----- forward
+    def _ordered(self, x: Any) -> Any:
+        """A dict of inputs as a list in the model's input order (keys: the dict given, else Input names)."""
+        if not isinstance(x, dict) or not self._functional:
+            return x
+        keys = self._input_keys or [s.name for s in self._inputs]
+        missing = [k for k in keys if k not in x]
+        if missing or len(x) != len(keys):
+            raise ValueError(f"Model '{self.name}': a dict of inputs needs exactly the keys {keys}, "
+                             f"received {list(x)}")
+        return [x[k] for k in keys]
+
+    def _prepare(self, x: Any, y: Any, who: str, **kwargs: Any) -> Any:
+        return super()._prepare(self._ordered(x), y, who, **kwargs)
+
+    def __call__(self, inputs: Any, training: bool | None = None, **kwargs: Any) -> Any:
+        return super().__call__(self._ordered(inputs), training=training, **kwargs)
+
     def call(self, inputs: Any, training: bool = False) -> Any:
         """Run the recorded calls in order; inputs as listed at construction (one, a list or a dict)."""
         if not self._functional:
             return super().call(inputs, training)
-        if isinstance(inputs, dict):
-            inputs = list(inputs.values())
+        inputs = self._ordered(inputs)
         xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if len(xs) != len(self._inputs):
             raise ValueError(f"Model '{self.name}': expected {len(self._inputs)} inputs, "

@@ -176,8 +176,11 @@ def _cells(model: Any, rows: list[GraphRow], shown: list[int], show_flops: bool,
     for i in shown:
         r = rows[i]
         kind = "InputLayer" if r.layer is None else type(r.layer).__name__
+        if kind == "Model" and r.layer._is_graph():
+            kind = "Functional"  # Keras 3's name for a nested functional model
         shape = "?" if r.shape is None else shape_str(r.shape)  # a subclassed model's layers: unknown, as Keras
-        line = [f"{r.name} ({kind})", shape, _fmt(0 if r.layer is None else r.layer.count_params())]
+        params = "0" if r.layer is None else _fmt(r.layer.count_params()) if r.layer.built else "0 (unbuilt)"
+        line = [f"{r.name} ({kind})", shape, params]
         if show_flops:
             line.append(_fmt(layer_flops(r, rows)))
         if show_receptive_field:

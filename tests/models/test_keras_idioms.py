@@ -273,3 +273,31 @@ def test_summary_of_a_sequential_of_already_built_layers() -> None:
     lines: list[str] = []
     model.summary(print_fn=lines.append)
     assert "Total params: 9" in lines
+
+
+def test_dict_inputs_by_name_fit_and_predict() -> None:
+    a, b = keras.Input(shape=(2,), name="a"), keras.Input(shape=(3,), name="b")
+    merged = layers.Concatenate()([layers.Dense(2)(a), layers.Dense(2)(b)])
+    model = keras.Model(inputs={"a": a, "b": b}, outputs=layers.Dense(1)(merged))
+    model.compile(optimizer="sgd", loss="mse")
+    x = {"b": np.ones((8, 3), np.float32), "a": np.ones((8, 2), np.float32)}
+    model.fit(x, np.zeros((8, 1), np.float32), epochs=1, verbose=0)
+    assert model.predict(x, verbose=0).shape == (8, 1) and model(x).shape == (8, 1)
+    with pytest.raises(ValueError, match=r"exactly the keys \['a', 'b'\], received \['a'\]"):
+        model.predict({"a": x["a"]}, verbose=0)
+
+
+def test_weights_created_in_init_and_non_trainable_state_updates() -> None:
+    class ComputeSum(keras.layers.Layer):  # the guide's non-trainable weight, updated with assign_add
+        def __init__(self, input_dim):
+            super().__init__()
+            self.total = self.add_weight(initializer="zeros", shape=(input_dim,), trainable=False)
+
+        def call(self, inputs):
+            self.total.assign_add(inputs.sum(axis=0))
+            return self.total
+
+    layer = ComputeSum(2)
+    layer(np.ones((2, 2), np.float32))
+    np.testing.assert_array_equal(layer(np.ones((2, 2), np.float32)).numpy(), [4.0, 4.0])
+    assert layer.trainable_weights == [] and len(layer.non_trainable_weights) == 1
