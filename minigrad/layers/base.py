@@ -80,6 +80,12 @@ def _symbolic_call(layer: "Layer", inputs: Any, kwargs: dict[str, Any]) -> Any:
     return None
 
 
+def _require_init(layer: Any) -> None:
+    if "_weights" not in layer.__dict__:
+        raise TypeError(f"{type(layer).__name__}: call super().__init__() at the start of __init__, "
+                        "before add_weight() or calling the layer")
+
+
 class Layer:
     """Base of every layer: validates input, builds weights once, then calls; Keras semantics.
 
@@ -95,6 +101,7 @@ class Layer:
     _autocast = True          # cast inputs to the layer dtype (off for layers taking int ids)
     _multi_input = False      # True when call() takes a list of tensors (Add, Concatenate)
     _call_takes_training, _call_takes_mask = True, False
+    built, dtype = False, np.dtype(np.float32)  # class defaults: a missing super().__init__() reaches _require_init
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # build() and compute_output_shape() check the input shape first whoever calls them
@@ -114,14 +121,19 @@ class Layer:
         return self
 
     def __init__(self, name: str | None = None, trainable: bool = True, dtype: Any = "float32",
-                 input_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
+                 input_shape: Sequence[int | None] | None = None, activity_regularizer: Any = None,
+                 autocast: bool = True, **kwargs: Any) -> None:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) "
                             f"{', '.join(sorted(kwargs))}")
         if name is not None and (not isinstance(name, str) or not name):
             raise TypeError(f"{type(self).__name__}: name must be a non-empty str, received {name!r}")
         self.name = name or _unique_name(to_snake_case(type(self).__name__))
-        self.dtype = np.dtype(dtype)
+        self.dtype = np.dtype("float32" if dtype is None else dtype)  # Keras: None is the float32 policy
+        if activity_regularizer is not None:  # layers with their own argument (Dense, Conv) set it later
+            from minigrad import regularizers
+
+            self.activity_regularizer = regularizers.get(activity_regularizer)
         if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise TypeError(f"{type(self).__name__} '{self.name}': dtype must be float32 or float64, "
                             f"received {dtype!r}")
@@ -152,6 +164,7 @@ class Layer:
         minigrad's older positional form `add_weight(name, shape, initializer, regularizer,
         constraint)` is still accepted: a str in first place is the name.
         """
+        _require_init(self)
         if isinstance(shape, str):  # the older form: Keras' trainable/autocast are bools, so a
             name, shape, initializer, dtype = shape, initializer, dtype, None  # non-bool there
             if not isinstance(trainable, bool):  # came positionally as a regularizer / constraint
@@ -371,6 +384,7 @@ class Layer:
         """Build once for an input shape (batch axis replaced by None); a no-op when built."""
         if self.built:
             return
+        _require_init(self)
         if self._multi_input:
             self.build([(None, *tuple(s)[1:]) for s in input_shape])
         else:
@@ -432,6 +446,10 @@ class Layer:
         the plain Python arguments its __init__ received.
         """
         config: dict[str, Any] = {"name": self.name, "trainable": self._trainable, "dtype": self.dtype.name}
+        if getattr(self, "activity_regularizer", None) is not None:
+            from minigrad import regularizers
+
+            config["activity_regularizer"] = serialize_identifier(regularizers, self.activity_regularizer)
         if self._batch_input_shape is not None:
             config["input_shape"] = list(self._batch_input_shape[1:])
         if getattr(type(self).get_config, "_default_config", False):

@@ -301,3 +301,25 @@ def test_weights_created_in_init_and_non_trainable_state_updates() -> None:
     layer(np.ones((2, 2), np.float32))
     np.testing.assert_array_equal(layer(np.ones((2, 2), np.float32)).numpy(), [4.0, 4.0])
     assert layer.trainable_weights == [] and len(layer.non_trainable_weights) == 1
+
+
+def test_base_layer_keyword_arguments_and_a_forgotten_super_init() -> None:
+    class Doubler(keras.layers.Layer):
+        def call(self, inputs):
+            return inputs * 2.0
+
+    layer = Doubler(activity_regularizer="l2", dtype=None, autocast=False)
+    assert layer.dtype == np.float32 and layer.get_config()["activity_regularizer"] == "l2"  # as passed
+    assert type(Doubler.from_config(layer.get_config()).activity_regularizer) is type(layer.activity_regularizer)
+    layer(np.ones((2, 3), np.float32))
+    assert len(layer.losses) == 1
+
+    class NoSuper(keras.layers.Layer):
+        def __init__(self):
+            self.units = 2
+
+        def call(self, inputs):
+            return inputs
+
+    with pytest.raises(TypeError, match="NoSuper: call super\\(\\).__init__\\(\\)"):
+        NoSuper()(np.ones((1, 2), np.float32))
