@@ -53,6 +53,18 @@ def _user_call(call: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+class _OwnLosses:
+    """A subclassed model's own penalties, shaped like a layer for the training loop's loss sum."""
+
+    def __init__(self, model: ModelBase) -> None:
+        self.model = model
+
+    @property
+    def losses(self) -> list[Any]:
+        own = self.model._weights
+        return [w.regularizer(w) for w in own if w.regularizer is not None] + self.model._activity_losses
+
+
 class ModelBase(TrainingMixin, Layer):
     """A trainable stack or graph of layers; subclasses define layers, call() and their input shapes."""
 
@@ -161,6 +173,11 @@ class ModelBase(TrainingMixin, Layer):
     def _is_graph(self) -> bool:
         return False
 
+    def _find_loss_layers(self) -> list[Any]:
+        """The training loop's loss sources, plus a subclassed model's own add_loss() terms."""
+        found = super()._find_loss_layers()
+        return found if self._is_graph() else [*found, _OwnLosses(self)]
+
     def _call_shapes_from(self, items: list[Any]) -> None:
         shapes = [(None, *np.shape(x.data if isinstance(x, Tensor) else x)[1:]) for x in items]
         self._ensure_built(shapes)
@@ -265,8 +282,7 @@ class ModelBase(TrainingMixin, Layer):
     @property
     def losses(self) -> list[Any]:
         """The model's own add_loss() terms, then every layer's (weight penalties and last activity penalties)."""
-        own = [w.regularizer(w) for w in self._weights if w.regularizer is not None] + self._activity_losses
-        return own + [loss for layer in self.layers for loss in layer.losses]
+        return _OwnLosses(self).losses + [loss for layer in self.layers for loss in layer.losses]
 
     def get_weights(self) -> list[np.ndarray]:
         """The model's own weights, then every layer's get_weights(), in layer order (Keras layouts)."""

@@ -323,3 +323,22 @@ def test_base_layer_keyword_arguments_and_a_forgotten_super_init() -> None:
 
     with pytest.raises(TypeError, match="NoSuper: call super\\(\\).__init__\\(\\)"):
         NoSuper()(np.ones((1, 2), np.float32))
+
+
+def test_add_loss_in_a_subclassed_models_own_call_joins_the_training_loss() -> None:
+    class Penalised(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(3, activation="softmax")
+
+        def call(self, inputs, training=None):
+            self.add_loss(0.5 * (inputs * inputs).mean())
+            return self.dense(inputs)
+
+    x, y = _data()
+    model = Penalised()
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    total = model.evaluate(x, y, batch_size=64, verbose=0)
+    assert len(model.losses) == 1
+    base = keras.losses.get("categorical_crossentropy")(y, model.predict(x, verbose=0))
+    assert total == pytest.approx(float(base.item()) + 0.5 * float((x * x).mean()), rel=1e-5)
