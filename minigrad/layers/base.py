@@ -12,7 +12,7 @@ from minigrad.layers import _introspect
 from minigrad.layers._args import kernel_bias_config, resolve_kernel_bias, serialize_identifier  # re-exported
 from minigrad.layers._introspect import checked_build as _checked_build
 from minigrad.layers._introspect import checked_shape as _checked_shape
-from minigrad.layers.weight import InputSpec, Shape, Weight
+from minigrad.layers.weight import InputSpec, Shape, Weight, new_weight
 from minigrad.ops import apply
 from minigrad.registry import Registry
 from minigrad.tensor import Tensor
@@ -181,8 +181,11 @@ class Layer:
             taken = {w.name for w in self._weights}
             name = next(n for n in ("variable", *(f"variable_{i}" for i in range(1, len(taken) + 2)))
                         if f"{self.name}/{n}" not in taken)
-        return self._make_weight(name, () if shape is None else shape, initializer, dtype,
-                                 bool(trainable), regularizer, constraint)
+        w = new_weight(f"{type(self).__name__} '{self.name}'", f"{self.name}/{name}", () if shape is None else shape,
+                       initializer, np.dtype(dtype or self.dtype), bool(trainable), regularizer, constraint)
+        w.requires_grad = w.trainable and self._trainable
+        self._weights.append(w)
+        return w
 
     def add_variable(self, shape: Any, initializer: Any, dtype: Any = None, trainable: bool = True,
                      autocast: bool = True, regularizer: Any = None, constraint: Any = None,
@@ -190,27 +193,6 @@ class Layer:
         """Keras 3's other spelling of add_weight (shape and initializer required)."""
         return self.add_weight(shape=shape, initializer=initializer, dtype=dtype, trainable=trainable,
                                autocast=autocast, regularizer=regularizer, constraint=constraint, name=name)
-
-    def _make_weight(self, name: str, shape: Any, initializer: Any, dtype: Any, trainable: bool,
-                     regularizer: Any, constraint: Any) -> Weight:
-        from minigrad import constraints, initializers, regularizers
-
-        dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-        if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0 for d in dims):
-            raise ValueError(f"{type(self).__name__} '{self.name}': weight '{name}' needs a shape of "
-                             f"non-negative ints, received {shape!r}")
-        shape = tuple(int(d) for d in dims)
-        dtype = np.dtype(dtype or self.dtype)
-        init = initializers.get("glorot_uniform" if initializer is None else initializer)
-        values = np.asarray(init(shape, dtype=dtype))
-        if values.shape != shape:
-            raise ShapeError(f"{type(self).__name__} '{self.name}': initializer for '{name}' returned "
-                             f"shape {values.shape}, expected {shape}")
-        w = Weight(np.ascontiguousarray(values, dtype=dtype), f"{self.name}/{name}", trainable,
-                   regularizers.get(regularizer), constraints.get(constraint))
-        w.requires_grad = trainable and self._trainable
-        self._weights.append(w)
-        return w
 
     def __setattr__(self, name: str, value: Any) -> None:
         # remember which attributes may hold sublayers (in assignment order, as Keras lists them),

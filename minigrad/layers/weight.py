@@ -9,7 +9,7 @@ from minigrad._ext._tensor import TensorBase
 from minigrad.errors import ShapeError
 from minigrad.tensor import Tensor
 
-__all__ = ["Weight", "InputSpec", "Shape"]
+__all__ = ["Weight", "InputSpec", "Shape", "new_weight"]
 
 Shape = tuple[int | None, ...]
 
@@ -59,6 +59,25 @@ class Weight(Tensor):
 
     def __repr__(self) -> str:
         return f"<Weight '{self.name}' shape={self.data.shape} dtype={self.data.dtype} trainable={self._trainable}>"
+
+
+def new_weight(owner: str, name: str, shape: Any, initializer: Any, dtype: np.dtype, trainable: bool,
+               regularizer: Any, constraint: Any) -> Weight:
+    """A Weight of shape filled by initializer (None: glorot_uniform); errors name owner and weight."""
+    from minigrad import constraints, initializers, regularizers
+
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0 for d in dims):
+        raise ValueError(f"{owner}: weight '{name.rpartition('/')[2]}' needs a shape of non-negative ints, "
+                         f"received {shape!r}")
+    shape = tuple(int(d) for d in dims)
+    init = initializers.get("glorot_uniform" if initializer is None else initializer)
+    values = np.asarray(init(shape, dtype=dtype))
+    if values.shape != shape:
+        raise ShapeError(f"{owner}: initializer for '{name.rpartition('/')[2]}' returned shape "
+                         f"{values.shape}, expected {shape}")
+    return Weight(np.ascontiguousarray(values, dtype=dtype), name, trainable,
+                  regularizers.get(regularizer), constraints.get(constraint))
 
 
 class InputSpec:
