@@ -80,6 +80,16 @@ def _symbolic_call(layer: "Layer", inputs: Any, kwargs: dict[str, Any]) -> Any:
     return None
 
 
+def _is_dtype(value: Any) -> bool:
+    if not isinstance(value, (str, np.dtype)) and not (isinstance(value, type) and issubclass(value, np.generic)):
+        return False
+    try:
+        np.dtype(value)
+    except TypeError:
+        return False
+    return True
+
+
 def _require_init(layer: Any) -> None:
     if "_weights" not in layer.__dict__:
         raise TypeError(f"{type(layer).__name__}: call super().__init__() at the start of __init__, "
@@ -165,9 +175,12 @@ class Layer:
         constraint)` is still accepted: a str in first place is the name.
         """
         _require_init(self)
-        if isinstance(shape, str):  # the older form: Keras' trainable/autocast are bools, so a
-            name, shape, initializer, dtype = shape, initializer, dtype, None  # non-bool there
-            if not isinstance(trainable, bool):  # came positionally as a regularizer / constraint
+        if isinstance(shape, str):  # the older form: (name, shape, initializer, regularizer, constraint)
+            name, shape = shape, initializer
+            # the initializer came in dtype's place unless dtype= was given instead (no initializer is a dtype)
+            initializer, dtype = (None, dtype) if _is_dtype(dtype) else (dtype, None)
+            # Keras' trainable/autocast are bools: anything else came positionally as regularizer/constraint
+            if not isinstance(trainable, bool):
                 regularizer, trainable = trainable, True
             if not isinstance(autocast, bool):
                 constraint, autocast = autocast, True

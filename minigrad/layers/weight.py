@@ -76,7 +76,7 @@ def new_weight(owner: str, name: str, shape: Any, initializer: Any, dtype: np.dt
     if values.shape != shape:
         raise ShapeError(f"{owner}: initializer for '{name.rpartition('/')[2]}' returned shape "
                          f"{values.shape}, expected {shape}")
-    return Weight(np.ascontiguousarray(values, dtype=dtype), name, trainable,
+    return Weight(np.asarray(values, dtype=dtype, order="C"), name, trainable,  # keeps 0-d (scalar) weights
                   regularizers.get(regularizer), constraints.get(constraint))
 
 

@@ -104,14 +104,16 @@ def get_registered_object(name: str, custom_objects: dict[str, Any] | None = Non
 def custom_name_of(registry: Any, obj: Any) -> str | None:
     """The name a custom object of registry's kind is saved under, or None if it is not one."""
     target = obj if isinstance(obj, type) or inspect.isroutine(obj) else type(obj)
+    if not _fits(registry, target):
+        return None
     if target in _GLOBAL_CUSTOM_NAMES:
         return _GLOBAL_CUSTOM_NAMES[target]
     for objects in _dicts():
         for key, value in objects.items():
             if value is target:
                 return key
-    if isinstance(target, type) and _fits(registry, target):
-        return target.__name__  # unregistered: loading it needs custom_objects={'Name': cls}
+    if isinstance(target, type) and not target.__module__.startswith("minigrad."):
+        return target.__name__  # a user's unregistered class: loading it needs custom_objects={'Name': cls}
     return None
 
 

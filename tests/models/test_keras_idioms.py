@@ -342,3 +342,40 @@ def test_add_loss_in_a_subclassed_models_own_call_joins_the_training_loss() -> N
     assert len(model.losses) == 1
     base = keras.losses.get("categorical_crossentropy")(y, model.predict(x, verbose=0))
     assert total == pytest.approx(float(base.item()) + 0.5 * float((x * x).mean()), rel=1e-5)
+
+
+@keras.saving.register_keras_serializable(package="my_package", name="custom_fn")
+def custom_fn(x):
+    return x * x
+
+
+@keras.saving.register_keras_serializable(package="Complex")
+class Wrapper(keras.layers.Layer):
+    """The serialization guide's layer: a sublayer in the config via serialize_keras_object."""
+
+    def __init__(self, sublayer, **kwargs):
+        super().__init__(**kwargs)
+        self.sublayer = sublayer
+
+    def call(self, x):
+        return self.sublayer(x)
+
+    def get_config(self):
+        return {**super().get_config(), "sublayer": keras.saving.serialize_keras_object(self.sublayer)}
+
+    @classmethod
+    def from_config(cls, config):
+        sublayer = keras.saving.deserialize_keras_object(config.pop("sublayer"))
+        return cls(sublayer, **config)
+
+
+def test_serialization_guide_registered_function_and_sublayer_config(tmp_path: Path) -> None:
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, layers.Dense(1)(Wrapper(layers.Dense(4, activation=custom_fn))(inputs)))
+    assert keras.saving.serialize_keras_object(custom_fn)["config"] == "my_package>custom_fn"
+    model.compile(optimizer="adam", loss="mse")
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded.layers[0].sublayer.activation is custom_fn
+    x = np.random.default_rng(0).random((4, 3)).astype(np.float32)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
