@@ -331,7 +331,11 @@ class Layer:
         kept, outer = self._activity_losses, _call_training[0]
         self._activity_losses, _call_training[0] = [], False
         try:
-            return self.call(inputs, **kwargs, **({"training": False} if self._call_takes_training else {}))
+            if self._call_takes_training:
+                kwargs = {"training": False, **kwargs}
+            else:
+                kwargs.pop("training", None)  # a call() without `training` ignores it, as __call__ does
+            return self.call(inputs, **kwargs)
         finally:
             self._activity_losses, _call_training[0] = kept, outer
 
@@ -339,7 +343,8 @@ class Layer:
         if isinstance(inputs, TensorBase) and inputs.data.dtype == self.dtype and not self._multi_input:
             pass  # the training-loop case: no conversion, no symbolic check
         else:
-            symbolic = _symbolic_call(self, inputs, kwargs)
+            # a fixed training flag on a symbolic call is part of the graph (Keras' MC-dropout idiom)
+            symbolic = _symbolic_call(self, inputs, kwargs if training is None else {**kwargs, "training": training})
             if symbolic is not None:
                 return symbolic
             inputs = self._as_tensors(inputs)

@@ -173,6 +173,12 @@ class ModelBase(TrainingMixin, Layer):
     def _is_graph(self) -> bool:
         return False
 
+    def _prepare(self, x: Any, y: Any, who: str, **kwargs: Any) -> Any:
+        if self._call_shapes is None and not self._is_graph() and isinstance(x, (list, tuple)) and len(x) > 1 \
+                and all(hasattr(a, "shape") for a in x):  # a subclassed model's first data: several inputs
+            self._ensure_built([(None, *np.shape(a)[1:]) for a in x])
+        return super()._prepare(x, y, who, **kwargs)
+
     def _find_loss_layers(self) -> list[Any]:
         """The training loop's loss sources, plus a subclassed model's own add_loss() terms."""
         found = super()._find_loss_layers()

@@ -297,7 +297,7 @@ class Model(ModelBase):
         values: dict[int, Any] = {id(s): x for s, x in zip(self._inputs, xs)}
         for node in self._nodes:
             args = [values[id(s)] for s in node.inputs]
-            out = node.layer(args if node.multi_input else args[0], training=training, **node.kwargs)
+            out = node.layer(args if node.multi_input else args[0], **{"training": training, **node.kwargs})
             if len(node.outputs) == 1:
                 values[id(node.outputs[0])] = out
             else:

@@ -379,3 +379,28 @@ def test_serialization_guide_registered_function_and_sublayer_config(tmp_path: P
     assert loaded.layers[0].sublayer.activation is custom_fn
     x = np.random.default_rng(0).random((4, 3)).astype(np.float32)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_training_fixed_on_a_symbolic_call_and_subclassed_model_with_two_inputs() -> None:
+    inputs = keras.Input(shape=(4,))
+    always = layers.Dropout(0.5, seed=1)(inputs, training=True)  # Monte-Carlo dropout: on in predict too
+    mc = keras.Model(inputs, always)
+    x = np.ones((16, 4), np.float32)
+    out = mc.predict(x, verbose=0)
+    assert (out == 0).any() and set(np.unique(out)) <= {0.0, 2.0}
+    assert keras.Model.from_config(mc.get_config()).predict(x, verbose=0).min() == 0.0
+
+    class TwoTower(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.left, self.right = layers.Dense(2), layers.Dense(2)
+
+        def call(self, inputs):
+            a, b = inputs
+            return self.left(a) + self.right(b)
+
+    model = TwoTower()
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit([np.ones((8, 3), np.float32), np.ones((8, 5), np.float32)], np.zeros((8, 2), np.float32),
+              epochs=1, verbose=0)
+    assert model.input_shapes() == [(None, 3), (None, 5)] and model.count_params() == 8 + 12
