@@ -343,10 +343,17 @@ class ModelBase(TrainingMixin, Layer):
 
     # ----- explaining the network
     def summary(self, print_fn: Callable[[str], Any] | None = None, *, line_length: int | None = None,
-                show_flops: bool = False, show_receptive_field: bool = False) -> None:
+                show_flops: bool = False, show_receptive_field: bool = False, expand_nested: bool = False,
+                show_trainable: bool = False, positions: Any = None, layer_range: Any = None) -> None:
         """Keras-style table (layer, output shape, params; optional FLOPs and receptive field)."""
         from minigrad.models import summary
 
+        unsupported = {"expand_nested": expand_nested, "show_trainable": show_trainable, "positions": positions,
+                       "layer_range": layer_range}
+        for arg, value in unsupported.items():
+            if value:
+                raise ValueError(f"{self.name}.summary: Keras' {arg}= is not supported by minigrad "
+                                 f"(received {value!r}); nested models show as one row")
         self._require_built("summary")
         lines = summary.summary_lines(self, line_length=line_length, show_flops=show_flops,
                                       show_receptive_field=show_receptive_field)

@@ -255,6 +255,8 @@ def test_models_as_layers_nest_summarise_save_and_get_layer(tmp_path: Path) -> N
     outer.summary(print_fn=lines.append)
     assert any(l.startswith(" inner (Sequential)") and "(None, 4)" in l and "68" in l for l in lines)
     assert outer.count_params() == (3 * 8 + 8) + (8 * 4 + 4) + (4 * 2 + 2)
+    with pytest.raises(ValueError, match="expand_nested= is not supported"):
+        outer.summary(expand_nested=True)
     x = np.random.default_rng(1).standard_normal((6, 3)).astype(np.float32)
     for model in (outer, graph):
         model.compile(optimizer="sgd", loss="mse")
