@@ -19,6 +19,8 @@ from minigrad import losses, metrics, optimizers
 from minigrad import callbacks, saving
 from minigrad.saving import load_model
 from minigrad.models import Model, Sequential
+from minigrad.layers import Input, Layer
+from minigrad import utils
 from minigrad.utils import to_categorical
 
 __version__ = "0.1.0"
@@ -28,7 +30,7 @@ _engine._install(Tensor, ops.get)
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "ops",
     "set_num_threads", "get_num_threads", "get_blas_threads", "openmp_available", "set_seed",
-    "models", "Model", "Sequential", "to_categorical",
+    "models", "Model", "Sequential", "Input", "Layer", "utils", "to_categorical",
     "layers", "initializers", "activations", "regularizers", "constraints",
     "optimizers", "losses", "metrics",
     "callbacks", "saving", "load_model",

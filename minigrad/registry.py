@@ -183,7 +183,12 @@ class Registry:
             return self._builtins[key]
         entries = self._plugin_entries(name)
         if not entries:
-            raise UnknownNameError(self._unknown_message(name))
+            from minigrad.saving import serialization  # user classes: registered or custom_objects
+
+            found = serialization.custom_lookup(self, name)
+            if found is not None:
+                return found
+            raise UnknownNameError(self._unknown_message(name) + serialization.unknown_hint(name))
         if len(entries) > 1:
             entries = self._narrow(entries)
         if len(entries) > 1:
@@ -264,6 +269,11 @@ class Registry:
                         continue
                 if e.obj is not None and same(e.obj):
                     return (name if len(entries) == 1 else e.qualified), e.distribution
+        from minigrad.saving import serialization  # user classes: saved by name, loaded via custom objects
+
+        custom = serialization.custom_name_of(self, obj)
+        if custom is not None:
+            return custom, None
         label = getattr(target, "__qualname__", repr(obj))
         raise UnknownNameError(
             f"{self.kind}: {label} is not registered; register it with "

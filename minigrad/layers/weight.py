@@ -9,7 +9,7 @@ from minigrad._ext._tensor import TensorBase
 from minigrad.errors import ShapeError
 from minigrad.tensor import Tensor
 
-__all__ = ["Weight", "InputSpec", "Shape"]
+__all__ = ["Weight", "InputSpec", "Shape", "new_weight"]
 
 Shape = tuple[int | None, ...]
 
@@ -44,6 +44,14 @@ class Weight(Tensor):
                              f"received shape {value.shape}")
         self.data[...] = value
 
+    def assign_add(self, value: Any) -> None:
+        """self += value in place (Keras' Variable.assign_add; value broadcasts to the weight's shape)."""
+        self.assign(self.data + np.asarray(value.data if isinstance(value, TensorBase) else value))
+
+    def assign_sub(self, value: Any) -> None:
+        """self -= value in place (Keras' Variable.assign_sub)."""
+        self.assign(self.data - np.asarray(value.data if isinstance(value, TensorBase) else value))
+
     def apply_constraint(self) -> None:
         """Project the values onto the constraint in place (optimizers call this after a step)."""
         if self.constraint is not None:
@@ -51,6 +59,29 @@ class Weight(Tensor):
 
     def __repr__(self) -> str:
         return f"<Weight '{self.name}' shape={self.data.shape} dtype={self.data.dtype} trainable={self._trainable}>"
+
+
+def new_weight(owner: str, name: str, shape: Any, initializer: Any, dtype: np.dtype, trainable: bool,
+               regularizer: Any, constraint: Any, fill: Any = None) -> Weight:
+    """A Weight of shape filled by initializer (None: glorot_uniform), or by fill(shape, dtype) when
+    given (load_model's stored arrays); errors name owner and weight."""
+    from minigrad import constraints, initializers, regularizers
+
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0 for d in dims):
+        raise ValueError(f"{owner}: weight '{name.rpartition('/')[2]}' needs a shape of non-negative ints, "
+                         f"received {shape!r}")
+    shape = tuple(int(d) for d in dims)
+    if fill is not None:
+        values = np.asarray(fill(shape, dtype))
+    else:
+        init = initializers.get("glorot_uniform" if initializer is None else initializer)
+        values = np.asarray(init(shape, dtype=dtype))
+    if values.shape != shape:
+        raise ShapeError(f"{owner}: initializer for '{name.rpartition('/')[2]}' returned shape "
+                         f"{values.shape}, expected {shape}")
+    return Weight(np.asarray(values, dtype=dtype, order="C"), name, trainable,  # keeps 0-d (scalar) weights
+                  regularizers.get(regularizer), constraints.get(constraint))
 
 
 class InputSpec:

@@ -5,6 +5,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from minigrad.layers.base import register
 from minigrad.models.base import ModelBase
 from minigrad.models.functional import SymbolicTensor
 from minigrad.models.summary import GraphRow
@@ -18,16 +19,32 @@ def _is_layer(obj: Any) -> bool:
     return isinstance(obj, Layer)
 
 
+def _known_input_shape(layer: Any) -> tuple[int | None, ...] | None:
+    """The input shape a first layer already has: a built model's single input, or a built layer's."""
+    if isinstance(layer, ModelBase):
+        shapes = layer.input_shapes()
+        return tuple(shapes[0]) if shapes and len(shapes) == 1 else None
+    shape = getattr(layer, "_build_input_shape", None)
+    if not layer.built or layer._multi_input or not isinstance(shape, tuple):
+        return None
+    return (None, *shape[1:])
+
+
+@register("sequential")
 class Sequential(ModelBase):
-    """Layers applied in order; built as soon as the input shape is known (input_shape=, Input or data)."""
+    """Layers applied in order; built as soon as the input shape is known (input_shape=, Input or data).
+
+    Building calls each layer on the previous one's SymbolicTensor, so `layer.output` and
+    `model.inputs` wire new functional models (feature maps) onto the same layers and weights.
+    """
 
     _default_name = "sequential"
 
-    def __init__(self, layers: Iterable[Any] | None = None, name: str | None = None) -> None:
-        super().__init__(name)
+    def __init__(self, layers: Iterable[Any] | None = None, name: str | None = None, **kwargs: Any) -> None:
+        super().__init__(name, **kwargs)
         self._layers: list[Any] = []
         self._input: SymbolicTensor | None = None
-        self._shapes: list[tuple[int | None, ...]] = []  # output shape of each layer once built
+        self._syms: list[SymbolicTensor] = []  # each layer's output symbol once built
         if layers is not None:
             if isinstance(layers, (str, bytes)) or not isinstance(layers, Iterable):
                 raise TypeError(f"Sequential: layers must be a list of layers, received "
@@ -67,6 +84,10 @@ class Sequential(ModelBase):
                 raise ValueError(f"Sequential '{self.name}': only the first layer may set input_shape; "
                                  f"layer '{layer.name}' has input_shape={given[1:]}")
             self._input = SymbolicTensor(given, layer.dtype, name="input")
+        elif self._input is None and not self._layers:
+            known = _known_input_shape(layer)
+            if known is not None:  # an already-built layer or model fixes the input, as in Keras
+                self._input = SymbolicTensor(known, layer.dtype, name="input")
         self._layers.append(layer)
         if self._input is not None:
             try:
@@ -79,17 +100,52 @@ class Sequential(ModelBase):
         """Remove and return the last layer."""
         if not self._layers:
             raise IndexError(f"Sequential '{self.name}': pop() on a model without layers")
-        if len(self._shapes) == len(self._layers):
-            self._shapes.pop()
+        if len(self._syms) == len(self._layers):
+            self._syms.pop()
         return self._layers.pop()
 
+    @property
+    def _shapes(self) -> list[tuple[int | None, ...]]:
+        return [s.shape for s in self._syms]
+
     def _build_layer(self, i: int) -> None:
-        previous = self._input if i == 0 else SymbolicTensor(self._shapes[i - 1], self._layers[i - 1].dtype)
+        previous = self._input if i == 0 else self._syms[i - 1]
         out = self._layers[i](previous)  # symbolic: builds the layer and gives its output shape
         if isinstance(out, list):
             raise ValueError(f"Sequential '{self.name}': layer '{self._layers[i].name}' has several "
                              "outputs; use the functional Model for it")
-        self._shapes.append(out.shape)
+        self._syms.append(out)
+        self.built = len(self._syms) == len(self._layers)
+
+    def _is_graph(self) -> bool:
+        return True
+
+    def _built_symbols(self, attr: str) -> None:
+        if self._input is None or len(self._syms) < len(self._layers):
+            raise AttributeError(f"Sequential model '{self.name}' has no defined {attr} yet: give the first "
+                                 "layer an input_shape, start with layers.Input, or call it on data")
+
+    @property
+    def inputs(self) -> list[SymbolicTensor]:
+        """[the input symbol] (once the input shape is known)."""
+        self._built_symbols("inputs")
+        return [self._input]
+
+    @property
+    def outputs(self) -> list[SymbolicTensor]:
+        """[the last layer's output symbol] (once built)."""
+        self._built_symbols("outputs")
+        return [self._syms[-1] if self._syms else self._input]
+
+    @property
+    def input(self) -> SymbolicTensor:
+        """The input symbol (once the input shape is known)."""
+        return self.inputs[0]
+
+    @property
+    def output(self) -> SymbolicTensor:
+        """The last layer's output symbol (once built)."""
+        return self.outputs[0]
 
     def build(self, input_shape: Any) -> None:
         """Build every layer for inputs of input_shape (batch axis included, e.g. (None, 28, 28, 1))."""
@@ -107,7 +163,7 @@ class Sequential(ModelBase):
             if not self._layers:
                 raise ValueError(f"Sequential '{self.name}': the model has no layers")
             self._input = SymbolicTensor(shapes[0], self._layers[0].dtype, name="input")
-        for i in range(len(self._shapes), len(self._layers)):
+        for i in range(len(self._syms), len(self._layers)):
             self._build_layer(i)
 
     def input_shapes(self) -> list[tuple[int | None, ...]] | None:
@@ -129,7 +185,7 @@ class Sequential(ModelBase):
         rows += [GraphRow(l.name, l, (i,), s) for i, (l, s) in enumerate(zip(self._layers, self._shapes))]
         return rows
 
-    def call(self, inputs: Any, training: bool = False) -> Any:
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
         """Each layer on the previous output."""
         x = inputs
         for layer in self._layers:

@@ -72,8 +72,8 @@ def _spatial_layout(rows: list[GraphRow]) -> tuple[int, str] | None:
     return None
 
 
-def _spatial(shape: tuple, rank: int, data_format: str) -> tuple[int, ...] | None:
-    if len(shape) != rank + 2 or any(d is None for d in shape[1:]):
+def _spatial(shape: tuple | None, rank: int, data_format: str) -> tuple[int, ...] | None:
+    if shape is None or len(shape) != rank + 2 or any(d is None for d in shape[1:]):
         return None
     return tuple(shape[2:] if data_format == "channels_first" else shape[1:-1])
 
@@ -141,7 +141,7 @@ def layer_flops(row: GraphRow, rows: list[GraphRow]) -> int:
     operation per window element in pooling layers (per input element in global pooling); 0 for
     other layers (activations, merges, normalization are not counted)."""
     layer, out = row.layer, row.shape
-    if layer is None or any(d is None for d in out[1:]):
+    if layer is None or out is None or any(d is None for d in out[1:]):
         return 0
     out_elems = math.prod(out[1:])
     config = _config(layer)
@@ -176,7 +176,11 @@ def _cells(model: Any, rows: list[GraphRow], shown: list[int], show_flops: bool,
     for i in shown:
         r = rows[i]
         kind = "InputLayer" if r.layer is None else type(r.layer).__name__
-        line = [f"{r.name} ({kind})", shape_str(r.shape), _fmt(0 if r.layer is None else r.layer.count_params())]
+        if kind == "Model" and r.layer._is_graph():
+            kind = "Functional"  # Keras 3's name for a nested functional model
+        shape = "?" if r.shape is None else shape_str(r.shape)  # a subclassed model's layers: unknown, as Keras
+        params = "0" if r.layer is None else _fmt(r.layer.count_params()) if r.layer.built else "0 (unbuilt)"
+        line = [f"{r.name} ({kind})", shape, params]
         if show_flops:
             line.append(_fmt(layer_flops(r, rows)))
         if show_receptive_field:
@@ -192,7 +196,8 @@ def summary_lines(model: Any, *, line_length: int | None = None, show_flops: boo
                   show_receptive_field: bool = False) -> list[str]:
     """The lines of model.summary(): Keras' table, then parameter (and FLOP) totals."""
     rows = model._graph()
-    functional = type(model).__name__ != "Sequential"  # Keras lists inputs and links only there
+    # Keras lists inputs and links only for functional models
+    functional = model._is_graph() and type(model).__name__ != "Sequential"
     shown = [i for i, r in enumerate(rows) if r.layer is not None or functional]
     cells = _cells(model, rows, shown, show_flops, show_receptive_field, functional)
     columns = [("Layer (type)", 33), ("Output Shape", 26), ("Param #", 12)]

@@ -11,18 +11,10 @@ from minigrad import random as mg_random
 from minigrad.errors import MissingPluginError, RegistryError, SerializationError
 from minigrad.layers.base import stored_weights
 from minigrad.registry import all_registries, is_installed, only_plugins
+from minigrad.saving import serialization
 from minigrad.saving.archive import read_archive, write_archive
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "weights_document"]
-
-_MODEL_CLASSES = ("Sequential", "Model")
-
-
-def _model_classes() -> dict[str, type]:
-    from minigrad import models
-
-    return {name: getattr(models, name) for name in _MODEL_CLASSES}
-
 
 def _check_target(filepath: Any, overwrite: bool, who: str) -> str:
     if not isinstance(filepath, (str, os.PathLike)):
@@ -44,7 +36,7 @@ def _require_built(model: Any, who: str) -> None:
 # ----- weights
 def weights_document(model: Any) -> list[dict[str, Any]]:
     """[{'name', 'value'}] for every weight, in get_weights() order."""
-    names = [w.name for layer in model.layers for w in layer.weights]
+    names = [w.name for w in model.weight_list()]
     return [{"name": n, "value": v} for n, v in zip(names, model.get_weights())]
 
 
@@ -58,7 +50,7 @@ def _weight_entries(entries: Any, path: str) -> list[dict[str, Any]]:
 
 def _set_weights(model: Any, entries: Any, path: str) -> None:
     entries = _weight_entries(entries, path)
-    own = [w for layer in model.layers for w in layer.weights]
+    own = model.weight_list()
     if len(entries) != len(own):
         raise ValueError(f"load_weights: {path} holds {len(entries)} weights, model '{model.name}' has {len(own)}")
     for w, e in zip(own, entries):
@@ -147,14 +139,9 @@ def _compile_document(model: Any) -> dict[str, Any] | None:
 def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, include_optimizer: bool = True) -> None:
     """Architecture (through the registries), weights, compile arguments and optimizer state, atomically."""
     path = _check_target(filepath, overwrite, "save_model")
-    classes = _model_classes()
-    class_name = type(model).__name__
-    if classes.get(class_name) is not type(model):
-        raise TypeError(f"save_model: only Sequential and functional Model can be saved (no code is stored), "
-                        f"received {type(model).__name__}; use save_weights for a subclassed model")
     _require_built(model, "save_model")
     document = {
-        "model": {"class_name": class_name, "config": model.get_config()},
+        "model": serialization.model_spec(model),  # a custom class: by name, found on load via custom objects
         "weights": weights_document(model),
         "compile": _compile_document(model),
         "optimizer_state": model.optimizer.get_state() if include_optimizer and model.optimizer is not None else None,
@@ -166,9 +153,12 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, 
     write_archive(path, "model", document)
 
 
-def load_model(filepath: str | os.PathLike, compile: bool = True) -> Any:
+def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | None = None, compile: bool = True,
+               safe_mode: bool = True) -> Any:
     """A model saved by save_model: same architecture, weights and (compile=True) optimizer state.
 
+    custom_objects maps saved names to your own classes and functions (see saving.serialization);
+    safe_mode is accepted for Keras compatibility: files never hold code, so loading is always safe.
     Layers are built from the stored arrays: each weight's shape is checked against the one its
     layer's config implies before anything is allocated, and no initializer runs (the global
     random stream is left untouched).
@@ -176,16 +166,16 @@ def load_model(filepath: str | os.PathLike, compile: bool = True) -> Any:
     path = os.fspath(filepath)
     document = read_archive(path, "model")
     spec = document.get("model")
-    classes = _model_classes()
-    if not isinstance(spec, dict) or spec.get("class_name") not in classes or not isinstance(spec.get("config"), dict):
-        raise SerializationError(f"{path}: the model entry must name one of {', '.join(classes)} with a config")
+    if not isinstance(spec, dict):
+        raise SerializationError(f"{path}: the model entry must name Sequential, Model or a custom class")
     entries = _weight_entries(document.get("weights"), path)
     state = mg_random.get_state()
-    token = stored_weights.set(_StoredWeights(entries, path))
+    # a custom class is the user's own code, rebuilt with its own names: its weights match by order
+    token = stored_weights.set(None if spec.get("custom") else _StoredWeights(entries, path))
     try:
-        with only_plugins(_required_plugins(document.get("requires"), path), path):
-            model = _from_file(path, "the model config",
-                               lambda: classes[spec["class_name"]].from_config(spec["config"]))
+        with serialization.custom_object_scope(custom_objects), \
+                only_plugins(_required_plugins(document.get("requires"), path), path):
+            model = _from_file(path, "the model config", lambda: serialization.model_from_spec(spec, path))
             if compile and document.get("compile"):
                 _from_file(path, "the compile entry", lambda: _compile(model, document["compile"], path))
                 if document.get("optimizer_state") is not None:

@@ -252,9 +252,14 @@ def test_import_minigrad_loads_no_heavy_optional_module() -> None:
 
 def test_add_weight_defaults_and_bad_shapes() -> None:
     layer = layers.Layer(name="custom")
-    w = layer.add_weight("w", 3, initializer=None)  # Keras: None means glorot_uniform
+    w = layer.add_weight(3, initializer=None, name="w")  # Keras: None means glorot_uniform
     assert w.shape == (3,) and w.name == "custom/w" and w.requires_grad
-    frozen = layer.add_weight("s", (2, 2), initializer="ones", trainable=False)
+    frozen = layer.add_weight("s", (2, 2), "ones", trainable=False)  # minigrad's older positional form
+    legacy = layer.add_weight("r", (2,), "zeros", "l2", "non_neg")
+    wide = layer.add_weight("d", (2,), dtype="float64")
+    assert legacy.regularizer is not None and legacy.constraint is not None and not legacy.data.any()
+    assert wide.dtype == np.float64 and layer.add_weight().shape == () and layer._weights[-1].name == "custom/variable"
+    del layer._weights[2:]
     assert layer.weights == [w, frozen] and not frozen.requires_grad
     with pytest.raises(ValueError, match=r"custom.*'v'.*\(2, -1\)"):
         layer.add_weight("v", (2, -1))

@@ -156,10 +156,10 @@ def test_input_layer_first_declares_the_input_and_is_not_listed() -> None:
         model.add(layers.InputLayer(shape=(2,)))
 
 
-def test_calling_a_model_on_symbols_is_refused_clearly() -> None:
-    model = models.Sequential([layers.Dense(2, input_shape=(4,))])
-    with pytest.raises(TypeError, match="nesting models"):
-        model(layers.Input(shape=(4,)))
+def test_calling_a_model_on_wrong_symbols_names_the_model() -> None:
+    model = models.Sequential([layers.Dense(2, input_shape=(4,))], name="inner")
+    with pytest.raises(ShapeError, match=r"Sequential 'inner'.*expected shape=\(None, 4\), found shape=\(None, 3\)"):
+        model(layers.Input(shape=(3,)))
 
 
 def test_batch_size_none_means_32() -> None:
