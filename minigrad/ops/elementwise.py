@@ -1,4 +1,4 @@
-"""Unary math: exp, log, sqrt, abs, clip, cast."""
+"""Unary math: exp, log, sqrt, abs, clip, cast, sin, cos."""
 from __future__ import annotations
 
 import numpy as np
@@ -126,3 +126,37 @@ class Cast(Op):
         from minigrad.testing import strategies as S
 
         return S.op_inputs(S.arrays(), dtype=np.dtype(np.float64))
+
+
+@register("sin")
+class Sin(Op):
+    """y = sin(x); dx = cos(x) dy."""
+
+    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save(x)
+        return np.sin(x)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        return (dy * np.cos(ctx.saved[0]),)
+
+    def strategy(self):
+        from minigrad.testing import strategies as S
+
+        return S.op_inputs(S.arrays())
+
+
+@register("cos")
+class Cos(Op):
+    """y = cos(x); dx = -sin(x) dy."""
+
+    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save(x)
+        return np.cos(x)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        return (-dy * np.sin(ctx.saved[0]),)
+
+    def strategy(self):
+        from minigrad.testing import strategies as S
+
+        return S.op_inputs(S.arrays())

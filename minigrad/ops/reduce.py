@@ -1,4 +1,4 @@
-"""Reductions over axes: sum, mean, max, min (axis=None | int | tuple, keepdims)."""
+"""Reductions over axes: sum, mean, max, min, prod (axis=None | int | tuple, keepdims) and cumsum."""
 from __future__ import annotations
 
 import numpy as np
@@ -120,3 +120,64 @@ class Min(_Extreme):
     """y = min of x over axis."""
 
     fn = staticmethod(np.min)
+
+
+def _exclusive_products(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """For each element, the product of the other elements of its reduction group (no division,
+    so zeros are handled): prefix product times suffix product along the flattened group."""
+    kept = [a for a in range(x.ndim) if a not in axes]
+    moved = np.transpose(x, kept + list(axes))
+    flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), x.dtype)
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    after = np.flip(np.cumprod(np.concatenate([ones, np.flip(flat, -1)[..., :-1]], axis=-1), axis=-1), -1)
+    others = (before * after).reshape(moved.shape)
+    return np.transpose(others, np.argsort(kept + list(axes)))
+
+
+@register("prod")
+class Prod(_Reduce):
+    """y = product of x over axis; dx = dy * (product of the other elements), exact at zeros."""
+
+    def forward(self, ctx: Context, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
+        ctx.save(x)
+        return np.prod(x, axis=axis, keepdims=keepdims)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        (x,) = ctx.saved
+        axes = normalize_axis(self.name, ctx.attrs.get("axis"), x.ndim)
+        return (_exclusive_products(x, axes) * _expand(dy, axes, ctx.attrs.get("keepdims", False)),)
+
+    def _arrays(self, shape):
+        from minigrad.testing import strategies as S
+
+        return S.arrays(shape, -1.5, 1.5)
+
+
+@register("cumsum")
+class Cumsum(Op):
+    """y = running sum of x along axis (of the flattened x when axis is None); dx = reversed running sum."""
+
+    def check(self, x: np.ndarray, *, axis: int | None = None) -> None:
+        if axis is not None:
+            if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+                raise TypeError(f"cumsum: axis must be an int or None, received {axis!r}")
+            normalize_axis(self.name, axis, x.ndim)
+
+    def forward(self, ctx: Context, x: np.ndarray, *, axis: int | None = None) -> np.ndarray:
+        ctx.shape = x.shape
+        return np.cumsum(x, axis=axis)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        axis = ctx.attrs.get("axis")
+        if axis is None:
+            return (np.flip(np.cumsum(np.flip(dy))).reshape(ctx.shape),)
+        return (np.flip(np.cumsum(np.flip(dy, axis), axis=axis), axis),)
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        from minigrad.testing import strategies as S
+
+        return S.shapes(min_dims=1).flatmap(lambda s: S.op_inputs(
+            S.arrays(s), axis=st.one_of(st.none(), st.integers(-len(s), len(s) - 1))))

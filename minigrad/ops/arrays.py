@@ -1,0 +1,296 @@
+"""keras.ops names for shapes, joining, indexing and creating tensors.
+
+Everything differentiable here is composed from registered ops (reshape, transpose, getitem,
+broadcast_to, concatenate, stack, pad), so it needs no backward of its own.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from minigrad._ext._tensor import apply, make_tensor
+from minigrad.errors import ShapeError
+from minigrad.ops.core import KERAS_FLOATX, as_array, as_tensor, standardize_dtype
+from minigrad.ops.reduce import normalize_axis
+from minigrad.tensor import Tensor
+
+__all__ = ["reshape", "transpose", "moveaxis", "swapaxes", "expand_dims", "squeeze", "ravel", "flatten",
+           "concatenate", "stack", "split", "tile", "repeat", "broadcast_to", "take", "take_along_axis", "sort",
+           "flip", "pad", "tril", "triu", "array", "ones", "zeros", "full", "empty", "ones_like", "zeros_like",
+           "full_like", "arange", "linspace", "eye", "identity"]
+
+
+def _shape_only(x: Tensor) -> np.ndarray:
+    """A zero-stride stand-in of x's shape: numpy's shape rules without touching x's memory."""
+    return np.broadcast_to(np.zeros((), bool), x.shape)
+
+
+def reshape(x: Any, newshape: Sequence[int] | int) -> Tensor:
+    """x with a new shape (one -1 allowed)."""
+    shape = (newshape,) if isinstance(newshape, (int, np.integer)) else tuple(newshape)
+    return apply("reshape", x, shape=tuple(-1 if s is None else int(s) for s in shape))
+
+
+def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
+    """x with its axes permuted (reversed when axes is None)."""
+    return apply("transpose", x, axes=None if axes is None else tuple(axes))
+
+
+def _axis_list(who: str, axis: int | Sequence[int], ndim: int) -> list[int]:
+    axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
+    return [normalize_axis(who, a, ndim)[0] for a in axes]
+
+
+def moveaxis(x: Any, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+    """x with axes moved from source to destination (numpy.moveaxis)."""
+    x = as_tensor(x)
+    src, dst = _axis_list("moveaxis", source, x.ndim), _axis_list("moveaxis", destination, x.ndim)
+    if len(src) != len(dst):
+        raise ValueError(f"moveaxis: source {source!r} and destination {destination!r} differ in length")
+    order = [a for a in range(x.ndim) if a not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return apply("transpose", x, axes=tuple(order))
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
+    """x with two axes exchanged."""
+    x = as_tensor(x)
+    perm = list(range(x.ndim))
+    a, b = normalize_axis("swapaxes", axis1, x.ndim)[0], normalize_axis("swapaxes", axis2, x.ndim)[0]
+    perm[a], perm[b] = perm[b], perm[a]
+    return apply("transpose", x, axes=tuple(perm))
+
+
+def expand_dims(x: Any, axis: int | Sequence[int]) -> Tensor:
+    """x with new axes of size 1 inserted at axis."""
+    x = as_tensor(x)
+    try:
+        shape = np.expand_dims(_shape_only(x), tuple(axis) if isinstance(axis, (list, tuple)) else axis).shape
+    except (ValueError, np.exceptions.AxisError) as e:
+        raise ShapeError(f"expand_dims: {e} (x of shape {x.shape}, axis={axis!r})") from None
+    return apply("reshape", x, shape=shape)
+
+
+def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Tensor:
+    """x without its axes of size 1 (only those in axis, which must have size 1, when given)."""
+    x = as_tensor(x)
+    try:
+        shape = np.squeeze(_shape_only(x), tuple(axis) if isinstance(axis, (list, tuple)) else axis).shape
+    except (ValueError, np.exceptions.AxisError) as e:
+        raise ShapeError(f"squeeze: {e} (x of shape {x.shape}, axis={axis!r})") from None
+    return apply("reshape", x, shape=shape)
+
+
+def ravel(x: Any) -> Tensor:
+    """x flattened to one axis."""
+    return apply("reshape", x, shape=(-1,))
+
+
+def flatten(x: Any, start_axis: int = 0) -> Tensor:
+    """x with the axes from start_axis on merged into one (minigrad's Tensor.flatten)."""
+    return apply("flatten", x, start_axis=start_axis)
+
+
+def concatenate(xs: Sequence[Any], axis: int = 0) -> Tensor:
+    """The tensors joined along an existing axis."""
+    if not isinstance(xs, (list, tuple)) or not xs:
+        raise TypeError(f"concatenate: expected a non-empty list of tensors, received {type(xs).__name__}")
+    return apply("concatenate", *xs, axis=axis)
+
+
+def stack(x: Sequence[Any], axis: int = 0) -> Tensor:
+    """The tensors (of one shape) stacked along a new axis."""
+    if not isinstance(x, (list, tuple)) or not x:
+        raise TypeError(f"stack: expected a non-empty list of tensors, received {type(x).__name__}")
+    return apply("stack", *x, axis=axis)
+
+
+def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
+    """x cut along axis into equal sections (an int) or at the given indices."""
+    x = as_tensor(x)
+    ax = normalize_axis("split", axis, x.ndim)[0]
+    n = x.shape[ax]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        if indices_or_sections <= 0 or n % indices_or_sections:
+            raise ValueError(f"split: axis {axis} of size {n} does not divide into {indices_or_sections} "
+                             f"equal sections (x of shape {x.shape})")
+        step = n // indices_or_sections
+        bounds = list(range(0, n + 1, step))
+    else:
+        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+    lead = (slice(None),) * ax
+    return [apply("getitem", x, index=lead + (slice(a, b),)) for a, b in zip(bounds, bounds[1:])]
+
+
+def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
+    """x broadcast to shape (numpy rules); the gradient sums back over the broadcast axes."""
+    return apply("broadcast_to", x, shape=tuple(int(s) for s in shape))
+
+
+def tile(x: Any, repeats: int | Sequence[int]) -> Tensor:
+    """x repeated `repeats[i]` times along axis i (numpy.tile)."""
+    x = as_tensor(x)
+    reps = (repeats,) if isinstance(repeats, (int, np.integer)) else tuple(int(r) for r in repeats)
+    if any(r < 0 for r in reps):
+        raise ValueError(f"tile: repeats must be >= 0, received {repeats!r}")
+    rank = max(len(reps), x.ndim)
+    reps = (1,) * (rank - len(reps)) + reps
+    shape = (1,) * (rank - x.ndim) + x.shape
+    interleaved = tuple(v for s in shape for v in (1, s))  # (1, s0, 1, s1, ...) -> (r0, s0, r1, s1, ...)
+    y = apply("reshape", x, shape=interleaved)
+    y = apply("broadcast_to", y, shape=tuple(v for r, s in zip(reps, shape) for v in (r, s)))
+    return apply("reshape", y, shape=tuple(r * s for r, s in zip(reps, shape)))
+
+
+def repeat(x: Any, repeats: int | Sequence[int], axis: int | None = None) -> Tensor:
+    """Each element repeated `repeats` times along axis (of the flattened x when axis is None)."""
+    x = as_tensor(x)
+    if axis is None:
+        x, axis = ravel(x), 0
+    ax = normalize_axis("repeat", axis, x.ndim)[0]
+    counts = np.asarray(as_array(repeats))
+    try:
+        index = np.repeat(np.arange(x.shape[ax]), counts)
+    except ValueError as e:
+        raise ValueError(f"repeat: {e} (axis {axis} of size {x.shape[ax]}, repeats={repeats!r})") from None
+    return apply("getitem", x, index=(slice(None),) * ax + (index,))
+
+
+def take(x: Any, indices: Any, axis: int | None = None) -> Tensor:
+    """Elements of x at indices along axis (of the flattened x when axis is None); repeated
+    indices add their gradients."""
+    x = as_tensor(x)
+    if axis is None:
+        x, axis = ravel(x), 0
+    ax = normalize_axis("take", axis, x.ndim)[0]
+    idx = as_array(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"take: indices must be integers, received dtype {idx.dtype}")
+    if idx.size and (idx.max() >= x.shape[ax] or idx.min() < -x.shape[ax]):
+        raise IndexError(f"take: indices in [{idx.min()}, {idx.max()}] are out of range for axis {axis} "
+                         f"of size {x.shape[ax]}")
+    return apply("getitem", x, index=(slice(None),) * ax + (idx,))
+
+
+def take_along_axis(x: Any, indices: Any, axis: int | None = None) -> Tensor:
+    """x[..., indices, ...] matched element by element along axis (numpy.take_along_axis)."""
+    x = as_tensor(x)
+    idx = as_array(indices)
+    if axis is None:
+        x, axis = ravel(x), 0
+    if idx.ndim != x.ndim:
+        raise ShapeError(f"take_along_axis: indices of rank {idx.ndim} for x of rank {x.ndim}; they must match")
+    ax = normalize_axis("take_along_axis", axis, x.ndim)[0]
+    grid = [idx if d == ax else np.arange(n).reshape([n if e == d else 1 for e in range(x.ndim)])
+            for d, n in enumerate(x.shape)]
+    return apply("getitem", x, index=tuple(grid))
+
+
+def sort(x: Any, axis: int = -1) -> Tensor:
+    """x sorted along axis; the gradient goes back to each element's original place."""
+    x = as_tensor(x)
+    return take_along_axis(x, np.argsort(x.data, axis=axis, kind="stable"), axis=axis)
+
+
+def flip(x: Any, axis: int | Sequence[int] | None = None) -> Tensor:
+    """x with the order of elements reversed along axis (every axis when None)."""
+    x = as_tensor(x)
+    axes = normalize_axis("flip", tuple(axis) if isinstance(axis, list) else axis, x.ndim)
+    return apply("getitem", x, index=tuple(slice(None, None, -1) if d in axes else slice(None)
+                                           for d in range(x.ndim)))
+
+
+def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: float | None = None) -> Tensor:
+    """x padded with a constant (Keras' default mode; other numpy modes are not supported)."""
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is supported, received mode={mode!r}")
+    return apply("pad", x, pad_width=pad_width, value=0.0 if constant_values is None else float(constant_values))
+
+
+def tril(x: Any, k: int = 0) -> Tensor:
+    """x with the elements above the k-th diagonal (of the last two axes) set to zero."""
+    x = as_tensor(x)
+    return apply("multiply", x, np.tri(x.shape[-2], x.shape[-1], k, dtype=x.dtype))
+
+
+def triu(x: Any, k: int = 0) -> Tensor:
+    """x with the elements below the k-th diagonal (of the last two axes) set to zero."""
+    x = as_tensor(x)
+    return apply("multiply", x, 1 - np.tri(x.shape[-2], x.shape[-1], k - 1, dtype=x.dtype))
+
+
+# ----- creation (Keras: new float tensors are float32 unless dtype says otherwise)
+def _dtype(dtype: Any, who: str, default: Any = KERAS_FLOATX) -> np.dtype:
+    return standardize_dtype(default if dtype is None else dtype, who)
+
+
+def array(x: Any, dtype: Any = None) -> Tensor:
+    """A Tensor holding a copy of x (Python floats become float32, as in Keras)."""
+    if dtype is not None:
+        return Tensor(np.array(as_array(x), dtype=_dtype(dtype, "array")))
+    return Tensor(np.array(x.data if isinstance(x, Tensor) else x) if isinstance(x, (Tensor, np.ndarray)) else x)
+
+
+def ones(shape: Sequence[int] | int, dtype: Any = None) -> Tensor:
+    """A tensor of ones."""
+    return make_tensor(np.ones(shape, _dtype(dtype, "ones")), False)
+
+
+def zeros(shape: Sequence[int] | int, dtype: Any = None) -> Tensor:
+    """A tensor of zeros."""
+    return make_tensor(np.zeros(shape, _dtype(dtype, "zeros")), False)
+
+
+def empty(shape: Sequence[int] | int, dtype: Any = None) -> Tensor:
+    """A tensor of the given shape (zeros: minigrad never hands out uninitialised memory)."""
+    return zeros(shape, dtype)
+
+
+def full(shape: Sequence[int] | int, fill_value: Any, dtype: Any = None) -> Tensor:
+    """A tensor filled with fill_value."""
+    return make_tensor(np.full(shape, as_array(fill_value), _dtype(dtype, "full")), False)
+
+
+def ones_like(x: Any, dtype: Any = None) -> Tensor:
+    """Ones of x's shape (and dtype unless given)."""
+    return make_tensor(np.ones(np.shape(as_array(x)), _dtype(dtype, "ones_like", as_array(x).dtype)), False)
+
+
+def zeros_like(x: Any, dtype: Any = None) -> Tensor:
+    """Zeros of x's shape (and dtype unless given)."""
+    return make_tensor(np.zeros(np.shape(as_array(x)), _dtype(dtype, "zeros_like", as_array(x).dtype)), False)
+
+
+def full_like(x: Any, fill_value: Any, dtype: Any = None) -> Tensor:
+    """fill_value in x's shape (and dtype unless given)."""
+    a = as_array(x)
+    return make_tensor(np.full(a.shape, as_array(fill_value), _dtype(dtype, "full_like", a.dtype)), False)
+
+
+def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:
+    """Evenly spaced values in [start, stop); int32 for int arguments, float32 otherwise (Keras)."""
+    if stop is None:
+        start, stop = 0, start
+    every_int = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (start, stop, step))
+    default = "int32" if every_int else KERAS_FLOATX
+    return make_tensor(np.arange(start, stop, step, dtype=_dtype(dtype, "arange", default)), False)
+
+
+def linspace(start: float, stop: float, num: int = 50, endpoint: bool = True, retstep: bool = False,
+             dtype: Any = None, axis: int = 0) -> Tensor | tuple[Tensor, float]:
+    """num evenly spaced values from start to stop."""
+    values, step = np.linspace(start, stop, num, endpoint=endpoint, retstep=True, axis=axis)
+    out = make_tensor(values.astype(_dtype(dtype, "linspace")), False)
+    return (out, float(step)) if retstep else out
+
+
+def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> Tensor:  # noqa: N803 (Keras' names)
+    """An N x M matrix with ones on the k-th diagonal."""
+    return make_tensor(np.eye(N, M, k, dtype=_dtype(dtype, "eye")), False)
+
+
+def identity(n: int, dtype: Any = None) -> Tensor:
+    """The n x n identity matrix."""
+    return eye(n, dtype=dtype)

@@ -1,0 +1,103 @@
+"""keras.ops core names: conversion, dtype, shape queries and stop_gradient.
+
+These are the entry points the other `ops` functions use to turn arrays, lists and scalars into
+Tensors, so every function of the namespace accepts the same inputs.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad._ext._tensor import TensorBase, apply, make_tensor
+from minigrad.tensor import Tensor
+
+__all__ = ["convert_to_tensor", "convert_to_numpy", "is_tensor", "cast", "dtype", "shape", "ndim", "size",
+           "stop_gradient", "standardize_dtype", "KERAS_FLOATX"]
+
+KERAS_FLOATX = "float32"  # keras.config.floatx(): the dtype of new float tensors
+
+
+def standardize_dtype(dtype: Any, who: str = "ops") -> np.dtype:
+    """A numpy dtype from a Keras dtype name ('float32', 'int64', 'bool', ...) or a numpy dtype."""
+    if isinstance(dtype, TensorBase):
+        raise TypeError(f"{who}: expected a dtype, received a Tensor")
+    try:
+        out = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{who}: unknown dtype {dtype!r}; expected a name such as 'float32', 'int32' "
+                        f"or 'bool'") from None
+    if out.kind not in "fiub" or out == np.float16:
+        raise TypeError(f"{who}: unsupported dtype {out.name}; minigrad tensors are float32/float64, "
+                        f"integer or bool (Keras' float16/bfloat16/complex are not supported)")
+    return out
+
+
+def convert_to_tensor(x: Any, dtype: Any = None, sparse: bool | None = None,
+                      ragged: bool | None = None) -> Tensor:
+    """A Tensor from a Tensor (returned as is unless dtype differs), an array, a list or a scalar."""
+    if sparse or ragged:
+        raise ValueError("convert_to_tensor: sparse and ragged tensors are not supported by minigrad")
+    if isinstance(x, TensorBase):
+        if dtype is None or standardize_dtype(dtype, "convert_to_tensor") == x.data.dtype:
+            return x
+        return cast(x, dtype)
+    if dtype is not None:
+        return Tensor(np.asarray(x, dtype=standardize_dtype(dtype, "convert_to_tensor")))
+    return Tensor(x)
+
+
+def as_tensor(x: Any) -> Tensor:
+    """convert_to_tensor without a dtype: the one conversion every ops function uses."""
+    return x if isinstance(x, TensorBase) else Tensor(x)
+
+
+def as_array(x: Any) -> np.ndarray:
+    """The ndarray behind a Tensor, or np.asarray of anything else (for index and mask arguments)."""
+    return x.data if isinstance(x, TensorBase) else np.asarray(x)
+
+
+def convert_to_numpy(x: Any) -> np.ndarray:
+    """The value as an ndarray (a copy, as Keras returns one)."""
+    return np.array(as_array(x))
+
+
+def is_tensor(x: Any) -> bool:
+    """True for a minigrad Tensor."""
+    return isinstance(x, TensorBase)
+
+
+def cast(x: Any, dtype: Any) -> Tensor:
+    """x as dtype; differentiable between float dtypes, a cast to int/bool carries no gradient."""
+    target = standardize_dtype(dtype, "cast")
+    x = as_tensor(x)
+    if target == x.data.dtype:
+        return x
+    if target.kind == "f":
+        return apply("cast", x, dtype=target)
+    return make_tensor(x.data.astype(target), False)
+
+
+def dtype(x: Any) -> str:
+    """The dtype name of x ('float32', 'int64', ...)."""
+    return as_array(x).dtype.name
+
+
+def shape(x: Any) -> tuple[int, ...]:
+    """The shape of x as a tuple of ints."""
+    return tuple(as_array(x).shape)
+
+
+def ndim(x: Any) -> int:
+    """The number of axes of x."""
+    return as_array(x).ndim
+
+
+def size(x: Any) -> int:
+    """The number of elements of x."""
+    return int(as_array(x).size)
+
+
+def stop_gradient(variable: Any) -> Tensor:
+    """The same values, cut from the graph: no gradient flows through."""
+    return make_tensor(as_array(variable), False)

@@ -1,0 +1,186 @@
+"""The keras.ops-style functions: forward against NumPy, gradients by finite differences, Keras defaults."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad import Tensor, ops
+from minigrad.errors import ShapeError
+from minigrad.testing import gradcheck
+from minigrad.testing import strategies as S
+
+RNG = np.random.default_rng(0)
+A = RNG.normal(size=(3, 4))
+B = RNG.normal(size=(4, 2))
+C = RNG.normal(size=(2, 3, 4))
+
+# (name, call, numpy formula) on float64 inputs
+FORWARD = [
+    ("square", lambda: ops.square(A), lambda: A ** 2),
+    ("rsqrt", lambda: ops.rsqrt(np.abs(A) + 1), lambda: 1 / np.sqrt(np.abs(A) + 1)),
+    ("log1p", lambda: ops.log1p(np.abs(A)), lambda: np.log1p(np.abs(A))),
+    ("log10", lambda: ops.log10(np.abs(A) + 1), lambda: np.log10(np.abs(A) + 1)),
+    ("expm1", lambda: ops.expm1(A), lambda: np.expm1(A)),
+    ("sin", lambda: ops.sin(A), lambda: np.sin(A)),
+    ("cos", lambda: ops.cos(A), lambda: np.cos(A)),
+    ("sign", lambda: ops.sign(A), lambda: np.sign(A)),
+    ("prod", lambda: ops.prod(A, axis=1), lambda: np.prod(A, axis=1)),
+    ("cumsum", lambda: ops.cumsum(C, axis=1), lambda: np.cumsum(C, axis=1)),
+    ("cumsum_flat", lambda: ops.cumsum(C), lambda: np.cumsum(C)),
+    ("var", lambda: ops.var(C, axis=(0, 2)), lambda: np.var(C, axis=(0, 2))),
+    ("std", lambda: ops.std(A, axis=-1, keepdims=True), lambda: np.std(A, axis=-1, keepdims=True)),
+    ("logsumexp", lambda: ops.logsumexp(C * 300, axis=-1), lambda: np.log(np.sum(np.exp(C * 300 - (C * 300).max(-1, keepdims=True)), -1)) + (C * 300).max(-1)),
+    ("max_initial", lambda: ops.max(A, axis=0, initial=1.0), lambda: np.max(A, axis=0, initial=1.0)),
+    ("argmax", lambda: ops.argmax(A, axis=-1), lambda: np.argmax(A, axis=-1)),
+    ("argmin", lambda: ops.argmin(A), lambda: np.argmin(A)),
+    ("dot_2d", lambda: ops.dot(A, B), lambda: A @ B),
+    ("dot_nd", lambda: ops.dot(C, B), lambda: np.dot(C, B)),
+    ("tensordot", lambda: ops.tensordot(C, A.T, axes=([2], [0])), lambda: np.tensordot(C, A.T, axes=([2], [0]))),
+    ("outer", lambda: ops.outer(A[0], B[:, 0]), lambda: np.outer(A[0], B[:, 0])),
+    ("trace", lambda: ops.trace(A), lambda: np.trace(A)),
+    ("norm_vec", lambda: ops.norm(A, axis=-1), lambda: np.linalg.norm(A, axis=-1)),
+    ("norm_l1", lambda: ops.norm(A, ord=1, axis=0), lambda: np.linalg.norm(A, ord=1, axis=0)),
+    ("norm_p3", lambda: ops.norm(A, ord=3, axis=1), lambda: np.linalg.norm(A, ord=3, axis=1)),
+    ("norm_fro", lambda: ops.norm(A), lambda: np.linalg.norm(A)),
+    ("norm_mat_inf", lambda: ops.norm(A, ord=np.inf), lambda: np.linalg.norm(A, ord=np.inf)),
+    ("norm_mat_1", lambda: ops.norm(C, ord=1, axis=(1, 2)), lambda: np.linalg.norm(C, ord=1, axis=(1, 2))),
+    ("moveaxis", lambda: ops.moveaxis(C, 0, -1), lambda: np.moveaxis(C, 0, -1)),
+    ("moveaxis_many", lambda: ops.moveaxis(C, (0, 1), (2, 0)), lambda: np.moveaxis(C, (0, 1), (2, 0))),
+    ("swapaxes", lambda: ops.swapaxes(C, 0, 2), lambda: np.swapaxes(C, 0, 2)),
+    ("expand_dims", lambda: ops.expand_dims(A, (0, -1)), lambda: np.expand_dims(A, (0, -1))),
+    ("squeeze", lambda: ops.squeeze(A[None, :, None]), lambda: A),
+    ("tile", lambda: ops.tile(A, (2, 1, 3)), lambda: np.tile(A, (2, 1, 3))),
+    ("repeat_int", lambda: ops.repeat(A, 2, axis=1), lambda: np.repeat(A, 2, axis=1)),
+    ("repeat_list", lambda: ops.repeat(A, [1, 0, 2], axis=0), lambda: np.repeat(A, [1, 0, 2], axis=0)),
+    ("repeat_flat", lambda: ops.repeat(A, 2), lambda: np.repeat(A, 2)),
+    ("broadcast_to", lambda: ops.broadcast_to(A[:, :1], (2, 3, 4)), lambda: np.broadcast_to(A[:, :1], (2, 3, 4))),
+    ("take", lambda: ops.take(C, [2, 0, 2], axis=1), lambda: np.take(C, [2, 0, 2], axis=1)),
+    ("take_flat", lambda: ops.take(A, np.array([[0, 5], [11, -1]])), lambda: np.take(A, [[0, 5], [11, -1]])),
+    ("take_along_axis", lambda: ops.take_along_axis(A, np.argsort(A, axis=1)[:, :2], axis=1),
+     lambda: np.take_along_axis(A, np.argsort(A, axis=1)[:, :2], axis=1)),
+    ("sort", lambda: ops.sort(C, axis=1), lambda: np.sort(C, axis=1)),
+    ("flip", lambda: ops.flip(C, axis=(0, 2)), lambda: np.flip(C, axis=(0, 2))),
+    ("tril", lambda: ops.tril(C, k=1), lambda: np.tril(C, k=1)),
+    ("triu", lambda: ops.triu(A, k=-1), lambda: np.triu(A, k=-1)),
+    ("ravel", lambda: ops.ravel(C), lambda: C.ravel()),
+    ("concatenate", lambda: ops.concatenate([A, A * 2], axis=-1), lambda: np.concatenate([A, A * 2], -1)),
+    ("stack", lambda: ops.stack([A, A], axis=1), lambda: np.stack([A, A], axis=1)),
+    ("pad", lambda: ops.pad(A, ((1, 0), (0, 2)), constant_values=3), lambda: np.pad(A, ((1, 0), (0, 2)), constant_values=3)),
+    ("where", lambda: ops.where(A > 0, A, -A), lambda: np.abs(A)),
+    ("clip", lambda: ops.clip(A, -0.5, 0.5), lambda: np.clip(A, -0.5, 0.5)),
+    ("softmax_all", lambda: ops.softmax(A, axis=None), lambda: np.exp(A) / np.exp(A).sum()),
+    ("softmax_axes", lambda: ops.softmax(C, axis=(0, 2)), lambda: np.exp(C) / np.exp(C).sum((0, 2), keepdims=True)),
+    ("log_softmax", lambda: ops.log_softmax(A, axis=0), lambda: A - np.log(np.exp(A).sum(0, keepdims=True))),
+    ("gelu_tanh", lambda: ops.gelu(A), lambda: 0.5 * A * (1 + np.tanh(np.sqrt(2 / np.pi) * (A + 0.044715 * A ** 3)))),
+    ("leaky_relu", lambda: ops.leaky_relu(A), lambda: np.where(A > 0, A, 0.2 * A)),
+    ("softsign", lambda: ops.softsign(A), lambda: A / (1 + np.abs(A))),
+    ("log_sigmoid", lambda: ops.log_sigmoid(A * 50), lambda: -np.logaddexp(0, -A * 50)),
+    ("mish", lambda: ops.mish(A), lambda: A * np.tanh(np.log1p(np.exp(A)))),
+    ("hard_silu", lambda: ops.hard_silu(A * 4), lambda: A * 4 * np.clip(A * 4 / 6 + 0.5, 0, 1)),
+    ("glu", lambda: ops.glu(A), lambda: A[:, :2] / (1 + np.exp(-A[:, 2:]))),
+    ("relu6", lambda: ops.relu6(A * 8), lambda: np.clip(A * 8, 0, 6)),
+    ("normalize", lambda: ops.normalize(A), lambda: A / np.linalg.norm(A, axis=-1, keepdims=True)),
+    ("moments_var", lambda: ops.moments(C, axes=[0, 1])[1], lambda: np.var(C, axis=(0, 1))),
+]
+
+
+@pytest.mark.parametrize("name, call, expected", FORWARD, ids=[f[0] for f in FORWARD])
+def test_forward_matches_numpy(name, call, expected):
+    out = call()
+    assert isinstance(out, Tensor)
+    np.testing.assert_allclose(out.numpy(), expected(), rtol=1e-10, atol=1e-12)
+
+
+# composed functions: differentiable through the registered ops they are built from
+GRADIENTS = {
+    "var": lambda x: ops.var(x, axis=-1),
+    "std": lambda x: ops.std(x + 3.0 * np.arange(x.shape[-1]), axis=-1),
+    "logsumexp": lambda x: ops.logsumexp(x, axis=0),
+    "tile": lambda x: ops.tile(x, (2, 3)),
+    "repeat": lambda x: ops.repeat(x, [2, 1] * (x.shape[0] // 2) + [3] * (x.shape[0] % 2), axis=0),
+    "take": lambda x: ops.take(x, [0, 0, -1], axis=0),
+    "sort": lambda x: ops.sort(x, axis=-1),
+    "flip": lambda x: ops.flip(x),
+    "split": lambda x: ops.split(x, [1], axis=-1)[1] * 2.0,
+    "tensordot": lambda x: ops.tensordot(x, x, axes=([0], [0])),
+    "norm": lambda x: ops.norm(x + 3.0, axis=-1),
+    "norm_p": lambda x: ops.norm(x + 3.0, ord=3, axis=0),
+    "softmax_axes": lambda x: ops.softmax(x, axis=None),
+    "normalize": lambda x: ops.normalize(x + 3.0),
+    "glu": lambda x: ops.glu(ops.concatenate([x, x * 0.5], axis=-1)),
+    "mish": ops.mish,
+    "tril": lambda x: ops.tril(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRADIENTS))
+@given(data=st.data())
+def test_composed_functions_have_correct_gradients(name, data):
+    x = data.draw(S.distinct_arrays(S.shapes(min_dims=2, max_dims=2, min_side=2)))  # std of one value: infinite slope
+    gradcheck(GRADIENTS[name], x)
+
+
+def test_prod_gradient_is_exact_at_zeros():
+    x = Tensor(np.array([[0.0, 2.0, 3.0], [0.0, 0.0, 5.0]]), requires_grad=True)
+    ops.prod(x, axis=1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[6.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+
+
+def test_inputs_and_dtypes_follow_keras():
+    assert ops.ones((2, 3)).dtype == np.float32 and ops.zeros(4).shape == (4,)
+    assert ops.arange(5).dtype == np.int32 and ops.arange(0.0, 1.0, 0.25).dtype == np.float32
+    assert ops.eye(3, 4, k=1).numpy()[0, 1] == 1 and ops.full((2,), 7).numpy().tolist() == [7.0, 7.0]
+    assert ops.one_hot(np.array([0, 2, -1]), 3).numpy().tolist() == [[1, 0, 0], [0, 0, 1], [0, 0, 0]]
+    assert ops.one_hot([1], 2, axis=0).shape == (2, 1)
+    assert ops.multi_hot([[0, 2], [1, 1]], 3).numpy().tolist() == [[1, 0, 1], [0, 1, 0]]
+    assert ops.zeros_like(np.ones(3, np.int64)).dtype == np.int64
+    assert ops.convert_to_tensor([1.0, 2.0]).dtype == np.float32
+    assert ops.cast(Tensor([1.5]), "int32").dtype == np.int32 and ops.dtype(ops.ones(1)) == "float32"
+    assert ops.shape(np.ones((2, 5))) == (2, 5) and ops.ndim(A) == 2 and ops.size(C) == 24
+    assert isinstance(ops.convert_to_numpy(ops.ones(2)), np.ndarray)
+    assert ops.add([1.0, 2.0], 1).numpy().tolist() == [2.0, 3.0]
+    assert ops.split(ops.arange(6), 3)[2].numpy().tolist() == [4, 5]
+    rows, cols = ops.where(np.eye(2) > 0)
+    assert rows.numpy().tolist() == [0, 1] and cols.numpy().tolist() == [0, 1]
+
+
+def test_stop_gradient_cuts_the_graph():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (ops.stop_gradient(x) * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 2.0])
+
+
+def test_registry_api_still_works_next_to_the_namespace():
+    assert "matmul" in ops.names() and isinstance(ops.get("matmul"), ops.Op)
+    assert ops.apply("add", 1.0, Tensor([1.0])).item() == 2.0
+    assert callable(ops.shape) and callable(ops.nn.conv) and mg.ops.matmul is ops.matmul
+
+
+def test_custom_layer_written_with_keras_ops():
+    """The Keras guide's idiom: a layer computing with ops.* trains through backward."""
+    w = Tensor(RNG.normal(size=(4, 3)), requires_grad=True)
+    x = RNG.normal(size=(5, 4))
+    y = ops.mean(ops.square(ops.relu(ops.matmul(x, w)) - ops.expand_dims(ops.arange(5.0), -1)))
+    y.backward()
+    assert w.grad.shape == (4, 3) and np.isfinite(w.grad).all()
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: ops.split(A, 3, axis=1), ValueError, "split: axis 1 of size 4"),
+    (lambda: ops.squeeze(A, axis=0), ShapeError, "squeeze"),
+    (lambda: ops.take(A, [7], axis=0), IndexError, "take: indices"),
+    (lambda: ops.take(A, [0.5]), TypeError, "take: indices must be integers"),
+    (lambda: ops.broadcast_to(A, (2, 3)), ShapeError, "broadcast_to: cannot broadcast"),
+    (lambda: ops.tensordot(A, A, axes=([1], [0])), ShapeError, "tensordot"),
+    (lambda: ops.norm(A, ord="nuc"), ValueError, "singular values"),
+    (lambda: ops.one_hot([0], 0), ValueError, "one_hot: num_classes"),
+    (lambda: ops.cast(A, "complex64"), TypeError, "cast: unsupported dtype"),
+    (lambda: ops.pad(A, 1, mode="reflect"), ValueError, "pad: only mode='constant'"),
+    (lambda: ops.concatenate(A), TypeError, "concatenate: expected a non-empty list"),
+    (lambda: ops.where(A > 0, A), ValueError, "where: give both"),
+    (lambda: ops.conv_transpose(np.ones((1, 3, 3, 2)), np.ones((3, 3, 4, 5))), ValueError, "input channels"),
+])
+def test_bad_input_names_the_function(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
