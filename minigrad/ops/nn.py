@@ -164,16 +164,15 @@ def multi_hot(inputs: Any, num_classes: int, axis: int = -1, dtype: Any = None, 
 
 
 def normalize(x: Any, axis: int = -1, order: int = 2, epsilon: float | None = None) -> Tensor:
-    """x / its `order`-norm along axis; for order 2, x * rsqrt(max(sum(x^2), epsilon)) (Keras)."""
+    """x / max(norm_order(x), epsilon) along axis (Keras; epsilon defaults to 1e-7)."""
     from minigrad.ops.numeric import norm
 
     x = as_tensor(x)
-    if order == 2:
+    eps = 1e-7 if epsilon is None else float(epsilon)
+    if order == 2:  # sqrt(max(s, eps^2)) = max(sqrt(s), eps), with a finite gradient at s = 0
         squares = apply("sum", apply("multiply", x, x), axis=axis, keepdims=True)
-        floor = 1e-7 if epsilon is None else float(epsilon)
-        return apply("divide", x, apply("sqrt", apply("maximum", squares, floor)))
-    n = norm(x, ord=order, axis=axis, keepdims=True)
-    return apply("divide", x, n if epsilon is None else apply("maximum", n, float(epsilon)))
+        return apply("divide", x, apply("sqrt", apply("maximum", squares, eps * eps)))
+    return apply("divide", x, apply("maximum", norm(x, ord=order, axis=axis, keepdims=True), eps))
 
 
 def moments(x: Any, axes: int | Sequence[int], keepdims: bool = False,
