@@ -104,6 +104,12 @@ class Tensor(TensorBase):
     def __bool__(self) -> bool:
         return bool(self.data)
 
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
     __hash__ = object.__hash__
 
     # ----- arithmetic
