@@ -16,7 +16,8 @@ from minigrad.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalA
                                      MaxPooling1D, MaxPooling2D)
 from minigrad.layers.normalization import BatchNormalization
 from minigrad.layers.activation import ELU, LeakyReLU, ReLU, Softmax
-from minigrad.layers.merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
+from minigrad.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
+                                   concatenate, dot, maximum, minimum, multiply, subtract)
 
 MaxPool2D, AvgPool2D, MaxPool1D, AvgPool1D = MaxPooling2D, AveragePooling2D, MaxPooling1D, AveragePooling1D
 GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
@@ -32,7 +33,8 @@ __all__ = [
     "AvgPool1D", "AvgPool2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
     "GlobalMaxPooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D",
     "BatchNormalization", "ReLU", "LeakyReLU", "ELU", "Softmax",
-    "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
+    "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
+    "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
 ]
 
 
