@@ -184,3 +184,46 @@ def test_custom_layer_written_with_keras_ops():
 def test_bad_input_names_the_function(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+MORE = [
+    ("einsum", lambda: ops.einsum("bij,bjk->bik", C, np.ones((2, 4, 2))), lambda: np.einsum("bij,bjk->bik", C, np.ones((2, 4, 2)))),
+    ("einsum_ellipsis", lambda: ops.einsum("...j,jk", C, B), lambda: np.einsum("...j,jk", C, B)),
+    ("einsum_implicit", lambda: ops.einsum("ij,jk", A, B), lambda: A @ B),
+    ("tan", lambda: ops.tan(A), lambda: np.tan(A)),
+    ("sinh", lambda: ops.sinh(A), lambda: np.sinh(A)),
+    ("cosh", lambda: ops.cosh(A), lambda: np.cosh(A)),
+    ("erf", lambda: ops.erf(A), lambda: __import__("scipy.special").special.erf(A)),
+    ("logaddexp", lambda: ops.logaddexp(A * 400, A[::-1] * 400), lambda: np.logaddexp(A * 400, A[::-1] * 400)),
+    ("average", lambda: ops.average(A, axis=1, weights=[1.0, 2.0, 3.0, 4.0]),
+     lambda: np.average(A, axis=1, weights=[1.0, 2.0, 3.0, 4.0])),
+    ("top_k", lambda: ops.top_k(A, 2)[0], lambda: -np.sort(-A, axis=-1)[:, :2]),
+    ("roll", lambda: ops.roll(C, 2, axis=2), lambda: np.roll(C, 2, axis=2)),
+    ("roll_flat", lambda: ops.roll(A, -3), lambda: np.roll(A, -3)),
+    ("diagonal", lambda: ops.diagonal(C, offset=1, axis1=1, axis2=2), lambda: np.diagonal(C, 1, 1, 2)),
+    ("diag_vec", lambda: ops.diag(A[0], k=-1), lambda: np.diag(A[0], k=-1)),
+    ("hstack", lambda: ops.hstack([A, A]), lambda: np.hstack([A, A])),
+    ("vstack", lambda: ops.vstack([A[0], A[1]]), lambda: np.vstack([A[0], A[1]])),
+    ("slice", lambda: ops.slice(C, (1, 0, 2), (1, -1, 2)), lambda: C[1:2, :, 2:4]),
+    ("unstack", lambda: ops.unstack(C, axis=1)[2], lambda: C[:, 2]),
+    ("mod", lambda: ops.mod(A, 0.3), lambda: np.mod(A, 0.3)),
+]
+
+
+@pytest.mark.parametrize("name, call, expected", MORE, ids=[f[0] for f in MORE])
+def test_more_functions_match_numpy(name, call, expected):
+    np.testing.assert_allclose(call().numpy(), expected(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["roll", "diag", "diagonal", "top_k", "average", "logaddexp"])
+@given(data=st.data())
+def test_more_composed_gradients(name, data):
+    fns = {"roll": lambda x: ops.roll(x, 1, axis=0), "diag": lambda x: ops.diag(ops.diagonal(x)),
+           "diagonal": lambda x: ops.diagonal(x, offset=1), "top_k": lambda x: ops.top_k(x, 2)[0],
+           "average": lambda x: ops.average(x, axis=0, weights=np.arange(1.0, x.shape[0] + 1)),
+           "logaddexp": lambda x: ops.logaddexp(x, x[::-1] * 2.0)}
+    gradcheck(fns[name], data.draw(S.distinct_arrays(S.shapes(min_dims=2, max_dims=2, min_side=2))))
+
+
+def test_in_top_k_counts_ties_as_in():
+    assert ops.in_top_k([0, 2], np.array([[0.5, 0.5, 0.1], [0.9, 0.8, 0.1]]), 1).numpy().tolist() == [True, False]

@@ -17,8 +17,12 @@ from minigrad.tensor import Tensor
 
 __all__ = ["reshape", "transpose", "moveaxis", "swapaxes", "expand_dims", "squeeze", "ravel", "flatten",
            "concatenate", "stack", "split", "tile", "repeat", "broadcast_to", "take", "take_along_axis", "sort",
-           "flip", "pad", "tril", "triu", "array", "ones", "zeros", "full", "empty", "ones_like", "zeros_like",
+           "flip", "top_k", "in_top_k", "unstack", "hstack", "vstack", "roll", "diagonal", "diag", "slice",
+           "meshgrid", "nonzero", "copy", "pad", "tril", "triu", "array", "ones", "zeros", "full", "empty", "ones_like", "zeros_like",
            "full_like", "arange", "linspace", "eye", "identity"]
+
+
+builtin_slice = slice  # `slice` below is Keras' ops.slice
 
 
 def _shape_only(x: Tensor) -> np.ndarray:
@@ -120,8 +124,8 @@ def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> li
         bounds = list(range(0, n + 1, step))
     else:
         bounds = [0] + [int(i) for i in indices_or_sections] + [n]
-    lead = (slice(None),) * ax
-    return [apply("getitem", x, index=lead + (slice(a, b),)) for a, b in zip(bounds, bounds[1:])]
+    lead = (builtin_slice(None),) * ax
+    return [apply("getitem", x, index=lead + (builtin_slice(a, b),)) for a, b in zip(bounds, bounds[1:])]
 
 
 def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
@@ -155,7 +159,7 @@ def repeat(x: Any, repeats: int | Sequence[int], axis: int | None = None) -> Ten
         index = np.repeat(np.arange(x.shape[ax]), counts)
     except ValueError as e:
         raise ValueError(f"repeat: {e} (axis {axis} of size {x.shape[ax]}, repeats={repeats!r})") from None
-    return apply("getitem", x, index=(slice(None),) * ax + (index,))
+    return apply("getitem", x, index=(builtin_slice(None),) * ax + (index,))
 
 
 def take(x: Any, indices: Any, axis: int | None = None) -> Tensor:
@@ -171,7 +175,7 @@ def take(x: Any, indices: Any, axis: int | None = None) -> Tensor:
     if idx.size and (idx.max() >= x.shape[ax] or idx.min() < -x.shape[ax]):
         raise IndexError(f"take: indices in [{idx.min()}, {idx.max()}] are out of range for axis {axis} "
                          f"of size {x.shape[ax]}")
-    return apply("getitem", x, index=(slice(None),) * ax + (idx,))
+    return apply("getitem", x, index=(builtin_slice(None),) * ax + (idx,))
 
 
 def take_along_axis(x: Any, indices: Any, axis: int | None = None) -> Tensor:
@@ -198,8 +202,102 @@ def flip(x: Any, axis: int | Sequence[int] | None = None) -> Tensor:
     """x with the order of elements reversed along axis (every axis when None)."""
     x = as_tensor(x)
     axes = normalize_axis("flip", tuple(axis) if isinstance(axis, list) else axis, x.ndim)
-    return apply("getitem", x, index=tuple(slice(None, None, -1) if d in axes else slice(None)
+    return apply("getitem", x, index=tuple(builtin_slice(None, None, -1) if d in axes else builtin_slice(None)
                                            for d in range(x.ndim)))
+
+
+def top_k(x: Any, k: int, sorted: bool = True) -> tuple[Tensor, Tensor]:  # noqa: A002 (Keras' name)
+    """(values, indices) of the k largest entries along the last axis (values differentiable)."""
+    x = as_tensor(x)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= (x.shape[-1] if x.ndim else 0):
+        raise ValueError(f"top_k: k must be an int in [1, {x.shape[-1] if x.ndim else 0}], received {k!r}")
+    idx = np.argsort(-x.data, axis=-1, kind="stable")[..., :k]
+    if not sorted:
+        idx = np.sort(idx, axis=-1)
+    return take_along_axis(x, idx, axis=-1), make_tensor(idx.astype(np.int32), False)
+
+
+def in_top_k(targets: Any, predictions: Any, k: int) -> Tensor:
+    """True where targets[i] is among the k highest predictions[i] (ties count as in)."""
+    labels, scores = as_array(targets).astype(np.int64), as_array(predictions)
+    target = np.take_along_axis(scores, labels[:, None], axis=-1)
+    return make_tensor((scores > target).sum(axis=-1) < k, False)
+
+
+def unstack(x: Any, num: int | None = None, axis: int = 0) -> list[Tensor]:
+    """The slices of x along axis, as a list."""
+    x = as_tensor(x)
+    ax = normalize_axis("unstack", axis, x.ndim)[0]
+    if num is not None and num != x.shape[ax]:
+        raise ValueError(f"unstack: num={num} but axis {axis} has size {x.shape[ax]}")
+    return [apply("getitem", x, index=(builtin_slice(None),) * ax + (i,)) for i in range(x.shape[ax])]
+
+
+def hstack(xs: Sequence[Any]) -> Tensor:
+    """Join along the second axis (the first for 1-D tensors)."""
+    return concatenate(xs, axis=1 if as_array(xs[0]).ndim > 1 else 0)
+
+
+def vstack(xs: Sequence[Any]) -> Tensor:
+    """Join along the first axis (1-D tensors become rows)."""
+    return concatenate([reshape(x, (1, -1)) if as_array(x).ndim == 1 else x for x in xs], axis=0)
+
+
+def roll(x: Any, shift: int, axis: int | None = None) -> Tensor:
+    """x with elements shifted by `shift` along axis, wrapping around (the flattened x when None)."""
+    x = as_tensor(x)
+    if axis is None:
+        return reshape(roll(ravel(x), shift, 0), x.shape)
+    ax = normalize_axis("roll", axis, x.ndim)[0]
+    index = (np.arange(x.shape[ax]) - int(shift)) % max(x.shape[ax], 1)
+    return apply("getitem", x, index=(builtin_slice(None),) * ax + (index,))
+
+
+def diagonal(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+    """The offset diagonal over axis1/axis2, moved to the last axis (numpy.diagonal)."""
+    x = as_tensor(x)
+    moved = moveaxis(x, (axis1, axis2), (-2, -1))
+    rows, cols = moved.shape[-2:]
+    i = np.arange(max(0, -offset), min(rows, cols - offset))
+    return apply("getitem", moved, index=(Ellipsis, i, i + offset))
+
+
+def diag(x: Any, k: int = 0) -> Tensor:
+    """The k-th diagonal of a matrix, or the matrix with a vector on its k-th diagonal."""
+    x = as_tensor(x)
+    if x.ndim == 2:
+        return diagonal(x, offset=k)
+    if x.ndim != 1:
+        raise ValueError(f"diag: expected a 1-D or 2-D tensor, received shape {x.shape}")
+    n = x.shape[0] + abs(k)
+    rows, cols = np.arange(x.shape[0]) + max(0, -k), np.arange(x.shape[0]) + max(0, k)
+    picker = np.zeros((n * n, x.shape[0]), x.dtype)  # y = P x: ones where the vector lands
+    picker[rows * n + cols, np.arange(x.shape[0])] = 1
+    return reshape(apply("matmul", picker, x), (n, n))
+
+
+def slice(inputs: Any, start_indices: Sequence[int], shape: Sequence[int]) -> Tensor:  # noqa: A001 (Keras' name)
+    """inputs[start:start + shape] on every axis (a shape of -1 runs to the end)."""
+    x = as_tensor(inputs)
+    if len(start_indices) != x.ndim or len(shape) != x.ndim:
+        raise ValueError(f"slice: expected {x.ndim} start indices and sizes, received {start_indices!r} and {shape!r}")
+    index = tuple(builtin_slice(int(s), None if n == -1 else int(s) + int(n)) for s, n in zip(start_indices, shape))
+    return apply("getitem", x, index=index)
+
+
+def meshgrid(*x: Any, indexing: str = "xy") -> list[Tensor]:
+    """Coordinate grids from 1-D tensors (no gradient)."""
+    return [make_tensor(g, False) for g in np.meshgrid(*(as_array(v) for v in x), indexing=indexing)]
+
+
+def nonzero(x: Any) -> tuple[Tensor, ...]:
+    """The indices of the non-zero elements, one tensor per axis."""
+    return tuple(make_tensor(i, False) for i in np.nonzero(as_array(x)))
+
+
+def copy(x: Any) -> Tensor:
+    """A differentiable copy of x."""
+    return apply("multiply", x, 1)
 
 
 def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: float | None = None) -> Tensor:

@@ -1,7 +1,8 @@
 """keras.ops.nn names: activations, one_hot, normalisation helpers, crossentropies, conv and pooling.
 
 `conv` is reached as `ops.nn.conv` until the submodule `ops/conv.py` is renamed (its name would
-shadow the function in the `ops` package). Defaults are keras.ops' (they differ from keras.activations in one place: `ops.gelu` is the tanh
+shadow the function in the `ops` package). Defaults are keras.ops' (they differ from
+keras.activations in one place: `ops.gelu` is the tanh
 approximation by default, `activations.gelu` the exact erf form).
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 
 from minigrad._ext._tensor import apply, make_tensor
 from minigrad.ops.core import KERAS_FLOATX, as_array, as_tensor, standardize_dtype
+from minigrad.ops.linalg import norm
 from minigrad.ops.reduce import normalize_axis
 from minigrad.tensor import Tensor
 
@@ -165,8 +167,6 @@ def multi_hot(inputs: Any, num_classes: int, axis: int = -1, dtype: Any = None, 
 
 def normalize(x: Any, axis: int = -1, order: int = 2, epsilon: float | None = None) -> Tensor:
     """x / max(norm_order(x), epsilon) along axis (Keras; epsilon defaults to 1e-7)."""
-    from minigrad.ops.numeric import norm
-
     x = as_tensor(x)
     eps = 1e-7 if epsilon is None else float(epsilon)
     if order == 2:  # sqrt(max(s, eps^2)) = max(sqrt(s), eps), with a finite gradient at s = 0

@@ -6,25 +6,23 @@ Argument names and defaults follow keras.ops (`axis=None, keepdims=False`, ...).
 """
 from __future__ import annotations
 
-import builtins
 from typing import Any, Sequence
 
 import numpy as np
 
 from minigrad._ext._tensor import apply, make_tensor
-from minigrad.errors import ShapeError
-from minigrad.ops.arrays import moveaxis, reshape, transpose
 from minigrad.ops.core import as_array, as_tensor, standardize_dtype
 from minigrad.ops.reduce import normalize_axis
 from minigrad.tensor import Tensor
 
 __all__ = ["add", "subtract", "multiply", "divide", "power", "negative", "abs", "square", "sqrt", "rsqrt",
-           "reciprocal", "exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tanh", "maximum",
+           "reciprocal", "exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "sinh", "cosh", "tanh", "erf",
+           "logaddexp", "floor_divide", "mod", "maximum",
            "minimum", "clip", "where", "sign", "floor", "ceil", "round", "argmax", "argmin", "argsort",
            "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
            "logical_or", "logical_not", "isnan", "isinf", "isfinite", "all", "any", "count_nonzero", "sum",
-           "mean", "max", "min", "prod", "cumsum", "var", "std", "logsumexp", "matmul", "tensordot", "dot",
-           "outer", "trace", "norm", "true_divide", "absolute", "amax", "amin"]
+           "mean", "max", "min", "prod", "cumsum", "average", "var", "std", "logsumexp",
+           "true_divide", "absolute", "amax", "amin"]
 
 Axis = int | Sequence[int] | None
 
@@ -143,6 +141,43 @@ def cos(x: Any) -> Tensor:
 def tanh(x: Any) -> Tensor:
     """Hyperbolic tangent."""
     return apply("tanh", x)
+
+
+def tan(x: Any) -> Tensor:
+    """Tangent, sin(x) / cos(x)."""
+    return apply("divide", apply("sin", x), apply("cos", x))
+
+
+def sinh(x: Any) -> Tensor:
+    """(exp(x) - exp(-x)) / 2."""
+    return apply("multiply", apply("subtract", apply("exp", x), apply("exp", apply("negative", x))), 0.5)
+
+
+def cosh(x: Any) -> Tensor:
+    """(exp(x) + exp(-x)) / 2."""
+    return apply("multiply", apply("add", apply("exp", x), apply("exp", apply("negative", x))), 0.5)
+
+
+def erf(x: Any) -> Tensor:
+    """The Gauss error function."""
+    return apply("erf", x)
+
+
+def logaddexp(x1: Any, x2: Any) -> Tensor:
+    """log(exp(x1) + exp(x2)) as max + log(1 + exp(-|x1 - x2|)) (no overflow)."""
+    x1, x2 = as_tensor(x1), as_tensor(x2)
+    gap = apply("negative", apply("abs", apply("subtract", x1, x2)))
+    return apply("add", apply("maximum", x1, x2), apply("log", apply("add", apply("exp", gap), 1.0)))
+
+
+def floor_divide(x1: Any, x2: Any) -> Tensor:
+    """floor(x1 / x2) (no gradient)."""
+    return _constant(np.floor_divide(as_array(x1), as_array(x2)))
+
+
+def mod(x1: Any, x2: Any) -> Tensor:
+    """x1 mod x2 with the sign of x2 (no gradient)."""
+    return _constant(np.mod(as_array(x1), as_array(x2)))
 
 
 def maximum(x1: Any, x2: Any) -> Tensor:
@@ -319,6 +354,17 @@ def cumsum(x: Any, axis: int | None = None, dtype: Any = None) -> Tensor:
     return apply("cumsum", x, axis=axis)
 
 
+def average(x: Any, axis: int | None = None, weights: Any = None) -> Tensor:
+    """Weighted mean along axis: sum(x * w) / sum(w) (the plain mean without weights)."""
+    if weights is None:
+        return apply("mean", x, axis=axis)
+    x, w = as_tensor(x), as_tensor(weights)
+    if axis is not None and w.ndim == 1 and x.ndim > 1:  # 1-D weights along axis, as numpy.average
+        w = apply("reshape", w, shape=tuple(-1 if d == axis % x.ndim else 1 for d in range(x.ndim)))
+    return apply("divide", apply("sum", apply("multiply", x, w), axis=axis),
+                 apply("sum", apply("broadcast_to", w, shape=np.broadcast_shapes(w.shape, x.shape)), axis=axis))
+
+
 def var(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Population variance mean((x - mean(x))^2) over axis."""
     x = as_tensor(x)
@@ -339,97 +385,3 @@ def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     m = np.where(np.isfinite(m), m, 0).astype(x.dtype)  # a constant: its gradient terms cancel
     s = apply("sum", apply("exp", apply("subtract", x, m)), axis=axes, keepdims=keepdims)
     return apply("add", apply("log", s), m if keepdims else np.squeeze(m, axis=axes))
-
-
-# ----- linear algebra
-def matmul(x1: Any, x2: Any) -> Tensor:
-    """x1 @ x2 (batched; 1-D operands as in numpy)."""
-    return apply("matmul", x1, x2)
-
-
-def tensordot(x1: Any, x2: Any, axes: int | Sequence = 2) -> Tensor:
-    """Sum of products over the given axes of x1 and x2 (numpy.tensordot), as one matmul."""
-    a, b = as_tensor(x1), as_tensor(x2)
-    if isinstance(axes, (int, np.integer)):
-        axes_a, axes_b = list(range(a.ndim - axes, a.ndim)), list(range(axes))
-    else:
-        axes_a, axes_b = ([axes[0]] if isinstance(axes[0], int) else list(axes[0]),
-                          [axes[1]] if isinstance(axes[1], int) else list(axes[1]))
-    axes_a, axes_b = [ax % builtins.max(a.ndim, 1) for ax in axes_a], [ax % builtins.max(b.ndim, 1) for ax in axes_b]
-    if [a.shape[i] for i in axes_a] != [b.shape[i] for i in axes_b]:
-        raise ShapeError(f"tensordot: axes {axes_a} of {a.shape} and {axes_b} of {b.shape} differ in size")
-    free_a = [i for i in range(a.ndim) if i not in axes_a]
-    free_b = [i for i in range(b.ndim) if i not in axes_b]
-    k = int(np.prod([a.shape[i] for i in axes_a]))
-    a2 = reshape(transpose(a, free_a + axes_a), (-1, k))
-    b2 = reshape(transpose(b, axes_b + free_b), (k, -1))
-    return reshape(apply("matmul", a2, b2), tuple(a.shape[i] for i in free_a) + tuple(b.shape[i] for i in free_b))
-
-
-def dot(x1: Any, x2: Any) -> Tensor:
-    """numpy.dot: a product for scalars, matmul for 1-D/2-D, else the last axis of x1 with the
-    second-to-last of x2."""
-    a, b = as_tensor(x1), as_tensor(x2)
-    if a.ndim == 0 or b.ndim == 0:
-        return apply("multiply", a, b)
-    if b.ndim <= 2 and a.ndim <= 2:
-        return apply("matmul", a, b)
-    return tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 2 if b.ndim > 1 else 0]))
-
-
-def outer(x1: Any, x2: Any) -> Tensor:
-    """x1 (flattened) as a column times x2 (flattened) as a row."""
-    return apply("multiply", reshape(x1, (-1, 1)), reshape(x2, (1, -1)))
-
-
-def trace(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
-    """Sum of the diagonal of x over axis1/axis2."""
-    x = as_tensor(x)
-    mask = np.eye(x.shape[axis1], x.shape[axis2], k=offset, dtype=x.dtype)
-    moved = moveaxis(x, (axis1, axis2), (-2, -1))
-    return apply("sum", apply("multiply", moved, mask), axis=(-2, -1))
-
-
-def _vector_norm(x: Tensor, ord: Any, axis: Any, keepdims: bool) -> Tensor:
-    a = apply("abs", x)
-    if ord is None or ord == 2:
-        return apply("sqrt", apply("sum", apply("multiply", x, x), axis=axis, keepdims=keepdims))
-    if ord == np.inf:
-        return apply("max", a, axis=axis, keepdims=keepdims)
-    if ord == -np.inf:
-        return apply("min", a, axis=axis, keepdims=keepdims)
-    if ord == 0:
-        return _constant(np.sum(x.data != 0, axis=axis, keepdims=keepdims).astype(x.dtype))
-    if ord == 1:
-        return apply("sum", a, axis=axis, keepdims=keepdims)
-    p = float(ord)
-    return apply("power", apply("sum", apply("power", a, p), axis=axis, keepdims=keepdims), 1.0 / p)
-
-
-def _matrix_norm(x: Tensor, ord: Any, axis: tuple[int, int], keepdims: bool) -> Tensor:
-    if ord in (None, "fro"):
-        return apply("sqrt", apply("sum", apply("multiply", x, x), axis=axis, keepdims=keepdims))
-    if ord in (1, -1, np.inf, -np.inf):  # max/min absolute column (ord +-1) or row (ord +-inf) sum
-        rows, cols = axis
-        summed, pick = (rows, cols) if ord in (1, -1) else (cols, rows)
-        sums = apply("sum", apply("abs", x), axis=summed, keepdims=True)
-        y = apply("max" if ord in (1, np.inf) else "min", sums, axis=pick, keepdims=True)
-        return y if keepdims else apply("reshape", y, shape=tuple(
-            n for i, n in enumerate(x.shape) if i not in (rows % x.ndim, cols % x.ndim)))
-    raise ValueError(f"norm: matrix ord={ord!r} needs singular values, which minigrad does not compute; "
-                     f"supported: None, 'fro', 1, -1, inf, -inf")
-
-
-def norm(x: Any, ord: Any = None, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A002
-    """Vector or matrix norm (numpy.linalg.norm's rules for ord and axis)."""
-    x = as_tensor(x)
-    if axis is None and ord is not None and x.ndim == 2:
-        axis = (0, 1)
-    if axis is None:
-        return _vector_norm(x, ord, None, keepdims)
-    axes = _axis(axis)
-    if isinstance(axes, tuple) and len(axes) == 2:
-        return _matrix_norm(x, ord, axes, keepdims)
-    if isinstance(axes, tuple) and len(axes) != 1:
-        raise ValueError(f"norm: axis must be an int or a pair of ints, received {axis!r}")
-    return _vector_norm(x, ord, axes[0] if isinstance(axes, tuple) else axes, keepdims)
