@@ -196,7 +196,8 @@ class Dot(_Merge):
     def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
         a, b = self._reduced(list(input_shape))
         s1, s2 = tuple(input_shape[0]), tuple(input_shape[1])
-        out = (s1[0], *[d for i, d in enumerate(s1) if i not in (0, a)], *[d for i, d in enumerate(s2) if i not in (0, b)])
+        rest1 = [d for i, d in enumerate(s1) if i not in (0, a)]
+        out = (s1[0], *rest1, *[d for i, d in enumerate(s2) if i not in (0, b)])
         return out if len(out) > 1 else (s1[0], 1)
 
     def get_config(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Regression losses: MSE, MAE, Huber, MAPE, MSLE, LogCosh, CosineSimilarity (Keras formulas, mean over the last axis)."""
+"""Regression losses: MSE, MAE, Huber, MAPE, MSLE, LogCosh, CosineSimilarity (Keras formulas, last axis)."""
 from __future__ import annotations
 
 from typing import Any
