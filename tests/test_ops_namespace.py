@@ -227,3 +227,49 @@ def test_more_composed_gradients(name, data):
 
 def test_in_top_k_counts_ties_as_in():
     assert ops.in_top_k([0, 2], np.array([[0.5, 0.5, 0.1], [0.9, 0.8, 0.1]]), 1).numpy().tolist() == [True, False]
+
+
+def _correlate_nhwc(x, w, stride=1):
+    """Valid 2-D cross-correlation, x (N, H, W, C), w (KH, KW, C, F): the definition, by loops."""
+    kh, kw = w.shape[:2]
+    oh, ow = (x.shape[1] - kh) // stride + 1, (x.shape[2] - kw) // stride + 1
+    y = np.zeros((x.shape[0], oh, ow, w.shape[3]))
+    for i in range(oh):
+        for j in range(ow):
+            patch = x[:, i * stride:i * stride + kh, j * stride:j * stride + kw]
+            y[:, i, j] = np.einsum("nhwc,hwcf->nf", patch, w)
+    return y
+
+
+def test_nn_conv_depthwise_and_pooling_match_their_definitions():
+    x, w = RNG.normal(size=(2, 5, 6, 3)), RNG.normal(size=(3, 2, 3, 4))
+    np.testing.assert_allclose(ops.nn.conv(x, w, strides=2).numpy(), _correlate_nhwc(x, w, 2), rtol=1e-10)
+    first = ops.nn.conv(x.transpose(0, 3, 1, 2), w, data_format="channels_first").numpy()
+    np.testing.assert_allclose(first.transpose(0, 2, 3, 1), _correlate_nhwc(x, w), rtol=1e-10)
+    np.testing.assert_allclose(ops.nn.conv(x[:, 0], w[0]).numpy(), _correlate_nhwc(x[:, :1], w[:1])[:, 0], rtol=1e-10)
+    dw = RNG.normal(size=(2, 2, 3, 2))  # (kh, kw, C, multiplier): output channel c * 2 + m
+    expected = np.concatenate([_correlate_nhwc(x[..., c:c + 1], dw[:, :, c:c + 1]) for c in range(3)], axis=-1)
+    np.testing.assert_allclose(ops.depthwise_conv(x, dw).numpy(), expected, rtol=1e-10)
+    pooled = ops.max_pool(x, 2).numpy()
+    np.testing.assert_allclose(pooled, x[:, :4, :6].reshape(2, 2, 2, 3, 2, 3).max(axis=(2, 4)), rtol=1e-12)
+    avg = ops.average_pool(x, (2, 3), strides=(1, 3)).numpy()
+    np.testing.assert_allclose(avg[:, 0, 0], x[:, :2, :3].mean(axis=(1, 2)), rtol=1e-12)
+
+
+def test_nn_crossentropies_are_keras_per_sample_values():
+    z = RNG.normal(size=(4, 3))
+    y = np.eye(3)[[0, 2, 1, 1]]
+    log_p = z - np.log(np.exp(z).sum(-1, keepdims=True))
+    np.testing.assert_allclose(ops.categorical_crossentropy(y, z, from_logits=True).numpy(), -(y * log_p).sum(-1))
+    np.testing.assert_allclose(ops.sparse_categorical_crossentropy([0, 2, 1, 1], z, from_logits=True).numpy(),
+                               -(y * log_p).sum(-1))
+    np.testing.assert_allclose(ops.categorical_crossentropy(y.T, z.T, from_logits=True, axis=0).numpy(),
+                               -(y * log_p).sum(-1))
+    p = 1 / (1 + np.exp(-z))
+    t = (RNG.uniform(size=z.shape) > 0.5).astype(float)
+    np.testing.assert_allclose(ops.binary_crossentropy(t, p).numpy(),
+                               -(t * np.log(p) + (1 - t) * np.log(1 - p)), rtol=1e-6)
+    np.testing.assert_allclose(ops.normalize(A, axis=0, order=1).numpy(), A / np.abs(A).sum(0), rtol=1e-12)
+    mean, variance = ops.moments(C, axes=[2], keepdims=True)
+    np.testing.assert_allclose(mean.numpy(), C.mean(2, keepdims=True))
+    np.testing.assert_allclose(variance.numpy(), C.var(2, keepdims=True))
