@@ -232,3 +232,50 @@ def test_add_variable_metric_works_alone_and_in_fit():
     auc = metrics.AUC()
     auc.update_state(y, predicted)
     assert logs["auc"] == pytest.approx(auc.result())
+
+
+@pytest.mark.parametrize("metric, weights, plain, weighted", [
+    (lambda: metrics.SensitivityAtSpecificity(0.5), [1, 1, 2, 2, 1], 0.5, 1 / 3),
+    (lambda: metrics.SpecificityAtSensitivity(0.5), [1, 1, 2, 2, 2], 2 / 3, 0.5),
+    (lambda: metrics.PrecisionAtRecall(0.5), [2, 2, 2, 1, 1], 0.5, 1 / 3),
+])
+def test_rate_at_constraint_metrics_match_the_keras_documentation(metric, weights, plain, weighted):
+    m = metric()
+    m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8])
+    assert m.result() == pytest.approx(plain)
+    m.reset_state()
+    m.update_state([0, 0, 0, 1, 1], [0, 0.3, 0.8, 0.3, 0.8], sample_weight=weights)
+    assert m.result() == pytest.approx(weighted)
+    assert metrics.deserialize(metrics.serialize(m)).get_config() == m.get_config()
+
+
+def test_recall_at_precision_is_zero_when_the_precision_is_out_of_reach():
+    m = metrics.RecallAtPrecision(0.8)
+    m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+    assert m.result() == pytest.approx(0.5)
+    impossible = metrics.RecallAtPrecision(1.0, num_thresholds=3)
+    impossible.update_state([1, 0], [0.4, 0.9])
+    assert impossible.result() == 0.0
+    with pytest.raises(ValueError, match="PrecisionAtRecall: recall must be in"):
+        metrics.PrecisionAtRecall(1.5)
+
+
+@pytest.mark.parametrize("aggregation", ["uniform_average", "variance_weighted_average", None])
+def test_r2_score_matches_numpy(aggregation):
+    y = RNG.normal(size=(30, 2)) * [1.0, 3.0]
+    q = y + RNG.normal(size=(30, 2)) * 0.5
+    w = RNG.uniform(0.5, 2, size=30)
+    m = metrics.R2Score(class_aggregation=aggregation)
+    m.update_state(y[:10], q[:10], sample_weight=w[:10])
+    m.update_state(y[10:], q[10:], sample_weight=w[10:])
+    mean = np.sum(y * w[:, None], 0) / w.sum()
+    ss_tot = np.sum(w[:, None] * (y - mean) ** 2, 0)
+    raw = 1 - np.sum(w[:, None] * (y - q) ** 2, 0) / ss_tot
+    expected = {"uniform_average": raw.mean(), "variance_weighted_average": np.sum(ss_tot * raw) / ss_tot.sum(),
+                None: raw}[aggregation]
+    np.testing.assert_allclose(m.result(), expected, rtol=1e-10)
+    adjusted = metrics.R2Score(num_regressors=3)
+    adjusted.update_state(y, q)
+    plain = 1 - np.sum((y - q) ** 2, 0) / np.sum((y - y.mean(0)) ** 2, 0)
+    assert adjusted.result() == pytest.approx(1 - (1 - plain.mean()) * 29 / 26)
+    assert metrics.deserialize(metrics.serialize(m)).get_config() == m.get_config()

@@ -12,13 +12,15 @@ from minigrad.metrics.accuracy import (Accuracy, BinaryAccuracy, CategoricalAccu
                                        SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy)
 from minigrad.metrics.auc import AUC
 from minigrad.metrics.base import Mean, MeanMetricWrapper, Metric, MetricVariable, Sum, _array, register, registry
-from minigrad.metrics.confusion import (FalseNegatives, FalsePositives, Precision, Recall, TrueNegatives,
-                                        TruePositives)
+from minigrad.metrics.confusion import (FalseNegatives, FalsePositives, Precision, PrecisionAtRecall, Recall,
+                                        RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
+                                        TrueNegatives, TruePositives)
 from minigrad.metrics.fscore import F1Score, FBetaScore, MeanIoU
 from minigrad.metrics.regression import (BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge,
                                          CosineSimilarity, Hinge, KLDivergence, LogCoshError, MeanAbsoluteError,
                                          MeanAbsolutePercentageError, MeanSquaredError, MeanSquaredLogarithmicError,
-                                         Poisson, RootMeanSquaredError, SparseCategoricalCrossentropy, SquaredHinge)
+                                         Poisson, R2Score, RootMeanSquaredError, SparseCategoricalCrossentropy,
+                                         SquaredHinge)
 
 __all__ = ["Metric", "MetricVariable", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy", "BinaryAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
@@ -26,7 +28,8 @@ __all__ = ["Metric", "MetricVariable", "Mean", "Sum", "MeanMetricWrapper", "Accu
            "MeanSquaredLogarithmicError", "LogCoshError", "CosineSimilarity", "BinaryCrossentropy",
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "KLDivergence", "Poisson", "Hinge",
            "SquaredHinge", "CategoricalHinge", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
-           "Precision", "Recall", "AUC", "FBetaScore", "F1Score", "MeanIoU", "registry", "register", "get",
+           "Precision", "Recall", "PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity",
+           "SpecificityAtSensitivity", "AUC", "FBetaScore", "F1Score", "MeanIoU", "R2Score", "registry", "register", "get",
            "serialize", "deserialize"]
 
 

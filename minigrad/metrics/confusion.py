@@ -1,4 +1,5 @@
-"""Confusion-matrix metrics at thresholds (Keras formulas): TruePositives..., Precision, Recall, AUC.
+"""Confusion-matrix metrics at thresholds (Keras formulas): TruePositives..., Precision, Recall and the
+best-rate-under-a-constraint metrics (PrecisionAtRecall, ...).
 
 A prediction counts as positive when y_pred > threshold; y_true counts as positive when non-zero.
 Ratios use Keras' divide_no_nan (0 where the denominator is 0).
@@ -11,7 +12,8 @@ import numpy as np
 
 from minigrad.metrics.base import Metric, _array, _same_rank, register
 
-__all__ = ["TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives", "Precision", "Recall", "AUC"]
+__all__ = ["TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives", "Precision", "Recall",
+           "PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity", "SpecificityAtSensitivity"]
 
 EPSILON = 1e-7
 
@@ -159,3 +161,95 @@ class FalseNegatives(_Count):
     """Weighted count of positives predicted negative."""
 
     field = "false_negatives"
+
+
+class _AtConstraint(_Thresholded):
+    """Best value of one rate among the thresholds where another rate meets `value` (Keras'
+    SensitivitySpecificityBase: thresholds 0, the num_thresholds - 2 evenly spaced ones, 1)."""
+
+    constraint = ""  # the constructor argument's name: 'recall', 'precision', 'specificity', 'sensitivity'
+
+    def __init__(self, value: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: str | None = "float32") -> None:
+        owner = type(self).__name__
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ValueError(f"{owner}: {self.constraint} must be in [0, 1], received {value!r}")
+        if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int) or num_thresholds < 1:
+            raise ValueError(f"{owner}: num_thresholds must be an int > 0, received {num_thresholds!r}")
+        self.value, self.num_thresholds = float(value), num_thresholds
+        grid = [0.5] if num_thresholds == 1 else [0.0] + [(i + 1) / (num_thresholds - 1)
+                                                          for i in range(num_thresholds - 2)] + [1.0]
+        super().__init__(thresholds=grid, class_id=class_id, name=name, dtype=dtype)
+
+    def rates(self) -> dict[str, np.ndarray]:
+        tp, fp, tn, fn = (v.data for v in (self.true_positives, self.false_positives, self.true_negatives,
+                                            self.false_negatives))
+        recall = _divide_no_nan(tp, tp + fn)
+        return {"recall": recall, "sensitivity": recall, "precision": _divide_no_nan(tp, tp + fp),
+                "specificity": _divide_no_nan(tn, tn + fp)}
+
+    def best(self, constrained: str, dependent: str) -> float:
+        """max(dependent) where constrained >= value, 0 if no threshold qualifies."""
+        rates = self.rates()
+        feasible = rates[constrained] >= self.value
+        return float(rates[dependent][feasible].max(initial=0.0)) if feasible.any() else 0.0
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, self.constraint: self.value,
+                "num_thresholds": self.num_thresholds, "class_id": self.class_id}
+
+
+@register("precision_at_recall")
+class PrecisionAtRecall(_AtConstraint):
+    """The best precision among thresholds whose recall >= recall."""
+
+    constraint = "recall"
+
+    def __init__(self, recall: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: str | None = "float32") -> None:
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+
+    def result(self) -> float:
+        return self.best("recall", "precision")
+
+
+@register("recall_at_precision")
+class RecallAtPrecision(_AtConstraint):
+    """The best recall among thresholds whose precision >= precision (0 if none reaches it)."""
+
+    constraint = "precision"
+
+    def __init__(self, precision: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: str | None = "float32") -> None:
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
+
+    def result(self) -> float:
+        return self.best("precision", "recall")
+
+
+@register("sensitivity_at_specificity")
+class SensitivityAtSpecificity(_AtConstraint):
+    """The best sensitivity (recall) among thresholds whose specificity >= specificity."""
+
+    constraint = "specificity"
+
+    def __init__(self, specificity: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: str | None = "float32") -> None:
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+
+    def result(self) -> float:
+        return self.best("specificity", "sensitivity")
+
+
+@register("specificity_at_sensitivity")
+class SpecificityAtSensitivity(_AtConstraint):
+    """The best specificity among thresholds whose sensitivity (recall) >= sensitivity."""
+
+    constraint = "sensitivity"
+
+    def __init__(self, sensitivity: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: str | None = "float32") -> None:
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+
+    def result(self) -> float:
+        return self.best("sensitivity", "specificity")

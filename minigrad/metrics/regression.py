@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 
 from minigrad import losses
-from minigrad.metrics.base import Mean, MeanMetricWrapper, _array, _same_rank, register
+from minigrad.metrics.base import Mean, MeanMetricWrapper, Metric, _array, _same_rank, register
 
 __all__ = ["MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError", "MeanAbsolutePercentageError",
            "MeanSquaredLogarithmicError", "LogCoshError", "CosineSimilarity", "BinaryCrossentropy",
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "KLDivergence", "Poisson", "Hinge",
-           "SquaredHinge", "CategoricalHinge"]
+           "SquaredHinge", "CategoricalHinge", "R2Score"]
 
 
 def _error(owner: str, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
@@ -171,3 +171,64 @@ class CategoricalHinge(_LossMetric):
     """Mean categorical hinge loss."""
 
     loss_class = losses.CategoricalHinge
+
+
+@register("r2_score")
+class R2Score(Metric):
+    """Coefficient of determination 1 - SS_res / SS_tot per output column, then averaged
+    ('uniform_average'), weighted by SS_tot ('variance_weighted_average') or kept (None);
+    num_regressors > 0 gives the adjusted R^2."""
+
+    _AGGREGATIONS = ("uniform_average", "variance_weighted_average", None)
+
+    def __init__(self, class_aggregation: str | None = "uniform_average", num_regressors: int = 0,
+                 name: str | None = None, dtype: str | None = "float32") -> None:
+        if class_aggregation not in self._AGGREGATIONS:
+            raise ValueError(f"R2Score: class_aggregation must be one of {self._AGGREGATIONS}, "
+                             f"received {class_aggregation!r}")
+        if isinstance(num_regressors, bool) or not isinstance(num_regressors, int) or num_regressors < 0:
+            raise ValueError(f"R2Score: num_regressors must be an int >= 0, received {num_regressors!r}")
+        self.class_aggregation, self.num_regressors = class_aggregation, num_regressors
+        self._outputs: int | None = None
+        super().__init__(name=name, dtype=dtype)
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        t, p = _same_rank(self.name, _array(self.name, "y_true", y_true).astype(np.float64),
+                          _array(self.name, "y_pred", y_pred).astype(np.float64))
+        t, p = (t[:, None], p[:, None]) if t.ndim == 1 else (t, p)
+        if t.ndim != 2:
+            raise ValueError(f"{self.name}: expected y_true and y_pred of rank 1 or 2, received shape {t.shape}")
+        if self._outputs is None:
+            self._outputs = t.shape[1]
+            for field in ("sum", "squared_sum", "total_mse", "count"):
+                setattr(self, field, self.add_variable((self._outputs,), "zeros", "float64", name=field))
+            self.num_samples = self.add_variable((), "zeros", "float64", name="num_samples")
+        w = np.ones(t.shape) if sample_weight is None else _array(self.name, "sample_weight", sample_weight)
+        w = np.broadcast_to(w.reshape(-1, 1) if np.ndim(w) == 1 else w, t.shape).astype(np.float64)
+        self.sum.assign_add(np.sum(t * w, axis=0))
+        self.squared_sum.assign_add(np.sum(t * t * w, axis=0))
+        self.total_mse.assign_add(np.sum((t - p) ** 2 * w, axis=0))
+        self.count.assign_add(np.sum(w, axis=0))
+        self.num_samples.assign_add(t.shape[0])
+
+    def result(self) -> Any:
+        if self._outputs is None:
+            return 0.0
+        total = self.squared_sum.data - self.sum.data * (self.sum.data / self.count.data)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            raw = 1.0 - self.total_mse.data / total
+        raw = np.where(np.isinf(raw), 0.0, raw)  # Keras: a constant target scores 0
+        if self.class_aggregation == "uniform_average":
+            score = float(np.mean(raw))
+        elif self.class_aggregation == "variance_weighted_average":
+            score = float(np.sum(total * raw) / np.sum(total))
+        else:
+            score = raw
+        n, k = float(self.num_samples.data), self.num_regressors
+        if k and n - 1 > k:  # adjusted R^2 (Keras warns and skips it when n - 1 <= k)
+            score = 1.0 - (1.0 - score) * (n - 1) / (n - k - 1)
+        return score
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "class_aggregation": self.class_aggregation,
+                "num_regressors": self.num_regressors}
