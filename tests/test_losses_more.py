@@ -138,3 +138,39 @@ def test_sigmoid_output_uses_its_logits_under_no_grad():
     with no_grad():
         clipped = losses.BinaryCrossentropy()(y, sliced).item()
     assert clipped < value
+
+
+def test_focal_and_overlap_losses_match_the_keras_documentation():
+    y_true, y_pred = [[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]]
+    np.testing.assert_allclose(losses.binary_focal_crossentropy(y_true, y_pred, gamma=2).numpy(), [0.330, 0.206],
+                               atol=5e-4)
+    masks = [[[[1.0], [1.0]], [[0.0], [0.0]]], [[[1.0], [1.0]], [[0.0], [0.0]]]]
+    preds = [[[[0.0], [1.0]], [[0.0], [1.0]]], [[[0.4], [0.0]], [[0.0], [0.9]]]]
+    np.testing.assert_allclose(losses.dice(masks, preds, axis=(1, 2, 3)).numpy(), [0.5, 0.75757575], rtol=1e-5)
+    np.testing.assert_allclose(losses.dice(masks, preds).item(), 0.6164384, rtol=1e-5)
+    np.testing.assert_allclose(losses.tversky(masks, preds).item(), losses.dice(masks, preds).item(), rtol=1e-6)
+
+
+def test_focal_losses_match_numpy_with_balancing_smoothing_and_logits():
+    z = RNG.normal(size=(5, 3))
+    t = (RNG.uniform(size=(5, 3)) > 0.5).astype(float)
+    ts = t * 0.8 + 0.1
+    p = 1 / (1 + np.exp(-z))
+    bce = np.logaddexp(0, z) - ts * z
+    p_t = ts * p + (1 - ts) * (1 - p)
+    expected = np.mean((ts * 0.3 + (1 - ts) * 0.7) * (1 - p_t) ** 1.5 * bce, -1).mean()
+    loss = losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.3, gamma=1.5, from_logits=True,
+                                          label_smoothing=0.2)
+    np.testing.assert_allclose(loss(t, Tensor(z)).item(), expected, rtol=1e-10)
+    onehot = np.eye(3)[[0, 2, 1, 1, 0]]
+    q = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+    expected = np.mean(np.sum(0.25 * (1 - q) ** 2 * -onehot * np.log(q), -1))
+    np.testing.assert_allclose(losses.CategoricalFocalCrossentropy(from_logits=True)(onehot, Tensor(z)).item(),
+                               expected, rtol=1e-10)
+    for cls in (losses.BinaryFocalCrossentropy, losses.CategoricalFocalCrossentropy, losses.Dice, losses.Tversky):
+        made = cls(name="x")
+        assert losses.deserialize(losses.serialize(made)).get_config() == made.get_config()
+    with pytest.raises(ValueError, match="CategoricalFocalCrossentropy: only axis=-1"):
+        losses.CategoricalFocalCrossentropy(axis=1)
+    gradcheck(lambda x: losses.BinaryFocalCrossentropy(apply_class_balancing=True)(t, ops.sigmoid(x)), z)
+    gradcheck(lambda x: losses.Dice(axis=1)(t, ops.sigmoid(x)), z)

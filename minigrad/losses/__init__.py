@@ -9,7 +9,9 @@ from typing import Any
 
 from minigrad.losses.base import EPSILON, Loss, LossFunctionWrapper, register, registry, registry_name
 from minigrad.losses.hinge import CategoricalHinge, Hinge, SquaredHinge
-from minigrad.losses.probabilistic import (BinaryCrossentropy, CategoricalCrossentropy, KLDivergence, Poisson,
+from minigrad.losses.overlap import Dice, Tversky
+from minigrad.losses.probabilistic import (BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
+                                           CategoricalFocalCrossentropy, KLDivergence, Poisson,
                                            SparseCategoricalCrossentropy)
 from minigrad.losses.regression import (CosineSimilarity, Huber, LogCosh, MeanAbsoluteError,
                                         MeanAbsolutePercentageError, MeanSquaredError, MeanSquaredLogarithmicError)
@@ -18,11 +20,13 @@ from minigrad.tensor import Tensor
 __all__ = ["Loss", "LossFunctionWrapper", "EPSILON", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
            "BinaryCrossentropy", "KLDivergence", "Poisson", "MeanSquaredError", "MeanAbsoluteError", "Huber",
            "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "LogCosh", "CosineSimilarity", "Hinge",
-           "SquaredHinge", "CategoricalHinge", "registry", "register", "registry_name", "get", "serialize",
+           "SquaredHinge", "CategoricalHinge", "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy", "Dice",
+           "Tversky", "registry", "register", "registry_name", "get", "serialize",
            "deserialize", "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
            "mean_squared_logarithmic_error", "huber", "log_cosh", "cosine_similarity", "kl_divergence", "poisson",
            "hinge", "squared_hinge", "categorical_hinge", "categorical_crossentropy",
-           "sparse_categorical_crossentropy", "binary_crossentropy"]
+           "sparse_categorical_crossentropy", "binary_crossentropy", "binary_focal_crossentropy",
+           "categorical_focal_crossentropy", "dice", "tversky"]
 
 
 def _per_sample(cls: type[Loss], y_true: Any, y_pred: Any, **config: Any) -> Tensor:
@@ -113,6 +117,31 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
 def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False, label_smoothing: float = 0.0) -> Tensor:
     """mean(-(y log p + (1 - y) log(1 - p)), axis=-1) per sample."""
     return _per_sample(BinaryCrossentropy, y_true, y_pred, from_logits=from_logits, label_smoothing=label_smoothing)
+
+
+def binary_focal_crossentropy(y_true: Any, y_pred: Any, apply_class_balancing: bool = False, alpha: float = 0.25,
+                              gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0,
+                              axis: int = -1) -> Tensor:
+    """mean((1 - p_t)^gamma * bce, axis=-1) per sample."""
+    return _per_sample(BinaryFocalCrossentropy, y_true, y_pred, apply_class_balancing=apply_class_balancing,
+                       alpha=alpha, gamma=gamma, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+
+
+def categorical_focal_crossentropy(y_true: Any, y_pred: Any, alpha: float = 0.25, gamma: float = 2.0,
+                                   from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    """sum(alpha * (1 - p)^gamma * -y log p, axis=-1) per sample."""
+    return _per_sample(CategoricalFocalCrossentropy, y_true, y_pred, alpha=alpha, gamma=gamma,
+                       from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+
+
+def dice(y_true: Any, y_pred: Any, axis: Any = None) -> Tensor:
+    """1 - 2 sum(y_true * y_pred) / (sum(y_true) + sum(y_pred)) over axis."""
+    return _per_sample(Dice, y_true, y_pred, axis=axis)
+
+
+def tversky(y_true: Any, y_pred: Any, alpha: float = 0.5, beta: float = 0.5, axis: Any = None) -> Tensor:
+    """Keras' Tversky loss over axis."""
+    return _per_sample(Tversky, y_true, y_pred, alpha=alpha, beta=beta, axis=axis)
 
 
 MSE = mse = mean_squared_error

@@ -17,7 +17,7 @@ from minigrad.ops.activation import logits_of
 from minigrad.tensor import Tensor
 
 __all__ = ["CategoricalCrossentropy", "SparseCategoricalCrossentropy", "BinaryCrossentropy", "KLDivergence",
-           "Poisson"]
+           "Poisson", "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy"]
 
 
 def _producer_input(y_pred: Tensor, op_name: str) -> Tensor | None:
@@ -161,3 +161,67 @@ class Poisson(Loss):
     def call(self, y_true: np.ndarray, y_pred: Tensor) -> Tensor:
         y = self._same_shape(y_true, y_pred, "counts")
         return (y_pred - (y_pred + EPSILON).log() * y).mean(axis=-1)
+
+
+def _last_axis_only(owner: str, axis: int) -> int:
+    if axis != -1:
+        raise ValueError(f"{owner}: only axis=-1 is supported, received axis={axis!r}")
+    return axis
+
+
+@register("binary_focal_crossentropy")
+class BinaryFocalCrossentropy(Loss):
+    """mean((1 - p_t)^gamma * bce) over the last axis, p_t = y p + (1 - y)(1 - p); with
+    apply_class_balancing, times alpha (positives) or 1 - alpha (negatives)."""
+
+    def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25, gamma: float = 2.0,
+                 from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str | None = "sum_over_batch_size", name: str | None = None) -> None:
+        super().__init__(name=name, reduction=reduction)
+        self.apply_class_balancing, self.alpha, self.gamma = bool(apply_class_balancing), float(alpha), float(gamma)
+        self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
+        self.axis = _last_axis_only(type(self).__name__, axis)
+
+    def call(self, y_true: np.ndarray, y_pred: Tensor) -> Tensor:
+        from minigrad.ops.nn import binary_crossentropy
+
+        y = self._same_shape(y_true, y_pred, "binary labels")
+        if self.label_smoothing:
+            y = y * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+        p = apply("sigmoid", y_pred) if self.from_logits else y_pred
+        bce = binary_crossentropy(y, p)  # elementwise; a sigmoid output goes through its logits
+        p_t = p * y + (1.0 - p) * (1.0 - y)
+        focal = (1.0 - p_t) ** self.gamma * bce
+        if self.apply_class_balancing:
+            focal = focal * (y * self.alpha + (1.0 - y) * (1.0 - self.alpha))
+        return focal.mean(axis=-1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "apply_class_balancing": self.apply_class_balancing, "alpha": self.alpha,
+                "gamma": self.gamma, "from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
+                "axis": self.axis}
+
+
+@register("categorical_focal_crossentropy")
+class CategoricalFocalCrossentropy(Loss):
+    """sum(alpha * (1 - p)^gamma * -y log p) over the class axis, p normalised and clipped to [1e-7, 1 - 1e-7]."""
+
+    def __init__(self, alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
+                 label_smoothing: float = 0.0, axis: int = -1, reduction: str | None = "sum_over_batch_size",
+                 name: str | None = None) -> None:
+        super().__init__(name=name, reduction=reduction)
+        self.alpha, self.gamma = float(alpha), float(gamma)
+        self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
+        self.axis = _last_axis_only(type(self).__name__, axis)
+
+    def call(self, y_true: np.ndarray, y_pred: Tensor) -> Tensor:
+        y = self._same_shape(y_true, y_pred, "one-hot labels")
+        p = apply("softmax", y_pred, axis=-1) if self.from_logits else y_pred
+        p = (p / p.sum(axis=-1, keepdims=True)).clip(EPSILON, 1.0 - EPSILON)
+        if self.label_smoothing:
+            y = y * (1.0 - self.label_smoothing) + self.label_smoothing / y.shape[-1]
+        return ((1.0 - p) ** self.gamma * (-(p.log() * y)) * self.alpha).sum(axis=-1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "alpha": self.alpha, "gamma": self.gamma, "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
