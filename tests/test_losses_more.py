@@ -174,3 +174,18 @@ def test_focal_losses_match_numpy_with_balancing_smoothing_and_logits():
         losses.CategoricalFocalCrossentropy(axis=1)
     gradcheck(lambda x: losses.BinaryFocalCrossentropy(apply_class_balancing=True)(t, ops.sigmoid(x)), z)
     gradcheck(lambda x: losses.Dice(axis=1)(t, ops.sigmoid(x)), z)
+
+
+def test_sparse_crossentropy_ignore_class_averages_over_the_other_entries():
+    z = RNG.normal(size=(2, 3, 4))
+    labels = np.array([[0, 255, 3], [255, 1, 2]])
+    log_p = z - np.log(np.exp(z).sum(-1, keepdims=True))
+    keep = labels != 255
+    picked = -np.take_along_axis(log_p, np.where(keep, labels, 0)[..., None], -1)[..., 0]
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=255)
+    np.testing.assert_allclose(loss(labels, Tensor(z)).item(), picked[keep].mean(), rtol=1e-6)
+    per = losses.sparse_categorical_crossentropy(labels, Tensor(z), from_logits=True, ignore_class=255).numpy()
+    np.testing.assert_allclose(per, np.where(keep, picked, 0.0), rtol=1e-10)
+    assert losses.deserialize(losses.serialize(loss)).get_config()["ignore_class"] == 255
+    with pytest.raises(ValueError, match=r"SparseCategoricalCrossentropy: expected class labels in \[0, 3\]"):
+        loss(np.array([[0, 7, 3], [255, 1, 2]]), Tensor(z))

@@ -107,10 +107,15 @@ def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False
 
 
 def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
-                                    axis: int = -1) -> Tensor:
-    """-log(softmax[label]) per sample."""
+                                    ignore_class: int | None = None, axis: int = -1) -> Tensor:
+    """-log(softmax[label]) per sample (0 where the label is ignore_class)."""
     from minigrad.ops.nn import sparse_categorical_crossentropy as over_axis
 
+    if ignore_class is not None or axis == -1:
+        if axis != -1:
+            raise ValueError("sparse_categorical_crossentropy: ignore_class together with axis != -1 is not supported")
+        return _per_sample(SparseCategoricalCrossentropy, y_true, y_pred, from_logits=from_logits,
+                           ignore_class=ignore_class)
     return over_axis(y_true, y_pred, from_logits=from_logits, axis=axis)
 
 

@@ -76,15 +76,20 @@ class CategoricalCrossentropy(Loss):
 
 @register("sparse_categorical_crossentropy")
 class SparseCategoricalCrossentropy(Loss):
-    """-log(softmax[label]) per sample; y_true integer class indices of shape (N,) (or (N, 1))."""
+    """-log(softmax[label]) per sample; y_true integer class indices of shape (N,) (or (N, 1)).
 
-    def __init__(self, from_logits: bool = False, name: str | None = None,
-                 reduction: str = "sum_over_batch_size") -> None:
+    Entries labelled ignore_class count 0 and, for the mean reductions, the mean runs over the others
+    (Keras' mask)."""
+
+    def __init__(self, from_logits: bool = False, ignore_class: int | None = None, name: str | None = None,
+                 reduction: str | None = "sum_over_batch_size") -> None:
         super().__init__(name=name, reduction=reduction)
-        self.from_logits = bool(from_logits)
+        if ignore_class is not None and (isinstance(ignore_class, bool) or not isinstance(ignore_class, int)):
+            raise TypeError(f"{type(self).__name__}: ignore_class must be an int or None, received {ignore_class!r}")
+        self.from_logits, self.ignore_class = bool(from_logits), ignore_class
 
-    def call(self, y_true: np.ndarray, y_pred: Tensor) -> Tensor:
-        owner, shape = type(self).__name__, y_pred.data.shape
+    def _class_labels(self, y_true: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        owner = type(self).__name__
         if len(shape) < 2:
             raise ValueError(f"{owner}: expected y_pred of shape (N, C) with a class axis, received {shape}")
         labels = y_true.reshape(shape[:-1]) if y_true.shape == shape[:-1] + (1,) else y_true
@@ -93,24 +98,38 @@ class SparseCategoricalCrossentropy(Loss):
                     "(loss='categorical_crossentropy')" if labels.shape == shape else "")
             raise ValueError(f"{owner}: expected integer class labels of shape {shape[:-1]} for y_pred of shape "
                              f"{shape}, received y_true of shape {y_true.shape}{hint}")
-        classes = shape[-1]
         if labels.dtype.kind == "f" and not np.array_equal(labels, np.floor(labels)):
             raise ValueError(f"{owner}: expected integer class labels, received non-integer values")
-        if labels.size and (labels.min() < 0 or labels.max() >= classes):
-            raise ValueError(f"{owner}: expected class labels in [0, {classes - 1}] for {classes} classes, "
-                             f"received values in [{labels.min()}, {labels.max()}]")
-        labels = labels.astype(np.int64).reshape(-1)
+        counted = labels if self.ignore_class is None else labels[labels != self.ignore_class]
+        if counted.size and (counted.min() < 0 or counted.max() >= shape[-1]):
+            raise ValueError(f"{owner}: expected class labels in [0, {shape[-1] - 1}] for {shape[-1]} classes, "
+                             f"received values in [{counted.min()}, {counted.max()}]")
+        return labels.astype(np.int64)
+
+    def call(self, y_true: np.ndarray, y_pred: Tensor) -> Tensor:
+        shape = y_pred.data.shape
+        labels = self._class_labels(y_true, shape)
+        valid = None if self.ignore_class is None else labels != self.ignore_class
+        labels = (labels if valid is None else np.where(valid, labels, 0)).reshape(-1)
+        classes = shape[-1]
         logits = y_pred if self.from_logits else _producer_input(y_pred, "softmax")
         if logits is not None:
             per = apply("sparse_softmax_cross_entropy", _rows(logits, classes), labels)
-            return per if len(shape) == 2 else apply("reshape", per, shape=shape[:-1])
-        onehot = np.zeros((labels.size, classes), y_pred.data.dtype)
-        onehot[np.arange(labels.size), labels] = 1
-        p = (y_pred / y_pred.sum(axis=-1, keepdims=True)).clip(EPSILON, 1.0 - EPSILON)
-        return -(p.log() * onehot.reshape(shape)).sum(axis=-1)
+            per = per if len(shape) == 2 else apply("reshape", per, shape=shape[:-1])
+        else:
+            onehot = np.zeros((labels.size, classes), y_pred.data.dtype)
+            onehot[np.arange(labels.size), labels] = 1
+            p = (y_pred / y_pred.sum(axis=-1, keepdims=True)).clip(EPSILON, 1.0 - EPSILON)
+            per = -(p.log() * onehot.reshape(shape)).sum(axis=-1)
+        if valid is None:
+            return per
+        weight = valid.astype(y_pred.data.dtype)
+        if self.reduction in ("sum_over_batch_size", "mean"):
+            weight *= valid.size / (valid.sum() + EPSILON)
+        return per * weight
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "from_logits": self.from_logits}
+        return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": self.ignore_class}
 
 
 @register("binary_crossentropy")
