@@ -273,3 +273,41 @@ def test_nn_crossentropies_are_keras_per_sample_values():
     mean, variance = ops.moments(C, axes=[2], keepdims=True)
     np.testing.assert_allclose(mean.numpy(), C.mean(2, keepdims=True))
     np.testing.assert_allclose(variance.numpy(), C.var(2, keepdims=True))
+
+
+def test_control_flow_runs_eagerly_and_keeps_gradients():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = ops.fori_loop(0, 3, lambda i, v: v * x, ops.ones(2, dtype="float64"))
+    y = ops.cond(ops.sum(y) > 0, lambda: y * 2.0, lambda: y)
+    count, total = ops.while_loop(lambda c, t: c < 4, lambda c, t: (c + 1, t + x), (0, ops.zeros(2, "float64")))
+    carry, ys = ops.scan(lambda c, xi: (c + xi, c * xi), ops.zeros((), "float64"), x)
+    (ops.sum(y) + ops.sum(total) + carry + ops.sum(ys) + ops.sum(ops.map(ops.square, x))).backward()
+    assert count == 4 and ys.numpy().tolist() == [0.0, 2.0]  # ys = (0 * x0, x0 * x1)
+    np.testing.assert_allclose(x.grad, 6 * x.data ** 2 + 4 + 1 + x.data[::-1] + 2 * x.data)
+
+
+def _attention_reference(q, k, v, mask=None, causal=False):
+    logits = np.einsum("btnh,bsnh->bnts", q, k) / np.sqrt(q.shape[-1])
+    keep = np.ones(logits.shape, bool) if mask is None else np.broadcast_to(mask, logits.shape)
+    if causal:
+        keep = keep & np.tril(np.ones(logits.shape[-2:], bool))
+    logits = np.where(keep, logits, -1e30)
+    w = np.exp(logits - logits.max(-1, keepdims=True))
+    return np.einsum("bnts,bsnh->btnh", w / w.sum(-1, keepdims=True), v)
+
+
+def test_dot_product_attention_and_batch_normalization_match_numpy():
+    q, k, v = RNG.normal(size=(2, 3, 4, 5)), RNG.normal(size=(2, 6, 2, 5)), RNG.normal(size=(2, 6, 2, 5))
+    kk, vv = np.repeat(k, 2, axis=2), np.repeat(v, 2, axis=2)
+    np.testing.assert_allclose(ops.dot_product_attention(q, k, v).numpy(), _attention_reference(q, kk, vv), rtol=1e-10)
+    mask = RNG.uniform(size=(2, 1, 3, 6)) > 0.3
+    mask[..., 0] = True
+    np.testing.assert_allclose(ops.dot_product_attention(q, k, v, mask=mask).numpy(),
+                               _attention_reference(q, kk, vv, mask), rtol=1e-10)
+    qs = RNG.normal(size=(2, 6, 4, 5))
+    np.testing.assert_allclose(ops.dot_product_attention(qs, kk, vv, is_causal=True).numpy(),
+                               _attention_reference(qs, kk, vv, causal=True), rtol=1e-10)
+    gradcheck(lambda a: ops.dot_product_attention(a, kk[:1, :2], vv[:1, :2]), q[:1, :2])
+    mean, var, gamma, beta = C.mean((0, 2)), C.var((0, 2)), np.arange(1.0, 4.0), np.ones(3)
+    np.testing.assert_allclose(ops.batch_normalization(C, mean, var, axis=1, offset=beta, scale=gamma).numpy(),
+                               (C - mean[:, None]) / np.sqrt(var[:, None] + 1e-3) * gamma[:, None] + 1, rtol=1e-12)

@@ -1,4 +1,4 @@
-"""keras.ops core names: conversion, dtype, shape queries and stop_gradient.
+"""keras.ops core names: conversion, dtype, shape queries, stop_gradient and control flow.
 
 These are the entry points the other `ops` functions use to turn arrays, lists and scalars into
 Tensors, so every function of the namespace accepts the same inputs.
@@ -13,7 +13,7 @@ from minigrad._ext._tensor import TensorBase, apply, make_tensor
 from minigrad.tensor import Tensor
 
 __all__ = ["convert_to_tensor", "convert_to_numpy", "is_tensor", "cast", "dtype", "shape", "ndim", "size",
-           "stop_gradient", "standardize_dtype", "KERAS_FLOATX"]
+           "stop_gradient", "standardize_dtype", "KERAS_FLOATX", "cond", "fori_loop", "while_loop", "scan", "map"]
 
 KERAS_FLOATX = "float32"  # keras.config.floatx(): the dtype of new float tensors
 
@@ -101,3 +101,55 @@ def size(x: Any) -> int:
 def stop_gradient(variable: Any) -> Tensor:
     """The same values, cut from the graph: no gradient flows through."""
     return make_tensor(as_array(variable), False)
+
+
+# ----- control flow: eager Python, so every branch and step records its own graph
+def cond(pred: Any, true_fn: Any, false_fn: Any) -> Any:
+    """true_fn() if pred else false_fn()."""
+    return true_fn() if bool(as_array(pred)) else false_fn()
+
+
+def fori_loop(lower: int, upper: int, body_fun: Any, init_val: Any) -> Any:
+    """val = body_fun(i, val) for i in range(lower, upper)."""
+    val = init_val
+    for i in range(int(as_array(lower)), int(as_array(upper))):
+        val = body_fun(i, val)
+    return val
+
+
+def while_loop(cond: Any, body: Any, loop_vars: Any, maximum_iterations: int | None = None) -> Any:
+    """loop_vars = body(*loop_vars) while cond(*loop_vars) (at most maximum_iterations times)."""
+    single = not isinstance(loop_vars, (list, tuple))
+    state = (loop_vars,) if single else tuple(loop_vars)
+    steps = 0
+    while bool(as_array(cond(*state))) and (maximum_iterations is None or steps < maximum_iterations):
+        out = body(*state)
+        state = (out,) if single else tuple(out)
+        steps += 1
+    return state[0] if single else type(loop_vars)(state)
+
+
+def scan(f: Any, init: Any, xs: Any = None, length: int | None = None, reverse: bool = False,
+         unroll: int = 1) -> tuple[Any, Any]:
+    """(carry, stacked ys) of carry, y = f(carry, x) over the leading axis of xs (jax.lax.scan)."""
+    from minigrad.ops.arrays import stack
+
+    if xs is None and length is None:
+        raise ValueError("scan: give xs or length")
+    n = length if xs is None else len(as_array(xs))
+    order = range(n - 1, -1, -1) if reverse else range(n)
+    carry, ys = init, []
+    for i in order:
+        carry, y = f(carry, None if xs is None else as_tensor(xs)[i])
+        ys.append(y)
+    if reverse:
+        ys.reverse()
+    return carry, (stack(ys) if ys and ys[0] is not None else None)
+
+
+def map(f: Any, xs: Any) -> Tensor:  # noqa: A001 (Keras' name)
+    """f applied to each slice of xs along its leading axis, the results stacked."""
+    from minigrad.ops.arrays import stack
+
+    xs = as_tensor(xs)
+    return stack([f(xs[i]) for i in range(len(xs))])

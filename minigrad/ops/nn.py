@@ -19,7 +19,8 @@ from minigrad.tensor import Tensor
 
 __all__ = ["relu", "relu6", "sigmoid", "hard_sigmoid", "tanh", "softplus", "softsign", "silu", "swish", "gelu",
            "elu", "selu", "leaky_relu", "log_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "mish", "glu",
-           "softmax", "log_softmax", "one_hot", "multi_hot", "normalize", "moments", "binary_crossentropy",
+           "softmax", "log_softmax", "one_hot", "multi_hot", "normalize", "moments", "batch_normalization",
+           "dot_product_attention", "binary_crossentropy",
            "categorical_crossentropy", "sparse_categorical_crossentropy", "depthwise_conv",
            "conv_transpose", "max_pool", "average_pool"]
 
@@ -183,6 +184,49 @@ def moments(x: Any, axes: int | Sequence[int], keepdims: bool = False,
     axes = tuple(axes) if isinstance(axes, (list, tuple)) else axes
     x = as_tensor(x)
     return apply("mean", x, axis=axes, keepdims=keepdims), var(x, axis=axes, keepdims=keepdims)
+
+
+def batch_normalization(x: Any, mean: Any, variance: Any, axis: int, offset: Any = None, scale: Any = None,
+                        epsilon: float = 1e-3) -> Tensor:
+    """(x - mean) / sqrt(variance + epsilon) * scale + offset, the 1-D statistics laid along axis."""
+    x = as_tensor(x)
+    ax = normalize_axis("batch_normalization", axis, x.ndim)[0]
+    shape = tuple(-1 if d == ax else 1 for d in range(x.ndim))
+
+    def along(v: Any) -> Tensor:
+        return apply("reshape", v, shape=shape)
+
+    y = apply("divide", apply("subtract", x, along(mean)), apply("sqrt", apply("add", along(variance), epsilon)))
+    y = y if scale is None else apply("multiply", y, along(scale))
+    return y if offset is None else apply("add", y, along(offset))
+
+
+def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, mask: Any = None,
+                          scale: float | None = None, is_causal: bool = False, flash_attention: Any = None,
+                          attn_logits_soft_cap: float | None = None) -> Tensor:
+    """softmax(q k^T * scale + bias, masked) v for (B, T, N, H) queries and (B, S, K, H) keys/values
+    (K dividing N: grouped heads); scale defaults to 1 / sqrt(H)."""
+    from minigrad.ops.arrays import repeat
+    from minigrad.ops.linalg import einsum
+
+    if flash_attention or attn_logits_soft_cap is not None:
+        raise ValueError("dot_product_attention: flash_attention and attn_logits_soft_cap are not supported")
+    q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
+    if q.ndim != 4 or k.ndim != 4 or v.shape != k.shape or q.shape[-1] != k.shape[-1] or q.shape[2] % k.shape[2]:
+        raise ValueError(f"dot_product_attention: expected query (B, T, N, H) and key/value (B, S, K, H) with K "
+                         f"dividing N, received {q.shape}, {k.shape}, {v.shape}")
+    if k.shape[2] != q.shape[2]:
+        k, v = repeat(k, q.shape[2] // k.shape[2], axis=2), repeat(v, q.shape[2] // v.shape[2], axis=2)
+    logits = apply("multiply", einsum("btnh,bsnh->bnts", q, k), 1.0 / np.sqrt(q.shape[-1]) if scale is None else scale)
+    if bias is not None:
+        logits = apply("add", logits, bias)
+    keep = None if mask is None else np.broadcast_to(as_array(mask).astype(bool), logits.shape)
+    if is_causal:
+        causal = np.tril(np.ones(logits.shape[-2:], bool))
+        keep = causal if keep is None else keep & causal
+    if keep is not None:  # Keras' large negative number: masked keys get ~0 weight, no NaN
+        logits = apply("where", np.broadcast_to(keep, logits.shape), logits, -0.7 * np.finfo(logits.dtype).max)
+    return einsum("bnts,bsnh->btnh", apply("softmax", logits, axis=-1), v)
 
 
 def _last_axis(x: Tensor, axis: int) -> Tensor:
