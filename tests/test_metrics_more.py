@@ -279,3 +279,29 @@ def test_r2_score_matches_numpy(aggregation):
     plain = 1 - np.sum((y - q) ** 2, 0) / np.sum((y - y.mean(0)) ** 2, 0)
     assert adjusted.result() == pytest.approx(1 - (1 - plain.mean()) * 29 / 26)
     assert metrics.deserialize(metrics.serialize(m)).get_config() == m.get_config()
+
+
+def test_iou_family_matches_the_keras_documentation():
+    m = metrics.IoU(num_classes=2, target_class_ids=[0])
+    m.update_state([0, 0, 1, 1], [0, 1, 0, 1])
+    assert m.result() == pytest.approx(1 / 3, rel=1e-6)
+    m.reset_state()
+    m.update_state([0, 0, 1, 1], [0, 1, 0, 1], sample_weight=[0.3, 0.3, 0.3, 0.1])
+    assert m.result() == pytest.approx(1 / 3, rel=1e-5)
+    b = metrics.BinaryIoU(target_class_ids=[0, 1], threshold=0.3)
+    b.update_state([0, 1, 0, 1], [0.1, 0.2, 0.4, 0.7])
+    assert b.result() == pytest.approx(1 / 3, rel=1e-6)
+    b.reset_state()
+    b.update_state([0, 1, 0, 1], [0.1, 0.2, 0.4, 0.7], sample_weight=[0.2, 0.3, 0.4, 0.1])
+    assert b.result() == pytest.approx(0.17361112, rel=1e-5)
+    onehot = metrics.OneHotMeanIoU(num_classes=3)
+    t, p = RNG.integers(0, 3, 20), RNG.integers(0, 3, 20)
+    onehot.update_state(np.eye(3)[t], np.eye(3)[p] * 0.8)
+    sparse = metrics.MeanIoU(num_classes=3)
+    sparse.update_state(t, p)
+    assert onehot.result() == pytest.approx(sparse.result())
+    for made in (metrics.IoU(3, [1, 2], ignore_class=0), metrics.BinaryIoU([1], 0.4), metrics.OneHotIoU(3, [0]),
+                 onehot):
+        assert metrics.deserialize(metrics.serialize(made)).get_config() == made.get_config()
+    with pytest.raises(ValueError, match=r"IoU: target_class_ids must be class ids in \[0, 2\)"):
+        metrics.IoU(2, [2])

@@ -15,7 +15,8 @@ from minigrad.metrics.base import Mean, MeanMetricWrapper, Metric, MetricVariabl
 from minigrad.metrics.confusion import (FalseNegatives, FalsePositives, Precision, PrecisionAtRecall, Recall,
                                         RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
                                         TrueNegatives, TruePositives)
-from minigrad.metrics.fscore import F1Score, FBetaScore, MeanIoU
+from minigrad.metrics.fscore import F1Score, FBetaScore
+from minigrad.metrics.iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from minigrad.metrics.regression import (BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge,
                                          CosineSimilarity, Hinge, KLDivergence, LogCoshError, MeanAbsoluteError,
                                          MeanAbsolutePercentageError, MeanSquaredError, MeanSquaredLogarithmicError,
@@ -29,7 +30,8 @@ __all__ = ["Metric", "MetricVariable", "Mean", "Sum", "MeanMetricWrapper", "Accu
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "KLDivergence", "Poisson", "Hinge",
            "SquaredHinge", "CategoricalHinge", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
            "Precision", "Recall", "PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity",
-           "SpecificityAtSensitivity", "AUC", "FBetaScore", "F1Score", "MeanIoU", "R2Score", "registry", "register", "get",
+           "SpecificityAtSensitivity", "AUC", "FBetaScore", "F1Score", "IoU", "MeanIoU", "BinaryIoU", "OneHotIoU", "OneHotMeanIoU", "R2Score",
+           "registry", "register", "get",
            "serialize", "deserialize"]
 
 

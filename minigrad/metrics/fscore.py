@@ -1,4 +1,4 @@
-"""Per-class scores (Keras formulas): FBetaScore, F1Score and MeanIoU."""
+"""F-scores per class (Keras formulas): FBetaScore and F1Score."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +8,7 @@ import numpy as np
 from minigrad.metrics.base import Metric, _array, register
 from minigrad.metrics.confusion import _divide_no_nan
 
-__all__ = ["FBetaScore", "F1Score", "MeanIoU"]
+__all__ = ["FBetaScore", "F1Score"]
 
 _AVERAGES = (None, "micro", "macro", "weighted")
 
@@ -89,46 +89,3 @@ class F1Score(FBetaScore):
         config = super().get_config()
         del config["beta"]
         return config
-
-
-@register("mean_iou")
-class MeanIoU(Metric):
-    """Mean over classes of tp / (tp + fp + fn) from a weighted confusion matrix (classes never seen skip)."""
-
-    def __init__(self, num_classes: int, name: str | None = None, dtype: str | None = "float32",
-                 ignore_class: int | None = None, sparse_y_true: bool = True, sparse_y_pred: bool = True,
-                 axis: int = -1) -> None:
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f"MeanIoU: num_classes must be a positive int, received {num_classes!r}")
-        self.num_classes, self.ignore_class, self.axis = num_classes, ignore_class, axis
-        self.sparse_y_true, self.sparse_y_pred = bool(sparse_y_true), bool(sparse_y_pred)
-        super().__init__(name=name, dtype=dtype)
-        self.total_cm = self.add_variable((num_classes, num_classes), "zeros", "float64", name="total_confusion_matrix")
-
-    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        t, p = _array(self.name, "y_true", y_true), _array(self.name, "y_pred", y_pred)
-        t = t if self.sparse_y_true else np.argmax(t, axis=self.axis)
-        p = p if self.sparse_y_pred else np.argmax(p, axis=self.axis)
-        t, p = t.astype(np.int64).reshape(-1), p.astype(np.int64).reshape(-1)  # Keras casts class ids to int
-        if t.shape != p.shape:
-            raise ValueError(f"{self.name}: y_true and y_pred hold {t.size} and {p.size} class ids; they must match")
-        w = np.ones(t.shape) if sample_weight is None else np.broadcast_to(
-            _array(self.name, "sample_weight", sample_weight).astype(np.float64).reshape(-1), t.shape)
-        keep = np.ones(t.shape, bool) if self.ignore_class is None else t != self.ignore_class
-        t, p, w = t[keep], p[keep], w[keep]
-        if t.size and (min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= self.num_classes):
-            raise ValueError(f"{self.name}: class ids must be in [0, {self.num_classes - 1}], received values in "
-                             f"[{min(t.min(), p.min())}, {max(t.max(), p.max())}]")
-        cm = np.zeros((self.num_classes, self.num_classes))
-        np.add.at(cm, (t, p), w)
-        self.total_cm.assign_add(cm)
-
-    def result(self) -> float:
-        cm = self.total_cm.data
-        tp = np.diag(cm)
-        denominator = cm.sum(axis=0) + cm.sum(axis=1) - tp
-        return float(_divide_no_nan(np.sum(_divide_no_nan(tp, denominator)), np.sum(denominator != 0)))
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "num_classes": self.num_classes, "ignore_class": self.ignore_class,
-                "sparse_y_true": self.sparse_y_true, "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
