@@ -189,3 +189,30 @@ def test_sparse_crossentropy_ignore_class_averages_over_the_other_entries():
     assert losses.deserialize(losses.serialize(loss)).get_config()["ignore_class"] == 255
     with pytest.raises(ValueError, match=r"SparseCategoricalCrossentropy: expected class labels in \[0, 3\]"):
         loss(np.array([[0, 7, 3], [255, 1, 2]]), Tensor(z))
+
+
+class CustomMSE(losses.Loss):
+    """The Keras guide's custom loss, verbatim but for the imports."""
+
+    def __init__(self, regularization_factor=0.1, name="custom_mse"):
+        super().__init__(name=name)
+        self.regularization_factor = regularization_factor
+
+    def call(self, y_true, y_pred):
+        mse = ops.mean(ops.square(y_true - y_pred), axis=-1)
+        reg = ops.mean(ops.square(0.5 - y_pred), axis=-1)
+        return mse + reg * self.regularization_factor
+
+
+def test_a_keras_guide_custom_loss_trains():
+    x = RNG.normal(size=(16, 3)).astype(np.float32)
+    y = x.sum(1, keepdims=True).astype(np.float32)
+    mg.set_seed(2)
+    model = mg.Sequential([layers.Input((3,)), layers.Dense(1)])
+    model.compile(optimizer="adam", loss=CustomMSE())
+    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    pred = model.predict(x, verbose=0)
+    expected = np.mean(np.mean((y - pred) ** 2, -1) + 0.1 * np.mean((0.5 - pred) ** 2, -1))
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-5)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert ops.where(np.array([True, False]), 1.0, 0.0).dtype == np.float32

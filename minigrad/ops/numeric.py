@@ -202,7 +202,7 @@ def where(condition: Any, x1: Any = None, x2: Any = None) -> Tensor | tuple[Tens
         return tuple(_constant(i) for i in np.nonzero(cond))
     if x1 is None or x2 is None:
         raise ValueError("where: give both x1 and x2, or neither")
-    return apply("where", cond, x1, x2)
+    return apply("where", cond, as_tensor(x1), as_tensor(x2))  # Python floats become float32, as in Keras
 
 
 # ----- results without a gradient (indices, booleans, rounding)
