@@ -311,3 +311,14 @@ def test_dot_product_attention_and_batch_normalization_match_numpy():
     mean, var, gamma, beta = C.mean((0, 2)), C.var((0, 2)), np.arange(1.0, 4.0), np.ones(3)
     np.testing.assert_allclose(ops.batch_normalization(C, mean, var, axis=1, offset=beta, scale=gamma).numpy(),
                                (C - mean[:, None]) / np.sqrt(var[:, None] + 1e-3) * gamma[:, None] + 1, rtol=1e-12)
+
+
+def test_inv_det_solve_match_numpy():
+    m = RNG.normal(size=(2, 3, 3)) + 3 * np.eye(3)
+    b = RNG.normal(size=(2, 3, 2))
+    np.testing.assert_allclose(ops.inv(m).numpy(), np.linalg.inv(m), rtol=1e-10)
+    np.testing.assert_allclose(ops.det(m).numpy(), np.linalg.det(m), rtol=1e-10)
+    np.testing.assert_allclose(ops.solve(m, b).numpy(), np.linalg.solve(m, b), rtol=1e-10)
+    np.testing.assert_allclose(ops.solve(m[0], b[0, :, 0]).numpy(), np.linalg.solve(m[0], b[0, :, 0]), rtol=1e-10)
+    with pytest.raises(ShapeError, match="inv: expected"):
+        ops.inv(np.ones((2, 3)))

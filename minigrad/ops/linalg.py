@@ -1,4 +1,4 @@
-"""Linear algebra: matmul (batched, broadcasting) and einsum; dot and tensordot compose matmul in ops.numeric."""
+"""Linear algebra ops (matmul, einsum, inv, det, solve) and the keras.ops functions built on them."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +13,7 @@ from minigrad.ops.core import as_tensor
 from minigrad.ops.numeric import Axis, _axis, _constant
 from minigrad.tensor import Tensor
 
-__all__ = ["matmul", "tensordot", "dot", "einsum", "outer", "trace", "norm", "parse_einsum"]
+__all__ = ["matmul", "tensordot", "dot", "einsum", "outer", "trace", "norm", "inv", "det", "solve", "parse_einsum"]
 
 
 @register("matmul")
@@ -147,6 +147,104 @@ class Einsum(Op):
         return st.tuples(st.sampled_from(equations), st.lists(st.integers(1, 3), min_size=9, max_size=9)).flatmap(build)
 
 
+def _square(op: str, a: np.ndarray) -> None:
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ShapeError(f"{op}: expected (..., n, n) square matrices, received shape {a.shape}")
+
+
+def _mT(a: np.ndarray) -> np.ndarray:
+    return np.swapaxes(a, -1, -2)
+
+
+def _well_conditioned(shape: tuple[int, ...]):
+    """Matrices kept far from singular (strictly diagonally dominant): entries in [-0.5, 0.5] plus
+    n + 1 on the diagonal."""
+    from minigrad.testing import strategies as S
+
+    n = shape[-1]
+    return S.arrays(shape, -0.5, 0.5).map(lambda a: a + (n + 1) * np.eye(n))
+
+
+def _square_strategy():
+    from hypothesis import strategies as st
+
+    return st.tuples(st.lists(st.integers(1, 2), max_size=1).map(tuple), st.integers(1, 3)).map(
+        lambda bn: bn[0] + (bn[1], bn[1]))
+
+
+@register("inv")
+class Inv(Op):
+    """y = a^-1 per matrix; da = -y^T dy y^T."""
+
+    def check(self, a: np.ndarray) -> None:
+        _square(self.name, a)
+
+    def forward(self, ctx: Context, a: np.ndarray) -> np.ndarray:
+        y = np.linalg.inv(a)
+        ctx.save(y)
+        return y
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        (y,) = ctx.saved
+        return (-_mT(y) @ dy @ _mT(y),)
+
+    def strategy(self):
+        from minigrad.testing import strategies as S
+
+        return _square_strategy().flatmap(lambda s: S.op_inputs(_well_conditioned(s)))
+
+
+@register("det")
+class Det(Op):
+    """y = det(a) per matrix; da = dy * y * a^-T."""
+
+    def check(self, a: np.ndarray) -> None:
+        _square(self.name, a)
+
+    def forward(self, ctx: Context, a: np.ndarray) -> np.ndarray:
+        y = np.linalg.det(a)
+        ctx.save(a, y)
+        return np.asarray(y)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        a, y = ctx.saved
+        return ((dy * y)[..., None, None] * _mT(np.linalg.inv(a)),)
+
+    def strategy(self):
+        from minigrad.testing import strategies as S
+
+        return _square_strategy().flatmap(lambda s: S.op_inputs(_well_conditioned(s)))
+
+
+@register("solve")
+class Solve(Op):
+    """x = a^-1 b for b of shape (..., n, k); db = a^-T dx, da = -db x^T."""
+
+    def check(self, a: np.ndarray, b: np.ndarray) -> None:
+        _square(self.name, a)
+        if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
+            raise ShapeError(f"solve: expected b of shape (..., {a.shape[-1]}, k) for a of shape {a.shape}, "
+                             f"received {b.shape}")
+
+    def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        x = np.linalg.solve(a, b)
+        ctx.save(a, x)
+        return x
+
+    def backward(self, ctx: Context, dx: np.ndarray):
+        a, x = ctx.saved
+        db = np.linalg.solve(_mT(a), dx)
+        return (-db @ _mT(x) if ctx.needs_input_grad[0] else None), db
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        from minigrad.testing import strategies as S
+
+        return st.tuples(_square_strategy(), st.integers(1, 2)).flatmap(lambda sk: S.op_inputs(
+            _well_conditioned(sk[0]), S.arrays(sk[0][:-1] + (sk[1],))))
+
+
 # ----- keras.ops functions built on matmul and einsum
 def matmul(x1: Any, x2: Any) -> Tensor:
     """x1 @ x2 (batched; 1-D operands as in numpy)."""
@@ -186,6 +284,24 @@ def dot(x1: Any, x2: Any) -> Tensor:
 def einsum(subscripts: str, *operands: Any) -> Tensor:
     """Einstein summation ('ij,jk->ik', '...' allowed; no index repeated within one operand)."""
     return apply("einsum", *operands, equation=subscripts)
+
+
+def inv(x: Any) -> Tensor:
+    """The inverse of each (..., n, n) matrix."""
+    return apply("inv", x)
+
+
+def det(x: Any) -> Tensor:
+    """The determinant of each (..., n, n) matrix."""
+    return apply("det", x)
+
+
+def solve(a: Any, b: Any) -> Tensor:
+    """x with a x = b, for b of shape (..., n, k) or a vector (..., n)."""
+    a, b = as_tensor(a), as_tensor(b)
+    if b.ndim == a.ndim - 1:  # a vector right-hand side, as numpy.linalg.solve
+        return reshape(apply("solve", a, reshape(b, b.shape + (1,))), b.shape)
+    return apply("solve", a, b)
 
 
 def outer(x1: Any, x2: Any) -> Tensor:
