@@ -322,3 +322,25 @@ def test_inv_det_solve_match_numpy():
     np.testing.assert_allclose(ops.solve(m[0], b[0, :, 0]).numpy(), np.linalg.solve(m[0], b[0, :, 0]), rtol=1e-10)
     with pytest.raises(ShapeError, match="inv: expected"):
         ops.inv(np.ones((2, 3)))
+
+
+@ops.custom_gradient
+def log1pexp(x):
+    """The Keras documentation's example: a numerically stable gradient for log(1 + exp(x))."""
+    e = ops.exp(x)
+
+    def grad(*args, upstream=None):
+        if upstream is None:
+            (upstream,) = args
+        return ops.multiply(upstream, 1.0 - 1.0 / ops.add(1, e))
+
+    return ops.log(1 + e), grad
+
+
+def test_custom_gradient_uses_the_returned_gradient():
+    x = Tensor(np.array([-2.0, 0.5, 3.0]), requires_grad=True)
+    y = log1pexp(x)
+    np.testing.assert_allclose(y.numpy(), np.log1p(np.exp(x.data)))
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, 1 / (1 + np.exp(-x.data)))
+    gradcheck(log1pexp, np.array([[0.3, -1.2]]))

@@ -9,11 +9,15 @@ from typing import Any
 
 import numpy as np
 
+import functools
+
 from minigrad._ext._tensor import TensorBase, apply, make_tensor
-from minigrad.tensor import Tensor
+from minigrad.ops.base import Context, Op
+from minigrad.tensor import Tensor, no_grad
 
 __all__ = ["convert_to_tensor", "convert_to_numpy", "is_tensor", "cast", "dtype", "shape", "ndim", "size",
-           "stop_gradient", "standardize_dtype", "KERAS_FLOATX", "cond", "fori_loop", "while_loop", "scan", "map"]
+           "stop_gradient", "standardize_dtype", "KERAS_FLOATX", "cond", "fori_loop", "while_loop", "scan", "map",
+           "custom_gradient"]
 
 KERAS_FLOATX = "float32"  # keras.config.floatx(): the dtype of new float tensors
 
@@ -153,3 +157,35 @@ def map(f: Any, xs: Any) -> Tensor:  # noqa: A001 (Keras' name)
 
     xs = as_tensor(xs)
     return stack([f(xs[i]) for i in range(len(xs))])
+
+
+class _CustomGradient(Op):
+    """f's forward with the gradient function f returned beside its value (keras.ops.custom_gradient)."""
+
+    name = "custom_gradient"
+
+    def forward(self, ctx: Context, *arrays: np.ndarray, fn: Any) -> np.ndarray:
+        with no_grad():  # f's own ops record nothing: its gradient is the one it returns
+            value, ctx.grad_fn = fn(*(make_tensor(a, False) for a in arrays))
+        return np.asarray(as_array(value))
+
+    def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        with no_grad():
+            # upstream passed positionally suits both grad(upstream) and grad(*args, upstream=None)
+            grads = ctx.grad_fn(make_tensor(dy, False))
+        grads = tuple(grads) if isinstance(grads, (list, tuple)) else (grads,)
+        if len(grads) != len(ctx.needs_input_grad):
+            raise ValueError(f"custom_gradient: the gradient function returned {len(grads)} gradients for "
+                             f"{len(ctx.needs_input_grad)} inputs")
+        return tuple(None if g is None else np.asarray(as_array(g), dtype=dy.dtype) for g in grads)
+
+
+_CUSTOM_GRADIENT = _CustomGradient()
+
+
+def custom_gradient(f: Any) -> Any:
+    """Decorator: f(*tensors) returns (value, grad) and grad(upstream) gives one gradient per input."""
+    @functools.wraps(f)
+    def wrapper(*args: Any) -> Tensor:
+        return apply(_CUSTOM_GRADIENT, *(as_tensor(a) for a in args), fn=f)
+    return wrapper
