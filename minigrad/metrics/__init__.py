@@ -30,7 +30,8 @@ __all__ = ["Metric", "MetricVariable", "Mean", "Sum", "MeanMetricWrapper", "Accu
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "KLDivergence", "Poisson", "Hinge",
            "SquaredHinge", "CategoricalHinge", "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives",
            "Precision", "Recall", "PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity",
-           "SpecificityAtSensitivity", "AUC", "FBetaScore", "F1Score", "IoU", "MeanIoU", "BinaryIoU", "OneHotIoU", "OneHotMeanIoU", "R2Score",
+           "SpecificityAtSensitivity", "AUC", "FBetaScore", "F1Score", "IoU", "MeanIoU", "BinaryIoU", "OneHotIoU",
+           "OneHotMeanIoU", "R2Score",
            "registry", "register", "get",
            "serialize", "deserialize"]
 

@@ -18,7 +18,8 @@ from minigrad.tensor import Tensor
 __all__ = ["reshape", "transpose", "moveaxis", "swapaxes", "expand_dims", "squeeze", "ravel", "flatten",
            "concatenate", "stack", "split", "tile", "repeat", "broadcast_to", "take", "take_along_axis", "sort",
            "flip", "top_k", "in_top_k", "unstack", "hstack", "vstack", "roll", "diagonal", "diag", "slice",
-           "meshgrid", "nonzero", "copy", "pad", "tril", "triu", "array", "ones", "zeros", "full", "empty", "ones_like", "zeros_like",
+           "meshgrid", "nonzero", "copy", "pad", "tril", "triu", "array", "ones", "zeros", "full", "empty",
+           "ones_like", "zeros_like",
            "full_like", "arange", "linspace", "eye", "identity"]
 
 
