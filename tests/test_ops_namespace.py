@@ -344,3 +344,18 @@ def test_custom_gradient_uses_the_returned_gradient():
     y.sum().backward()
     np.testing.assert_allclose(x.grad, 1 / (1 + np.exp(-x.data)))
     gradcheck(log1pexp, np.array([[0.3, -1.2]]))
+
+
+@pytest.mark.parametrize("method", ["linear", "lower", "higher", "midpoint", "nearest"])
+def test_quantile_and_median_match_numpy(method):
+    np.testing.assert_allclose(ops.quantile(C, [0.1, 0.5, 0.9], axis=(0, 2), method=method).numpy(),
+                               np.quantile(C, [0.1, 0.5, 0.9], axis=(0, 2), method=method), rtol=1e-12)
+    np.testing.assert_allclose(ops.quantile(A, 0.3, axis=1, keepdims=True, method=method).numpy(),
+                               np.quantile(A, 0.3, axis=1, keepdims=True, method=method), rtol=1e-12)
+    np.testing.assert_allclose(ops.median(C).numpy(), np.median(C), rtol=1e-12)
+
+
+@given(data=st.data())
+def test_quantile_gradient(data):
+    x = data.draw(S.distinct_arrays(S.shapes(min_dims=2, max_dims=2, min_side=2)))
+    gradcheck(lambda t: ops.quantile(t, [0.25, 0.6], axis=0), x)

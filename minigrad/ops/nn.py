@@ -179,7 +179,7 @@ def normalize(x: Any, axis: int = -1, order: int = 2, epsilon: float | None = No
 def moments(x: Any, axes: int | Sequence[int], keepdims: bool = False,
             synchronized: bool = False) -> tuple[Tensor, Tensor]:
     """(mean, variance) of x over axes."""
-    from minigrad.ops.numeric import var
+    from minigrad.ops.stats import var
 
     axes = tuple(axes) if isinstance(axes, (list, tuple)) else axes
     x = as_tensor(x)

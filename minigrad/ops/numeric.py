@@ -21,7 +21,7 @@ __all__ = ["add", "subtract", "multiply", "divide", "power", "negative", "abs", 
            "minimum", "clip", "where", "sign", "floor", "ceil", "round", "argmax", "argmin", "argsort",
            "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
            "logical_or", "logical_not", "isnan", "isinf", "isfinite", "all", "any", "count_nonzero", "sum",
-           "mean", "max", "min", "prod", "cumsum", "average", "var", "std", "logsumexp",
+           "mean", "max", "min", "prod", "cumsum", "logsumexp",
            "true_divide", "absolute", "amax", "amin"]
 
 Axis = int | Sequence[int] | None
@@ -352,29 +352,6 @@ def cumsum(x: Any, axis: int | None = None, dtype: Any = None) -> Tensor:
     """Running sum along axis (over the flattened x when axis is None)."""
     x = as_tensor(x) if dtype is None else as_tensor(x).astype(standardize_dtype(dtype, "cumsum"))
     return apply("cumsum", x, axis=axis)
-
-
-def average(x: Any, axis: int | None = None, weights: Any = None) -> Tensor:
-    """Weighted mean along axis: sum(x * w) / sum(w) (the plain mean without weights)."""
-    if weights is None:
-        return apply("mean", x, axis=axis)
-    x, w = as_tensor(x), as_tensor(weights)
-    if axis is not None and w.ndim == 1 and x.ndim > 1:  # 1-D weights along axis, as numpy.average
-        w = apply("reshape", w, shape=tuple(-1 if d == axis % x.ndim else 1 for d in range(x.ndim)))
-    return apply("divide", apply("sum", apply("multiply", x, w), axis=axis),
-                 apply("sum", apply("broadcast_to", w, shape=np.broadcast_shapes(w.shape, x.shape)), axis=axis))
-
-
-def var(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """Population variance mean((x - mean(x))^2) over axis."""
-    x = as_tensor(x)
-    centred = apply("subtract", x, apply("mean", x, axis=_axis(axis), keepdims=True))
-    return apply("mean", apply("multiply", centred, centred), axis=_axis(axis), keepdims=keepdims)
-
-
-def std(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    """Population standard deviation sqrt(var(x)) over axis."""
-    return apply("sqrt", var(x, axis=axis, keepdims=keepdims))
 
 
 def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
