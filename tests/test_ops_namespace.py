@@ -359,3 +359,21 @@ def test_quantile_and_median_match_numpy(method):
 def test_quantile_gradient(data):
     x = data.draw(S.distinct_arrays(S.shapes(min_dims=2, max_dims=2, min_side=2)))
     gradcheck(lambda t: ops.quantile(t, [0.25, 0.6], axis=0), x)
+
+
+def test_scatter_slice_update_and_scatter_update_match_numpy():
+    idx = np.array([[0, 1], [2, 3], [0, 1]])
+    dense = np.zeros((3, 4))
+    np.add.at(dense, (idx[:, 0], idx[:, 1]), [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(ops.scatter(idx, np.array([1.0, 2.0, 3.0]), (3, 4)).numpy(), dense)
+    rows = ops.scatter(np.array([[1]]), np.ones((1, 4)), (3, 4)).numpy()
+    assert rows[1].tolist() == [1.0] * 4 and rows.sum() == 4
+    updated = A.copy()
+    updated[1:3, 2:4] = -1.0
+    np.testing.assert_allclose(ops.slice_update(A, (1, 2), -np.ones((2, 2))).numpy(), updated)
+    replaced = A.copy()
+    replaced[0, 1], replaced[2, 3] = 7.0, 8.0
+    np.testing.assert_allclose(ops.scatter_update(A, np.array([[0, 1], [2, 3]]), np.array([7.0, 8.0])).numpy(),
+                               replaced)
+    with pytest.raises(ShapeError, match="slice_update: updates of shape"):
+        ops.slice_update(A, (2, 2), np.ones((2, 2)))

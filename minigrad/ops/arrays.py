@@ -1,4 +1,4 @@
-"""keras.ops names for shapes, joining, indexing and creating tensors.
+"""keras.ops names for shapes, joining and indexing tensors.
 
 Everything differentiable here is composed from registered ops (reshape, transpose, getitem,
 broadcast_to, concatenate, stack, pad), so it needs no backward of its own.
@@ -11,16 +11,15 @@ import numpy as np
 
 from minigrad._ext._tensor import apply, make_tensor
 from minigrad.errors import ShapeError
-from minigrad.ops.core import KERAS_FLOATX, as_array, as_tensor, standardize_dtype
+from minigrad.ops.core import as_array, as_tensor
 from minigrad.ops.reduce import normalize_axis
 from minigrad.tensor import Tensor
 
 __all__ = ["reshape", "transpose", "moveaxis", "swapaxes", "expand_dims", "squeeze", "ravel", "flatten",
-           "concatenate", "stack", "split", "tile", "repeat", "broadcast_to", "take", "take_along_axis", "sort",
-           "flip", "top_k", "in_top_k", "unstack", "hstack", "vstack", "roll", "diagonal", "diag", "slice",
-           "meshgrid", "nonzero", "copy", "pad", "tril", "triu", "array", "ones", "zeros", "full", "empty",
-           "ones_like", "zeros_like",
-           "full_like", "arange", "linspace", "eye", "identity"]
+           "concatenate", "stack", "split", "tile", "repeat", "broadcast_to", "take", "take_along_axis",
+           "sort", "flip", "top_k", "in_top_k", "unstack", "hstack", "vstack", "roll", "diagonal", "diag",
+           "slice", "slice_update", "scatter", "scatter_update", "meshgrid", "nonzero", "copy", "pad", "tril",
+           "triu"]
 
 
 builtin_slice = slice  # `slice` below is Keras' ops.slice
@@ -286,6 +285,24 @@ def slice(inputs: Any, start_indices: Sequence[int], shape: Sequence[int]) -> Te
     return apply("getitem", x, index=index)
 
 
+def slice_update(inputs: Any, start_indices: Sequence[int], updates: Any) -> Tensor:
+    """inputs with the block starting at start_indices replaced by updates (both get gradients)."""
+    return apply("slice_update", inputs, updates, start_indices=tuple(int(s) for s in as_array(start_indices)))
+
+
+def scatter(indices: Any, values: Any, shape: Sequence[int]) -> Tensor:
+    """zeros(shape) with values[i] added at indices[i] (k leading coordinates per row)."""
+    return apply("scatter", values, indices=as_array(indices), shape=tuple(int(s) for s in shape))
+
+
+def scatter_update(inputs: Any, indices: Any, updates: Any) -> Tensor:
+    """inputs with the entries at indices replaced by updates."""
+    x, idx = as_tensor(inputs), as_array(indices)
+    hit = np.zeros(x.shape, bool)
+    hit[tuple(np.moveaxis(idx, -1, 0))] = True
+    return apply("where", hit, scatter(idx, updates, x.shape), x)
+
+
 def meshgrid(*x: Any, indexing: str = "xy") -> list[Tensor]:
     """Coordinate grids from 1-D tensors (no gradient)."""
     return [make_tensor(g, False) for g in np.meshgrid(*(as_array(v) for v in x), indexing=indexing)]
@@ -318,78 +335,3 @@ def triu(x: Any, k: int = 0) -> Tensor:
     """x with the elements below the k-th diagonal (of the last two axes) set to zero."""
     x = as_tensor(x)
     return apply("multiply", x, 1 - np.tri(x.shape[-2], x.shape[-1], k - 1, dtype=x.dtype))
-
-
-# ----- creation (Keras: new float tensors are float32 unless dtype says otherwise)
-def _dtype(dtype: Any, who: str, default: Any = KERAS_FLOATX) -> np.dtype:
-    return standardize_dtype(default if dtype is None else dtype, who)
-
-
-def array(x: Any, dtype: Any = None) -> Tensor:
-    """A Tensor holding a copy of x (Python floats become float32, as in Keras)."""
-    if dtype is not None:
-        return Tensor(np.array(as_array(x), dtype=_dtype(dtype, "array")))
-    return Tensor(np.array(x.data if isinstance(x, Tensor) else x) if isinstance(x, (Tensor, np.ndarray)) else x)
-
-
-def ones(shape: Sequence[int] | int, dtype: Any = None) -> Tensor:
-    """A tensor of ones."""
-    return make_tensor(np.ones(shape, _dtype(dtype, "ones")), False)
-
-
-def zeros(shape: Sequence[int] | int, dtype: Any = None) -> Tensor:
-    """A tensor of zeros."""
-    return make_tensor(np.zeros(shape, _dtype(dtype, "zeros")), False)
-
-
-def empty(shape: Sequence[int] | int, dtype: Any = None) -> Tensor:
-    """A tensor of the given shape (zeros: minigrad never hands out uninitialised memory)."""
-    return zeros(shape, dtype)
-
-
-def full(shape: Sequence[int] | int, fill_value: Any, dtype: Any = None) -> Tensor:
-    """A tensor filled with fill_value."""
-    return make_tensor(np.full(shape, as_array(fill_value), _dtype(dtype, "full")), False)
-
-
-def ones_like(x: Any, dtype: Any = None) -> Tensor:
-    """Ones of x's shape (and dtype unless given)."""
-    return make_tensor(np.ones(np.shape(as_array(x)), _dtype(dtype, "ones_like", as_array(x).dtype)), False)
-
-
-def zeros_like(x: Any, dtype: Any = None) -> Tensor:
-    """Zeros of x's shape (and dtype unless given)."""
-    return make_tensor(np.zeros(np.shape(as_array(x)), _dtype(dtype, "zeros_like", as_array(x).dtype)), False)
-
-
-def full_like(x: Any, fill_value: Any, dtype: Any = None) -> Tensor:
-    """fill_value in x's shape (and dtype unless given)."""
-    a = as_array(x)
-    return make_tensor(np.full(a.shape, as_array(fill_value), _dtype(dtype, "full_like", a.dtype)), False)
-
-
-def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:
-    """Evenly spaced values in [start, stop); int32 for int arguments, float32 otherwise (Keras)."""
-    if stop is None:
-        start, stop = 0, start
-    every_int = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (start, stop, step))
-    default = "int32" if every_int else KERAS_FLOATX
-    return make_tensor(np.arange(start, stop, step, dtype=_dtype(dtype, "arange", default)), False)
-
-
-def linspace(start: float, stop: float, num: int = 50, endpoint: bool = True, retstep: bool = False,
-             dtype: Any = None, axis: int = 0) -> Tensor | tuple[Tensor, float]:
-    """num evenly spaced values from start to stop."""
-    values, step = np.linspace(start, stop, num, endpoint=endpoint, retstep=True, axis=axis)
-    out = make_tensor(values.astype(_dtype(dtype, "linspace")), False)
-    return (out, float(step)) if retstep else out
-
-
-def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = None) -> Tensor:  # noqa: N803 (Keras' names)
-    """An N x M matrix with ones on the k-th diagonal."""
-    return make_tensor(np.eye(N, M, k, dtype=_dtype(dtype, "eye")), False)
-
-
-def identity(n: int, dtype: Any = None) -> Tensor:
-    """The n x n identity matrix."""
-    return eye(n, dtype=dtype)

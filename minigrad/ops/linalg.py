@@ -13,7 +13,7 @@ from minigrad.ops.core import as_tensor
 from minigrad.ops.numeric import Axis, _axis, _constant
 from minigrad.tensor import Tensor
 
-__all__ = ["matmul", "tensordot", "dot", "einsum", "outer", "trace", "norm", "inv", "det", "solve", "parse_einsum"]
+__all__ = ["matmul", "tensordot", "dot", "einsum", "outer", "trace", "norm", "inv", "det", "solve"]
 
 
 @register("matmul")
