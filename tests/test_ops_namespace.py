@@ -377,3 +377,11 @@ def test_scatter_slice_update_and_scatter_update_match_numpy():
                                replaced)
     with pytest.raises(ShapeError, match="slice_update: updates of shape"):
         ops.slice_update(A, (2, 2), np.ones((2, 2)))
+
+
+def test_cumprod_matches_numpy_and_its_gradient_is_exact_at_zeros():
+    np.testing.assert_allclose(ops.cumprod(C, axis=1).numpy(), np.cumprod(C, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(ops.cumprod(A).numpy(), np.cumprod(A), rtol=1e-12)
+    x = Tensor(np.array([2.0, 0.0, 3.0, 4.0]), requires_grad=True)
+    ops.cumprod(x).sum().backward()  # y = (2, 0, 0, 0): dy/dx1 = 2 + 2*3 + 2*3*4
+    np.testing.assert_allclose(x.grad, [1.0, 32.0, 0.0, 0.0])

@@ -21,7 +21,7 @@ __all__ = ["add", "subtract", "multiply", "divide", "power", "negative", "abs", 
            "minimum", "clip", "where", "sign", "floor", "ceil", "round", "argmax", "argmin", "argsort",
            "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
            "logical_or", "logical_not", "isnan", "isinf", "isfinite", "all", "any", "count_nonzero", "sum",
-           "mean", "max", "min", "prod", "cumsum", "logsumexp",
+           "mean", "max", "min", "prod", "cumsum", "cumprod", "logsumexp",
            "true_divide", "absolute", "amax", "amin"]
 
 Axis = int | Sequence[int] | None
@@ -352,6 +352,12 @@ def cumsum(x: Any, axis: int | None = None, dtype: Any = None) -> Tensor:
     """Running sum along axis (over the flattened x when axis is None)."""
     x = as_tensor(x) if dtype is None else as_tensor(x).astype(standardize_dtype(dtype, "cumsum"))
     return apply("cumsum", x, axis=axis)
+
+
+def cumprod(x: Any, axis: int | None = None, dtype: Any = None) -> Tensor:
+    """Running product along axis (over the flattened x when axis is None); exact gradients at zeros."""
+    x = as_tensor(x) if dtype is None else as_tensor(x).astype(standardize_dtype(dtype, "cumprod"))
+    return apply("cumprod", x, axis=axis)
 
 
 def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:

@@ -1,4 +1,4 @@
-"""Reductions over axes: sum, mean, max, min, prod (axis=None | int | tuple, keepdims) and cumsum."""
+"""Reductions over axes: sum, mean, max, min, prod (axis=None | int | tuple, keepdims), cumsum, cumprod."""
 from __future__ import annotations
 
 import numpy as np
@@ -181,3 +181,33 @@ class Cumsum(Op):
 
         return S.shapes(min_dims=1).flatmap(lambda s: S.op_inputs(
             S.arrays(s), axis=st.one_of(st.none(), st.integers(-len(s), len(s) - 1))))
+
+
+@register("cumprod")
+class Cumprod(Op):
+    """y = running product of x along axis (of the flattened x when axis is None).
+
+    dx_k = (prod_{i<k} x_i) * S_k with S_k = dy_k + x_{k+1} S_{k+1}: exact at zeros (no division)."""
+
+    def check(self, x: np.ndarray, *, axis: int | None = None) -> None:
+        Cumsum.check(self, x, axis=axis)
+
+    def forward(self, ctx: Context, x: np.ndarray, *, axis: int | None = None) -> np.ndarray:
+        ctx.save(x)
+        return np.cumprod(x, axis=axis)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        (x,) = ctx.saved
+        axis = ctx.attrs.get("axis")
+        flat = x.reshape(-1) if axis is None else x
+        ax = 0 if axis is None else axis % x.ndim
+        xs, gs = np.moveaxis(flat, ax, 0), np.moveaxis(dy.reshape(flat.shape), ax, 0)
+        before = np.concatenate([np.ones_like(xs[:1]), np.cumprod(xs, axis=0)[:-1]], axis=0)
+        tail = np.empty_like(gs)
+        tail[-1] = gs[-1]
+        for k in range(len(xs) - 2, -1, -1):
+            tail[k] = gs[k] + xs[k + 1] * tail[k + 1]
+        return (np.moveaxis(before * tail, 0, ax).reshape(x.shape),)
+
+    def strategy(self):
+        return Cumsum.strategy(self)
