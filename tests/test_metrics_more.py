@@ -305,3 +305,18 @@ def test_iou_family_matches_the_keras_documentation():
         assert metrics.deserialize(metrics.serialize(made)).get_config() == made.get_config()
     with pytest.raises(ValueError, match=r"IoU: target_class_ids must be class ids in \[0, 2\)"):
         metrics.IoU(2, [2])
+
+
+def test_custom_metric_and_loss_default_names_are_snake_case_as_keras():
+    class TruePositiveRate(metrics.Metric):
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            pass
+
+        def result(self):
+            return 0.0
+
+    class WeightedError(losses.Loss):
+        def call(self, y_true, y_pred):
+            return ops.mean(ops.abs(y_pred - y_true), axis=-1)
+
+    assert TruePositiveRate().name == "true_positive_rate" and WeightedError().name == "weighted_error"

@@ -127,10 +127,13 @@ class Metric:
 
 
 def _registered_name(cls: type) -> str:
+    """The registered name, else Keras' default for a custom class: its snake_case name."""
     try:
         return registry.name_of(cls)[0]
     except (KeyError, ValueError):
-        return cls.__name__
+        from minigrad.layers.base import to_snake_case
+
+        return to_snake_case(cls.__name__)
 
 
 @register("mean")
