@@ -13,8 +13,8 @@ import numpy as np
 from minigrad._ext._tensor import TensorBase
 from minigrad.registry import Registry
 
-__all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "registry", "register", "get",
-           "serialize", "deserialize"]
+__all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "max_norm", "min_max_norm", "non_neg",
+           "unit_norm", "registry", "register", "get", "serialize", "deserialize"]
 
 _EPSILON = 1e-7  # Keras' backend epsilon: keeps zero columns at zero instead of 0/0
 
@@ -146,6 +146,10 @@ class MinMaxNorm(Constraint):
     def get_config(self) -> dict[str, Any]:
         return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate,
                 "axis": list(self.axis) if isinstance(self.axis, tuple) else self.axis}
+
+
+# Keras' lowercase names are the classes themselves: constraints.max_norm(3) is MaxNorm(3)
+max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm
 
 
 def get(identifier: Any) -> Constraint | None:

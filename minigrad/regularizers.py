@@ -10,8 +10,8 @@ from minigrad.ops import apply
 from minigrad.registry import Registry
 from minigrad.tensor import Tensor
 
-__all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "registry", "register", "get",
-           "serialize", "deserialize"]
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "l1", "l2", "l1_l2", "orthogonal_regularizer",
+           "registry", "register", "get", "serialize", "deserialize"]
 
 
 def _is_regularizer(obj: Any) -> bool:
@@ -137,6 +137,10 @@ class OrthogonalRegularizer(Regularizer):
 
     def get_config(self) -> dict[str, Any]:
         return {"factor": self.factor, "mode": self.mode}
+
+
+# Keras' lowercase names are the classes themselves: regularizers.l2(1e-4) is L2(1e-4)
+l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
 
 
 def get(identifier: Any) -> Regularizer | None:

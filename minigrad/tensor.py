@@ -104,6 +104,12 @@ class Tensor(TensorBase):
     def __bool__(self) -> bool:
         return bool(self.data)
 
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
     __hash__ = object.__hash__
 
     # ----- arithmetic
@@ -149,6 +155,14 @@ class Tensor(TensorBase):
     def maximum(self, other): return apply("maximum", self, other)
     def minimum(self, other): return apply("minimum", self, other)
     def pad(self, pad_width, value=0.0): return apply("pad", self, pad_width=pad_width, value=value)
+    def prod(self, axis=None, keepdims=False): return apply("prod", self, axis=axis, keepdims=keepdims)
+    def cumsum(self, axis=None): return apply("cumsum", self, axis=axis)
+    def sin(self): return apply("sin", self)
+    def cos(self): return apply("cos", self)
+    def tanh(self): return apply("tanh", self)
+    def broadcast_to(self, *shape): return apply("broadcast_to", self, shape=_shape_arg(shape))
+    def argmax(self, axis=None): return make_tensor(np.asarray(self.data.argmax(axis=axis)), False)
+    def argmin(self, axis=None): return make_tensor(np.asarray(self.data.argmin(axis=axis)), False)
 
 
 def _shape_arg(args: tuple) -> tuple:

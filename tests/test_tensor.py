@@ -178,3 +178,14 @@ def test_pad_of_a_0d_array_is_a_clear_error():
     # found by hypothesis on the first pad strategy (it drew 0-d inputs): pinned here
     with pytest.raises(ShapeError, match="pad: cannot pad a 0-d array"):
         ops.apply("pad", Tensor(np.array(0.0)), pad_width=())
+
+
+def test_methods_of_the_new_ops():
+    x = Tensor(np.array([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]]), requires_grad=True)
+    np.testing.assert_allclose(x.prod(axis=1).numpy(), [-6.0, -2.0])
+    np.testing.assert_allclose(x.cumsum(axis=0).numpy(), np.cumsum(x.data, axis=0))
+    np.testing.assert_allclose((x.sin() + x.cos() + x.tanh()).numpy(), np.sin(x.data) + np.cos(x.data) + np.tanh(x.data))
+    assert x.broadcast_to(3, 2, 3).shape == (3, 2, 3) and x.argmax(axis=1).numpy().tolist() == [2, 1]
+    assert x.argmin().item() == 1 and float(x.sum()) == pytest.approx(5.5) and int(x[0, 2]) == 3
+    x.broadcast_to((2, 2, 3)).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.full((2, 3), 2.0))

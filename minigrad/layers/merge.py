@@ -1,4 +1,5 @@
-"""Merge layers: combine a list of tensors (Add and Concatenate make residual and multi-branch graphs)."""
+"""Merge layers: combine a list of tensors (Add and Concatenate make residual and multi-branch graphs),
+and Keras' functional forms (`layers.add([a, b])`)."""
 from __future__ import annotations
 
 from functools import reduce
@@ -9,7 +10,8 @@ from minigrad.layers.base import Layer, Shape, register
 from minigrad.ops import apply
 from minigrad.tensor import Tensor
 
-__all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"]
+__all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add", "subtract",
+           "multiply", "average", "maximum", "minimum", "concatenate", "dot"]
 
 
 class _Merge(Layer):
@@ -141,3 +143,103 @@ class Concatenate(_Merge):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}
+
+
+@register("dot")
+class Dot(_Merge):
+    """Batched dot product of two inputs along `axes` (Keras' batch_dot): (N, n) . (N, n) -> (N, 1);
+    (N, a, d) . (N, b, d) with axes=2 -> (N, a, b). normalize=True l2-normalises along axes first (cosine)."""
+
+    example_config = {"axes": 1}
+    example_input_shape = [(2, 3), (2, 3)]
+    arity = 2
+
+    def __init__(self, axes: int | tuple[int, int] = -1, normalize: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        pair = (axes, axes) if isinstance(axes, int) and not isinstance(axes, bool) else tuple(axes)
+        if len(pair) != 2 or not all(isinstance(a, int) and not isinstance(a, bool) for a in pair):
+            raise TypeError(f"Dot '{self.name}': axes must be an int or a pair of ints, received {axes!r}")
+        self.axes, self.normalize = axes if isinstance(axes, int) else list(pair), bool(normalize)
+        self._pair = pair
+
+    def _reduced(self, shapes: list[Shape]) -> tuple[int, int]:
+        if len(shapes) != 2:
+            raise ValueError(f"Dot '{self.name}': expected 2 inputs, received {len(shapes)}")
+        a, b = (ax % len(s) for ax, s in zip(self._pair, shapes))
+        if a == 0 or b == 0:
+            raise ShapeError(f"Dot '{self.name}': axes {self._pair} must not include the batch axis")
+        n, m = shapes[0][a], shapes[1][b]
+        if n is not None and m is not None and n != m:
+            raise ShapeError(f"Dot '{self.name}': axis {a} of {tuple(shapes[0])} and axis {b} of {tuple(shapes[1])} "
+                             f"differ in size ({n} vs {m})")
+        return a, b
+
+    def _check_shapes(self, shapes: list[Shape]) -> None:
+        self._reduced(shapes)
+
+    def call(self, inputs: list[Tensor], training: bool = False) -> Tensor:
+        from minigrad import ops
+
+        a, b = self._reduced([x.shape for x in inputs])
+        x1, x2 = inputs
+        if self.normalize:
+            x1, x2 = ops.normalize(x1, axis=a), ops.normalize(x2, axis=b)
+        # (N, rest1, k) @ (N, k, rest2): one batched matmul, then the rest axes unfolded
+        left = ops.moveaxis(x1, a, -1)
+        right = ops.moveaxis(x2, b, 1)
+        rest1, rest2 = left.shape[1:-1], right.shape[2:]
+        y = apply("matmul", ops.reshape(left, (left.shape[0], -1, left.shape[-1])),
+                  ops.reshape(right, (right.shape[0], right.shape[1], -1)))
+        out = (y.shape[0], *rest1, *rest2)
+        return ops.reshape(y, out if len(out) > 1 else (y.shape[0], 1))  # Keras keeps (N, 1) for vectors
+
+    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
+        a, b = self._reduced(list(input_shape))
+        s1, s2 = tuple(input_shape[0]), tuple(input_shape[1])
+        rest1 = [d for i, d in enumerate(s1) if i not in (0, a)]
+        out = (s1[0], *rest1, *[d for i, d in enumerate(s2) if i not in (0, b)])
+        return out if len(out) > 1 else (s1[0], 1)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
+
+
+# Keras' functional forms: layers.add([a, b]) is Add()([a, b])
+def add(inputs: list[Any], **kwargs: Any) -> Any:
+    """Add(**kwargs)(inputs)."""
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs: list[Any], **kwargs: Any) -> Any:
+    """Subtract(**kwargs)(inputs)."""
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs: list[Any], **kwargs: Any) -> Any:
+    """Multiply(**kwargs)(inputs)."""
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs: list[Any], **kwargs: Any) -> Any:
+    """Average(**kwargs)(inputs)."""
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs: list[Any], **kwargs: Any) -> Any:
+    """Maximum(**kwargs)(inputs)."""
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs: list[Any], **kwargs: Any) -> Any:
+    """Minimum(**kwargs)(inputs)."""
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs: list[Any], axis: int = -1, **kwargs: Any) -> Any:
+    """Concatenate(axis, **kwargs)(inputs)."""
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs: list[Any], axes: int | tuple[int, int] = -1, normalize: bool = False, **kwargs: Any) -> Any:
+    """Dot(axes, normalize, **kwargs)(inputs)."""
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)

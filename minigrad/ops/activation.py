@@ -1,6 +1,7 @@
 """Activations, softmax / log_softmax and the fused softmax cross-entropy losses (Cython kernels)."""
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,25 @@ from minigrad.kernels import reference as R
 from minigrad.ops.base import Context, Op, register
 
 
+# Keras (TF backend) keeps a softmax/sigmoid output's logits on the output tensor (`_keras_logits`)
+# and crossentropy uses them, in training and in evaluation alike. Here the output array maps to
+# (op name, axis, logits) for as long as the output lives, whether or not a graph was recorded.
+_LOGITS: dict[int, tuple[weakref.ref, str, int, np.ndarray]] = {}
+
+
+def _remember_logits(op: str, y: np.ndarray, x: np.ndarray, axis: int) -> None:
+    key = id(y)
+    _LOGITS[key] = (weakref.ref(y, lambda _, key=key: _LOGITS.pop(key, None)), op, axis, x)
+
+
+def logits_of(y: np.ndarray, op: str) -> np.ndarray | None:
+    """The logits that `op` ('softmax' over the last axis, or 'sigmoid') turned into the array y."""
+    entry = _LOGITS.get(id(y))
+    if entry is None or entry[0]() is not y or entry[1] != op or entry[2] not in (-1, y.ndim - 1):
+        return None
+    return entry[3]
+
+
 class _Activation(Op):
     """y = f(x) elementwise through kernels.<kernel>_forward; dx = kernels.<kernel>_backward."""
 
@@ -17,6 +37,7 @@ class _Activation(Op):
     from_output = False  # backward is cheaper from y (sigmoid, tanh) than from x
     kinks: tuple[float, ...] = ()  # points where f' jumps: the strategy keeps away from them
     low, high = -4.0, 4.0
+    keeps_logits = False  # sigmoid: binary crossentropy reads its logits back (see logits_of)
 
     def params(self, **attrs: Any) -> tuple:
         """Validated kernel parameters, in kernel order (none by default)."""
@@ -31,6 +52,8 @@ class _Activation(Op):
         ctx.params = self.params(**attrs)
         y = getattr(K, f"{self.kernel}_forward")(x, *ctx.params)
         ctx.save(y if self.from_output else x)
+        if self.keeps_logits:
+            _remember_logits(self.name, y, x, -1)
         return y
 
     def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray | None]:
@@ -61,7 +84,7 @@ def _activation(name: str, doc: str, **cls_attrs: Any) -> type[_Activation]:
 _activation("relu", "y = max(x, 0); dx = dy where x > 0.", kinks=(0.0,))
 _activation("selu", "y = scale * elu(x, alpha) with the self-normalising constants.", kinks=(0.0,))
 _activation("sigmoid", "y = 1 / (1 + exp(-x)); dx = dy y (1 - y).", from_output=True, low=-30.0,
-            high=30.0)
+            high=30.0, keeps_logits=True)
 _activation("hard_sigmoid", "y = relu6(x + 3) / 6; dx = dy / 6 inside (-3, 3).", kinks=(-3.0, 3.0))
 _activation("tanh", "y = tanh(x); dx = dy (1 - y^2).", from_output=True)
 _activation("softplus", "y = log(1 + exp(x)); dx = dy sigmoid(x).", low=-30.0, high=30.0)
@@ -126,6 +149,7 @@ class Gelu(_Activation):
 
 class _Softmax(Op):
     kernel = ""
+    keeps_logits = False
 
     def check(self, x: np.ndarray, *, axis: int = -1) -> None:
         K._axis(self.name, x, axis)
@@ -133,6 +157,8 @@ class _Softmax(Op):
     def forward(self, ctx: Context, x: np.ndarray, *, axis: int = -1) -> np.ndarray:
         y = getattr(K, f"{self.kernel}_forward")(x, axis)
         ctx.save(y)
+        if self.keeps_logits:
+            _remember_logits(self.name, y, x, axis)
         return y
 
     def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray | None]:
@@ -157,6 +183,7 @@ class Softmax(_Softmax):
     """y = exp(x - max) / sum(exp(x - max)) along axis; dx = y (dy - sum(dy y))."""
 
     kernel = "softmax"
+    keeps_logits = True
 
 
 @register("log_softmax")

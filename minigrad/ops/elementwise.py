@@ -1,4 +1,4 @@
-"""Unary math: exp, log, sqrt, abs, clip, cast."""
+"""Unary math: exp, log, sqrt, abs, clip, cast, sin, cos, erf."""
 from __future__ import annotations
 
 import numpy as np
@@ -126,3 +126,57 @@ class Cast(Op):
         from minigrad.testing import strategies as S
 
         return S.op_inputs(S.arrays(), dtype=np.dtype(np.float64))
+
+
+@register("sin")
+class Sin(Op):
+    """y = sin(x); dx = cos(x) dy."""
+
+    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save(x)
+        return np.sin(x)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        return (dy * np.cos(ctx.saved[0]),)
+
+    def strategy(self):
+        from minigrad.testing import strategies as S
+
+        return S.op_inputs(S.arrays())
+
+
+@register("cos")
+class Cos(Op):
+    """y = cos(x); dx = -sin(x) dy."""
+
+    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save(x)
+        return np.cos(x)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        return (-dy * np.sin(ctx.saved[0]),)
+
+    def strategy(self):
+        from minigrad.testing import strategies as S
+
+        return S.op_inputs(S.arrays())
+
+
+@register("erf")
+class Erf(Op):
+    """y = erf(x); dx = 2 / sqrt(pi) exp(-x^2) dy."""
+
+    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
+        from scipy.special import erf
+
+        ctx.save(x)
+        return erf(x)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        (x,) = ctx.saved
+        return (dy * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x),)
+
+    def strategy(self):
+        from minigrad.testing import strategies as S
+
+        return S.op_inputs(S.arrays())

@@ -1,4 +1,4 @@
-"""Reductions over axes: sum, mean, max, min (axis=None | int | tuple, keepdims)."""
+"""Reductions over axes: sum, mean, max, min, prod (axis=None | int | tuple, keepdims), cumsum, cumprod."""
 from __future__ import annotations
 
 import numpy as np
@@ -120,3 +120,94 @@ class Min(_Extreme):
     """y = min of x over axis."""
 
     fn = staticmethod(np.min)
+
+
+def _exclusive_products(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """For each element, the product of the other elements of its reduction group (no division,
+    so zeros are handled): prefix product times suffix product along the flattened group."""
+    kept = [a for a in range(x.ndim) if a not in axes]
+    moved = np.transpose(x, kept + list(axes))
+    flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), x.dtype)
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    after = np.flip(np.cumprod(np.concatenate([ones, np.flip(flat, -1)[..., :-1]], axis=-1), axis=-1), -1)
+    others = (before * after).reshape(moved.shape)
+    return np.transpose(others, np.argsort(kept + list(axes)))
+
+
+@register("prod")
+class Prod(_Reduce):
+    """y = product of x over axis; dx = dy * (product of the other elements), exact at zeros."""
+
+    def forward(self, ctx: Context, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
+        ctx.save(x)
+        return np.prod(x, axis=axis, keepdims=keepdims)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        (x,) = ctx.saved
+        axes = normalize_axis(self.name, ctx.attrs.get("axis"), x.ndim)
+        return (_exclusive_products(x, axes) * _expand(dy, axes, ctx.attrs.get("keepdims", False)),)
+
+    def _arrays(self, shape):
+        from minigrad.testing import strategies as S
+
+        return S.arrays(shape, -1.5, 1.5)
+
+
+@register("cumsum")
+class Cumsum(Op):
+    """y = running sum of x along axis (of the flattened x when axis is None); dx = reversed running sum."""
+
+    def check(self, x: np.ndarray, *, axis: int | None = None) -> None:
+        if axis is not None:
+            if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+                raise TypeError(f"cumsum: axis must be an int or None, received {axis!r}")
+            normalize_axis(self.name, axis, x.ndim)
+
+    def forward(self, ctx: Context, x: np.ndarray, *, axis: int | None = None) -> np.ndarray:
+        ctx.shape = x.shape
+        return np.cumsum(x, axis=axis)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        axis = ctx.attrs.get("axis")
+        if axis is None:
+            return (np.flip(np.cumsum(np.flip(dy))).reshape(ctx.shape),)
+        return (np.flip(np.cumsum(np.flip(dy, axis), axis=axis), axis),)
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        from minigrad.testing import strategies as S
+
+        return S.shapes(min_dims=1).flatmap(lambda s: S.op_inputs(
+            S.arrays(s), axis=st.one_of(st.none(), st.integers(-len(s), len(s) - 1))))
+
+
+@register("cumprod")
+class Cumprod(Op):
+    """y = running product of x along axis (of the flattened x when axis is None).
+
+    dx_k = (prod_{i<k} x_i) * S_k with S_k = dy_k + x_{k+1} S_{k+1}: exact at zeros (no division)."""
+
+    def check(self, x: np.ndarray, *, axis: int | None = None) -> None:
+        Cumsum.check(self, x, axis=axis)
+
+    def forward(self, ctx: Context, x: np.ndarray, *, axis: int | None = None) -> np.ndarray:
+        ctx.save(x)
+        return np.cumprod(x, axis=axis)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        (x,) = ctx.saved
+        axis = ctx.attrs.get("axis")
+        flat = x.reshape(-1) if axis is None else x
+        ax = 0 if axis is None else axis % x.ndim
+        xs, gs = np.moveaxis(flat, ax, 0), np.moveaxis(dy.reshape(flat.shape), ax, 0)
+        before = np.concatenate([np.ones_like(xs[:1]), np.cumprod(xs, axis=0)[:-1]], axis=0)
+        tail = np.empty_like(gs)
+        tail[-1] = gs[-1]
+        for k in range(len(xs) - 2, -1, -1):
+            tail[k] = gs[k] + xs[k + 1] * tail[k + 1]
+        return (np.moveaxis(before * tail, 0, ax).reshape(x.shape),)
+
+    def strategy(self):
+        return Cumsum.strategy(self)

@@ -7,7 +7,7 @@ from typing import Any
 from minigrad.registry import Registry
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay",
-           "CosineDecay", "registry", "serialize", "deserialize", "get"]
+           "PolynomialDecay", "CosineDecay", "CosineDecayRestarts", "registry", "serialize", "deserialize", "get"]
 
 registry = Registry("schedules", validate=lambda obj: isinstance(obj, type) and issubclass(obj, LearningRateSchedule))
 
@@ -99,25 +99,102 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
 
 
+@registry.register("polynomial_decay")
+class PolynomialDecay(LearningRateSchedule):
+    """lr = (initial - end) * (1 - step / decay_steps) ** power + end, step capped at decay_steps; with
+    cycle, decay_steps grows to the first multiple of itself >= step instead."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, end_learning_rate: float = 0.0001,
+                 power: float = 1.0, cycle: bool = False, name: str = "PolynomialDecay") -> None:
+        owner = type(self).__name__
+        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate)
+        self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
+        self.end_learning_rate = _number(owner, "end_learning_rate", end_learning_rate)
+        self.power = _number(owner, "power", power)
+        self.cycle, self.name = bool(cycle), name
+
+    def __call__(self, step: int) -> float:
+        decay_steps = self.decay_steps
+        if self.cycle:
+            decay_steps *= 1.0 if step == 0 else math.ceil(step / self.decay_steps)
+        else:
+            step = min(step, decay_steps)
+        fraction = 1.0 - step / decay_steps
+        return (self.initial_learning_rate - self.end_learning_rate) * fraction ** self.power + self.end_learning_rate
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "end_learning_rate": self.end_learning_rate, "power": self.power, "cycle": self.cycle,
+                "name": self.name}
+
+
 @registry.register("cosine_decay")
 class CosineDecay(LearningRateSchedule):
-    """lr = initial * ((1 - alpha) * 0.5 * (1 + cos(pi * min(step, decay_steps) / decay_steps)) + alpha)."""
+    """Optional linear warmup from initial to warmup_target over warmup_steps, then
+    lr = start * ((1 - alpha) * 0.5 * (1 + cos(pi * t / decay_steps)) + alpha), t capped at decay_steps,
+    where start is warmup_target (or initial without warmup)."""
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0,
-                 name: str = "CosineDecay") -> None:
+                 name: str = "CosineDecay", warmup_target: float | None = None, warmup_steps: int = 0) -> None:
         owner = type(self).__name__
         self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate)
         self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
         self.alpha = _number(owner, "alpha", alpha)
+        self.warmup_target = None if warmup_target is None else _number(owner, "warmup_target", warmup_target)
+        self.warmup_steps = _number(owner, "warmup_steps", warmup_steps)
+        if self.warmup_steps < 0:
+            raise ValueError(f"{owner}: expected warmup_steps >= 0, received warmup_steps={warmup_steps}")
         self.name = name
 
+    def _decay(self, step: float, start: float) -> float:
+        cosine = 0.5 * (1 + math.cos(math.pi * step / self.decay_steps))
+        return start * ((1 - self.alpha) * cosine + self.alpha)
+
     def __call__(self, step: int) -> float:
-        cosine = 0.5 * (1 + math.cos(math.pi * min(step, self.decay_steps) / self.decay_steps))
-        return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
+        if self.warmup_target is None:
+            return self._decay(min(step, self.decay_steps), self.initial_learning_rate)
+        step = min(step, self.decay_steps + self.warmup_steps)
+        if step < self.warmup_steps:
+            progress = step / self.warmup_steps
+            return (self.warmup_target - self.initial_learning_rate) * progress + self.initial_learning_rate
+        return self._decay(step - self.warmup_steps, self.warmup_target)
 
     def get_config(self) -> dict[str, Any]:
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "alpha": self.alpha, "name": self.name}
+                "alpha": self.alpha, "name": self.name, "warmup_target": self.warmup_target,
+                "warmup_steps": self.warmup_steps}
+
+
+@registry.register("cosine_decay_restarts")
+class CosineDecayRestarts(LearningRateSchedule):
+    """SGDR: cosine decays restarting after first_decay_steps, each period t_mul times longer and its
+    peak m_mul times lower; lr = initial * ((1 - alpha) * 0.5 * m_mul**i * (1 + cos(pi * f)) + alpha)."""
+
+    def __init__(self, initial_learning_rate: float, first_decay_steps: int, t_mul: float = 2.0,
+                 m_mul: float = 1.0, alpha: float = 0.0, name: str = "SGDRDecay") -> None:
+        owner = type(self).__name__
+        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate)
+        self.first_decay_steps = _number(owner, "first_decay_steps", first_decay_steps, positive=True)
+        self.t_mul = _number(owner, "t_mul", t_mul, positive=True)
+        self.m_mul = _number(owner, "m_mul", m_mul)
+        self.alpha = _number(owner, "alpha", alpha)
+        self.name = name
+
+    def __call__(self, step: int) -> float:
+        fraction = step / self.first_decay_steps
+        if self.t_mul == 1.0:
+            restart = math.floor(fraction)
+            fraction -= restart
+        else:  # period i lasts t_mul**i: restart i begins at (1 - t_mul**i) / (1 - t_mul)
+            restart = math.floor(math.log(1.0 - fraction * (1.0 - self.t_mul)) / math.log(self.t_mul))
+            begun = (1.0 - self.t_mul ** restart) / (1.0 - self.t_mul)
+            fraction = (fraction - begun) / self.t_mul ** restart
+        cosine = 0.5 * self.m_mul ** restart * (1.0 + math.cos(math.pi * fraction))
+        return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"initial_learning_rate": self.initial_learning_rate, "first_decay_steps": self.first_decay_steps,
+                "t_mul": self.t_mul, "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
 
 
 def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Shape and indexing: reshape, transpose, flatten, concatenate, stack, getitem, pad."""
+"""Shape and indexing: reshape, transpose, flatten, broadcast_to, concatenate, stack, getitem, pad,
+slice_update, scatter."""
 from __future__ import annotations
 
 from typing import Any
@@ -224,47 +225,109 @@ class Pad(Op):
             value=st.floats(-1, 1)))
 
 
-@register("matmul")
-class MatMul(Op):
-    """y = a @ b (batched, broadcasting batch axes; 1-D operands as in numpy)."""
+@register("broadcast_to")
+class BroadcastTo(Op):
+    """y = x broadcast to shape (numpy rules); dx = dy summed back over the broadcast axes."""
 
-    def check(self, a: np.ndarray, b: np.ndarray) -> None:
-        if a.ndim == 0 or b.ndim == 0:
-            raise ShapeError(f"matmul: operands must have rank >= 1, received shapes {a.shape} and {b.shape}")
-        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-            raise ShapeError(f"matmul: inner dimensions differ: {a.shape} @ {b.shape}")
+    def check(self, x: np.ndarray, *, shape: tuple[int, ...]) -> None:
+        try:
+            np.broadcast_shapes(x.shape, tuple(shape))
+        except (ValueError, TypeError):
+            raise ShapeError(f"broadcast_to: cannot broadcast an array of shape {x.shape} to {tuple(shape)}") from None
+        if np.broadcast_shapes(x.shape, tuple(shape)) != tuple(shape):
+            raise ShapeError(f"broadcast_to: cannot broadcast an array of shape {x.shape} to {tuple(shape)}")
 
-    def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        ctx.save(a, b)
-        return np.matmul(a, b)
+    def forward(self, ctx: Context, x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
+        return np.broadcast_to(x, tuple(shape)).copy()  # a copy: views of one element must not alias
 
     def backward(self, ctx: Context, dy: np.ndarray):
-        a, b = ctx.saved
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        dy2 = np.expand_dims(dy, -1) if b.ndim == 1 else dy  # b first: dy may be 0-d
-        dy2 = np.expand_dims(dy2, -2) if a.ndim == 1 else dy2
-        need_a, need_b = ctx.needs_input_grad
-        da = db = None
-        if need_a:
-            da = np.matmul(dy2, np.swapaxes(b2, -1, -2))
-            da = da.reshape(da.shape[:-2] + (a.shape[-1],)) if a.ndim == 1 else da
-        if need_b:
-            db = np.matmul(np.swapaxes(a2, -1, -2), dy2)
-            if b.ndim == 1:
-                db = db[..., 0]
-        return da, db
+        return (dy,)  # the engine sums a gradient down to its input's shape (one _sum_to for every op)
+
+    def strategy(self):
+        from minigrad.testing import strategies as S
+
+        return S.broadcastable_shapes().flatmap(lambda s: S.op_inputs(
+            S.arrays(s[0]), shape=np.broadcast_shapes(s[0], s[1])))
+
+
+def _region(op: str, shape: tuple[int, ...], start: Any, size: tuple[int, ...]) -> tuple[slice, ...]:
+    start = tuple(int(s) for s in np.asarray(start).reshape(-1))
+    if len(start) != len(shape) or len(size) != len(shape):
+        raise ShapeError(f"{op}: expected {len(shape)} start indices and updates of rank {len(shape)}, received "
+                         f"start {start} and updates of shape {size}")
+    if any(s < 0 or s + n > d for s, n, d in zip(start, size, shape)):
+        raise ShapeError(f"{op}: updates of shape {size} at {start} do not fit inside shape {shape}")
+    return tuple(slice(s, s + n) for s, n in zip(start, size))
+
+
+@register("slice_update")
+class SliceUpdate(Op):
+    """y = x with the block starting at start_indices replaced by updates; dx = dy outside the block,
+    dupdates = dy inside it."""
+
+    def check(self, x: np.ndarray, updates: np.ndarray, *, start_indices: Any) -> None:
+        _region(self.name, x.shape, start_indices, updates.shape)
+
+    def forward(self, ctx: Context, x: np.ndarray, updates: np.ndarray, *, start_indices: Any) -> np.ndarray:
+        ctx.region = _region(self.name, x.shape, start_indices, updates.shape)
+        y = x.astype(np.result_type(x, updates), copy=True)
+        y[ctx.region] = updates
+        return y
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        dx = dy.copy()
+        dx[ctx.region] = 0
+        return dx, dy[ctx.region]
 
     def strategy(self):
         from hypothesis import strategies as st
 
         from minigrad.testing import strategies as S
 
-        def shapes(dims):
-            batch, m, k, n, ra, rb = dims
-            sa = (k,) if ra == 1 else batch + (m, k)
-            sb = (k,) if rb == 1 else batch[len(batch) - 1:] + (k, n)
-            return S.op_inputs(S.arrays(sa), S.arrays(sb))
-        small = st.integers(1, 3)
-        return st.tuples(st.lists(small, max_size=2).map(tuple), small, small, small,
-                         st.sampled_from([1, 2]), st.sampled_from([1, 2])).flatmap(shapes)
+        def build(shape):
+            sizes = st.tuples(*(st.integers(1, d) for d in shape))
+            return sizes.flatmap(lambda size: st.tuples(*(st.integers(0, d - n) for d, n in zip(shape, size))).flatmap(
+                lambda start: S.op_inputs(S.arrays(shape), S.arrays(size), start_indices=start)))
+        return S.shapes(min_dims=1).flatmap(build)
+
+
+@register("scatter")
+class Scatter(Op):
+    """y = zeros(shape) with values[i] added at indices[i] (tf.scatter_nd: duplicates add up);
+    dvalues[i] = dy[indices[i]]."""
+
+    def check(self, values: np.ndarray, *, indices: Any, shape: tuple[int, ...]) -> None:
+        idx = np.asarray(indices)
+        shape = tuple(shape)
+        if idx.dtype.kind not in "iu" or idx.ndim < 1 or idx.shape[-1] > len(shape):
+            raise ShapeError(f"scatter: indices must be integers of shape (..., k) with k <= {len(shape)}, "
+                             f"received {idx.dtype} {idx.shape}")
+        expected = idx.shape[:-1] + shape[idx.shape[-1]:]
+        if values.shape != expected:
+            raise ShapeError(f"scatter: expected values of shape {expected} for indices {idx.shape} into "
+                             f"{shape}, received {values.shape}")
+        if idx.size and ((idx < 0).any() or (idx >= np.asarray(shape[:idx.shape[-1]])).any()):
+            raise IndexError(f"scatter: indices out of range for shape {shape}")
+
+    def forward(self, ctx: Context, values: np.ndarray, *, indices: Any, shape: tuple[int, ...]) -> np.ndarray:
+        idx = np.asarray(indices)
+        ctx.index = tuple(np.moveaxis(idx, -1, 0))
+        y = np.zeros(tuple(shape), values.dtype)
+        np.add.at(y, ctx.index, values)
+        return y
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        return (dy[ctx.index],)
+
+    def strategy(self):
+        from hypothesis import strategies as st
+
+        from minigrad.testing import strategies as S
+
+        def build(shape_k):
+            shape, k = shape_k
+            k = min(k, len(shape))
+            rows = st.lists(st.tuples(*(st.integers(0, d - 1) for d in shape[:k])), min_size=1, max_size=4)
+            return rows.flatmap(lambda r: S.op_inputs(S.arrays((len(r),) + shape[k:]), indices=np.array(r),
+                                                      shape=shape))
+        return st.tuples(S.shapes(min_dims=1), st.integers(1, 2)).flatmap(build)
