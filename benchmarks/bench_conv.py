@@ -1,20 +1,15 @@
-"""The reference CNN's three conv layers at batch 64 (3x3 valid, NHWC), minigrad vs PyTorch CPU.
+"""The reference CNN's three conv layers at batch 64 (3x3 valid), minigrad vs PyTorch CPU.
 
 For each layer: forward and forward+backward (dw and db always; dx for layers 2 and 3 only, as in
-training where the images need no gradient), median ms, GFLOP/s, minor page faults per call, and the
-ratio to torch in the same process with the same thread count: NCHW as it comes, channels_last, and
-channels_last after telling glibc to keep freed memory (mallopt, the runtime twin of
-MALLOC_MMAP_THRESHOLD_/MALLOC_MMAP_MAX_/MALLOC_TRIM_THRESHOLD_), which is torch's strongest setup
-here; minigrad is re-measured under that setting too so both sides share the allocator. A numpy
-sgemm (2048^3) gives the machine's single-precision GEMM throughput; the 32->64 layer's fwd+bwd
-rate is reported as a fraction of it. Targets: fwd+bwd ratio <= 1.0 vs the strongest torch on every
-layer, 32->64 >= 60% of sgemm.
+training where the images need no gradient), median ms, GFLOP/s and minor page faults per call.
+Each framework runs in processes of its own (harness.compare): minigrad (NHWC kernels of
+minigrad.kernels), torch at its strongest (channels_last, kept malloc) and as it comes (NCHW).
+The minigrad process also times a 2048^3 numpy sgemm with as many BLAS threads as the run has
+threads and reports the 32->64 layer's fwd+bwd rate as a share of it: on one thread that share has
+a floor of 70 % (a kernel whose register tiles spill lands far below it).
 """
 from __future__ import annotations
 
-import resource
-import statistics
-import time
 from typing import Any, Callable
 
 import numpy as np
@@ -22,40 +17,36 @@ import numpy as np
 from benchmarks import harness
 
 GROUP = "conv"
-BLAS_PATH = "minigrad, im2col + BLAS"
 BATCH = 64
+SGEMM_N = 2048
+SHARE_FLOOR = 0.70
+SHARE_LAYER = "conv2 32->64 13x13"
+SHARE_CASE = f"{SHARE_LAYER} fwd+bwd share of sgemm"
 LAYERS = [  # (name, in_channels, filters, size, need_dx)
     ("conv1 1->32 28x28", 1, 32, 28, False),
-    ("conv2 32->64 13x13", 32, 64, 13, True),
+    (SHARE_LAYER, 32, 64, 13, True),
     ("conv3 64->64 5x5", 64, 64, 5, True),
 ]
 
 
-def _faults_per_call(fn: Callable[[], object], calls: int = 20) -> float:
-    fn()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(calls):
-        fn()
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
-
-
 def sgemm_gflops(threads: int) -> float:
-    """numpy float32 matmul throughput (GFLOP/s) with `threads` BLAS threads."""
+    """numpy float32 (SGEMM_N)^3 matmul throughput in GFLOP/s with `threads` BLAS threads."""
     from threadpoolctl import threadpool_limits
 
-    n = 1024 if harness.quick() else 2048
-    a, b = np.random.rand(n, n).astype(np.float32), np.random.rand(n, n).astype(np.float32)
-    c = np.empty((n, n), np.float32)
+    rng = np.random.default_rng(0)
+    a, b = (rng.random((SGEMM_N, SGEMM_N), dtype=np.float32) for _ in range(2))
+    c = np.empty_like(a)
     with threadpool_limits(threads, user_api="blas"):
-        np.matmul(a, b, out=c)
-        best = min(_interleaved_ms([lambda: np.matmul(a, b, out=c)])[0] for _ in range(3))
-    return 2 * n**3 / best / 1e6  # a peak: the best of three medians
+        ms = harness.time_case(lambda: np.matmul(a, b, out=c), warmup=1, repeat=5, min_time=0)["ms"]
+    return 2 * SGEMM_N**3 / ms / 1e6
 
 
-def _minigrad_cases(cin: int, cout: int, size: int, need_dx: bool,
-                    implicit: bool = True) -> dict[str, Callable]:
-    """implicit=False: the same calls with the implicit GEMM off (im2col + BLAS), for comparison."""
-    from minigrad._ext._conv import use_implicit_gemm
+def _flops(cin: int, cout: int, size: int, need_dx: bool) -> dict[str, float]:
+    fwd = 2.0 * BATCH * (size - 2) ** 2 * cout * 9 * cin
+    return {"fwd": fwd, "fwd+bwd": fwd * (3 if need_dx else 2)}
+
+
+def _minigrad_layer(cin: int, cout: int, size: int, need_dx: bool) -> dict[str, Callable]:
     from minigrad.kernels import conv2d_backward, conv2d_forward
 
     rng = np.random.default_rng(0)
@@ -64,28 +55,46 @@ def _minigrad_cases(cin: int, cout: int, size: int, need_dx: bool,
     b = np.zeros(cout, np.float32)
     dy = rng.standard_normal((BATCH, size - 2, size - 2, cout), dtype=np.float32)
 
-    def fwd() -> None:
-        previous = use_implicit_gemm(implicit)
-        conv2d_forward(x, w, b)
-        use_implicit_gemm(previous)
-
     def fwd_bwd() -> None:
-        previous = use_implicit_gemm(implicit)
         conv2d_forward(x, w, b)
         conv2d_backward(dy, x, w, need_dx=need_dx)
-        use_implicit_gemm(previous)
 
-    return {"fwd": fwd, "fwd+bwd": fwd_bwd}
-
-
-def _path(cin: int, cout: int, size: int) -> str:
-    from minigrad._ext._conv import kernel_path
-
-    return kernel_path((BATCH, size, size, cin), (3, 3, cin, cout),
-                       (BATCH, size - 2, size - 2, cout), 1, 1, 1, 1, 0, 0, 1, 4)
+    return {"fwd": lambda: conv2d_forward(x, w, b), "fwd+bwd": fwd_bwd}
 
 
-def _torch_cases(torch: Any, cin: int, cout: int, size: int, need_dx: bool,
+def _kernel_path(cin: int, cout: int, size: int) -> str:
+    """The path minigrad's _conv reports for this layer, when it reports one."""
+    from minigrad._ext import _conv
+
+    path = getattr(_conv, "kernel_path", None)
+    if path is None:
+        return "path not reported"
+    try:
+        return path((BATCH, size, size, cin), (3, 3, cin, cout), (BATCH, size - 2, size - 2, cout),
+                    1, 1, 1, 1, 0, 0, 1, 4)
+    except TypeError:  # another signature: the plan API changed under us
+        return "path not reported"
+
+
+def _without_implicit(fn: Callable[[], object]) -> Callable[[], object] | None:
+    """fn with the implicit GEMM switched off (im2col + BLAS), where _conv offers that switch."""
+    from minigrad._ext import _conv
+
+    switch = getattr(_conv, "use_implicit_gemm", None)
+    if switch is None:
+        return None
+
+    def run() -> None:
+        previous = switch(False)
+        try:
+            fn()
+        finally:
+            switch(previous)
+
+    return run
+
+
+def _torch_layer(torch: Any, cin: int, cout: int, size: int, need_dx: bool,
                  channels_last: bool) -> dict[str, Callable]:
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     conv = torch.nn.Conv2d(cin, cout, 3).to(memory_format=fmt)
@@ -103,90 +112,55 @@ def _torch_cases(torch: Any, cin: int, cout: int, size: int, need_dx: bool,
     return {"fwd": fwd, "fwd+bwd": fwd_bwd}
 
 
-def _flops(cin: int, cout: int, size: int, need_dx: bool) -> dict[str, float]:
-    fwd = 2.0 * BATCH * (size - 2) ** 2 * cout * 9 * cin
-    return {"fwd": fwd, "fwd+bwd": fwd * (3 if need_dx else 2)}
+def measure(side: harness.Side, threads: int) -> dict[str, dict[str, Any]]:
+    """In one side's process: every layer's fwd and fwd+bwd (+ sgemm share for minigrad)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, cin, cout, size, need_dx in LAYERS:
+        flops = _flops(cin, cout, size, need_dx)
+        if side.framework == "minigrad":
+            cases, path = _minigrad_layer(cin, cout, size, need_dx), _kernel_path(cin, cout, size)
+        else:
+            import torch
 
-
-def _interleaved_ms(fns: list[Callable[[], object]], rounds: int = 5, calls: int = 7) -> list[float]:
-    """Median ms per call of each fn, measured in alternating blocks of `calls` calls.
-
-    Blocks rather than single calls, with a pause between them: torch and minigrad each bring an
-    OpenMP runtime whose idle threads spin for a while after a parallel region, and a call made
-    while the other library's threads still spin runs up to 10x slower on 2 cores. Alternating the
-    blocks still lets both sides see the same background load on this shared machine.
-    """
-    if harness.quick():
-        rounds, calls = 2, 3
-    samples: list[list[float]] = [[] for _ in fns]
-    for _ in range(rounds):
-        for fn, out in zip(fns, samples):
-            time.sleep(0.05)  # let the other runtime's spinning threads go to sleep
-            fn()  # the first call of a block wakes this runtime's threads: not timed
-            for _ in range(calls):
-                start = time.perf_counter()
-                fn()
-                out.append((time.perf_counter() - start) * 1e3)
-    return [statistics.median(s) for s in samples]
-
-
-def _measure(cases: list[dict[str, Callable]]) -> list[dict[str, tuple[float, float]]]:
-    """For each kind (fwd, fwd+bwd): interleaved medians and page faults of every setup's case."""
-    out: list[dict[str, tuple[float, float]]] = [{} for _ in cases]
-    for kind in cases[0]:
-        times = _interleaved_ms([c[kind] for c in cases])
-        for res, c, ms in zip(out, cases, times):
-            res[kind] = (ms, _faults_per_call(c[kind]))
+            cases, path = _torch_layer(torch, cin, cout, size, need_dx, side.channels_last), None
+        for kind, fn in cases.items():
+            res = harness.time_case(fn, repeat=15)
+            out[f"{name} {kind}"] = {**res, "gflops": flops[kind] / res["ms"] / 1e6, "path": path}
+            off = _without_implicit(fn) if path == "implicit" else None
+            if off is not None:  # what the implicit GEMM replaced, timed in the same process
+                out[f"{name} {kind}"]["im2col_ms"] = harness.time_case(off, repeat=15)["ms"]
+    if side.framework == "minigrad":
+        peak = sgemm_gflops(threads)
+        out[SHARE_CASE] = {
+            "ms": None, "sgemm_gflops": peak, "share": out[f"{SHARE_LAYER} fwd+bwd"]["gflops"] / peak}
     return out
 
 
-def run(threads: int) -> list[dict]:
-    """Rows for the three layers x (fwd, fwd+bwd) x torch setups, plus the sgemm reference."""
-    from minigrad.threads import set_num_threads
+def _describe(case: str, mine: dict, theirs: dict | None) -> str:
+    if "share" in mine:
+        return (f"{100 * mine['share']:.0f}% of a same-process {SGEMM_N}^3 sgemm "
+                f"({mine['sgemm_gflops']:.0f} GFLOP/s)")
+    text = f"{mine['gflops']:.0f} GFLOP/s, {mine['faults']:.0f} faults/call, {mine['path']}"
+    if mine.get("im2col_ms"):
+        text += f"; im2col + BLAS instead: {harness.fmt_ms(mine['im2col_ms'])} ms"
+    return text + (f"; torch {theirs['gflops']:.0f} GFLOP/s, {theirs['faults']:.0f} faults/call"
+                   if theirs else "")
 
-    set_num_threads(threads)
-    torch = harness.torch_or_none()
-    peak = sgemm_gflops(threads)
-    rows = [harness.row(GROUP, "numpy sgemm 2048^3", None, None, f"{peak:.0f} GFLOP/s")]
-    setups = [("NCHW", False), ("channels_last", True)]
-    results: dict[tuple, tuple] = {}
-    for phase in ("default malloc", "kept malloc"):
-        if phase == "kept malloc" and not harness.keep_freed_memory():
-            break
-        for name, cin, cout, size, need_dx in LAYERS:
-            labels = ["minigrad"] + [label for label, _ in setups] * (torch is not None)
-            cases = [_minigrad_cases(cin, cout, size, need_dx)] + [
-                _torch_cases(torch, cin, cout, size, need_dx, cl)
-                for _, cl in (setups if torch is not None else [])]
-            if phase == "kept malloc" and _path(cin, cout, size) == "implicit":
-                labels.append(BLAS_PATH)  # what the implicit GEMM replaced, measured beside it
-                cases.append(_minigrad_cases(cin, cout, size, need_dx, implicit=False))
-            for label, measured in zip(labels, _measure(cases)):
-                results[(phase, name, label)] = measured
-        setups = [("channels_last", True)]
-    for (phase, name, who), measured in results.items():
-        if not who.startswith("minigrad"):
-            continue
-        _, cin, cout, size, need_dx = next(layer for layer in LAYERS if layer[0] == name)
-        flops = _flops(cin, cout, size, need_dx)
-        path = "im2col + BLAS" if who == BLAS_PATH else _path(cin, cout, size)
-        for kind, (ms, faults) in measured.items():
-            gflops = flops[kind] / ms / 1e6
-            extra = f"{gflops:.0f} GFLOP/s, {faults:.0f} faults/call, {path} kernels"
-            if name.startswith("conv2") and kind == "fwd+bwd":
-                extra += f", {100 * gflops / peak:.0f}% of sgemm"
-            labels = [k[2] for k in results
-                      if k[:2] == (phase, name) and not k[2].startswith("minigrad")]
-            for label in labels or [None]:
-                t_ms, t_faults = results[(phase, name, label)][kind] if label else (None, None)
-                case = f"{name} {kind} vs torch {label or '-'} ({phase})"
-                if who == BLAS_PATH:
-                    case = f"{name} {kind}, implicit GEMM off, vs torch {label or '-'} ({phase})"
-                more = f", torch {t_faults:.0f} faults/call" if label else ""
-                rows.append(harness.row(GROUP, case, ms, t_ms, extra + more))
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rows.append(harness.row(GROUP, "peak RSS of this benchmark process", None, None,
-                            f"{peak_mib:.0f} MiB (torch included when installed)"))
+
+def run(threads: int) -> list[dict[str, Any]]:
+    """Rows: 3 layers x (fwd, fwd+bwd) x torch setups, and the 32->64 layer's share of sgemm."""
+    rows, measured = harness.compare(__name__, GROUP, threads, describe=_describe)
+    for r in rows:
+        if r["base_case"] == SHARE_CASE:
+            r["case"] = f"{SHARE_LAYER} fwd+bwd, share of a {SGEMM_N}^3 sgemm ({threads} thr)"
+            r["spread"] = harness.own_spread(measured, SHARE_CASE, "share")
+            if threads == 1:  # the floor is defined on one thread
+                share = harness.medians(measured, "minigrad", SHARE_CASE)["share"]
+                harness.add_check(r, "conv 32->64 fwd+bwd / sgemm, 1 thread", share,
+                                  floor=SHARE_FLOOR)
+        elif r["base_case"].endswith("fwd+bwd") and r["side"] == harness.TORCH_BEST.name:
+            name = r["base_case"].split(" ", 1)[1].removesuffix(" fwd+bwd")  # "32->64 13x13"
+            r["readme"] = f"conv {name.replace('->', '→').replace('x', '×')}, fwd+bwd"
     return rows
 
 
