@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import harness, report, selftest
+from benchmarks import harness, report, selftest, table
 
 BENCH_DIR = Path(__file__).resolve().parent
 NO_TORCH = ("PyTorch is not installed in {python}: every PyTorch column stays empty. Install the "
@@ -44,7 +44,7 @@ def run_module(name: str, threads: int) -> dict[str, Any]:
     """{'rows': [...]} from benchmarks.<name>.run(threads), or {'error': ...}; never raises."""
     try:
         module = importlib.import_module(f"benchmarks.{name}")
-        return {"rows": harness.check_rows(module.run(threads), name)}
+        return {"rows": table.check_rows(module.run(threads), name)}
     except Exception as exc:  # one broken module must not cost the whole report
         text = f"{type(exc).__name__}: {exc}"
         return {"error": text.splitlines()[0], "detail": text}
@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer rounds, repeats and images")
     parser.add_argument("--rounds", type=int, help="rounds per comparison (default: 5 for most "
                         "modules, 2 with --quick)")
+    parser.add_argument("--other-build", type=Path, metavar="DIR",
+                        help="a folder holding a second built minigrad package (e.g. a native "
+                             "build's build/lib.*): measured as one more side, alternated")
     parser.add_argument("--output", type=Path, default=BENCH_DIR / "RESULTS.md")
     parser.add_argument("--self-test", action="store_true",
                         help="check the process machinery on a trivial case (no torch), then exit")
@@ -85,11 +88,15 @@ def main(argv: list[str] | None = None) -> int:
         modules = select(discover(), args.only)
         if args.rounds is not None and args.rounds < 1:
             raise ValueError(f"--rounds must be >= 1, received {args.rounds}")
+        if args.other_build and not (args.other_build / "minigrad" / "__init__.py").is_file():
+            raise ValueError(f"--other-build: {args.other_build} holds no minigrad package")
     except ValueError as exc:
         parser.error(str(exc))
     os.environ[harness.QUICK_ENV] = "1" if args.quick else "0"
     if args.rounds:
         os.environ[harness.ROUNDS_ENV] = str(args.rounds)
+    if args.other_build:
+        os.environ[harness.OTHER_BUILD_ENV] = str(args.other_build.resolve())
     if args.self_test:
         print(selftest.check(), file=sys.stderr)
         return 0
@@ -122,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         "variables in its environment); \"torch as it comes\" runs NCHW with default malloc. "
         "minigrad runs as it comes (its import tunes malloc and OMP_WAIT_POLICY in its own process).",
     ]
+    if args.other_build:
+        header += ["", f"Rows \"vs minigrad built in {args.other_build.resolve()}\" hold that second "
+                   "build's time in the PyTorch column (ratio = this checkout's build / that one)."]
     if not harness.torch_installed():
         header += ["", "**" + NO_TORCH.format(python=sys.executable) + "**"]
     args.output.write_text(report.render(results, header, machine, threads, loads))

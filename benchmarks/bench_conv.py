@@ -6,7 +6,10 @@ Each framework runs in processes of its own (harness.compare): minigrad (NHWC ke
 minigrad.kernels), torch at its strongest (channels_last, kept malloc) and as it comes (NCHW).
 The minigrad process also times a 2048^3 numpy sgemm with as many BLAS threads as the run has
 threads and reports the 32->64 layer's fwd+bwd rate as a share of it: on one thread that share has
-a floor of 70 % (a kernel whose register tiles spill lands far below it).
+a floor of 70 % (a kernel whose register tiles spill lands far below it). On one thread the share
+is also measured at every other ISA level this CPU and build can run (MINIGRAD_ISA=level, a
+process each); the floor holds on the FMA levels (AVX2, AVX-512), not on SSE2's baseline, whose
+multiply-then-add kernels cannot reach 70 % of an FMA sgemm.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from benchmarks import harness
+from benchmarks import harness, table
 
 GROUP = "conv"
 BATCH = 64
@@ -22,6 +25,7 @@ SGEMM_N = 2048
 SHARE_FLOOR = 0.70
 SHARE_LAYER = "conv2 32->64 13x13"
 SHARE_CASE = f"{SHARE_LAYER} fwd+bwd share of sgemm"
+FLOOR_LEVELS = ("avx2", "avx512")  # the FMA levels; SSE2's baseline kernels get no floor
 LAYERS = [  # (name, in_channels, filters, size, need_dx)
     ("conv1 1->32 28x28", 1, 32, 28, False),
     (SHARE_LAYER, 32, 64, 13, True),
@@ -62,36 +66,49 @@ def _minigrad_layer(cin: int, cout: int, size: int, need_dx: bool) -> dict[str, 
     return {"fwd": lambda: conv2d_forward(x, w, b), "fwd+bwd": fwd_bwd}
 
 
-def _kernel_path(cin: int, cout: int, size: int) -> str:
-    """The path minigrad's _conv reports for this layer, when it reports one."""
+def _paths(cin: int, cout: int, size: int) -> str:
+    """The paths minigrad runs for this layer (read after the calls: they may be measured then)."""
     from minigrad._ext import _conv
+    from minigrad.kernels import conv
 
-    path = getattr(_conv, "kernel_path", None)
-    if path is None:
-        return "path not reported"
     try:
-        return path((BATCH, size, size, cin), (3, 3, cin, cout), (BATCH, size - 2, size - 2, cout),
-                    1, 1, 1, 1, 0, 0, 1, 4)
-    except TypeError:  # another signature: the plan API changed under us
+        if hasattr(conv, "plan"):  # one plan per geometry, a path per direction
+            paths = conv.plan("conv2d", (BATCH, size, size, cin), (3, 3, cin, cout), np.float32).paths
+            return ", ".join(f"{direction} {path}" for direction, path in paths.items())
+        return _conv.kernel_path((BATCH, size, size, cin), (3, 3, cin, cout),
+                                 (BATCH, size - 2, size - 2, cout), 1, 1, 1, 1, 0, 0, 1, 4)
+    except (AttributeError, TypeError):  # another signature: the plan API changed under us
         return "path not reported"
 
 
-def _without_implicit(fn: Callable[[], object]) -> Callable[[], object] | None:
-    """fn with the implicit GEMM switched off (im2col + BLAS), where _conv offers that switch."""
+def _with_im2col(fn: Callable[[], object]) -> Callable[[], object] | None:
+    """fn with the im2col + BLAS path forced, where this minigrad offers a switch."""
     from minigrad._ext import _conv
+    from minigrad.kernels import conv
 
+    force = getattr(conv, "force_path", None)
     switch = getattr(_conv, "use_implicit_gemm", None)
-    if switch is None:
+    if force is None and switch is None:
         return None
 
     def run() -> None:
-        previous = switch(False)
+        previous = force("im2col") if force else switch(False)
         try:
             fn()
         finally:
-            switch(previous)
+            force(previous) if force else switch(previous)
 
     return run
+
+
+def isa_levels() -> tuple[str | None, list[str]]:
+    """(the conv kernels' ISA level, every level this CPU and build can run), where reported."""
+    from minigrad._ext import _conv
+
+    if not hasattr(_conv, "isa"):
+        return None, []
+    usable = min(_conv.ISA_LEVELS.index(_conv.CPU_ISA), _conv.ISA_LEVELS.index(_conv.BUILD_ISA))
+    return _conv.isa(), list(_conv.ISA_LEVELS[:usable + 1])
 
 
 def _torch_layer(torch: Any, cin: int, cout: int, size: int, need_dx: bool,
@@ -113,27 +130,40 @@ def _torch_layer(torch: Any, cin: int, cout: int, size: int, need_dx: bool,
 
 
 def measure(side: harness.Side, threads: int) -> dict[str, dict[str, Any]]:
-    """In one side's process: every layer's fwd and fwd+bwd (+ sgemm share for minigrad)."""
+    """In one side's process: every layer's fwd and fwd+bwd (+ the sgemm share for minigrad)."""
     out: dict[str, dict[str, Any]] = {}
     for name, cin, cout, size, need_dx in LAYERS:
         flops = _flops(cin, cout, size, need_dx)
         if side.framework == "minigrad":
-            cases, path = _minigrad_layer(cin, cout, size, need_dx), _kernel_path(cin, cout, size)
+            cases = _minigrad_layer(cin, cout, size, need_dx)
         else:
             import torch
 
-            cases, path = _torch_layer(torch, cin, cout, size, need_dx, side.channels_last), None
+            cases = _torch_layer(torch, cin, cout, size, need_dx, side.channels_last)
         for kind, fn in cases.items():
-            res = harness.time_case(fn, repeat=15)
-            out[f"{name} {kind}"] = {**res, "gflops": flops[kind] / res["ms"] / 1e6, "path": path}
-            off = _without_implicit(fn) if path == "implicit" else None
-            if off is not None:  # what the implicit GEMM replaced, timed in the same process
-                out[f"{name} {kind}"]["im2col_ms"] = harness.time_case(off, repeat=15)["ms"]
+            res = harness.time_case(fn, repeat=11)
+            out[f"{name} {kind}"] = {**res, "gflops": flops[kind] / res["ms"] / 1e6}
+            if side.framework == "minigrad":
+                out[f"{name} {kind}"]["path"] = _paths(cin, cout, size)
+                im2col = _with_im2col(fn)
+                if im2col is not None and "implicit" in out[f"{name} {kind}"]["path"]:
+                    # what the implicit GEMM replaces, timed in the same process
+                    out[f"{name} {kind}"]["im2col_ms"] = harness.time_case(im2col, repeat=11)["ms"]
     if side.framework == "minigrad":
-        peak = sgemm_gflops(threads)
-        out[SHARE_CASE] = {
-            "ms": None, "sgemm_gflops": peak, "share": out[f"{SHARE_LAYER} fwd+bwd"]["gflops"] / peak}
+        out.update(measure_share(side, threads, out[f"{SHARE_LAYER} fwd+bwd"]["gflops"]))
     return out
+
+
+def measure_share(side: harness.Side, threads: int, gflops: float | None = None
+                  ) -> dict[str, dict[str, Any]]:
+    """In a minigrad process: the 32->64 layer's fwd+bwd rate over a same-process sgemm's."""
+    if gflops is None:  # a side of its own (another ISA level): time the layer here
+        _, cin, cout, size, need_dx = next(layer for layer in LAYERS if layer[0] == SHARE_LAYER)
+        ms = harness.time_case(_minigrad_layer(cin, cout, size, need_dx)["fwd+bwd"], repeat=11)["ms"]
+        gflops = _flops(cin, cout, size, need_dx)["fwd+bwd"] / ms / 1e6
+    peak = sgemm_gflops(threads)
+    return {SHARE_CASE: {"ms": None, "sgemm_gflops": peak, "share": gflops / peak,
+                         "isa": isa_levels()[0], "levels": isa_levels()[1]}}
 
 
 def _describe(case: str, mine: dict, theirs: dict | None) -> str:
@@ -142,25 +172,40 @@ def _describe(case: str, mine: dict, theirs: dict | None) -> str:
                 f"({mine['sgemm_gflops']:.0f} GFLOP/s)")
     text = f"{mine['gflops']:.0f} GFLOP/s, {mine['faults']:.0f} faults/call, {mine['path']}"
     if mine.get("im2col_ms"):
-        text += f"; im2col + BLAS instead: {harness.fmt_ms(mine['im2col_ms'])} ms"
+        text += f"; im2col + BLAS instead: {table.fmt_ms(mine['im2col_ms'])} ms"
     return text + (f"; torch {theirs['gflops']:.0f} GFLOP/s, {theirs['faults']:.0f} faults/call"
                    if theirs else "")
 
 
+def _share_row(measured: harness.Rounds, side: str, threads: int) -> dict[str, Any]:
+    mine = harness.medians(measured, side, SHARE_CASE)
+    level = mine["isa"] or "level not reported"
+    r = table.row(GROUP, f"{SHARE_LAYER} fwd+bwd, share of a {SGEMM_N}^3 sgemm, ISA {level} "
+                    f"({threads} thr)", None, None, _describe(SHARE_CASE, mine, None))
+    r.update(spread=harness.own_spread(measured, SHARE_CASE, "share", side=side), side=None,
+             base_case=SHARE_CASE, load=harness.load_range(measured.loads))
+    if threads == 1 and (mine["isa"] is None or mine["isa"] in FLOOR_LEVELS):
+        table.add_check(r, f"conv 32->64 fwd+bwd / sgemm, 1 thread, ISA {level}",
+                        mine["share"], floor=SHARE_FLOOR)
+    return r
+
+
 def run(threads: int) -> list[dict[str, Any]]:
-    """Rows: 3 layers x (fwd, fwd+bwd) x torch setups, and the 32->64 layer's share of sgemm."""
+    """Rows: 3 layers x (fwd, fwd+bwd) x torch setups, and the 32->64 layer's share of sgemm
+    (on one thread: at every ISA level this CPU and build run, each in processes of its own)."""
     rows, measured = harness.compare(__name__, GROUP, threads, describe=_describe)
+    rows = [r for r in rows if r["base_case"] != SHARE_CASE] + [_share_row(measured, "minigrad", threads)]
     for r in rows:
-        if r["base_case"] == SHARE_CASE:
-            r["case"] = f"{SHARE_LAYER} fwd+bwd, share of a {SGEMM_N}^3 sgemm ({threads} thr)"
-            r["spread"] = harness.own_spread(measured, SHARE_CASE, "share")
-            if threads == 1:  # the floor is defined on one thread
-                share = harness.medians(measured, "minigrad", SHARE_CASE)["share"]
-                harness.add_check(r, "conv 32->64 fwd+bwd / sgemm, 1 thread", share,
-                                  floor=SHARE_FLOOR)
-        elif r["base_case"].endswith("fwd+bwd") and r["side"] == harness.TORCH_BEST.name:
+        if r["base_case"].endswith("fwd+bwd") and r["side"] == harness.TORCH_BEST.name:
             name = r["base_case"].split(" ", 1)[1].removesuffix(" fwd+bwd")  # "32->64 13x13"
             r["readme"] = f"conv {name.replace('->', '→').replace('x', '×')}, fwd+bwd"
+    chosen = harness.medians(measured, "minigrad", SHARE_CASE)
+    others = [level for level in chosen["levels"] if level != chosen["isa"]] if threads == 1 else []
+    if others:
+        sides = [harness.Side(f"minigrad-{level}", "minigrad", f"minigrad, MINIGRAD_ISA={level}",
+                              env={"MINIGRAD_ISA": level}, entry="measure_share") for level in others]
+        extra = harness.alternate(__name__, sides, threads, harness.rounds(5))
+        rows += [_share_row(extra, side.name, threads) for side in sides]
     return rows
 
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import harness
+from benchmarks import harness, table
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUP = "import"
@@ -109,20 +109,20 @@ def run(threads: int) -> list[dict[str, Any]]:
 
     rss_torch = f", PyTorch {pt['rss_mib']:.1f} MiB" if pt else ""
     rows = [
-        harness.row(GROUP, "import time (python -X importtime, cumulative)",
+        table.row(GROUP, "import time (python -X importtime, cumulative)",
                     mg["importtime_ms"], other("importtime_ms"),
                     f"numpy alone {numpy['importtime_ms']:.1f} ms; heaviest imports of other "
                     f"packages (one run): {heaviest_foreign('minigrad')}"),
-        harness.row(GROUP, "fresh interpreter running the import (wall)", mg["wall_ms"],
+        table.row(GROUP, "fresh interpreter running the import (wall)", mg["wall_ms"],
                     other("wall_ms"), f"bare interpreter {bare['wall_ms']:.1f} ms"),
-        harness.row(GROUP, "resident memory after import (VmRSS, MiB: see extra)", None, None,
+        table.row(GROUP, "resident memory after import (VmRSS, MiB: see extra)", None, None,
                     f"minigrad {mg['rss_mib']:.1f} MiB{rss_torch}; bare interpreter "
                     f"{bare['rss_mib']:.1f} MiB"),
     ]
     for r in rows:
         r.update(spread=f"medians of {n_rounds} rounds", load=loads)
-    harness.add_check(rows[0], "import minigrad, ms", mg["importtime_ms"], ceiling=TARGET_MS)
-    harness.add_check(rows[2], "RSS after import minigrad, MiB", mg["rss_mib"], ceiling=TARGET_MIB)
+    table.add_check(rows[0], "import minigrad, ms", mg["importtime_ms"], ceiling=TARGET_MS)
+    table.add_check(rows[2], "RSS after import minigrad, MiB", mg["rss_mib"], ceiling=TARGET_MIB)
     rows[0]["readme"] = "import minigrad (python -X importtime)"
     return rows
 

@@ -17,12 +17,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from benchmarks import harness
+from benchmarks import harness, table
 
 GROUP = "model"
 BATCH, PREDICT_BATCH, EPOCH_IMAGES = 64, 1000, 60_000
 FIT_STEPS = 20
 TARGETS = {"train step": 0.75, "predict": 0.8}  # ratio ceilings against torch best
+OTHER_BUILD_TARGET = 1.10  # a portable build (this one) within 10 % of a native one (--other-build)
 SIZES = {"train step": f"batch {BATCH}", "overhead step": "batch 1: per-step overhead",
          "predict": f"batch {PREDICT_BATCH}"}
 README = {"train step": "reference CNN training step (batch 64, RMSprop, through fit)",
@@ -127,9 +128,12 @@ def run(threads: int) -> list[dict[str, Any]]:
     for r in rows:
         kind = next(k for k in SIZES if f" {k} " in r["base_case"])
         if kind in TARGETS and r["side"] == harness.TORCH_BEST.name:
-            harness.add_check(r, f"{kind} / torch best, {threads} thr", r["ratio"],
-                              ceiling=TARGETS[kind])
+            table.add_check(r, f"{kind} / torch best, {threads} thr", r["ratio"],
+                            ceiling=TARGETS[kind])
             r["readme"] = README[kind]
+        elif kind in TARGETS and r["side"] == "minigrad-other":  # issue 11: portable vs native
+            table.add_check(r, f"{kind}, this build / the other build, {threads} thr", r["ratio"],
+                            ceiling=OTHER_BUILD_TARGET)
     return rows
 
 

@@ -8,15 +8,15 @@ thread variables of THREAD_VARS set identically; nothing of minigrad (its mallop
 OMP_WAIT_POLICY default, its BLAS pinning) reaches a torch child, which a child checks before it
 reports. Rows carry medians over rounds, the spread of the per-round ratios, and optional floors or
 targets (`check`) that `python -m benchmarks` flags.
-Environment read here: MINIGRAD_BENCH_QUICK=1 (`--quick`: fewer rounds and repeats) and
-MINIGRAD_BENCH_ROUNDS (`--rounds`: rounds per comparison).
+Environment read here: MINIGRAD_BENCH_QUICK=1 (`--quick`: fewer rounds and repeats),
+MINIGRAD_BENCH_ROUNDS (`--rounds`: rounds per comparison) and MINIGRAD_BENCH_OTHER_BUILD
+(`--other-build DIR`: a second minigrad, e.g. a native build, measured as one more side).
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import json
-import math
 import os
 import resource
 import statistics
@@ -24,14 +24,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.table import check_rows, describe_check, fmt_ms, fmt_ratio, row
+
 ROOT = Path(__file__).resolve().parent.parent
-ROW_KEYS = ("group", "case", "minigrad_ms", "torch_ms", "ratio")
 RESULT_MARK = "@@minigrad-bench-result@@ "  # the child's one line of JSON, whatever else it prints
 QUICK_ENV, ROUNDS_ENV = "MINIGRAD_BENCH_QUICK", "MINIGRAD_BENCH_ROUNDS"
+OTHER_BUILD_ENV = "MINIGRAD_BENCH_OTHER_BUILD"  # a folder holding another built minigrad package
+PATH_ENV = "MINIGRAD_BENCH_MINIGRAD_PATH"  # in a child: import minigrad from this folder
 THREAD_VARS = ("MINIGRAD_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # glibc keeps freed memory (no mmap per big block, no trimming): how torch users get it, by env
 KEEP_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_MMAP_MAX_": "0",
@@ -52,6 +55,7 @@ class Side:
     label: str
     channels_last: bool = False
     env: dict[str, str] = field(default_factory=dict)
+    entry: str = "measure"  # the module function its child calls: entry(side, threads)
 
 
 MINIGRAD = Side("minigrad", "minigrad", "minigrad")
@@ -60,7 +64,14 @@ TORCH_BEST = Side("torch-best", "torch", "torch best (channels_last, kept malloc
 TORCH = Side("torch", "torch", "torch as it comes")
 # no framework, with torch best's env: the self-test's stand-in for a torch side (no torch needed)
 BARE = Side("bare", None, "no framework (kept malloc)", env=KEEP_MALLOC)
-SIDES = {s.name: s for s in (MINIGRAD, TORCH_BEST, TORCH, BARE)}
+
+
+def other_build() -> Side | None:
+    """The side of the second minigrad build named by --other-build, if any."""
+    folder = os.environ.get(OTHER_BUILD_ENV)
+    if not folder:
+        return None
+    return Side("minigrad-other", "minigrad", f"minigrad built in {folder}", env={PATH_ENV: folder})
 
 
 class BenchError(RuntimeError):
@@ -140,16 +151,22 @@ def setup_framework(side: Side, threads: int) -> Any:
     return None
 
 
-def side_main(module: str, side_name: str, threads: int) -> int:
-    """In a fresh process: run `module.measure` for one side, print one marked JSON line."""
-    side = SIDES[side_name]
+def side_main(module: str, side_json: str, threads: int) -> int:
+    """In a fresh process: run the side's entry of `module`, print one marked JSON line."""
+    side = Side(**json.loads(side_json))
+    if os.environ.get(PATH_ENV):  # after benchmarks' own import: only minigrad comes from there
+        sys.path.insert(0, os.environ[PATH_ENV])
     try:
-        setup_framework(side, threads)
-        cases = importlib.import_module(module).measure(side, threads)
+        framework = setup_framework(side, threads)
+        cases = getattr(importlib.import_module(module), side.entry)(side, threads)
+        where = os.environ.get(PATH_ENV)
+        if where and not str(getattr(framework, "__file__", "")).startswith(where):
+            raise BenchError(f"{side.name}: minigrad came from {framework.__file__}, not {where}")
         if side.framework != "minigrad" and "minigrad" in sys.modules:
             raise BenchError(f"{module}: the {side.name} child imported minigrad, whose process-wide "
                              "settings would then apply to it")
-        result: dict[str, Any] = {"cases": cases, "pid": os.getpid(), "env": {
+        result: dict[str, Any] = {"cases": cases, "pid": os.getpid(),
+                                  "imported": getattr(framework, "__file__", None), "env": {
             k: os.environ.get(k) for k in ("OMP_WAIT_POLICY", *THREAD_VARS, *KEEP_MALLOC)}}
     except BaseException as exc:  # report every failure, SystemExit from a module included
         import traceback
@@ -164,14 +181,15 @@ def side_main(module: str, side_name: str, threads: int) -> int:
 
 def child_env(side: Side, threads: int) -> dict[str, str]:
     """The side's child environment: the user's, the thread counts, and the side's own variables."""
-    ours = {var: os.environ[var] for var in (QUICK_ENV, ROUNDS_ENV) if var in os.environ}
+    ours = {var: os.environ[var] for var in (QUICK_ENV, ROUNDS_ENV, OTHER_BUILD_ENV)
+            if var in os.environ}
     return {**BASE_ENV, **ours, **{var: str(threads) for var in THREAD_VARS}, **side.env}
 
 
 def spawn(module: str, side: Side, threads: int, *, timeout: float = 1800) -> dict[str, Any]:
     """Run `module.measure(side, threads)` in a fresh interpreter; its result, or BenchError."""
     code = ("import sys; from benchmarks.harness import side_main; "
-            f"sys.exit(side_main({module!r}, {side.name!r}, {threads}))")
+            f"sys.exit(side_main({module!r}, {json.dumps(asdict(side))!r}, {threads}))")
     try:
         # faulthandler: a crash in a kernel still says where it happened
         proc = subprocess.run([sys.executable, "-X", "faulthandler", "-c", code], cwd=ROOT,
@@ -251,17 +269,21 @@ def compare(module: str, group: str, threads: int, *, full_rounds: int = 5,
             timeout: float = 1800) -> tuple[list[dict[str, Any]], Rounds]:
     """Rows comparing minigrad with each torch side, case by case, and the raw rounds.
 
-    Torch sides are dropped (rows keep torch_ms=None) when torch is not installed.
-    `describe(case, minigrad medians, torch medians or None)` writes a row's `extra`.
+    Torch sides are dropped (rows keep torch_ms=None) when torch is not installed; --other-build
+    adds its side, whose time then fills the torch column of rows "vs minigrad built in ...".
+    `describe(case, minigrad medians, other side's medians or None)` writes a row's `extra`.
     """
     if not torch_installed():
         sides = [s for s in sides if s.framework != "torch"]
+    if (other := other_build()) is not None and MINIGRAD in sides:
+        sides = [*sides, other]
     measured = alternate(module, sides, threads, rounds(full_rounds), timeout=timeout)
     rows = []
     for case in measured.runs["minigrad"][0]["cases"]:
         mine = medians(measured, "minigrad", case)
         # a case only minigrad has (a variant of its own, a reference figure) gets one row
-        against = [s for s in sides if s.framework == "torch" and medians(measured, s.name, case)]
+        against = [s for s in sides if s.name != MINIGRAD.name and s.framework
+                   and medians(measured, s.name, case)]
         for side in against or [None]:
             theirs = medians(measured, side.name, case) if side else None
             extra = describe(case, mine, theirs) if describe else ""
@@ -294,9 +316,9 @@ def spread(measured: Rounds, side: str, case: str) -> str:
     return f"{min(ratios):.2f}-{max(ratios):.2f} over {len(ratios)} rounds"
 
 
-def own_spread(measured: Rounds, case: str, key: str = "ms") -> str:
-    """minigrad's own range over the rounds, as ± half of it relative to the median."""
-    values = [r["cases"][case][key] for r in measured.runs["minigrad"] if case in r["cases"]
+def own_spread(measured: Rounds, case: str, key: str = "ms", side: str = "minigrad") -> str:
+    """One side's own range over the rounds, as ± half of it relative to the median."""
+    values = [r["cases"][case][key] for r in measured.runs[side] if case in r["cases"]
               and r["cases"][case].get(key)]
     if len(values) < 2:
         return f"{len(values)} round"
@@ -307,50 +329,6 @@ def own_spread(measured: Rounds, case: str, key: str = "ms") -> str:
 def load_range(loads: list[float]) -> str:
     """'0.1-2.3' for the loads seen before each child, or '?' where the OS does not tell."""
     return f"{min(loads):.1f}-{max(loads):.1f}" if loads else "?"
-
-
-# ---- rows, checks and formatting ------------------------------------------------------------
-
-def row(group: str, case: str, minigrad_ms: float | None, torch_ms: float | None,
-        extra: str = "") -> dict[str, Any]:
-    """One result row; ratio = minigrad_ms / torch_ms (None when either side is missing)."""
-    ratio = minigrad_ms / torch_ms if minigrad_ms is not None and torch_ms else None
-    return {"group": group, "case": case, "minigrad_ms": minigrad_ms, "torch_ms": torch_ms,
-            "ratio": ratio, "extra": extra}
-
-
-def add_check(r: dict[str, Any], metric: str, value: float | None, *, floor: float | None = None,
-              ceiling: float | None = None) -> dict[str, Any]:
-    """Attach a floor (value >= floor) or a target ceiling (value <= ceiling) to a row."""
-    if (floor is None) == (ceiling is None):
-        raise ValueError("add_check: give exactly one of floor= or ceiling=")
-    bound = floor if floor is not None else ceiling
-    ok = None if value is None else value >= bound if floor is not None else value <= bound
-    r["check"] = {"metric": metric, "value": value, "op": ">=" if floor is not None else "<=",
-                  "bound": bound, "ok": ok}
-    return r
-
-
-def check_rows(rows: object, module: str) -> list[dict[str, Any]]:
-    """Check a module's run() result against the row contract; TypeError if it breaks it."""
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise TypeError(f"{module}.run must return a list of dicts, received {type(rows).__name__}")
-    for r in rows:
-        missing = [k for k in ROW_KEYS if k not in r]
-        if missing:
-            raise TypeError(f"{module}.run returned a row without {missing}: {r}")
-        for key in ("minigrad_ms", "torch_ms", "ratio"):
-            if r[key] is not None and not isinstance(r[key], (int, float)):
-                raise TypeError(f"{module}.run returned {key}={r[key]!r}, expected a number or None")
-    return rows
-
-
-def describe_check(check: dict[str, Any]) -> str:
-    """'share of sgemm 0.68 >= 0.70: BELOW FLOOR' and the like."""
-    value = "—" if check["value"] is None else f"{check['value']:.2f}"
-    verdict = ("ok" if check["ok"] else "not measured" if check["ok"] is None
-               else "BELOW FLOOR" if check["op"] == ">=" else "ABOVE TARGET")
-    return f"{check['metric']} {value} (needs {check['op']} {check['bound']:.2f}): {verdict}"
 
 
 def standalone(run: Callable[[int], list[dict[str, Any]]]) -> None:
@@ -379,18 +357,3 @@ def parse_threads(text: str) -> list[int]:
     if not counts or min(counts) < 1:
         raise ValueError(f"--threads expects positive ints separated by commas, received {text!r}")
     return counts
-
-
-def fmt_ms(value: float | None) -> str:
-    """Milliseconds with 3 significant digits and no exponent; '—' for None."""
-    if value is None:
-        return "—"
-    if value <= 0 or not math.isfinite(value):
-        return f"{value:g}"
-    decimals = min(9, max(0, 2 - math.floor(math.log10(value))))
-    return f"{value:.{decimals}f}"
-
-
-def fmt_ratio(value: float | None) -> str:
-    """Ratio minigrad/torch with two decimals; '—' for None."""
-    return "—" if value is None else f"{value:.2f}"

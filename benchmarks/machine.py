@@ -35,15 +35,29 @@ def cpu() -> dict[str, Any]:
 
 
 def minigrad_info() -> dict[str, Any]:
-    """`python -m minigrad info` (where this minigrad has it), its ISA line, and the compiler."""
-    proc = subprocess.run([sys.executable, "-m", "minigrad", "info"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
-    text = proc.stdout.strip() if proc.returncode == 0 else ""
-    isa = re.search(r"^\s*ISA[^:]*:\s*(.+)$", text, re.M | re.I)
+    """`python -m minigrad info [--conv]` (where this minigrad has it), its ISA level, the compiler."""
+    text = ""
+    for args in (["info", "--conv"], ["info"]):  # --conv: the reference layers' plans listed too
+        proc = subprocess.run([sys.executable, "-m", "minigrad", *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)
+        if proc.returncode == 0:
+            text = proc.stdout.strip()
+            break
     build = re.search(r"^\s*(?:build|compile flags|cflags)[^:]*:\s*(.+)$", text, re.M | re.I)
-    return {"info": text, "isa": isa.group(1).strip() if isa else None,
-            "build": build.group(1).strip() if build else None, "compiler": _compiler(),
-            "native": _native_target()}
+    return {"info": text, "isa": _isa(), "build": build.group(1).strip() if build else None,
+            "compiler": _compiler(), "native": _native_target()}
+
+
+def _isa() -> str | None:
+    """The conv kernels' ISA level and what capped it, where this minigrad reports one."""
+    try:
+        from minigrad._ext import _conv
+
+        forced = os.environ.get("MINIGRAD_ISA")
+        return (f"{_conv.isa()} (CPU supports {_conv.CPU_ISA}, build allows up to "
+                f"{_conv.BUILD_ISA}{f', MINIGRAD_ISA={forced}' if forced else ''})")
+    except (ImportError, AttributeError):
+        return None
 
 
 def _native_target() -> str:

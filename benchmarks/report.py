@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks import harness
+from benchmarks import harness, table
 
-DEFAULT_BUILD = ("flags not reported by this minigrad (setup.py's default: -O3 -march=native "
-                 "-fopenmp; MINIGRAD_PORTABLE=1 drops -march=native)")
+DEFAULT_BUILD = "flags not reported by this minigrad (setup.py's docstring lists its defaults and knobs)"
 README_BEGIN, README_END = "<!-- README table: begin -->", "<!-- README table: end -->"
 
 
@@ -21,7 +20,7 @@ def check_lines(results: list[dict[str, Any]]) -> list[str]:
     found = checks(results)
     found.sort(key=lambda r: r["check"]["ok"] is not False)
     return [f"{'FLAGGED' if r['check']['ok'] is False else 'ok     '} [{r['threads']} thr] "
-            f"{harness.describe_check(r['check'])} ({r['case']})" for r in found]
+            f"{table.describe_check(r['check'])} ({r['case']})" for r in found]
 
 
 def fmt_time(ms: float | None) -> str:
@@ -32,7 +31,7 @@ def fmt_time(ms: float | None) -> str:
         return f"{ms * 1e3:.2f} µs"
     if ms >= 1000:
         return f"{ms / 1e3:.1f} s"
-    return f"{harness.fmt_ms(ms)} ms"
+    return f"{table.fmt_ms(ms)} ms"
 
 
 def readme_table(results: list[dict[str, Any]], machine: dict[str, Any]) -> list[str]:
@@ -53,7 +52,7 @@ def readme_table(results: list[dict[str, Any]], machine: dict[str, Any]) -> list
            "it comes).", "",
            "| case | threads | minigrad | PyTorch best | ratio |", "|---|---:|---:|---:|---:|"]
     out += [f"| {r['readme']} | {r['threads']} | {fmt_time(r['minigrad_ms'])} | "
-            f"{fmt_time(r['torch_ms'])} | {harness.fmt_ratio(r['ratio'])} |" for r in rows]
+            f"{fmt_time(r['torch_ms'])} | {table.fmt_ratio(r['ratio'])} |" for r in rows]
     return out + [README_END]
 
 
@@ -62,7 +61,7 @@ def machine_lines(machine: dict[str, Any], threads: list[int], loads: dict[str, 
     if "error" in machine:
         return [f"- machine description failed: {machine['error']}"]
     cpu, mg = machine["cpu"], machine["minigrad"]
-    isa = (f"{mg['isa']} (chosen by minigrad)" if mg["isa"] else
+    isa = (f"{mg['isa']}, chosen by minigrad at import" if mg["isa"] else
            f"{cpu['isa_from_flags']} (from /proc/cpuinfo flags; this minigrad reports no ISA level)")
     return [
         f"- CPU: {cpu['model']}; {cpu['logical']} logical cores, {cpu['physical'] or '?'} physical, "
@@ -87,7 +86,7 @@ def render(results: list[dict[str, Any]], header: list[str], machine: dict[str, 
         "(none measured in this run)"]
     for r in found:
         c = r["check"]
-        verdict = harness.describe_check(c).rsplit(": ", 1)[1]
+        verdict = table.describe_check(c).rsplit(": ", 1)[1]
         value = "—" if c["value"] is None else f"{c['value']:.2f}"
         shown = f"**{verdict}**" if c["ok"] is False else verdict
         out.append(f"| {_cell(c['metric'])} | {r['threads']} | {value} | {c['op']} {c['bound']:.2f} "
@@ -120,8 +119,8 @@ def _tables(results: list[dict[str, Any]]) -> list[str]:
                 "| case | threads | minigrad (ms) | PyTorch (ms) | ratio | spread | load | extra |",
                 "|---|---:|---:|---:|---:|---|---|---|"]
         out += [f"| {'⚠ ' if r.get('check', {}).get('ok') is False else ''}{_cell(r['case'])} | "
-                f"{r['threads']} | {harness.fmt_ms(r['minigrad_ms'])} | "
-                f"{harness.fmt_ms(r['torch_ms'])} | {harness.fmt_ratio(r['ratio'])} | "
+                f"{r['threads']} | {table.fmt_ms(r['minigrad_ms'])} | "
+                f"{table.fmt_ms(r['torch_ms'])} | {table.fmt_ratio(r['ratio'])} | "
                 f"{_cell(r.get('spread', ''))} | {_cell(r.get('load', ''))} | "
                 f"{_cell(r.get('extra', ''))} |" for r in rows]
     return out

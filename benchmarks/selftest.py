@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any
 
-from benchmarks import harness
+from benchmarks import harness, table
 
 CASE = "sum of range(1000)"
 
@@ -48,4 +48,4 @@ def check(threads: int = 2) -> str:
     if problems:
         raise harness.BenchError("self-test failed: " + "; ".join(problems))
     return (f"self-test ok: {len(measured.pids)} fresh processes in order {measured.order}, "
-            f"{CASE} {harness.fmt_ms(rows[0]['minigrad_ms'])} ms ({rows[0]['spread']})")
+            f"{CASE} {table.fmt_ms(rows[0]['minigrad_ms'])} ms ({rows[0]['spread']})")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import harness, report
+from benchmarks import harness, report, table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,10 +24,10 @@ def test_a_child_that_fails_is_reported_with_its_error() -> None:
 
 
 def _results(share: float) -> list[dict]:
-    floor = harness.add_check(harness.row("conv", "conv2 share of sgemm", None, None), "share",
+    floor = table.add_check(table.row("conv", "conv2 share of sgemm", None, None), "share",
                               share, floor=0.70)
-    step = harness.row("model", "train step vs torch best", 30.0, 40.0, "x | y")
-    harness.add_check(step, "train step / torch best", step["ratio"], ceiling=0.75)
+    step = table.row("model", "train step vs torch best", 30.0, 40.0, "x | y")
+    table.add_check(step, "train step / torch best", step["ratio"], ceiling=0.75)
     step["readme"] = "training step"
     return [{"module": "bench_conv", "threads": 1, "rows": [floor]},
             {"module": "bench_model", "threads": 2, "rows": [step]},
@@ -51,4 +51,4 @@ def test_report_flags_a_case_below_its_floor_and_keeps_passing_ones_plain() -> N
 
 def test_a_check_needs_exactly_one_bound() -> None:
     with pytest.raises(ValueError, match="exactly one of floor= or ceiling="):
-        harness.add_check(harness.row("g", "c", 1.0, None), "m", 1.0)
+        table.add_check(table.row("g", "c", 1.0, None), "m", 1.0)
