@@ -1,61 +1,56 @@
-"""The reference CNN's three conv layers at batch 64 (3x3 valid, NHWC), minigrad vs PyTorch CPU.
+"""The reference CNN's three conv layers at batch 64 (3x3 valid), minigrad vs PyTorch CPU.
 
 For each layer: forward and forward+backward (dw and db always; dx for layers 2 and 3 only, as in
-training where the images need no gradient), median ms, GFLOP/s, minor page faults per call, and the
-ratio to torch in the same process with the same thread count: NCHW as it comes, channels_last, and
-channels_last after telling glibc to keep freed memory (mallopt, the runtime twin of
-MALLOC_MMAP_THRESHOLD_/MALLOC_MMAP_MAX_/MALLOC_TRIM_THRESHOLD_), which is torch's strongest setup
-here; minigrad is re-measured under that setting too so both sides share the allocator. A numpy
-sgemm (2048^3) gives the machine's single-precision GEMM throughput; the 32->64 layer's fwd+bwd
-rate is reported as a fraction of it. Targets: fwd+bwd ratio <= 1.0 vs the strongest torch on every
-layer, 32->64 >= 60% of sgemm.
+training where the images need no gradient), median ms, GFLOP/s and minor page faults per call.
+Each framework runs in processes of its own (harness.compare): minigrad (NHWC kernels of
+minigrad.kernels), torch at its strongest (channels_last, kept malloc) and as it comes (NCHW).
+The minigrad process also times a 2048^3 numpy sgemm with as many BLAS threads as the run has
+threads and reports the 32->64 layer's fwd+bwd rate as a share of it: on one thread that share has
+a floor of 70 % (a kernel whose register tiles spill lands far below it). On one thread the share
+is also measured at every other ISA level this CPU and build can run (MINIGRAD_ISA=level, a
+process each); the floor holds on the FMA levels (AVX2, AVX-512), not on SSE2's baseline, whose
+multiply-then-add kernels cannot reach 70 % of an FMA sgemm.
 """
 from __future__ import annotations
 
-import resource
-import statistics
-import time
 from typing import Any, Callable
 
 import numpy as np
 
-from benchmarks import harness
+from benchmarks import harness, table
 
 GROUP = "conv"
-BLAS_PATH = "minigrad, im2col + BLAS"
 BATCH = 64
+SGEMM_N = 2048
+SHARE_FLOOR = 0.70
+SHARE_LAYER = "conv2 32->64 13x13"
+SHARE_CASE = f"{SHARE_LAYER} fwd+bwd share of sgemm"
+FLOOR_LEVELS = ("avx2", "avx512")  # the FMA levels; SSE2's baseline kernels get no floor
 LAYERS = [  # (name, in_channels, filters, size, need_dx)
     ("conv1 1->32 28x28", 1, 32, 28, False),
-    ("conv2 32->64 13x13", 32, 64, 13, True),
+    (SHARE_LAYER, 32, 64, 13, True),
     ("conv3 64->64 5x5", 64, 64, 5, True),
 ]
 
 
-def _faults_per_call(fn: Callable[[], object], calls: int = 20) -> float:
-    fn()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(calls):
-        fn()
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
-
-
 def sgemm_gflops(threads: int) -> float:
-    """numpy float32 matmul throughput (GFLOP/s) with `threads` BLAS threads."""
+    """numpy float32 (SGEMM_N)^3 matmul throughput in GFLOP/s with `threads` BLAS threads."""
     from threadpoolctl import threadpool_limits
 
-    n = 1024 if harness.quick() else 2048
-    a, b = np.random.rand(n, n).astype(np.float32), np.random.rand(n, n).astype(np.float32)
-    c = np.empty((n, n), np.float32)
+    rng = np.random.default_rng(0)
+    a, b = (rng.random((SGEMM_N, SGEMM_N), dtype=np.float32) for _ in range(2))
+    c = np.empty_like(a)
     with threadpool_limits(threads, user_api="blas"):
-        np.matmul(a, b, out=c)
-        best = min(_interleaved_ms([lambda: np.matmul(a, b, out=c)])[0] for _ in range(3))
-    return 2 * n**3 / best / 1e6  # a peak: the best of three medians
+        ms = harness.time_case(lambda: np.matmul(a, b, out=c), warmup=1, repeat=5, min_time=0)["ms"]
+    return 2 * SGEMM_N**3 / ms / 1e6
 
 
-def _minigrad_cases(cin: int, cout: int, size: int, need_dx: bool,
-                    implicit: bool = True) -> dict[str, Callable]:
-    """implicit=False: the same calls with the implicit GEMM off (im2col + BLAS), for comparison."""
-    from minigrad._ext._conv import use_implicit_gemm
+def _flops(cin: int, cout: int, size: int, need_dx: bool) -> dict[str, float]:
+    fwd = 2.0 * BATCH * (size - 2) ** 2 * cout * 9 * cin
+    return {"fwd": fwd, "fwd+bwd": fwd * (3 if need_dx else 2)}
+
+
+def _minigrad_layer(cin: int, cout: int, size: int, need_dx: bool) -> dict[str, Callable]:
     from minigrad.kernels import conv2d_backward, conv2d_forward
 
     rng = np.random.default_rng(0)
@@ -64,28 +59,59 @@ def _minigrad_cases(cin: int, cout: int, size: int, need_dx: bool,
     b = np.zeros(cout, np.float32)
     dy = rng.standard_normal((BATCH, size - 2, size - 2, cout), dtype=np.float32)
 
-    def fwd() -> None:
-        previous = use_implicit_gemm(implicit)
-        conv2d_forward(x, w, b)
-        use_implicit_gemm(previous)
-
     def fwd_bwd() -> None:
-        previous = use_implicit_gemm(implicit)
         conv2d_forward(x, w, b)
         conv2d_backward(dy, x, w, need_dx=need_dx)
-        use_implicit_gemm(previous)
 
-    return {"fwd": fwd, "fwd+bwd": fwd_bwd}
-
-
-def _path(cin: int, cout: int, size: int) -> str:
-    from minigrad._ext._conv import kernel_path
-
-    return kernel_path((BATCH, size, size, cin), (3, 3, cin, cout),
-                       (BATCH, size - 2, size - 2, cout), 1, 1, 1, 1, 0, 0, 1, 4)
+    return {"fwd": lambda: conv2d_forward(x, w, b), "fwd+bwd": fwd_bwd}
 
 
-def _torch_cases(torch: Any, cin: int, cout: int, size: int, need_dx: bool,
+def _paths(cin: int, cout: int, size: int) -> str:
+    """The paths minigrad runs for this layer (read after the calls: they may be measured then)."""
+    from minigrad._ext import _conv
+    from minigrad.kernels import conv
+
+    try:
+        if hasattr(conv, "plan"):  # one plan per geometry, a path per direction
+            paths = conv.plan("conv2d", (BATCH, size, size, cin), (3, 3, cin, cout), np.float32).paths
+            return ", ".join(f"{direction} {path}" for direction, path in paths.items())
+        return _conv.kernel_path((BATCH, size, size, cin), (3, 3, cin, cout),
+                                 (BATCH, size - 2, size - 2, cout), 1, 1, 1, 1, 0, 0, 1, 4)
+    except (AttributeError, TypeError):  # another signature: the plan API changed under us
+        return "path not reported"
+
+
+def _with_im2col(fn: Callable[[], object]) -> Callable[[], object] | None:
+    """fn with the im2col + BLAS path forced, where this minigrad offers a switch."""
+    from minigrad._ext import _conv
+    from minigrad.kernels import conv
+
+    force = getattr(conv, "force_path", None)
+    switch = getattr(_conv, "use_implicit_gemm", None)
+    if force is None and switch is None:
+        return None
+
+    def run() -> None:
+        previous = force("im2col") if force else switch(False)
+        try:
+            fn()
+        finally:
+            force(previous) if force else switch(previous)
+
+    return run
+
+
+def isa_levels() -> tuple[str | None, list[str]]:
+    """(the conv kernels' ISA level, every level this CPU and build can run), where reported."""
+    from minigrad._ext import _conv
+
+    if not hasattr(_conv, "isa"):
+        return None, []
+    usable = min(_conv.ISA_LEVELS.index(_conv.CPU_ISA), _conv.ISA_LEVELS.index(_conv.BUILD_ISA))
+    return _conv.isa(), list(_conv.ISA_LEVELS[:usable + 1])
+
+
+def _torch_layer(torch: Any, cin: int, cout: int, size: int, need_dx: bool,
                  channels_last: bool) -> dict[str, Callable]:
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     conv = torch.nn.Conv2d(cin, cout, 3).to(memory_format=fmt)
@@ -103,90 +129,83 @@ def _torch_cases(torch: Any, cin: int, cout: int, size: int, need_dx: bool,
     return {"fwd": fwd, "fwd+bwd": fwd_bwd}
 
 
-def _flops(cin: int, cout: int, size: int, need_dx: bool) -> dict[str, float]:
-    fwd = 2.0 * BATCH * (size - 2) ** 2 * cout * 9 * cin
-    return {"fwd": fwd, "fwd+bwd": fwd * (3 if need_dx else 2)}
+def measure(side: harness.Side, threads: int) -> dict[str, dict[str, Any]]:
+    """In one side's process: every layer's fwd and fwd+bwd (+ the sgemm share for minigrad)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, cin, cout, size, need_dx in LAYERS:
+        flops = _flops(cin, cout, size, need_dx)
+        if side.framework == "minigrad":
+            cases = _minigrad_layer(cin, cout, size, need_dx)
+        else:
+            import torch
 
-
-def _interleaved_ms(fns: list[Callable[[], object]], rounds: int = 5, calls: int = 7) -> list[float]:
-    """Median ms per call of each fn, measured in alternating blocks of `calls` calls.
-
-    Blocks rather than single calls, with a pause between them: torch and minigrad each bring an
-    OpenMP runtime whose idle threads spin for a while after a parallel region, and a call made
-    while the other library's threads still spin runs up to 10x slower on 2 cores. Alternating the
-    blocks still lets both sides see the same background load on this shared machine.
-    """
-    if harness.quick():
-        rounds, calls = 2, 3
-    samples: list[list[float]] = [[] for _ in fns]
-    for _ in range(rounds):
-        for fn, out in zip(fns, samples):
-            time.sleep(0.05)  # let the other runtime's spinning threads go to sleep
-            fn()  # the first call of a block wakes this runtime's threads: not timed
-            for _ in range(calls):
-                start = time.perf_counter()
-                fn()
-                out.append((time.perf_counter() - start) * 1e3)
-    return [statistics.median(s) for s in samples]
-
-
-def _measure(cases: list[dict[str, Callable]]) -> list[dict[str, tuple[float, float]]]:
-    """For each kind (fwd, fwd+bwd): interleaved medians and page faults of every setup's case."""
-    out: list[dict[str, tuple[float, float]]] = [{} for _ in cases]
-    for kind in cases[0]:
-        times = _interleaved_ms([c[kind] for c in cases])
-        for res, c, ms in zip(out, cases, times):
-            res[kind] = (ms, _faults_per_call(c[kind]))
+            cases = _torch_layer(torch, cin, cout, size, need_dx, side.channels_last)
+        for kind, fn in cases.items():
+            res = harness.time_case(fn, repeat=11)
+            out[f"{name} {kind}"] = {**res, "gflops": flops[kind] / res["ms"] / 1e6}
+            if side.framework == "minigrad":
+                out[f"{name} {kind}"]["path"] = _paths(cin, cout, size)
+                im2col = _with_im2col(fn)
+                if im2col is not None and "implicit" in out[f"{name} {kind}"]["path"]:
+                    # what the implicit GEMM replaces, timed in the same process
+                    out[f"{name} {kind}"]["im2col_ms"] = harness.time_case(im2col, repeat=11)["ms"]
+    if side.framework == "minigrad":
+        out.update(measure_share(side, threads, out[f"{SHARE_LAYER} fwd+bwd"]["gflops"]))
     return out
 
 
-def run(threads: int) -> list[dict]:
-    """Rows for the three layers x (fwd, fwd+bwd) x torch setups, plus the sgemm reference."""
-    from minigrad.threads import set_num_threads
-
-    set_num_threads(threads)
-    torch = harness.torch_or_none()
+def measure_share(side: harness.Side, threads: int, gflops: float | None = None
+                  ) -> dict[str, dict[str, Any]]:
+    """In a minigrad process: the 32->64 layer's fwd+bwd rate over a same-process sgemm's."""
+    if gflops is None:  # a side of its own (another ISA level): time the layer here
+        _, cin, cout, size, need_dx = next(layer for layer in LAYERS if layer[0] == SHARE_LAYER)
+        ms = harness.time_case(_minigrad_layer(cin, cout, size, need_dx)["fwd+bwd"], repeat=11)["ms"]
+        gflops = _flops(cin, cout, size, need_dx)["fwd+bwd"] / ms / 1e6
     peak = sgemm_gflops(threads)
-    rows = [harness.row(GROUP, "numpy sgemm 2048^3", None, None, f"{peak:.0f} GFLOP/s")]
-    setups = [("NCHW", False), ("channels_last", True)]
-    results: dict[tuple, tuple] = {}
-    for phase in ("default malloc", "kept malloc"):
-        if phase == "kept malloc" and not harness.keep_freed_memory():
-            break
-        for name, cin, cout, size, need_dx in LAYERS:
-            labels = ["minigrad"] + [label for label, _ in setups] * (torch is not None)
-            cases = [_minigrad_cases(cin, cout, size, need_dx)] + [
-                _torch_cases(torch, cin, cout, size, need_dx, cl)
-                for _, cl in (setups if torch is not None else [])]
-            if phase == "kept malloc" and _path(cin, cout, size) == "implicit":
-                labels.append(BLAS_PATH)  # what the implicit GEMM replaced, measured beside it
-                cases.append(_minigrad_cases(cin, cout, size, need_dx, implicit=False))
-            for label, measured in zip(labels, _measure(cases)):
-                results[(phase, name, label)] = measured
-        setups = [("channels_last", True)]
-    for (phase, name, who), measured in results.items():
-        if not who.startswith("minigrad"):
-            continue
-        _, cin, cout, size, need_dx = next(layer for layer in LAYERS if layer[0] == name)
-        flops = _flops(cin, cout, size, need_dx)
-        path = "im2col + BLAS" if who == BLAS_PATH else _path(cin, cout, size)
-        for kind, (ms, faults) in measured.items():
-            gflops = flops[kind] / ms / 1e6
-            extra = f"{gflops:.0f} GFLOP/s, {faults:.0f} faults/call, {path} kernels"
-            if name.startswith("conv2") and kind == "fwd+bwd":
-                extra += f", {100 * gflops / peak:.0f}% of sgemm"
-            labels = [k[2] for k in results
-                      if k[:2] == (phase, name) and not k[2].startswith("minigrad")]
-            for label in labels or [None]:
-                t_ms, t_faults = results[(phase, name, label)][kind] if label else (None, None)
-                case = f"{name} {kind} vs torch {label or '-'} ({phase})"
-                if who == BLAS_PATH:
-                    case = f"{name} {kind}, implicit GEMM off, vs torch {label or '-'} ({phase})"
-                more = f", torch {t_faults:.0f} faults/call" if label else ""
-                rows.append(harness.row(GROUP, case, ms, t_ms, extra + more))
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rows.append(harness.row(GROUP, "peak RSS of this benchmark process", None, None,
-                            f"{peak_mib:.0f} MiB (torch included when installed)"))
+    return {SHARE_CASE: {"ms": None, "sgemm_gflops": peak, "share": gflops / peak,
+                         "isa": isa_levels()[0], "levels": isa_levels()[1]}}
+
+
+def _describe(case: str, mine: dict, theirs: dict | None) -> str:
+    if "share" in mine:
+        return (f"{100 * mine['share']:.0f}% of a same-process {SGEMM_N}^3 sgemm "
+                f"({mine['sgemm_gflops']:.0f} GFLOP/s)")
+    text = f"{mine['gflops']:.0f} GFLOP/s, {mine['faults']:.0f} faults/call, {mine['path']}"
+    if mine.get("im2col_ms"):
+        text += f"; im2col + BLAS instead: {table.fmt_ms(mine['im2col_ms'])} ms"
+    return text + (f"; torch {theirs['gflops']:.0f} GFLOP/s, {theirs['faults']:.0f} faults/call"
+                   if theirs else "")
+
+
+def _share_row(measured: harness.Rounds, side: str, threads: int) -> dict[str, Any]:
+    mine = harness.medians(measured, side, SHARE_CASE)
+    level = mine["isa"] or "level not reported"
+    r = table.row(GROUP, f"{SHARE_LAYER} fwd+bwd, share of a {SGEMM_N}^3 sgemm, ISA {level} "
+                    f"({threads} thr)", None, None, _describe(SHARE_CASE, mine, None))
+    r.update(spread=harness.own_spread(measured, SHARE_CASE, "share", side=side), side=None,
+             base_case=SHARE_CASE, load=harness.load_range(measured.loads))
+    if threads == 1 and (mine["isa"] is None or mine["isa"] in FLOOR_LEVELS):
+        table.add_check(r, f"conv 32->64 fwd+bwd / sgemm, 1 thread, ISA {level}",
+                        mine["share"], floor=SHARE_FLOOR)
+    return r
+
+
+def run(threads: int) -> list[dict[str, Any]]:
+    """Rows: 3 layers x (fwd, fwd+bwd) x torch setups, and the 32->64 layer's share of sgemm
+    (on one thread: at every ISA level this CPU and build run, each in processes of its own)."""
+    rows, measured = harness.compare(__name__, GROUP, threads, describe=_describe)
+    rows = [r for r in rows if r["base_case"] != SHARE_CASE] + [_share_row(measured, "minigrad", threads)]
+    for r in rows:
+        if r["base_case"].endswith("fwd+bwd") and r["side"] == harness.TORCH_BEST.name:
+            name = r["base_case"].split(" ", 1)[1].removesuffix(" fwd+bwd")  # "32->64 13x13"
+            r["readme"] = f"conv {name.replace('->', '→').replace('x', '×')}, fwd+bwd"
+    chosen = harness.medians(measured, "minigrad", SHARE_CASE)
+    others = [level for level in chosen["levels"] if level != chosen["isa"]] if threads == 1 else []
+    if others:
+        sides = [harness.Side(f"minigrad-{level}", "minigrad", f"minigrad, MINIGRAD_ISA={level}",
+                              env={"MINIGRAD_ISA": level}, entry="measure_share") for level in others]
+        extra = harness.alternate(__name__, sides, threads, harness.rounds(5))
+        rows += [_share_row(extra, side.name, threads) for side in sides]
     return rows
 
 

@@ -2,25 +2,23 @@
 
 The reference model (REFERENCE.md: 3 conv + 2 max-pool + 2 dense, 93,322 parameters), RMSprop
 (lr 1e-3, rho 0.9) and categorical cross-entropy, batch 64 over the 60,000 training images scaled
-to [0, 1] (6,400 under --quick), then test accuracy on the 10,000 test images. Both frameworks see
+to [0, 1] (6,400 under --quick), then test accuracy on the 10,000 test images (2,000). Both frameworks see
 the same images in the same batch order (one fixed permutation, no shuffling inside the epoch) at
 the same thread count; initialisation follows each framework's defaults. Each epoch runs in a
-process of its own so that peak memory (ru_maxrss, and VmHWM above the RSS before training) and
-minor page faults, all read right after the training epoch, belong to one framework:
-minigrad, PyTorch NCHW as it comes, and PyTorch's strongest setup (channels_last, glibc told to keep
-freed memory through MALLOC_* variables in the child's environment).
+process of its own (harness.compare: minigrad and torch at its strongest, channels_last with kept
+malloc, alternated over 2 rounds; torch as it comes is compared in bench_model's training step, to
+keep the full run short), so peak memory (ru_maxrss, and VmHWM above the RSS before training) and
+minor page faults, read right after the epoch, belong to one framework.
 
-MNIST is read from $MINIGRAD_DATA, else ../shared/data/mnist beside the repository.
+MNIST is read from $MINIGRAD_DATA, else ../shared/data/mnist beside the repository; without the
+files the epoch runs on MNIST-shaped synthetic data (and the accuracy says nothing).
 """
 from __future__ import annotations
 
-import importlib.util
-import json
+import gzip
 import math
 import os
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -32,11 +30,9 @@ from benchmarks import harness
 GROUP = "end-to-end: reference CNN, one MNIST epoch (RMSprop, batch 64)"
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 64
-QUICK_IMAGES = 6_400
-MARK = "@@bench-e2e-child@@ "
-# torch's strongest allocator setup: no mmap/munmap per big tensor, no trimming of the heap
-KEEP_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_MMAP_MAX_": "0",
-               "MALLOC_TRIM_THRESHOLD_": "4294967296"}
+QUICK_IMAGES, QUICK_TEST_IMAGES = 6_400, 2_000
+FILES = {"x_train": "train-images-idx3-ubyte.gz", "y_train": "train-labels-idx1-ubyte.gz",
+         "x_test": "t10k-images-idx3-ubyte.gz", "y_test": "t10k-labels-idx1-ubyte.gz"}
 
 
 def mnist_dir() -> Path:
@@ -44,19 +40,36 @@ def mnist_dir() -> Path:
     return Path(os.environ.get("MINIGRAD_DATA") or ROOT.parent / "shared" / "data" / "mnist")
 
 
-def load(n_train: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(x_train (n, 28, 28, 1) in batch order, labels, x_test, labels); x float32 in [0, 1]."""
-    from minigrad.datasets import mnist
+def _read_idx(path: Path, header: int) -> np.ndarray:
+    # not minigrad.datasets.mnist: importing minigrad would apply its process-wide settings to
+    # the torch process (minigrad's own loader, with its checksums, is tested in tests/)
+    with gzip.open(path, "rb") as f:
+        return np.frombuffer(f.read(), np.uint8, offset=header)
 
-    (x_train, y_train), (x_test, y_test) = mnist.load_data(mnist_dir())
-    order = np.random.default_rng(0).permutation(len(x_train))[:n_train]
+
+def load(n_train: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """(x_train (n, 28, 28, 1) in batch order, labels, x_test, labels, real); x float32 in [0, 1]."""
+    folder = mnist_dir()
+    real = all((folder / name).is_file() for name in FILES.values())
+    if real:
+        raw = {k: _read_idx(folder / name, 16 if k.startswith("x") else 8) for k, name in FILES.items()}
+        raw["x_train"], raw["x_test"] = (raw[k].reshape(-1, 28, 28) for k in ("x_train", "x_test"))
+    else:  # MNIST-shaped stand-in: same sizes and dtypes, so the same work per step
+        rng = np.random.default_rng(0)
+        raw = {"x_train": rng.integers(0, 256, (60_000, 28, 28), dtype=np.uint8),
+               "y_train": rng.integers(0, 10, 60_000).astype(np.uint8),
+               "x_test": rng.integers(0, 256, (10_000, 28, 28), dtype=np.uint8),
+               "y_test": rng.integers(0, 10, 10_000).astype(np.uint8)}
+    order = np.random.default_rng(0).permutation(len(raw["x_train"]))[:n_train]
 
     def scaled(x: np.ndarray) -> np.ndarray:
         out = x.astype(np.float32)[..., None]  # no float64 temporary of the whole set
         out /= 255.0
         return out
 
-    return scaled(x_train[order]), y_train[order].astype(np.int64), scaled(x_test), y_test.astype(np.int64)
+    n_test = QUICK_TEST_IMAGES if harness.quick() else len(raw["x_test"])
+    return (scaled(raw["x_train"][order]), raw["y_train"][order].astype(np.int64),
+            scaled(raw["x_test"][:n_test]), raw["y_test"][:n_test].astype(np.int64), real)
 
 
 def _rss_kib(field: str) -> int:
@@ -75,13 +88,12 @@ def _reset_peak() -> bool:
         return False
 
 
-def _minigrad_epoch(data: tuple, threads: int) -> tuple[float, Callable[[], float]]:
+def _minigrad_epoch(data: list) -> tuple[float, Callable[[], float]]:
     """(seconds for the epoch, a function returning the test accuracy)."""
     import minigrad
     from minigrad.cli.demo import reference_cnn
     from minigrad.utils import to_categorical
 
-    minigrad.set_num_threads(threads)
     minigrad.set_seed(0)
     x, y, x_test, y_test = data
     model = reference_cnn()
@@ -98,12 +110,11 @@ def _minigrad_epoch(data: tuple, threads: int) -> tuple[float, Callable[[], floa
     return seconds, accuracy
 
 
-def _torch_epoch(data: tuple, threads: int, channels_last: bool) -> tuple[float, Callable[[], float]]:
+def _torch_epoch(data: list, channels_last: bool) -> tuple[float, Callable[[], float]]:
     """(seconds for the epoch, a function returning the test accuracy)."""
     import torch
     from torch import nn
 
-    torch.set_num_threads(threads)
     torch.manual_seed(0)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = nn.Sequential(
@@ -139,68 +150,47 @@ def _torch_epoch(data: tuple, threads: int, channels_last: bool) -> tuple[float,
     return seconds, accuracy
 
 
-def child(framework: str, threads: int, n_train: int) -> None:
-    """In a fresh process: one epoch of `framework`, then one marked JSON line of measurements."""
-    data = load(n_train)
-    importlib.import_module("minigrad" if framework == "minigrad" else "torch")  # libraries: baseline
-    baseline_kib = _rss_kib("VmRSS")
+def measure(side: harness.Side, threads: int) -> dict[str, dict[str, Any]]:
+    """In one side's process: one epoch, its memory and faults, then the test accuracy."""
+    n_train = QUICK_IMAGES if harness.quick() else 60_000
+    *data, real = load(n_train)
+    baseline_kib = _rss_kib("VmRSS")  # the framework is imported already (harness.setup_framework)
     epoch_peak_known = _reset_peak()
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    if framework == "minigrad":
-        seconds, accuracy = _minigrad_epoch(data, threads)
+    if side.framework == "minigrad":
+        seconds, accuracy = _minigrad_epoch(data)
     else:
-        seconds, accuracy = _torch_epoch(data, threads, channels_last=framework == "torch-strong")
+        seconds, accuracy = _torch_epoch(data, channels_last=side.channels_last)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     # memory and faults of the training epoch, before evaluation's batches of 1,000 add their own
     result = {
-        "seconds": seconds, "steps": math.ceil(n_train / BATCH),
-        "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults,
-        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # KiB on Linux
+        "ms": seconds * 1e3, "faults": (usage.ru_minflt - faults) / math.ceil(n_train / BATCH),
+        "peak_mib": usage.ru_maxrss / 1024,  # KiB on Linux
         "epoch_peak_mib": (_rss_kib("VmHWM") - baseline_kib) / 1024 if epoch_peak_known else None,
     }
     result["accuracy"] = accuracy()
-    print(MARK + json.dumps(result), flush=True)
-
-
-def _spawn(framework: str, threads: int, n_train: int) -> dict[str, Any]:
-    env = dict(os.environ, **{var: str(threads) for var in harness.THREAD_VARS})
-    if framework == "torch-strong":
-        env.update(KEEP_MALLOC)
-    code = f"from benchmarks.bench_e2e import child; child({framework!r}, {threads}, {n_train})"
-    proc = subprocess.run([sys.executable, "-X", "faulthandler", "-c", code], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
-    marked = [line for line in proc.stdout.splitlines() if line.startswith(MARK)]
-    if proc.returncode != 0 or not marked:
-        raise RuntimeError(f"bench_e2e: the {framework} epoch failed (exit {proc.returncode}): "
-                           f"{proc.stderr.strip()[-2000:]}")
-    return json.loads(marked[-1][len(MARK):])
-
-
-def _describe(name: str, r: dict[str, Any]) -> str:
-    epoch_peak = "" if r["epoch_peak_mib"] is None else f" (+{r['epoch_peak_mib']:.0f} MiB in the epoch)"
-    return (f"{name}: {r['seconds']:.1f} s/epoch, test acc {r['accuracy']:.4f}, peak RSS "
-            f"{r['peak_mib']:.0f} MiB{epoch_peak}, {r['faults'] / r['steps']:.0f} minor faults/step")
-
-
-def run(threads: int) -> list[dict]:
-    """Rows: minigrad vs torch NCHW, and vs torch channels_last with kept malloc; ms per epoch."""
-    from minigrad.datasets import mnist
-
-    missing = [n for n in mnist.FILES if not (mnist_dir() / n).is_file()]
-    if missing:
-        raise FileNotFoundError(f"bench_e2e: MNIST files {missing} are not in {mnist_dir()}; set "
-                                "MINIGRAD_DATA to the folder that holds them")
-    n_train = QUICK_IMAGES if harness.quick() else 60_000
+    data_name = "MNIST" if real else "synthetic MNIST-shaped data (accuracy meaningless)"
     subset = f"{n_train:,} images" + (" (--quick subset)" if harness.quick() else "")
-    mg = _spawn("minigrad", threads, n_train)
-    torch_present = importlib.util.find_spec("torch") is not None
-    rows = []
-    for framework, setup in (("torch", "NCHW"), ("torch-strong", "channels_last + kept malloc")):
-        tr = _spawn(framework, threads, n_train) if torch_present else None
-        extra = _describe("minigrad", mg) + ("; " + _describe("torch", tr) if tr else "")
-        rows.append(harness.row(GROUP, f"{subset}, vs torch {setup}", mg["seconds"] * 1e3,
-                                tr["seconds"] * 1e3 if tr else None, extra))
-        if not torch_present:
-            break
+    return {f"one epoch, {subset} of {data_name}": result}
+
+
+def _describe_one(name: str, r: dict[str, Any]) -> str:
+    epoch_peak = "" if r["epoch_peak_mib"] is None else f" (+{r['epoch_peak_mib']:.0f} MiB in the epoch)"
+    return (f"{name}: {r['ms'] / 1e3:.1f} s/epoch, test acc {r['accuracy']:.4f}, peak RSS "
+            f"{r['peak_mib']:.0f} MiB{epoch_peak}, {r['faults']:.0f} minor faults/step")
+
+
+def _describe(case: str, mine: dict, theirs: dict | None) -> str:
+    return _describe_one("minigrad", mine) + ("; " + _describe_one("torch", theirs) if theirs else "")
+
+
+def run(threads: int) -> list[dict[str, Any]]:
+    """Rows: minigrad vs torch channels_last with kept malloc; ms per epoch."""
+    rows, _ = harness.compare(__name__, GROUP, threads, full_rounds=2,
+                              sides=(harness.MINIGRAD, harness.TORCH_BEST), describe=_describe)
+    for r in rows:
+        if r["side"] and "of MNIST" in r["base_case"] and "--quick" not in r["base_case"]:
+            r["readme"] = "one MNIST epoch, reference CNN (60,000 images, batch 64)"
     return rows
 
 

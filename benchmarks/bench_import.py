@@ -1,21 +1,26 @@
 """Cost of `import minigrad` vs `import torch`: import time, fresh-interpreter wall time, RSS.
 
 Each measurement is a fresh interpreter started from the repository root (so the checkout's
-minigrad is the one imported); medians over several runs. Targets: < 150 ms, < 80 MiB.
+minigrad is the one imported) with the harness's child environment; the statements alternate
+(bare, minigrad, torch, bare, minigrad, torch, ...) and the figures are medians over the rounds.
+Targets: < 150 ms, < 80 MiB. Thread counts do not matter here: `python -m benchmarks` runs this
+module once.
 """
 from __future__ import annotations
 
-import importlib.util
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from benchmarks import harness
+from benchmarks import harness, table
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUP = "import"
+THREAD_INDEPENDENT = True
+TARGET_MS, TARGET_MIB = 150, 80
 _RSS = (
     "import re, sys; {stmt}; "
     "print(re.search(r'VmRSS:\\s+(\\d+) kB', open('/proc/self/status').read()).group(1))"
@@ -23,7 +28,8 @@ _RSS = (
 
 
 def _python(*args: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          env=harness.child_env(harness.MINIGRAD, 1))
     if proc.returncode != 0:
         raise RuntimeError(f"python {' '.join(args)} failed: {proc.stderr.strip()[-500:]}")
     return proc
@@ -70,43 +76,55 @@ def wall_and_rss(stmt: str) -> tuple[float, float]:
     return (time.perf_counter() - start) * 1e3, int(out.split()[-1]) / 1024
 
 
-def measure(module: str | None, repeat: int) -> dict[str, float]:
-    """Medians of importtime, wall time and RSS for `import module` (None: bare interpreter)."""
-    stmt = f"import {module}" if module else "pass"
-    _python("-c", stmt)  # warm the bytecode and file caches
-    walls, rss = zip(*(wall_and_rss(stmt) for _ in range(repeat)))
-    result = {"wall_ms": statistics.median(walls), "rss_mib": statistics.median(rss)}
-    if module:
-        result["importtime_ms"] = statistics.median(importtime_ms(module) for _ in range(repeat))
-    return result
+def alternate(modules: list[str | None], n_rounds: int
+              ) -> tuple[dict[str | None, dict[str, float]], str]:
+    """Medians of wall time, RSS and importtime per module (None: bare interpreter), alternated;
+    and the range of the load averages seen."""
+    for module in modules:  # warm the bytecode and file caches
+        _python("-c", f"import {module}" if module else "pass")
+    samples: dict[str | None, list[dict[str, float]]] = {m: [] for m in modules}
+    loads = []
+    for _ in range(n_rounds):
+        loads.append(harness.loadavg())
+        for module in modules:
+            wall, rss = wall_and_rss(f"import {module}" if module else "pass")
+            sample = {"wall_ms": wall, "rss_mib": rss}
+            if module:
+                sample["importtime_ms"] = importtime_ms(module)
+            samples[module].append(sample)
+    found = {m: {k: statistics.median(s[k] for s in runs) for k in runs[0]}
+             for m, runs in samples.items()}
+    return found, harness.load_range([x for x in loads if x is not None])
 
 
-def run(threads: int) -> list[dict]:
-    """Rows for the import group (thread count only reaches the children through the env)."""
-    repeat = 3 if harness.quick() else 7
-    bare = measure(None, repeat)
-    # numpy is minigrad's floor: the rest is what minigrad itself costs
-    numpy_ms = statistics.median(importtime_ms("numpy") for _ in range(repeat))
-    mg = measure("minigrad", repeat)
-    has_torch = importlib.util.find_spec("torch") is not None  # found without importing it here
-    pt = measure("torch", max(2, repeat // 2)) if has_torch else None
+def run(threads: int) -> list[dict[str, Any]]:
+    """Rows for the import group, with the import-time and RSS targets as checks."""
+    has_torch = harness.torch_installed()
+    n_rounds = harness.rounds(7)
+    found, loads = alternate([None, "numpy", "minigrad"] + ["torch"] * has_torch, n_rounds)
+    bare, numpy, mg, pt = found[None], found["numpy"], found["minigrad"], found.get("torch")
 
     def other(key: str) -> float | None:
         return pt[key] if pt else None
 
-    rss_ratio = f", ratio {mg['rss_mib'] / pt['rss_mib']:.2f}" if pt else ""
     rss_torch = f", PyTorch {pt['rss_mib']:.1f} MiB" if pt else ""
-    return [
-        harness.row(GROUP, "import time (python -X importtime, cumulative)",
+    rows = [
+        table.row(GROUP, "import time (python -X importtime, cumulative)",
                     mg["importtime_ms"], other("importtime_ms"),
-                    f"target < 150 ms; numpy alone {numpy_ms:.1f} ms; heaviest imports of other "
+                    f"numpy alone {numpy['importtime_ms']:.1f} ms; heaviest imports of other "
                     f"packages (one run): {heaviest_foreign('minigrad')}"),
-        harness.row(GROUP, "fresh interpreter running the import (wall)", mg["wall_ms"],
+        table.row(GROUP, "fresh interpreter running the import (wall)", mg["wall_ms"],
                     other("wall_ms"), f"bare interpreter {bare['wall_ms']:.1f} ms"),
-        harness.row(GROUP, "resident memory after import (VmRSS, MiB: see extra)", None, None,
-                    f"minigrad {mg['rss_mib']:.1f} MiB{rss_torch}{rss_ratio}; bare interpreter "
-                    f"{bare['rss_mib']:.1f} MiB; target < 80 MiB"),
+        table.row(GROUP, "resident memory after import (VmRSS, MiB: see extra)", None, None,
+                    f"minigrad {mg['rss_mib']:.1f} MiB{rss_torch}; bare interpreter "
+                    f"{bare['rss_mib']:.1f} MiB"),
     ]
+    for r in rows:
+        r.update(spread=f"medians of {n_rounds} rounds", load=loads)
+    table.add_check(rows[0], "import minigrad, ms", mg["importtime_ms"], ceiling=TARGET_MS)
+    table.add_check(rows[2], "RSS after import minigrad, MiB", mg["rss_mib"], ceiling=TARGET_MIB)
+    rows[0]["readme"] = "import minigrad (python -X importtime)"
+    return rows
 
 
 if __name__ == "__main__":

@@ -3,12 +3,12 @@
 minigrad is timed through `model.fit` (shuffling, batching, callbacks, metrics included: the
 per-step time is one fit over FIT_STEPS batches divided by FIT_STEPS) and `model.predict`. PyTorch
 runs the equivalent `nn.Sequential` (logits + CrossEntropyLoss, RMSprop with Keras' rho/eps) with
-a hand-written loop that also gathers each shuffled batch, in the same process and thread count:
-NCHW as it comes, channels_last, and channels_last after telling glibc to keep freed memory (its
-strongest setup here; minigrad is re-measured under it too). Extra columns: steps/s and the
-projected seconds for one 60,000-image epoch (938 steps). Target: ratio <= 1.0 (aim 0.75) against
-the strongest torch. A third case, a training step on batch 1, shows the per-step framework
-overhead (Python, dispatch, fit loop) where the kernels have almost nothing to do.
+a hand-written loop that also gathers each shuffled batch. Each framework runs in processes of its
+own (harness.compare): minigrad, torch at its strongest (channels_last, kept malloc) and as it
+comes (NCHW). Extra columns: steps/s and the projected seconds for one 60,000-image epoch (938
+steps). Targets (issue 11), against the strongest torch: training step <= 0.75x, predict <= 0.8x.
+A third case, a training step on batch 1, shows the per-step framework overhead (Python, dispatch,
+fit loop) where the kernels have almost nothing to do.
 """
 from __future__ import annotations
 
@@ -17,12 +17,17 @@ from typing import Any, Callable
 
 import numpy as np
 
-from benchmarks import harness
-from benchmarks.bench_conv import _faults_per_call
+from benchmarks import harness, table
 
 GROUP = "model"
 BATCH, PREDICT_BATCH, EPOCH_IMAGES = 64, 1000, 60_000
 FIT_STEPS = 20
+TARGETS = {"train step": 0.75, "predict": 0.8}  # ratio ceilings against torch best
+OTHER_BUILD_TARGET = 1.10  # a portable build (this one) within 10 % of a native one (--other-build)
+SIZES = {"train step": f"batch {BATCH}", "overhead step": "batch 1: per-step overhead",
+         "predict": f"batch {PREDICT_BATCH}"}
+README = {"train step": "reference CNN training step (batch 64, RMSprop, through fit)",
+          "predict": "reference CNN predict (batch 1000)"}
 
 
 def _data(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -89,38 +94,46 @@ def _torch_cases(torch: Any, channels_last: bool) -> dict[str, Callable[[], obje
     return {"train step": epoch, "overhead step": lambda: epoch(FIT_STEPS, 1), "predict": predict}
 
 
-def _measure(cases: dict[str, Callable[[], object]]) -> dict[str, tuple[float, float]]:
-    """(median ms, minor page faults) per training step (one call = FIT_STEPS steps) / per predict."""
-    out = {}
-    for case, fn in cases.items():
-        per = 1 if case == "predict" else FIT_STEPS
-        ms = harness.median_ms(fn, warmup=1, repeat=7, min_time=0.0)
-        out[case] = (ms / per, _faults_per_call(fn, calls=2) / per)
-    return out
+def measure(side: harness.Side, threads: int) -> dict[str, dict[str, float]]:
+    """In one side's process: ms and faults per training step (one call = FIT_STEPS) / predict."""
+    if side.framework == "minigrad":
+        cases = _minigrad_cases()
+    else:
+        import torch
+
+        cases = _torch_cases(torch, side.channels_last)
+    return {f"reference CNN {case} ({SIZES[case]})": harness.time_case(
+        fn, per=1 if case == "predict" else FIT_STEPS, warmup=1, repeat=3 if harness.quick() else 5,
+        min_time=0)
+        for case, fn in cases.items()}
 
 
-def _extra(case: str, ms: float, faults: float) -> str:
-    if case == "overhead step":
-        return f"{faults:.0f} faults/step"
-    if case == "train step":
+def _describe_one(case: str, r: dict) -> str:
+    if "overhead step" in case:
+        return f"{r['faults']:.0f} faults/step"
+    if "train step" in case:
         steps = math.ceil(EPOCH_IMAGES / BATCH)
-        return f"{1e3 / ms:.0f} steps/s, {ms * steps / 1e3:.1f} s per 60k epoch, {faults:.0f} faults/step"
-    return f"{PREDICT_BATCH * 1e3 / ms:.0f} images/s, {faults:.0f} faults/call"
+        return (f"{1e3 / r['ms']:.0f} steps/s, {r['ms'] * steps / 1e3:.1f} s per 60k epoch, "
+                f"{r['faults']:.0f} faults/step")
+    return f"{PREDICT_BATCH * 1e3 / r['ms']:.0f} images/s, {r['faults']:.0f} faults/call"
 
 
-def run(threads: int) -> list[dict]:
-    """Rows: train step and predict x torch setups (NCHW, channels_last; default and kept malloc)."""
-    from minigrad.threads import set_num_threads
+def _describe(case: str, mine: dict, theirs: dict | None) -> str:
+    return _describe_one(case, mine) + (f"; torch {_describe_one(case, theirs)}" if theirs else "")
 
-    set_num_threads(threads)
-    rows = []
-    for phase, case, label, (ms, faults), (t_ms, t_faults) in harness.malloc_phases(
-            _minigrad_cases, _torch_cases, _measure):
-        size = {"train step": f"batch {BATCH}", "overhead step": "batch 1: per-step overhead",
-                "predict": f"batch {PREDICT_BATCH}"}[case]
-        extra = _extra(case, ms, faults) + (f"; torch {_extra(case, t_ms, t_faults)}" if label else "")
-        rows.append(harness.row(GROUP, f"reference CNN {case} ({size}) vs torch {label or '-'} "
-                                       f"({phase})", ms, t_ms, extra))
+
+def run(threads: int) -> list[dict[str, Any]]:
+    """Rows: train step, overhead step and predict x torch setups; targets on the strongest torch."""
+    rows, _ = harness.compare(__name__, GROUP, threads, describe=_describe)
+    for r in rows:
+        kind = next(k for k in SIZES if f" {k} " in r["base_case"])
+        if kind in TARGETS and r["side"] == harness.TORCH_BEST.name:
+            table.add_check(r, f"{kind} / torch best, {threads} thr", r["ratio"],
+                            ceiling=TARGETS[kind])
+            r["readme"] = README[kind]
+        elif kind in TARGETS and r["side"] == "minigrad-other":  # issue 11: portable vs native
+            table.add_check(r, f"{kind}, this build / the other build, {threads} thr", r["ratio"],
+                            ceiling=OTHER_BUILD_TARGET)
     return rows
 
 

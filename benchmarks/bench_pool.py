@@ -1,10 +1,8 @@
-"""2x2 max-pool and relu on the reference CNN's first activation, (64, 26, 26, 32) float32 NHWC.
+"""2x2 max-pool and relu on the reference CNN's first activation, (64, 26, 26, 32) float32.
 
 Cases: max-pool forward, max-pool forward+backward, relu forward+backward; median ms and minor
-page faults per call, with the ratio to PyTorch CPU in the same process and thread count: NCHW as
-it comes, channels_last, and channels_last after telling glibc to keep freed memory (torch's
-strongest setup here; minigrad is re-measured under it too). Target: max-pool fwd+bwd ratio <= 1.0
-against the strongest torch.
+page faults per call. Each framework runs in processes of its own (harness.compare): minigrad
+(NHWC), torch at its strongest (channels_last, kept malloc) and as it comes (NCHW).
 """
 from __future__ import annotations
 
@@ -13,7 +11,6 @@ from typing import Any, Callable
 import numpy as np
 
 from benchmarks import harness
-from benchmarks.bench_conv import _faults_per_call
 
 GROUP = "pool"
 SHAPE = (64, 26, 26, 32)  # NHWC
@@ -63,21 +60,27 @@ def _torch_cases(torch: Any, channels_last: bool) -> dict[str, Callable]:
     return {"maxpool2x2 fwd": pool_fwd, "maxpool2x2 fwd+bwd": pool_fwd_bwd, "relu fwd+bwd": relu_fwd_bwd}
 
 
-def _measure(cases: dict[str, Callable]) -> dict[str, tuple[float, float]]:
-    return {k: (harness.median_ms(fn, repeat=25), _faults_per_call(fn)) for k, fn in cases.items()}
+def measure(side: harness.Side, threads: int) -> dict[str, dict[str, float]]:
+    """In one side's process: median ms and faults per call of every case."""
+    if side.framework == "minigrad":
+        cases = _minigrad_cases()
+    else:
+        import torch
+
+        cases = _torch_cases(torch, side.channels_last)
+    return {f"{case} {SHAPE}": harness.time_case(fn, repeat=25) for case, fn in cases.items()}
 
 
-def run(threads: int) -> list[dict]:
-    """Rows: each case x torch setup (NCHW, channels_last; default and kept malloc)."""
-    from minigrad.threads import set_num_threads
+def _describe(case: str, mine: dict, theirs: dict | None) -> str:
+    return f"{mine['faults']:.0f} faults/call" + (f", torch {theirs['faults']:.0f}" if theirs else "")
 
-    set_num_threads(threads)
-    rows = []
-    for phase, case, label, (ms, faults), (t_ms, t_faults) in harness.malloc_phases(
-            _minigrad_cases, _torch_cases, _measure):
-        extra = f"{faults:.0f} faults/call" + (f", torch {t_faults:.0f}" if label else "")
-        rows.append(harness.row(GROUP, f"{case} {SHAPE} vs torch {label or '-'} ({phase})",
-                                ms, t_ms, extra))
+
+def run(threads: int) -> list[dict[str, Any]]:
+    """Rows: each case x torch setup."""
+    rows, _ = harness.compare(__name__, GROUP, threads, describe=_describe)
+    for r in rows:
+        if r["base_case"].startswith("maxpool2x2 fwd+bwd") and r["side"] == harness.TORCH_BEST.name:
+            r["readme"] = "max-pool 2×2 on (64, 26, 26, 32), fwd+bwd"
     return rows
 
 
