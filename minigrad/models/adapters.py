@@ -121,15 +121,15 @@ class StreamSource:
     def _standardize(self, batch: Any) -> Batch:
         """Check one batch against the model (building it from the first) and convert its dtypes."""
         model, who, what = self.model, self.who, self.what
-        if isinstance(batch, dict):
-            raise TypeError(f"{who}: batches must be tuples (x,), (x, y) or (x, y, sample_weight); "
-                            "received a dict (named inputs are not supported)")
+        if isinstance(batch, dict):  # Keras: a dict is never split into x, y and weights
+            raise TypeError(f"{who}: batches must be tuples (x,), (x, y) or (x, y, sample_weight) (x may be a "
+                            "dict of named inputs); received a dict")
         try:
             x, y, sw = unpack_x_y_sample_weight(batch)
         except ValueError:
             raise ValueError(f"{who}: each batch must be x, (x,), (x, y) or (x, y, sample_weight); received a "
                              f"tuple of length {len(batch)} from the {source_name(self.obj)}") from None
-        xs = data.as_arrays(x, model._n_inputs(), who, f"{what} batch x", finite=False)
+        xs = data.as_arrays(model._ordered(x), model._n_inputs(), who, f"{what} batch x", finite=False)
         model._ensure_built([(None,) + a.shape[1:] for a in xs])
         model._check_input_shapes(xs, who)
         xs = [np.ascontiguousarray(a, dtype=d) for a, d in zip(xs, model._input_dtypes())]
