@@ -178,3 +178,43 @@ def test_a_model_compiled_without_loss_saves_and_loads(tmp_path) -> None:
     model.save(tmp_path / "m.mg")
     loaded = keras.saving.load_model(tmp_path / "m.mg")
     assert loaded.loss is None and loaded.evaluate(x, verbose=0) == pytest.approx(model.evaluate(x, verbose=0))
+
+
+class WeightedCustom(keras.Model):
+    """The guide's 'Supporting sample_weight & class_weight' train_step."""
+
+    def train_step(self, data):
+        if len(data) == 3:
+            x, y, sample_weight = data
+        else:
+            sample_weight = None
+            x, y = data
+        self.zero_grad()
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(y=y, y_pred=y_pred, sample_weight=sample_weight)
+        loss.backward()
+        trainable_weights = [v for v in self.trainable_weights]
+        self.optimizer.apply([v.grad for v in trainable_weights], trainable_weights)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred, sample_weight=sample_weight)
+        return {m.name: m.result() for m in self.metrics}
+
+
+def test_the_guides_weighted_train_step_matches_the_default_with_sample_weight() -> None:
+    x, y = data()
+    sw = np.random.default_rng(5).random(64).astype(np.float32)
+    weights = []
+    for cls in (keras.Model, WeightedCustom):
+        model = functional(cls)
+        model.compile(optimizer="sgd", loss="mse", weighted_metrics=["mae"])
+        history = model.fit(x, y, sample_weight=sw, epochs=2, batch_size=16, shuffle=False, verbose=0)
+        weights.append((model.get_weights(), history.history["mae"]))
+    for a, b in zip(weights[0][0], weights[1][0]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(weights[0][1], weights[1][1], rtol=1e-5)
+    model = functional()
+    with pytest.raises(ValueError, match="2 gradients for 4 variables"):
+        model.compile(optimizer="sgd", loss="mse") or model.optimizer.apply([None, None], model.trainable_weights)
