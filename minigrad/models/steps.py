@@ -35,7 +35,8 @@ class LossTracker(metrics_mod.Mean):
         super().update_state(values, sample_weight)
 
 
-def _as_list(specs: Any, who: str) -> list[Any]:
+def _as_list(specs: Any) -> list[Any]:
+    """compile's metrics argument as a list (Keras wants a list; one metric alone is accepted too)."""
     if specs is None:
         return []
     if isinstance(specs, (list, tuple)):
@@ -50,8 +51,8 @@ class CompileMetrics(metrics_mod.Metric):
     """
 
     def __init__(self, metrics: Any, weighted_metrics: Any, loss: Any) -> None:
-        self._specs = _as_list(metrics, "metrics")
-        self._weighted_specs = _as_list(weighted_metrics, "weighted_metrics")
+        self._specs = _as_list(metrics)
+        self._weighted_specs = _as_list(weighted_metrics)
         self._loss = loss
         self._plain: list[Any] = []
         self._weighted: list[Any] = []
@@ -131,6 +132,7 @@ class StepsMixin:
     _compiled: bool = False
     _compile_metrics: CompileMetrics | None = None
     _loss_tracker: Any = None
+    _loss_weight: float = 1.0
     _loss_layers: list[Any] | None = None
     _train_weights: list[Any] | None = None
     _metrics_cache: list[Any] | None = None  # self.metrics, fixed for the length of a loop
@@ -145,9 +147,9 @@ class StepsMixin:
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
         self._loss_weight = self._check_loss_weights(loss_weights)
-        self._metric_specs = _as_list(metrics, "metrics")
-        self._weighted_metric_specs = _as_list(weighted_metrics, "weighted_metrics")
-        self._compile_metrics = (CompileMetrics(metrics, weighted_metrics, self.loss)
+        self._metric_specs = _as_list(metrics)
+        self._weighted_metric_specs = _as_list(weighted_metrics)
+        self._compile_metrics = (CompileMetrics(self._metric_specs, self._weighted_metric_specs, self.loss)
                                  if self._metric_specs or self._weighted_metric_specs else None)
         self._loss_tracker = LossTracker(name="loss")
         # minigrad always runs eagerly: these record what was asked, as Keras' attributes do

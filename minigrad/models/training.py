@@ -26,13 +26,15 @@ def _pythonify(logs: Any, who: str) -> dict[str, Any]:
                         f"{type(logs).__name__}")
     out: dict[str, Any] = {}
     for key, value in logs.items():
-        if isinstance(value, dict):
-            out.update(_pythonify(value, who))
-            continue
-        try:
-            out[key] = float(value)
-        except (TypeError, ValueError):
+        if type(value) is float:  # the default steps' case: nothing to convert
             out[key] = value
+        elif isinstance(value, dict):
+            out.update(_pythonify(value, who))
+        else:
+            try:
+                out[key] = float(value)
+            except (TypeError, ValueError):
+                out[key] = value
     return out
 
 
