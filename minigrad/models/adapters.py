@@ -49,19 +49,30 @@ def source_name(x: Any) -> str:
 
 
 class ArraySource:
-    """Arrays in memory: ceil(N / batch_size) batches, in a new random order each pass if shuffle."""
+    """Arrays in memory: ceil(N / batch_size) batches, in a new random order each pass if shuffle.
+
+    shuffle='batch' (Keras) keeps the batches in order and shuffles the samples within each one.
+    """
 
     reiterable = True
 
     def __init__(self, xs: list[np.ndarray], y: np.ndarray | None, sw: np.ndarray | None, batch_size: int,
-                 shuffle: bool, dtypes: list[np.dtype]) -> None:
+                 shuffle: Any, dtypes: list[np.dtype]) -> None:
         self.xs, self.y, self.sw = xs, y, sw
-        self.batch_size, self.shuffle, self.dtypes = batch_size, bool(shuffle), dtypes
+        self.batch_size, self.dtypes = batch_size, dtypes
+        self.shuffle = shuffle if shuffle == "batch" else bool(shuffle)
         self.num_samples = len(xs[0])
         self.num_batches = -(-self.num_samples // batch_size)
 
+    def _order(self) -> np.ndarray | None:
+        n, size = self.num_samples, self.batch_size
+        if self.shuffle == "batch":
+            return np.concatenate([start + generator().permutation(min(size, n - start))
+                                   for start in range(0, n, size)])
+        return generator().permutation(n) if self.shuffle else None
+
     def __iter__(self) -> Iterator[Batch]:
-        order = generator().permutation(self.num_samples) if self.shuffle else None
+        order = self._order()
         single = len(self.xs) == 1
         for xb, yb, swb in data.batches(self.xs, self.y, self.batch_size, self.dtypes, order, self.sw):
             yield pack_x_y_sample_weight(xb[0] if single else xb, yb, swb)  # (x, y) as Keras packs it

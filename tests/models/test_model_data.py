@@ -242,3 +242,19 @@ def test_validation_split_holds_out_before_class_weights() -> None:
     model.compile(optimizer="sgd", loss="categorical_crossentropy")
     history = model.fit(x, y, epochs=1, verbose=0, validation_split=0.25, class_weight={0: 5.0, 1: 0.1})
     assert history.history["val_loss"][0] == pytest.approx(model.evaluate(x[15:], y[15:], verbose=0), rel=1e-6)
+
+
+def test_shuffle_batch_keeps_batches_in_order_and_shuffles_inside() -> None:
+    x = np.arange(20, dtype=np.float32).reshape(20, 1) @ np.ones((1, 3), np.float32)
+    seen: list[list[int]] = []
+    model = linear()
+    default_step = model.train_step
+
+    def recording_step(data):
+        seen.append(data[0][:, 0].astype(int).tolist())
+        return default_step(data)
+
+    model.train_step = recording_step
+    model.fit(x, x[:, :1], batch_size=8, shuffle="batch", verbose=0)
+    assert [sorted(b) for b in seen] == [list(range(8)), list(range(8, 16)), list(range(16, 20))]
+    assert any(b != sorted(b) for b in seen)
