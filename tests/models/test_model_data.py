@@ -258,3 +258,13 @@ def test_shuffle_batch_keeps_batches_in_order_and_shuffles_inside() -> None:
     model.fit(x, x[:, :1], batch_size=8, shuffle="batch", verbose=0)
     assert [sorted(b) for b in seen] == [list(range(8)), list(range(8, 16)), list(range(16, 20))]
     assert any(b != sorted(b) for b in seen)
+
+
+def test_a_source_with_no_batches_is_named() -> None:
+    model = linear()
+    with pytest.warns(UserWarning, match="ran out of data"):
+        with pytest.raises(ValueError, match="predict: the data yielded no batches"):
+            model.predict(iter([]), verbose=0)
+    with pytest.warns(UserWarning, match="ran out of data"):
+        with pytest.raises(ValueError, match="evaluate: the data yielded no batches"):
+            model.evaluate(Batches(np.zeros((0, 3), np.float32), np.zeros((0, 1), np.float32), 4), verbose=0)
