@@ -203,8 +203,9 @@ class TrainingMixin(StepsMixin):
                     break
                 epoch_logs = logs
                 if val is not None and (epoch + 1 in freq if isinstance(freq, set) else (epoch + 1) % freq == 0):
+                    # a used-up validation generator has warned; that epoch then has no val_ logs
                     val_logs = self._test_loop(EpochIterator(val, val_steps, "validation_steps"), cbs,
-                                               "fit (validation)")
+                                               "fit (validation)", allow_empty=not val.reiterable)
                     epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, epoch_logs)
                 if self.stop_training or epochs_it.exhausted:
@@ -229,7 +230,7 @@ class TrainingMixin(StepsMixin):
                 break
         return dict(logs)
 
-    def _test_loop(self, epochs_it: EpochIterator, cbs: Any, who: str) -> dict[str, Any]:
+    def _test_loop(self, epochs_it: EpochIterator, cbs: Any, who: str, allow_empty: bool = False) -> dict[str, Any]:
         self.reset_metrics()
         cbs.on_test_begin()
         logs: dict[str, Any] = {}
@@ -240,7 +241,7 @@ class TrainingMixin(StepsMixin):
             with no_grad():
                 logs = _pythonify(self.test_step(batch), "test_step")
             cbs.on_test_batch_end(step, logs)
-        if not logs:
+        if not logs and not allow_empty:
             raise ValueError(f"{who}: the data yielded no batches to evaluate")
         cbs.on_test_end(logs)
         return logs

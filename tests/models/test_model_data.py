@@ -268,3 +268,10 @@ def test_a_source_with_no_batches_is_named() -> None:
     with pytest.warns(UserWarning, match="ran out of data"):
         with pytest.raises(ValueError, match="evaluate: the data yielded no batches"):
             model.evaluate(Batches(np.zeros((0, 3), np.float32), np.zeros((0, 1), np.float32), 4), verbose=0)
+
+
+def test_a_validation_generator_read_once_warns_and_later_epochs_go_without_val_logs() -> None:
+    x, y = regression(n=16)
+    with pytest.warns(UserWarning, match="ran out of data"):
+        history = linear().fit(x, y, epochs=3, verbose=0, validation_data=batch_generator(x, y, 8, forever=False))
+    assert len(history.history["loss"]) == 3 and len(history.history["val_loss"]) == 1
