@@ -140,7 +140,7 @@ class StreamSource:
         except ValueError:
             raise ValueError(f"{who}: each batch must be x, (x,), (x, y) or (x, y, sample_weight); received a "
                              f"tuple of length {len(batch)} from the {source_name(self.obj)}") from None
-        xs = data.as_arrays(model._ordered(x), model._n_inputs(), who, f"{what} batch x", finite=False)
+        xs = data.as_arrays(model._prepare(x, y, who), model._n_inputs(), who, f"{what} batch x", finite=False)
         model._ensure_built([(None,) + a.shape[1:] for a in xs])
         model._check_input_shapes(xs, who)
         xs = [np.ascontiguousarray(a, dtype=d) for a, d in zip(xs, model._input_dtypes())]

@@ -68,14 +68,18 @@ class TrainingMixin(StepsMixin):
     _initial_epoch: int | None = None
 
     # ----- data
-    def _ordered(self, x: Any) -> Any:
-        """x as the loops take it (one array or a list per input); a model with named inputs maps a dict."""
+    def _prepare(self, x: Any, y: Any, who: str, **kwargs: Any) -> Any:
+        """Hook before the input checks: x as the loops take it (one array or a list per input).
+
+        Model kinds override it: a functional model maps a dict of named inputs to its input order, a
+        subclassed model builds itself from its first data.
+        """
         return x
 
     def _arrays(self, x: Any, y: Any, sample_weight: Any, class_weight: Any, who: str, what: str = "x",
                 labels: bool = True) -> tuple[list[np.ndarray], Any, Any]:
         """Checked arrays (x per input, y, sample weights); builds the model from x's shape."""
-        xs = data.as_arrays(self._ordered(x), self._n_inputs(), who, what)
+        xs = data.as_arrays(self._prepare(x, y, who), self._n_inputs(), who, what)
         self._ensure_built([(None,) + a.shape[1:] for a in xs])
         self._check_input_shapes(xs, who)
         if not labels:
