@@ -56,6 +56,8 @@ class Tensor(TensorBase):
     ndim = property(lambda self: self.data.ndim, doc="Number of axes.")
     size = property(lambda self: self.data.size, doc="Number of elements.")
     T = property(lambda self: apply("transpose", self), doc="Axes reversed.")
+    # Keras' Variable.value is the backend tensor (torch: v.value.grad); a weight here is that tensor
+    value = property(lambda self: self, doc="The tensor itself (Keras' Variable.value), so v.value.grad is v.grad.")
 
     def numpy(self) -> np.ndarray:
         """The underlying array (no copy)."""

@@ -1,11 +1,11 @@
-"""Small data utilities with Keras' names."""
+"""Small data utilities with Keras' names (keras.utils): to_categorical, PyDataset/Sequence, data packing."""
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
-__all__ = ["to_categorical"]
+__all__ = ["to_categorical", "PyDataset", "Sequence", "unpack_x_y_sample_weight", "pack_x_y_sample_weight"]
 
 
 def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32") -> np.ndarray:
@@ -32,3 +32,67 @@ def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32
     out = np.zeros(labels.shape + (int(num_classes),), dtype=dtype)
     np.put_along_axis(out, labels[..., None], 1, axis=-1)
     return out
+
+
+class PyDataset:
+    """Keras' PyDataset: `__getitem__(i)` returns batch i as `(x,)`, `(x, y)` or `(x, y, sample_weight)`.
+
+    `__len__` (or the `num_batches` property) gives the number of batches per epoch; None means
+    an endless dataset, which `fit`/`evaluate`/`predict` iterate only with `steps_per_epoch`/`steps`.
+    `on_epoch_begin`/`on_epoch_end` run around every epoch. `workers`, `use_multiprocessing` and
+    `max_queue_size` are accepted and kept for Keras compatibility, but minigrad reads every batch in
+    the training thread (its kernels already use the cores), so they do not change how data is read.
+    """
+
+    def __init__(self, workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10) -> None:
+        for name, value in (("workers", workers), ("max_queue_size", max_queue_size)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"PyDataset: {name} must be an int >= 0, received {value!r}")
+        self._workers = int(workers)
+        self._use_multiprocessing = bool(use_multiprocessing)
+        self._max_queue_size = int(max_queue_size)
+
+    workers = property(lambda self: getattr(self, "_workers", 1), doc="Keras' worker count (unused: one thread).")
+    use_multiprocessing = property(lambda self: getattr(self, "_use_multiprocessing", False),
+                                   doc="Keras' multiprocessing flag (unused).")
+    max_queue_size = property(lambda self: getattr(self, "_max_queue_size", 10), doc="Keras' queue size (unused).")
+
+    def __getitem__(self, index: int) -> Any:
+        """Batch number `index`."""
+        raise NotImplementedError(f"{type(self).__name__}: a PyDataset must implement __getitem__(index)")
+
+    @property
+    def num_batches(self) -> int | None:
+        """Batches per epoch: len(self); override it to return None for an endless dataset."""
+        if hasattr(self, "__len__"):
+            return len(self)
+        raise NotImplementedError(f"{type(self).__name__}: implement __len__ (batches per epoch) or the "
+                                  "num_batches property (None for an endless dataset)")
+
+    def on_epoch_begin(self) -> None:
+        """Called before every epoch."""
+
+    def on_epoch_end(self) -> None:
+        """Called after every epoch (shuffle your indices here)."""
+
+
+Sequence = PyDataset  # keras.utils.Sequence is the same class in Keras 3
+
+
+def unpack_x_y_sample_weight(data: Any) -> tuple[Any, Any, Any]:
+    """`x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` -> (x, y or None, sample_weight or None)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if 1 <= len(data) <= 3:
+        return (tuple(data) + (None, None))[:3]
+    raise ValueError(f"unpack_x_y_sample_weight: expected x, (x,), (x, y) or (x, y, sample_weight), "
+                     f"received a tuple of length {len(data)}")
+
+
+def pack_x_y_sample_weight(x: Any, y: Any = None, sample_weight: Any = None) -> Any:
+    """Inverse of unpack_x_y_sample_weight: x alone (or (x,) for a list), (x, y) or (x, y, sample_weight)."""
+    if y is None:
+        return (x,) if isinstance(x, (list, tuple)) else x
+    return (x, y) if sample_weight is None else (x, y, sample_weight)

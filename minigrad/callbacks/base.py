@@ -45,13 +45,23 @@ class Callback:
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore what get_state() returned."""
 
-    # ----- Keras hooks (logs is a dict of floats or None)
+    # ----- Keras hooks (fit/evaluate/predict always pass a logs dict, as Keras does)
     def on_train_begin(self, logs: Logs = None) -> None: ...
     def on_train_end(self, logs: Logs = None) -> None: ...
     def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None: ...
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None: ...
-    def on_train_batch_begin(self, batch: int, logs: Logs = None) -> None: ...
-    def on_train_batch_end(self, batch: int, logs: Logs = None) -> None: ...
+    def on_batch_begin(self, batch: int, logs: Logs = None) -> None:
+        """Keras' backwards-compatible alias: the default on_train_batch_begin calls it."""
+
+    def on_batch_end(self, batch: int, logs: Logs = None) -> None:
+        """Keras' backwards-compatible alias: the default on_train_batch_end calls it."""
+
+    def on_train_batch_begin(self, batch: int, logs: Logs = None) -> None:
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch: int, logs: Logs = None) -> None:
+        self.on_batch_end(batch, logs)
+
     def on_test_begin(self, logs: Logs = None) -> None: ...
     def on_test_end(self, logs: Logs = None) -> None: ...
     def on_test_batch_begin(self, batch: int, logs: Logs = None) -> None: ...
@@ -167,6 +177,8 @@ class CallbackList:
         return len(self.callbacks)
 
     def _call(self, hook: str, *args: Any) -> None:
+        if args[-1] is None:  # logs comes last; Keras hands every hook a dict, never None
+            args = args[:-1] + ({},)
         for cb in self.callbacks:
             getattr(cb, hook)(*args)
 
@@ -174,6 +186,8 @@ class CallbackList:
     def on_train_end(self, logs: Logs = None) -> None: self._call("on_train_end", logs)
     def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None: self._call("on_epoch_begin", epoch, logs)
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None: self._call("on_epoch_end", epoch, logs)
+    def on_batch_begin(self, batch: int, logs: Logs = None) -> None: self._call("on_batch_begin", batch, logs)
+    def on_batch_end(self, batch: int, logs: Logs = None) -> None: self._call("on_batch_end", batch, logs)
 
     def on_train_batch_begin(self, batch: int, logs: Logs = None) -> None:
         self._call("on_train_batch_begin", batch, logs)

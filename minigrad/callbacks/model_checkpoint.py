@@ -91,16 +91,18 @@ class ModelCheckpoint(Callback):
         path = self.format_path(epoch, batch, logs)
         if self.save_best_only:
             current = scalar("ModelCheckpoint", self.monitor, logs)
-            if current is None:
-                warnings.warn(f"ModelCheckpoint: can save best model only with {self.monitor!r} available, skipping",
-                              RuntimeWarning, stacklevel=3)
-                return
-            if not improved(self._direction or "min", current, self.best):
+            if current is None:  # Keras 3 warns and saves anyway (better a checkpoint than none)
+                warnings.warn(f"ModelCheckpoint: can save best model only with {self.monitor!r} available; "
+                              f"saving to {path} anyway (available: {', '.join(logs or {}) or 'none'})",
+                              UserWarning, stacklevel=3)
+            elif not improved(self._direction or "min", current, self.best):
                 say(self.verbose, f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
                 return
-            say(self.verbose, f"Epoch {epoch + 1}: {self.monitor} improved from {self.best} to {current:.5f}, "
-                              f"saving model to {path}")
-            self.best = current
+            else:
+                best = "None" if self.best is None else f"{self.best:.5f}"
+                say(self.verbose, f"Epoch {epoch + 1}: {self.monitor} improved from {best} to {current:.5f}, "
+                                  f"saving model to {path}")
+                self.best = current
         else:
             say(self.verbose, f"Epoch {epoch + 1}: saving model to {path}")
         folder = os.path.dirname(path)

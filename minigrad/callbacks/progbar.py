@@ -1,4 +1,4 @@
-"""ProgbarLogger: a progress bar with ETA and running metrics (verbose=1) or one line per epoch (2)."""
+"""ProgbarLogger: a progress bar with ETA and running metrics (verbose=1 on a terminal) or one line per epoch."""
 from __future__ import annotations
 
 import sys
@@ -20,18 +20,27 @@ def format_logs(logs: Logs) -> str:
     return " - ".join(parts)
 
 
+def _per_step(seconds: float, steps: int) -> str:
+    """Keras' time per step: '12ms/step', '3s/step' or '850us/step'."""
+    t = seconds / steps if steps else 0.0
+    if t >= 1 or t == 0:
+        return f"{t:.0f}s/step"
+    return f"{t * 1e3:.0f}ms/step" if t >= 1e-3 else f"{t * 1e6:.0f}us/step"
+
+
 @register("progbar_logger")
 class ProgbarLogger(Callback):
     """Progress for fit (per epoch), evaluate and predict, driven by `params['verbose']`.
 
-    verbose=1 draws a bar with steps done, elapsed time, ETA and the running metrics, and stays
-    silent when `file` is not a terminal (logs and CI stay clean); verbose=2 prints one line per
-    epoch whatever the output is; verbose=0 prints nothing.
+    verbose=1 ('auto') draws a bar with steps done, elapsed time, ETA and the running metrics on a
+    terminal or in Jupyter; when the output is not a terminal (a redirected, nohup or CI run) it
+    prints one line per epoch instead, as Keras' log does there. verbose=2 prints that one line per
+    epoch (and per evaluate/predict call) wherever the output goes; verbose=0 prints nothing.
 
     The bar is tqdm's, on purpose: tqdm is already a dependency (dataset downloads), and it does
     the parts that are easy to get subtly wrong — a smoothed rate and ETA, terminal-width handling,
-    throttled redraws (mininterval) so a fast loop is not slowed by printing, non-TTY detection, and
-    clean output in Jupyter — so this class only maps callback hooks onto one bar.
+    throttled redraws (mininterval) so a fast loop is not slowed by printing, and clean output in
+    Jupyter — so this class only maps callback hooks onto one bar.
     """
 
     def __init__(self, file: TextIO | None = None, mininterval: float = 0.1) -> None:
@@ -41,7 +50,8 @@ class ProgbarLogger(Callback):
         self.verbose = 1
         self._bar: Any = None
         self._in_fit = False
-        self._epoch_start = 0.0
+        self._start = 0.0
+        self._seen = 0
 
     def get_config(self) -> dict[str, Any]:
         return {"mininterval": self.mininterval}
@@ -51,21 +61,29 @@ class ProgbarLogger(Callback):
         verbose = params.get("verbose", 1)
         self.verbose = 1 if verbose == "auto" else int(verbose)
 
-    # ----- bar plumbing
+    # ----- output plumbing
     def _out(self) -> TextIO:
         return self.file if self.file is not None else sys.stdout  # looked up late: tests capture it
 
-    def _open(self, desc: str) -> None:
+    def _interactive(self) -> bool:
+        out = self._out()
+        isatty = getattr(out, "isatty", None)
+        if callable(isatty) and isatty():
+            return True
+        return out is sys.stdout and "ipykernel" in sys.modules  # Jupyter's stdout is no tty
+
+    def _begin(self, desc: str) -> None:
+        self._close()
+        self._start, self._seen = time.perf_counter(), 0
+        if self.verbose != 1 or not self._interactive():
+            return
         from tqdm.auto import tqdm  # imported on use: keeps `import minigrad` light
 
-        self._close()
-        self._bar = tqdm(
-            total=self.params.get("steps"), desc=desc, unit="step", file=self._out(),
-            mininterval=self.mininterval, dynamic_ncols=True, leave=True,
-            disable=None,  # None: silent when the output is not a terminal
-        )
+        self._bar = tqdm(total=self.params.get("steps"), desc=desc, unit="step", file=self._out(),
+                         mininterval=self.mininterval, dynamic_ncols=True, leave=True, disable=False)
 
     def _advance(self, batch: int, logs: Logs) -> None:
+        self._seen = batch + 1
         if self._bar is None:
             return
         self._bar.update(batch + 1 - self._bar.n)
@@ -82,6 +100,23 @@ class ProgbarLogger(Callback):
         self._bar.close()
         self._bar = None
 
+    def _finish(self, desc: str, logs: Logs) -> None:
+        """Close the bar, or write the one summary line: 'desc - 3/3 - 0.2s - 61ms/step - loss: ...'."""
+        if self._bar is not None:
+            self._close(logs)
+            return
+        if self.verbose not in (1, 2):
+            return
+        seconds = time.perf_counter() - self._start
+        parts = [desc, f"{self._seen}/{self.params.get('steps') or self._seen}", f"{seconds:.1f}s",
+                 _per_step(seconds, self._seen), format_logs(logs)]
+        out = self._out()
+        out.write(" - ".join(p for p in parts if p) + "\n")
+        out.flush()
+
+    def _epoch_desc(self, epoch: int) -> str:
+        return f"Epoch {epoch + 1}/{self.params.get('epochs') or '?'}"
+
     # ----- fit
     def on_train_begin(self, logs: Logs = None) -> None:
         self._in_fit = True
@@ -91,28 +126,18 @@ class ProgbarLogger(Callback):
         self._in_fit = False
 
     def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
-        self._epoch_start = time.perf_counter()
-        if self.verbose == 1:
-            self._open(f"Epoch {epoch + 1}/{self.params.get('epochs') or '?'}")
+        self._begin(self._epoch_desc(epoch))
 
     def on_train_batch_end(self, batch: int, logs: Logs = None) -> None:
         self._advance(batch, logs)
 
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
-        if self.verbose == 1:
-            self._close(logs)
-        elif self.verbose == 2:
-            seconds = time.perf_counter() - self._epoch_start
-            line = f"Epoch {epoch + 1}/{self.params.get('epochs') or '?'} - {seconds:.1f}s"
-            text = format_logs(logs)
-            out = self._out()
-            out.write(line + (f" - {text}" if text else "") + "\n")
-            out.flush()
+        self._finish(self._epoch_desc(epoch), logs)
 
     # ----- evaluate / predict on their own (inside fit, validation stays silent like Keras)
     def on_test_begin(self, logs: Logs = None) -> None:
-        if not self._in_fit and self.verbose == 1:
-            self._open("Evaluate")
+        if not self._in_fit:
+            self._begin("Evaluate")
 
     def on_test_batch_end(self, batch: int, logs: Logs = None) -> None:
         if not self._in_fit:
@@ -120,14 +145,13 @@ class ProgbarLogger(Callback):
 
     def on_test_end(self, logs: Logs = None) -> None:
         if not self._in_fit:
-            self._close(logs)
+            self._finish("Evaluate", logs)
 
     def on_predict_begin(self, logs: Logs = None) -> None:
-        if self.verbose == 1:
-            self._open("Predict")
+        self._begin("Predict")
 
     def on_predict_batch_end(self, batch: int, logs: Logs = None) -> None:
         self._advance(batch, None)
 
     def on_predict_end(self, logs: Logs = None) -> None:
-        self._close()
+        self._finish("Predict", None)

@@ -25,7 +25,7 @@ def _all_finite(arr: np.ndarray, chunk_bytes: int = 1 << 24) -> bool:
     return all(np.isfinite(arr[i:i + rows]).all() for i in range(0, len(arr), rows))
 
 
-def _as_array(value: Any, who: str, what: str) -> np.ndarray:
+def _as_array(value: Any, who: str, what: str, finite: bool = True) -> np.ndarray:
     if isinstance(value, Tensor):
         value = value.data
     if value is None:
@@ -42,25 +42,28 @@ def _as_array(value: Any, who: str, what: str) -> np.ndarray:
     if arr.shape[0] == 0:
         raise ValueError(f"{who}: {what} is empty (shape {arr.shape}); there is nothing to "
                          "train on or evaluate")
-    if arr.dtype.kind == "f" and not _all_finite(arr):
+    if finite and arr.dtype.kind == "f" and not _all_finite(arr):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{who}: {what} contains {bad} NaN or infinite value(s); clean or impute "
                          "the data first (training on them would turn every weight into NaN)")
     return arr
 
 
-def as_arrays(x: Any, n_inputs: int, who: str, what: str = "x") -> Arrays:
-    """One checked ndarray per model input, all with the same number of samples."""
+def as_arrays(x: Any, n_inputs: int, who: str, what: str = "x", finite: bool = True) -> Arrays:
+    """One checked ndarray per model input, all with the same number of samples.
+
+    finite=False skips the NaN/inf scan: streamed batches are not scanned (TerminateOnNaN catches them).
+    """
     if n_inputs == 1 and isinstance(x, (list, tuple)) and len(x) == 1 and isinstance(x[0], (np.ndarray, Tensor)):
         x = x[0]  # [array] for a one-input model, as Keras accepts
     if n_inputs == 1:
-        arrays = [_as_array(x, who, what)]
+        arrays = [_as_array(x, who, what, finite)]
     elif not isinstance(x, (list, tuple)) or len(x) != n_inputs:
         given = f"{len(x)} arrays" if isinstance(x, (list, tuple)) else type(x).__name__
         raise ValueError(f"{who}: the model has {n_inputs} inputs, so {what} must be a list of "
                          f"{n_inputs} arrays; received {given}")
     else:
-        arrays = [_as_array(v, who, f"{what}[{i}]") for i, v in enumerate(x)]
+        arrays = [_as_array(v, who, f"{what}[{i}]", finite) for i, v in enumerate(x)]
     lengths = {len(a) for a in arrays}
     if len(lengths) > 1:
         raise ValueError(f"{who}: all inputs must have the same number of samples, received "
@@ -68,19 +71,19 @@ def as_arrays(x: Any, n_inputs: int, who: str, what: str = "x") -> Arrays:
     return arrays
 
 
-def check_labels(y: Any, n_samples: int, who: str, what: str = "y") -> np.ndarray:
+def check_labels(y: Any, n_samples: int, who: str, what: str = "y", finite: bool = True) -> np.ndarray:
     """The label array, checked for emptiness, NaN/inf and a length equal to x's."""
-    arr = _as_array(y, who, what)
+    arr = _as_array(y, who, what, finite)
     if len(arr) != n_samples:
         raise ValueError(f"{who}: x and {what} must have the same number of samples, received "
                          f"{n_samples} inputs and {len(arr)} labels")
     return arr
 
 
-def check_batch_size(batch_size: Any, who: str) -> int:
-    """A positive int; None means Keras' default of 32."""
+def check_batch_size(batch_size: Any, who: str, default: int = 32) -> int:
+    """A positive int; None means Keras' default of 32 (or `default`)."""
     if batch_size is None:
-        return 32
+        return default
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
         raise ValueError(f"{who}: batch_size must be a positive int, received {batch_size!r}")
     return int(batch_size)
@@ -95,21 +98,26 @@ def resolve_verbose(verbose: Any, who: str) -> int:
     return int(verbose)
 
 
-def split_validation(xs: Arrays, y: np.ndarray, fraction: Any, who: str) -> tuple[Arrays, np.ndarray, Arrays, np.ndarray]:
-    """Keras' validation_split: the last `fraction` of the samples, taken before any shuffling."""
+def split_validation(xs: Arrays, y: np.ndarray | None, sw: np.ndarray | None, fraction: Any, who: str) -> tuple[tuple, tuple]:
+    """Keras' validation_split: ((xs, y, sw) kept, (xs, y, sw) held out), the last `fraction` before shuffling."""
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
         raise ValueError(f"{who}: validation_split must be a float in [0, 1), received {fraction!r}")
-    n = len(y)
+    n = len(xs[0])
     n_train = int(math.floor(n * (1.0 - fraction)))
     if n_train == 0 or n_train == n:
         raise ValueError(f"{who}: validation_split={fraction} of {n} samples leaves "
                          f"{n_train} for training and {n - n_train} for validation; both need at least one")
-    return [a[:n_train] for a in xs], y[:n_train], [a[n_train:] for a in xs], y[n_train:]
+
+    def part(sel: slice) -> tuple:
+        return [a[sel] for a in xs], None if y is None else y[sel], None if sw is None else sw[sel]
+
+    return part(slice(None, n_train)), part(slice(n_train, None))
 
 
 def batches(xs: Arrays, y: np.ndarray | None, batch_size: int, dtypes: list[np.dtype],
-            order: np.ndarray | None = None) -> Iterator[tuple[Arrays, np.ndarray | None]]:
-    """(inputs, labels) per batch; each input converted once to its dtype, as C-contiguous arrays."""
+            order: np.ndarray | None = None, sw: np.ndarray | None = None
+            ) -> Iterator[tuple[Arrays, np.ndarray | None, np.ndarray | None]]:
+    """(inputs, labels, sample weights) per batch; inputs converted once to their dtype, C-contiguous."""
     dtype = dtypes[0]
     n = len(xs[0])
     for start in range(0, n, batch_size):
@@ -121,4 +129,42 @@ def batches(xs: Arrays, y: np.ndarray | None, batch_size: int, dtypes: list[np.d
         yb = None if y is None else y[sel]
         if yb is not None and yb.dtype.kind == "f" and yb.dtype != dtype:
             yb = yb.astype(dtype)
-        yield xb, yb
+        yield xb, yb, None if sw is None else sw[sel]
+
+
+def check_sample_weight(sample_weight: Any, n_samples: int, who: str, what: str = "sample_weight",
+                        finite: bool = True) -> np.ndarray:
+    """Per-sample weights (N,) or per-timestep weights (N, T); a trailing axis of 1 is dropped, as Keras."""
+    w = _as_array(sample_weight, who, what, finite)
+    if len(w) != n_samples:
+        raise ValueError(f"{who}: x and {what} must have the same number of samples, received "
+                         f"{n_samples} inputs and {len(w)} weights")
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w[:, 0]
+    return w if w.dtype.kind == "f" else w.astype(np.float32)
+
+
+def class_weight_to_sample_weight(y: np.ndarray, class_weight: Any, who: str) -> np.ndarray:
+    """Keras' class_weight: each sample weighs class_weight[its class] (1.0 for a class not listed).
+
+    The class is y itself for integer labels (N,) or (N, 1), and argmax(y) for one-hot rows (N, C).
+    """
+    if not (hasattr(class_weight, "items") and hasattr(class_weight, "get")):
+        raise ValueError(f"{who}: class_weight must be a dict mapping class indices to weights, received "
+                         f"{type(class_weight).__name__}")
+    table: dict[int, float] = {}
+    for key, value in class_weight.items():
+        try:
+            table[int(key)] = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{who}: class_weight must map integer class indices to numbers, received "
+                             f"the entry {key!r}: {value!r}") from None
+    if y.ndim > 2:
+        raise ValueError(f"{who}: class_weight is not supported for targets of rank 3 or more (as in Keras); "
+                         f"received y of shape {y.shape}; pass a per-timestep sample_weight instead")
+    labels = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else (y.argmax(axis=-1) if y.ndim == 2 else y)
+    labels = np.round(labels).astype(np.int64)
+    weights = np.ones(len(labels), dtype=np.float32)
+    for cls, value in table.items():
+        weights[labels == cls] = value
+    return weights

@@ -1,7 +1,8 @@
-"""compile / fit / evaluate / predict / train_on_batch / test_on_batch, shared by both model kinds.
+"""fit / evaluate / predict / train_on_batch / test_on_batch / predict_on_batch, shared by every model kind.
 
-One training step: forward with training=True, loss + sum(model.losses), backward, one fused
-optimizer pass over the trainable weights, metric updates on the batch's predictions.
+The loops follow Keras 3's trainer: a data source (arrays, generator, PyDataset) yields batches, an
+EpochIterator bounds each pass, and every batch goes through the public train_step / test_step /
+predict_step (steps.py), so a Model subclass that overrides them changes what fit does.
 """
 from __future__ import annotations
 
@@ -10,134 +11,166 @@ from typing import Any
 
 import numpy as np
 
-from minigrad._ext._tensor import make_tensor
 from minigrad.models import data
-from minigrad.random import generator
-from minigrad.tensor import no_grad
+from minigrad.models.adapters import ArraySource, EpochIterator, StreamSource, kind_of, source_name
+from minigrad.models.steps import StepsMixin
+from minigrad.tensor import TensorBase, no_grad
 
 __all__ = ["TrainingMixin"]
 
-class TrainingMixin:
+
+def _pythonify(logs: Any, who: str) -> dict[str, Any]:
+    """A step's logs as Keras passes them to callbacks: nested dicts spread out, scalars as floats."""
+    if not isinstance(logs, dict):
+        raise TypeError(f"{who} must return a dict of logs such as {{'loss': 0.5}}, received "
+                        f"{type(logs).__name__}")
+    out: dict[str, Any] = {}
+    for key, value in logs.items():
+        if type(value) is float:  # the default steps' case: nothing to convert
+            out[key] = value
+        elif isinstance(value, dict):
+            out.update(_pythonify(value, who))
+        else:
+            try:
+                out[key] = float(value)
+            except (TypeError, ValueError):
+                out[key] = value
+    return out
+
+
+def _check_steps(value: Any, who: str, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{who}: {name} must be a positive int or None, received {value!r}")
+    return int(value)
+
+
+def _check_freq(freq: Any) -> Any:
+    """Keras' validation_freq: every N epochs (int) or at the listed 1-based epochs."""
+    if isinstance(freq, (list, tuple, set)) and all(isinstance(e, (int, np.integer)) for e in freq):
+        return {int(e) for e in freq}
+    if isinstance(freq, bool) or not isinstance(freq, (int, np.integer)) or freq < 1:
+        raise ValueError(f"fit: validation_freq must be an int >= 1 or a list of epochs, received {freq!r}")
+    return int(freq)
+
+
+def _outputs(out: Any) -> list[np.ndarray]:
+    items = out if isinstance(out, (list, tuple)) else [out]
+    return [o.data if isinstance(o, TensorBase) else np.asarray(o) for o in items]
+
+
+class TrainingMixin(StepsMixin):
     """Keras' training API over a model exposing layers, call(), input checks and trainable_weights."""
 
-    optimizer: Any = None
-    loss: Any = None
     stop_training: bool = False
     history: Any = None
     _initial_epoch: int | None = None
-    _compiled: bool = False
 
-    # ----- compile
-    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None) -> None:
-        """Choose the optimizer, loss and metrics (names, classes, instances or config dicts)."""
-        from minigrad import losses, metrics as metrics_mod, optimizers
+    # ----- data
+    def _prepare(self, x: Any, y: Any, who: str, **kwargs: Any) -> Any:
+        """Hook before the input checks: x as the loops take it (one array or a list per input).
 
-        if loss is None:
-            raise ValueError(f"{self.name}.compile: a loss is required (e.g. "
-                             "loss='categorical_crossentropy')")
-        self.optimizer = optimizers.get(optimizer)
-        self.loss = losses.get(loss)
-        if metrics is None:
-            metrics = []
-        elif isinstance(metrics, (str, dict)) or not isinstance(metrics, (list, tuple)):
-            metrics = [metrics]
-        # 'accuracy' becomes binary/categorical/sparse once the label and output shapes are known
-        self._metric_specs = list(metrics)
-        self._metrics: list[tuple[str, Any]] | None = None
-        self._metrics_module = metrics_mod
-        self._compiled = True
-
-    @property
-    def metrics_names(self) -> list[str]:
-        """'loss' then each compiled metric's name (known after the first fit/evaluate)."""
-        return ["loss"] + [name for name, _ in (self._metrics or [])]
-
-    def _require_compiled(self, who: str) -> None:
-        if not self._compiled:
-            raise RuntimeError(f"{self.name}.{who}: the model must be compiled first; call "
-                               "model.compile(optimizer, loss, metrics)")
-
-    def _resolve_metrics(self, y: np.ndarray) -> None:
-        """Metric objects from the compile specs; 'accuracy' picks its kind from loss and shapes."""
-        if self._metrics is not None:
-            return
-        resolved = []
-        for spec in self._metric_specs:
-            metric = self._metrics_module.get(spec, loss=self.loss, y_shape=y.shape,
-                                              y_pred_shape=self.output_shape)
-            resolved.append((getattr(metric, "name", type(metric).__name__), metric))
-        self._metrics = resolved
-
-    def _reset_metrics(self) -> None:
-        for _, metric in self._metrics or []:
-            metric.reset_state()
-
-    def _logs(self, loss_value: float) -> dict[str, float]:
-        logs = {"loss": loss_value}
-        for name, metric in self._metrics or []:
-            logs[name] = float(metric.result())
-        return logs
-
-    # ----- one step
-    def _find_loss_layers(self) -> list[Any]:
-        """Layers that may add regularization terms, found once per call of the public API.
-
-        Layer.losses costs ~15 us per layer, so the step asks only these. Built-in layers add
-        terms only through weight or activity regularizers; other layers may call add_loss().
+        Model kinds override it: a functional model maps a dict of named inputs to its input order, a
+        subclassed model builds itself from its first data.
         """
-        return [layer for layer in self.layers
-                if not type(layer).__module__.startswith("minigrad.layers.") or layer.losses
-                or getattr(layer, "activity_regularizer", None) is not None]
+        return x
 
-    def _total_loss(self, y: np.ndarray, pred: Any) -> Any:
-        loss = self.loss(y, pred)
-        for layer in self._loss_layers:
-            for penalty in layer.losses:
-                loss = loss + penalty
-        return loss
-
-    def _train_step(self, xb: list[np.ndarray], yb: np.ndarray, weights: list[Any]) -> float:
-        inputs = [make_tensor(a, False) for a in xb]
-        pred = self.call(inputs if len(inputs) > 1 else inputs[0], training=True)
-        loss = self._total_loss(yb, pred)
-        if weights and loss.requires_grad:  # a fully frozen model trains nothing, as in Keras
-            self.optimizer.zero_grad(weights)
-            loss.backward()
-            self.optimizer.apply_gradients(weights)
-        for _, metric in self._metrics:
-            metric.update_state(yb, pred.data)
-        return float(loss.data)
-
-    def _test_step(self, xb: list[np.ndarray], yb: np.ndarray) -> float:
-        inputs = [make_tensor(a, False) for a in xb]
-        with no_grad():
-            pred = self.call(inputs if len(inputs) > 1 else inputs[0], training=False)
-            loss = self._total_loss(yb, pred)
-        for _, metric in self._metrics:
-            metric.update_state(yb, pred.data)
-        return float(loss.data)
-
-    def _prepare(self, x: Any, y: Any, who: str, *, labels: bool = True) -> tuple[list[np.ndarray], Any]:
-        xs = data.as_arrays(x, self._n_inputs(), who)
+    def _arrays(self, x: Any, y: Any, sample_weight: Any, class_weight: Any, who: str, what: str = "x",
+                labels: bool = True) -> tuple[list[np.ndarray], Any, Any]:
+        """Checked arrays (x per input, y, sample weights); builds the model from x's shape."""
+        xs = data.as_arrays(self._prepare(x, y, who), self._n_inputs(), who, what)
         self._ensure_built([(None,) + a.shape[1:] for a in xs])
         self._check_input_shapes(xs, who)
-        self._loss_layers = self._find_loss_layers()
         if not labels:
-            return xs, None
-        if self._n_outputs() != 1:
-            raise ValueError(f"{who}: training and evaluation support single-output models; "
-                             f"'{self.name}' has {self._n_outputs()} outputs (predict works)")
-        y = data.check_labels(y, len(xs[0]), who)
-        self._resolve_metrics(y)
-        return xs, y
+            return xs, None, None
+        prefix = "" if what == "x" else what.removesuffix(" x") + " "
+        if y is not None or self.loss is not None:  # a model trained by add_loss alone needs no y
+            y = data.check_labels(y, len(xs[0]), who, f"{prefix}y")
+        sw = None
+        if class_weight is not None:
+            if sample_weight is not None:
+                raise ValueError(f"{who}: you cannot use class_weight and sample_weight at the same time")
+            if y is None:
+                raise ValueError(f"{who}: class_weight needs targets y")
+            sw = data.class_weight_to_sample_weight(y, class_weight, who)
+        elif sample_weight is not None:
+            sw = data.check_sample_weight(sample_weight, len(xs[0]), who, f"{prefix}sample_weight")
+        return xs, y, sw
+
+    def _source(self, x: Any, y: Any, sample_weight: Any, *, who: str, batch_size: Any, shuffle: bool,
+                class_weight: Any = None, steps: int | None = None, labels: bool = True, what: str = "x") -> Any:
+        """An ArraySource for arrays, else a StreamSource (refusing arguments the stream must carry)."""
+        if kind_of(x) == "arrays":
+            xs, y, sw = self._arrays(x, y, sample_weight, class_weight, who, what, labels)
+            default = math.ceil(len(xs[0]) / steps) if steps else 32  # Keras: steps alone set the batch size
+            return ArraySource(xs, y, sw, data.check_batch_size(batch_size, who, default), shuffle,
+                               self._input_dtypes())
+        name = source_name(x)
+        for arg, value, what_it_is in (("y", y, "the targets"), ("sample_weight", sample_weight, "the sample weights")):
+            if value is not None:
+                raise ValueError(f"{who}: when providing x as a {name}, `{arg}` should not be passed; instead, "
+                                 f"{what_it_is} should be included as part of the {name} (Keras' rule)")
+        if batch_size is not None:
+            import warnings
+
+            warnings.warn(f"{who}: batch_size={batch_size!r} is ignored because x is a {name}, which yields "
+                          "its own batches (Keras ignores it too)", UserWarning, stacklevel=3)
+        return StreamSource(self, x, shuffle=shuffle, class_weight=class_weight, who=who, what=what)
+
+    def _fit_sources(self, x: Any, y: Any, sample_weight: Any, class_weight: Any, batch_size: Any,
+                     shuffle: bool, steps: int | None, validation_split: Any, validation_data: Any,
+                     validation_batch_size: Any) -> tuple[Any, Any]:
+        """(train source, validation source or None); validation_data wins over validation_split, as Keras.
+
+        validation_split holds out the last samples before shuffling and before class weights apply.
+        """
+        val = None
+        if validation_data is not None:
+            val = self._validation_source(validation_data, validation_batch_size or batch_size)
+        elif validation_split:
+            if kind_of(x) != "arrays":
+                raise ValueError(f"fit: validation_split is only supported for NumPy arrays or Tensors (as in "
+                                 f"Keras), received x as a {source_name(x)}; pass validation_data instead")
+            if class_weight is not None and sample_weight is not None:
+                raise ValueError("fit: you cannot use class_weight and sample_weight at the same time")
+            xs, y, sw = self._arrays(x, y, sample_weight, None, "fit")
+            (xs, y, sw), (xv, yv, swv) = data.split_validation(xs, y, sw, validation_split, "fit")
+            dtypes = self._input_dtypes()
+            val = ArraySource(xv, yv, swv, data.check_batch_size(validation_batch_size or batch_size, "fit"),
+                              False, dtypes)
+            if class_weight is not None:  # training only, as Keras: the held-out part stays unweighted
+                if y is None:
+                    raise ValueError("fit: class_weight needs targets y")
+                sw = data.class_weight_to_sample_weight(y, class_weight, "fit")
+            default = math.ceil(len(xs[0]) / steps) if steps else 32
+            return ArraySource(xs, y, sw, data.check_batch_size(batch_size, "fit", default), shuffle, dtypes), val
+        train = self._source(x, y, sample_weight, who="fit", batch_size=batch_size, shuffle=shuffle,
+                             class_weight=class_weight, steps=steps)
+        return train, val
+
+    def _validation_source(self, validation_data: Any, batch_size: Any) -> Any:
+        if kind_of(validation_data) != "arrays":
+            return self._source(validation_data, None, None, who="fit", batch_size=None, shuffle=False,
+                                what="validation_data")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            what = (f"a sequence of length {len(validation_data)}"
+                    if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__)
+            raise ValueError(f"fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
+                             f"val_sample_weight), received {what}")
+        xv, yv, swv = (tuple(validation_data) + (None,))[:3]
+        return self._source(xv, yv, swv, who="fit", batch_size=batch_size, shuffle=False,
+                            what="validation_data x")
 
     # ----- public loops
-    def fit(self, x: Any = None, y: Any = None, batch_size: int = 32, epochs: int = 1,
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: Any = "auto", callbacks: Any = None, validation_split: float = 0.0,
-            validation_data: Any = None, shuffle: bool = True, initial_epoch: int = 0) -> Any:
-        """Train for epochs - initial_epoch epochs; returns the History of per-epoch logs."""
+            validation_data: Any = None, shuffle: bool = True, class_weight: Any = None,
+            sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None, validation_batch_size: int | None = None,
+            validation_freq: Any = 1) -> Any:
+        """Train for epochs - initial_epoch epochs; returns the History of per-epoch logs (Keras 3's fit)."""
         self._require_compiled("fit")
-        batch_size = data.check_batch_size(batch_size, "fit")
         verbose = data.resolve_verbose(verbose, "fit")
         for arg, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
@@ -145,146 +178,171 @@ class TrainingMixin:
         if epochs < initial_epoch:
             raise ValueError(f"fit: epochs ({epochs}) is the index of the last epoch and must be "
                              f">= initial_epoch ({initial_epoch})")
-        xs, y = self._prepare(x, y, "fit")
-        val = None
-        if validation_data is not None:  # takes precedence over validation_split, as in Keras
-            val = self._validation_data(validation_data)
-        elif validation_split:
-            xs, y, *val = data.split_validation(xs, y, validation_split, "fit")
-        n = len(y)
-        steps = math.ceil(n / batch_size)
+        steps = _check_steps(steps_per_epoch, "fit", "steps_per_epoch")
+        val_steps = _check_steps(validation_steps, "fit", "validation_steps")
+        freq = _check_freq(validation_freq)
+        train, val = self._fit_sources(x, y, sample_weight, class_weight, batch_size, shuffle, steps,
+                                       validation_split, validation_data, validation_batch_size)
+        epochs_it = EpochIterator(train, steps, "steps_per_epoch")
+        if val is not None:
+            EpochIterator(val, val_steps, "validation_steps")  # refuse an endless one now, not after an epoch
         from minigrad.callbacks import CallbackList
 
         cbs = CallbackList(callbacks, model=self, add_history=True, add_progbar=verbose != 0,
-                           verbose=verbose, epochs=epochs, steps=steps)
+                           verbose=verbose, epochs=epochs, steps=epochs_it.num_batches)
         self.history = cbs.history
         self.stop_training = False
         self._initial_epoch = None
-        weights = self.trainable_weights
-        dtypes = self._input_dtypes()
+        self._loss_layers = self._train_weights = None
+        self._metrics_cache = self.metrics
         cbs.on_train_begin()  # BackupAndRestore may set model._initial_epoch here
         start = initial_epoch if self._initial_epoch is None else self._initial_epoch
-        epoch_logs: dict[str, float] = {}
-        for epoch in range(start, epochs):
-            self._reset_metrics()
-            cbs.on_epoch_begin(epoch)
-            order = generator().permutation(n) if shuffle else None
-            epoch_logs = self._train_epoch(data.batches(xs, y, batch_size, dtypes, order), weights, cbs)
-            if val is not None:
-                val_logs = self._test_loop(val[0], val[1], batch_size, cbs)
-                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            cbs.on_epoch_end(epoch, epoch_logs)
-            if self.stop_training:
-                break
+        epoch_logs: dict[str, Any] = {}
+        try:
+            for epoch in range(start, epochs):
+                self.reset_metrics()
+                cbs.on_epoch_begin(epoch)
+                logs = self._train_epoch(epochs_it, cbs)
+                if not logs and epochs_it.exhausted:  # a used-up generator: no empty epoch in History
+                    break
+                epoch_logs = logs
+                if val is not None and (epoch + 1 in freq if isinstance(freq, set) else (epoch + 1) % freq == 0):
+                    # a used-up validation generator has warned; that epoch then has no val_ logs
+                    val_logs = self._test_loop(EpochIterator(val, val_steps, "validation_steps"), cbs,
+                                               "fit (validation)", allow_empty=not val.reiterable)
+                    epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                cbs.on_epoch_end(epoch, epoch_logs)
+                if self.stop_training or epochs_it.exhausted:
+                    break
+        finally:
+            self._loss_layers = self._train_weights = self._metrics_cache = None
         self.optimizer.finalize_variable_values()  # use_ema: keep the averaged weights, as Keras
         cbs.on_train_end(epoch_logs)
         return self.history
 
-    def _train_epoch(self, batches: Any, weights: list[Any], cbs: Any) -> dict[str, float]:
-        """One pass over the batches; logs hold the running mean loss and the metrics so far."""
-        total, seen, logs = 0.0, 0, {}
-        for step, (xb, yb) in enumerate(batches):
+    def _train_epoch(self, epochs_it: EpochIterator, cbs: Any) -> dict[str, Any]:
+        """One pass of train_step over the batches; the logs are the last step's (running) results."""
+        logs: dict[str, Any] = {}
+        for step, batch in epochs_it.epoch():
+            if self._train_weights is None:  # the first batch has built the model by now
+                self._train_weights = self.trainable_weights
+                self._loss_layers = self._find_loss_layers()
             cbs.on_train_batch_begin(step)
-            total += self._train_step(xb, yb, weights) * len(yb)
-            seen += len(yb)
-            logs = self._logs(total / seen)
+            logs = _pythonify(self.train_step(batch), "train_step")
             cbs.on_train_batch_end(step, logs)
             if self.stop_training:
                 break
         return dict(logs)
 
-    def _validation_data(self, validation_data: Any) -> list:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            what = (f"a sequence of length {len(validation_data)}"
-                    if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__)
-            raise ValueError(f"fit: validation_data must be a tuple (x_val, y_val), received {what}")
-        xv = data.as_arrays(validation_data[0], self._n_inputs(), "fit", "validation_data x")
-        self._check_input_shapes(xv, "fit (validation_data)")
-        yv = data.check_labels(validation_data[1], len(xv[0]), "fit", "validation_data y")
-        return [xv, yv]
-
-    def _test_loop(self, xs: list[np.ndarray], y: np.ndarray, batch_size: int, cbs: Any) -> dict[str, float]:
-        self._reset_metrics()
+    def _test_loop(self, epochs_it: EpochIterator, cbs: Any, who: str, allow_empty: bool = False) -> dict[str, Any]:
+        self.reset_metrics()
         cbs.on_test_begin()
-        total, seen, logs = 0.0, 0, {}
-        for step, (xb, yb) in enumerate(data.batches(xs, y, batch_size, self._input_dtypes())):
+        logs: dict[str, Any] = {}
+        for step, batch in epochs_it.epoch():
+            if self._loss_layers is None:  # the first batch has built the model by now
+                self._loss_layers = self._find_loss_layers()
             cbs.on_test_batch_begin(step)
-            total += self._test_step(xb, yb) * len(yb)
-            seen += len(yb)
-            logs = self._logs(total / seen)
+            with no_grad():
+                logs = _pythonify(self.test_step(batch), "test_step")
             cbs.on_test_batch_end(step, logs)
+        if not logs and not allow_empty:
+            raise ValueError(f"{who}: the data yielded no batches to evaluate")
         cbs.on_test_end(logs)
         return logs
 
-    def evaluate(self, x: Any = None, y: Any = None, batch_size: int = 32, verbose: Any = "auto",
-                 callbacks: Any = None, return_dict: bool = False) -> Any:
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: Any = "auto",
+                 sample_weight: Any = None, steps: int | None = None, callbacks: Any = None,
+                 return_dict: bool = False) -> Any:
         """Loss (and metrics) over the data: a float, [loss, *metrics], or a dict if return_dict."""
         self._require_compiled("evaluate")
-        batch_size = data.check_batch_size(batch_size, "evaluate")
         verbose = data.resolve_verbose(verbose, "evaluate")
-        xs, y = self._prepare(x, y, "evaluate")
+        steps = _check_steps(steps, "evaluate", "steps")
+        source = self._source(x, y, sample_weight, who="evaluate", batch_size=batch_size, shuffle=False,
+                              steps=steps)
+        epochs_it = EpochIterator(source, steps)
         from minigrad.callbacks import CallbackList
 
         cbs = CallbackList(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
-                           epochs=1, steps=math.ceil(len(y) / batch_size))
-        logs = self._test_loop(xs, y, batch_size, cbs)
+                           epochs=1, steps=epochs_it.num_batches)
+        self._loss_layers, self._metrics_cache = None, self.metrics
+        try:
+            logs = self._test_loop(epochs_it, cbs, "evaluate")
+        finally:
+            self._loss_layers = self._metrics_cache = None
         return self._format(logs, return_dict)
 
-    def _format(self, logs: dict[str, float], return_dict: bool) -> Any:
+    def _format(self, logs: dict[str, Any], return_dict: bool) -> Any:
         if return_dict:
             return dict(logs)
-        return logs["loss"] if len(logs) == 1 else list(logs.values())
+        return logs["loss"] if len(logs) == 1 and "loss" in logs else list(logs.values())
 
-    def predict(self, x: Any, batch_size: int = 32, verbose: Any = "auto", callbacks: Any = None) -> Any:
-        """Outputs for every sample, computed in batches without recording a graph."""
-        batch_size = data.check_batch_size(batch_size, "predict")
+    def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None,
+                callbacks: Any = None) -> Any:
+        """Outputs for every sample, computed batch by batch with predict_step and no graph."""
         verbose = data.resolve_verbose(verbose, "predict")
-        xs, _ = self._prepare(x, None, "predict", labels=False)
+        steps = _check_steps(steps, "predict", "steps")
+        source = self._source(x, None, None, who="predict", batch_size=batch_size, shuffle=False, steps=steps,
+                              labels=False)
+        epochs_it = EpochIterator(source, steps)
         from minigrad.callbacks import CallbackList
 
-        n = len(xs[0])
         cbs = CallbackList(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
-                           epochs=1, steps=math.ceil(n / batch_size))
+                           epochs=1, steps=epochs_it.num_batches)
         cbs.on_predict_begin()
-        results: list[np.ndarray] | None = None
-        for step, (xb, _) in enumerate(data.batches(xs, None, batch_size, self._input_dtypes())):
+        # arrays of known length are written into preallocated outputs (no concatenate copy at the end)
+        total = source.num_samples if isinstance(source, ArraySource) and steps is None else None
+        results: list[Any] | None = None
+        done = 0
+        for step, batch in epochs_it.epoch():
             cbs.on_predict_batch_begin(step)
-            outs = self._predict_batch(xb)
-            if results is None:  # preallocate: no concatenate copy at the end
-                results = [np.empty((n,) + o.shape[1:], dtype=o.dtype) for o in outs]
+            with no_grad():
+                outs = _outputs(self.predict_step(batch))
+            if results is None:
+                results = ([np.empty((total,) + o.shape[1:], dtype=o.dtype) for o in outs] if total is not None
+                           else [[] for _ in outs])
             for res, o in zip(results, outs):
-                res[step * batch_size: step * batch_size + len(o)] = o
+                if total is not None:
+                    res[done:done + len(o)] = o
+                else:
+                    res.append(o)
+            done += len(outs[0])
             cbs.on_predict_batch_end(step, {"outputs": outs if len(outs) > 1 else outs[0]})
         cbs.on_predict_end()
-        return results if self._n_outputs() > 1 else results[0]
-
-    def _predict_batch(self, xb: list[np.ndarray]) -> list[np.ndarray]:
-        inputs = [make_tensor(a, False) for a in xb]
-        with no_grad():
-            out = self.call(inputs if len(inputs) > 1 else inputs[0], training=False)
-        return [o.data for o in out] if isinstance(out, list) else [out.data]
+        if results is None:
+            raise ValueError("predict: the data yielded no batches")
+        if total is None:
+            results = [parts[0] if len(parts) == 1 else np.concatenate(parts) for parts in results]
+        return results if len(results) > 1 else results[0]
 
     def predict_on_batch(self, x: Any) -> Any:
         """Outputs for one batch (no graph)."""
-        xs, _ = self._prepare(x, None, "predict_on_batch", labels=False)
-        outs = self._predict_batch([np.ascontiguousarray(a, dtype=d) for a, d in zip(xs, self._input_dtypes())])
+        xs, _, _ = self._arrays(x, None, None, None, "predict_on_batch", labels=False)
+        batch = next(iter(ArraySource(xs, None, None, len(xs[0]), False, self._input_dtypes())))
+        with no_grad():
+            outs = _outputs(self.predict_step(batch))
         return outs if len(outs) > 1 else outs[0]
 
-    def train_on_batch(self, x: Any, y: Any, reset_metrics: bool = True, return_dict: bool = False) -> Any:
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,
+                       reset_metrics: bool = True, return_dict: bool = False) -> Any:
         """One optimizer step on (x, y); returns the loss (and metrics) of that batch."""
         self._require_compiled("train_on_batch")
-        xs, y = self._prepare(x, y, "train_on_batch")
+        xs, y, sw = self._arrays(x, y, sample_weight, class_weight, "train_on_batch")
         if reset_metrics:
-            self._reset_metrics()
-        xb, yb = next(data.batches(xs, y, len(y), self._input_dtypes()))
-        loss = self._train_step(xb, yb, self.trainable_weights)
-        return self._format(self._logs(loss), return_dict)
+            self.reset_metrics()
+        batch = next(iter(ArraySource(xs, y, sw, len(xs[0]), False, self._input_dtypes())))
+        self._loss_layers = self._train_weights = None
+        logs = _pythonify(self.train_step(batch), "train_step")
+        return self._format(logs, return_dict)
 
-    def test_on_batch(self, x: Any, y: Any, reset_metrics: bool = True, return_dict: bool = False) -> Any:
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, reset_metrics: bool = True,
+                      return_dict: bool = False) -> Any:
         """Loss (and metrics) of the model on one batch, without updating it."""
         self._require_compiled("test_on_batch")
-        xs, y = self._prepare(x, y, "test_on_batch")
+        xs, y, sw = self._arrays(x, y, sample_weight, None, "test_on_batch")
         if reset_metrics:
-            self._reset_metrics()
-        xb, yb = next(data.batches(xs, y, len(y), self._input_dtypes()))
-        return self._format(self._logs(self._test_step(xb, yb)), return_dict)
+            self.reset_metrics()
+        batch = next(iter(ArraySource(xs, y, sw, len(xs[0]), False, self._input_dtypes())))
+        self._loss_layers = None
+        with no_grad():
+            logs = _pythonify(self.test_step(batch), "test_step")
+        return self._format(logs, return_dict)

@@ -135,6 +135,14 @@ class Optimizer:
 
     step = apply_gradients
 
+    def apply(self, grads: Iterable[Any], trainable_variables: Iterable[Any]) -> None:
+        """Keras 3's apply(grads, trainable_variables): one step from explicit gradients (None: skipped)."""
+        grads, weights = list(grads), list(trainable_variables)
+        if len(grads) != len(weights):
+            raise ValueError(f"{type(self).__name__}.apply: received {len(grads)} gradients for "
+                             f"{len(weights)} variables; pass one gradient per variable")
+        self.apply_gradients(list(zip(grads, weights)))
+
     def zero_grad(self, weights: Iterable[Any] | None = None, set_to_none: bool = False) -> None:
         """Zero the flat gradient buffer in place; grads stay views, so backward accumulates into it.
 

@@ -131,7 +131,7 @@ def _compile_document(model: Any) -> dict[str, Any] | None:
     specs = [m if isinstance(m, str) else metrics.serialize(m) for m in getattr(model, "_metric_specs", [])]
     return {
         "optimizer": optimizers.serialize(model.optimizer),
-        "loss": losses.serialize(model.loss),
+        "loss": None if model.loss is None else losses.serialize(model.loss),  # None: add_loss alone
         "metrics": specs,
     }
 
@@ -211,7 +211,7 @@ def _compile(model: Any, config: Any, path: str) -> None:
         raise SerializationError(f"{path}: the compile entry is malformed")
     model.compile(
         optimizer=optimizers.deserialize(config["optimizer"]),
-        loss=losses.deserialize(config["loss"]),
+        loss=None if config.get("loss") is None else losses.deserialize(config["loss"]),
         metrics=list(config.get("metrics") or []),
     )
 

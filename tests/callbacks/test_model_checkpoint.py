@@ -82,10 +82,10 @@ def test_creates_folders_and_names_missing_fields(tmp_path: Path) -> None:
         _fit([1.0], ModelCheckpoint(tmp_path / "m-{val_acc}.mg"))
 
 
-def test_missing_monitor_skips_with_warning(tmp_path: Path) -> None:
-    with pytest.warns(RuntimeWarning, match="'val_auc' available, skipping"):
+def test_missing_monitor_warns_and_saves_as_keras_3(tmp_path: Path) -> None:
+    with pytest.warns(UserWarning, match="'val_auc' available; saving to .*m.mg anyway.*available: loss"):
         _fit([1.0], ModelCheckpoint(tmp_path / "m.mg", monitor="val_auc", save_best_only=True))
-    assert not (tmp_path / "m.mg").exists()
+    assert (tmp_path / "m.mg").exists()
 
 
 def test_argument_checks(tmp_path: Path) -> None:

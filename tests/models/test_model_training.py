@@ -71,7 +71,7 @@ def test_accuracy_picks_the_keras_variant(loss: str, labels: str, expected: str)
     model = tiny_model(loss=loss, metrics=["accuracy"])
     y = onehot if labels == "onehot" else ints
     model.fit(x, y, epochs=2, verbose=0)
-    metric = model._metrics[0][1]
+    metric = model.metrics[1].metrics[0]  # [loss tracker, compiled metrics] as in Keras
     assert minigrad.metrics.registry.name_of(metric)[0] == expected
 
 
