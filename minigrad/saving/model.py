@@ -211,7 +211,7 @@ def _compile(model: Any, config: Any, path: str) -> None:
         raise SerializationError(f"{path}: the compile entry is malformed")
     model.compile(
         optimizer=optimizers.deserialize(config["optimizer"]),
-        loss=None if config.get("loss") is None else losses.deserialize(config["loss"]),
+        loss=None if config["loss"] is None else losses.deserialize(config["loss"]),  # None: add_loss alone
         metrics=list(config.get("metrics") or []),
     )
 
