@@ -67,6 +67,15 @@ def _loads() -> str:
         return "unknown"
 
 
+def _busy() -> str:
+    """A warning when other work already loads the machine (the figures then say little)."""
+    load, cores = harness.loadavg(), os.cpu_count() or 1
+    if load is None or load <= 0.5 * cores:
+        return ""
+    return (f"The machine was busy when this run started (1-minute load {load:.1f} on {cores} "
+            "cores): ratios hold only roughly; rerun on a quiet machine for figures to quote.")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected modules at each thread count and write the report; 1 if any failed."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
@@ -102,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not harness.torch_installed():
         print("WARNING: " + NO_TORCH.format(python=sys.executable), file=sys.stderr)
+    busy = _busy()
+    if busy:
+        print("WARNING: " + busy, file=sys.stderr)
     started, loads = datetime.datetime.now(datetime.timezone.utc), {"before": _loads()}
     machine = describe_machine()
     results = []
@@ -134,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
                    "build's time in the PyTorch column (ratio = this checkout's build / that one)."]
     if not harness.torch_installed():
         header += ["", "**" + NO_TORCH.format(python=sys.executable) + "**"]
+    if busy:
+        header += ["", f"**{busy}**"]
     args.output.write_text(report.render(results, header, machine, threads, loads))
     for line in report.check_lines(results):
         print(line, file=sys.stderr)

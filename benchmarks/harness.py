@@ -223,9 +223,8 @@ def describe_exit(code: int) -> str:
 
 @dataclass
 class Rounds:
-    """What alternate() measured: per side, one {case: measurement} per round, and the loads."""
+    """What alternate() measured: per side, one child result per round; loads, order and pids."""
 
-    sides: list[Side]
     runs: dict[str, list[dict[str, Any]]]
     loads: list[float]
     order: list[str]
@@ -251,7 +250,7 @@ def alternate(module: str, sides: Sequence[Side], threads: int, n_rounds: int,
         raise ValueError(f"alternate: n_rounds must be >= 1, received {n_rounds}")
     if module == "__main__":  # `python -m benchmarks.bench_x`: the children import it by name
         module = sys.modules["__main__"].__spec__.name
-    out = Rounds(list(sides), {s.name: [] for s in sides}, [], [], [])
+    out = Rounds({s.name: [] for s in sides}, [], [], [])
     for _ in range(n_rounds):
         for side in sides:
             if (load := loadavg()) is not None:
