@@ -4,7 +4,7 @@
 """
 from minigrad.ops.base import Context, Op, apply, get, names, register, registry
 from minigrad.ops import (  # noqa: F401  (importing a family registers its ops)
-    activation, arithmetic, conv, elementwise, pool, reduce, shape,
+    activation, arithmetic, convolution, elementwise, pool, reduce, shape,
 )
 
 __all__ = ["Op", "Context", "apply", "get", "names", "register", "registry"]

@@ -398,7 +398,7 @@ def test_bad_backward_and_conv1d_input() -> None:
 
 def test_conv2d_op_computes_only_the_gradients_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
     from minigrad import Tensor, ops
-    from minigrad.ops import conv as conv_ops
+    from minigrad.ops import convolution as conv_ops
 
     asked = []
     real = conv_ops.Conv2D._backward
