@@ -55,8 +55,8 @@ def sgemm_gflops(threads: int) -> float:
 def _minigrad_cases(cin: int, cout: int, size: int, need_dx: bool,
                     implicit: bool = True) -> dict[str, Callable]:
     """implicit=False: the same calls with the implicit GEMM off (im2col + BLAS), for comparison."""
-    from minigrad._ext._conv import use_implicit_gemm
     from minigrad.kernels import conv2d_backward, conv2d_forward
+    from minigrad.kernels.conv import force_path
 
     rng = np.random.default_rng(0)
     x = rng.random((BATCH, size, size, cin), dtype=np.float32)
@@ -65,24 +65,23 @@ def _minigrad_cases(cin: int, cout: int, size: int, need_dx: bool,
     dy = rng.standard_normal((BATCH, size - 2, size - 2, cout), dtype=np.float32)
 
     def fwd() -> None:
-        previous = use_implicit_gemm(implicit)
+        previous = force_path(None if implicit else "im2col")
         conv2d_forward(x, w, b)
-        use_implicit_gemm(previous)
+        force_path(previous)
 
     def fwd_bwd() -> None:
-        previous = use_implicit_gemm(implicit)
+        previous = force_path(None if implicit else "im2col")
         conv2d_forward(x, w, b)
         conv2d_backward(dy, x, w, need_dx=need_dx)
-        use_implicit_gemm(previous)
+        force_path(previous)
 
     return {"fwd": fwd, "fwd+bwd": fwd_bwd}
 
 
 def _path(cin: int, cout: int, size: int) -> str:
-    from minigrad._ext._conv import kernel_path
+    from minigrad.kernels.conv import plan
 
-    return kernel_path((BATCH, size, size, cin), (3, 3, cin, cout),
-                       (BATCH, size - 2, size - 2, cout), 1, 1, 1, 1, 0, 0, 1, 4)
+    return plan("conv2d", (BATCH, size, size, cin), (3, 3, cin, cout), np.float32).paths["forward"]
 
 
 def _torch_cases(torch: Any, cin: int, cout: int, size: int, need_dx: bool,
