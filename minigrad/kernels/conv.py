@@ -13,6 +13,7 @@ import numpy as np
 from minigrad._ext import _blas, _conv
 from minigrad.kernels.conv_plan import (ConvPlan, Padding, _pair, conv_output_size, force_path,
                                         plan, plans, resolve_padding, same_padding)
+from minigrad.kernels.conv_tune import tune
 
 __all__ = [
     "conv_output_size", "same_padding", "resolve_padding", "conv2d_forward", "conv2d_backward",
@@ -140,7 +141,14 @@ def _forward(op: str, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride
 
 def run_forward(p: ConvPlan, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, y: np.ndarray,
                 relu: bool = False) -> None:
-    """y (NHWC, preallocated) by the plan's forward path; x NHWC C-contiguous, all checked."""
+    """y (NHWC, preallocated) by the plan's forward path (measured on first use); x NHWC
+    C-contiguous, all checked."""
+    tune(p, "forward", lambda: _run_forward(p, x, w, b, y, relu))
+    _run_forward(p, x, w, b, y, relu)
+
+
+def _run_forward(p: ConvPlan, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, y: np.ndarray,
+                 relu: bool) -> None:
     wk = _direct_weights(w, p) if p.paths["forward"] == "direct" else np.ascontiguousarray(w).ravel()
     ws = _workspace(p, "forward")
     with _one_blas_thread():
@@ -176,7 +184,17 @@ def _backward(op: str, dy: np.ndarray, x: np.ndarray, w: np.ndarray, strides: An
 
 def run_backward(p: ConvPlan, dy: np.ndarray, x: np.ndarray, w: np.ndarray,
                  dx: np.ndarray | None, dw: np.ndarray | None, db: np.ndarray | None) -> None:
-    """Fill the given dx (NHWC), dw, db by the plan's backward paths; arrays checked."""
+    """Fill the given dx (NHWC), dw, db by the plan's backward paths (each measured on first
+    use); arrays checked."""
+    if dw is not None:
+        tune(p, "weight_grad", lambda: _run_backward(p, dy, x, w, None, dw, None))
+    if dx is not None:
+        tune(p, "input_grad", lambda: _run_backward(p, dy, x, w, dx, None, None))
+    _run_backward(p, dy, x, w, dx, dw, db)
+
+
+def _run_backward(p: ConvPlan, dy: np.ndarray, x: np.ndarray, w: np.ndarray,
+                  dx: np.ndarray | None, dw: np.ndarray | None, db: np.ndarray | None) -> None:
     flat = np.ascontiguousarray(w).reshape(p.kg, p.w_shape[3])
     if dx is not None and p.paths["input_grad"] == "implicit":
         flat = flat.T.copy()  # (F, Kg): the implicit input gradient reads wT row by row
