@@ -41,10 +41,9 @@ def _plan(op: str, x: np.ndarray, w: np.ndarray, strides: Any, padding: Padding,
 _scratch = threading.local()
 
 
-def _workspace(p: ConvPlan, direction: str) -> np.ndarray:
-    """This Python thread's scratch, at least the plan's workspace for 'forward' or 'backward'."""
+def _workspace(p: ConvPlan, size: int) -> np.ndarray:
+    """This Python thread's scratch of p's dtype, at least `size` elements."""
     _blas.load()  # scipy's BLAS is resolved on first use (import speed), before threadpoolctl looks
-    size = p.workspace[direction]
     key = p.dtype.char  # ('.name' costs a few us: it is computed in Python)
     buf = getattr(_scratch, key, None)
     if buf is None or buf.size < size:
@@ -149,10 +148,11 @@ def run_forward(p: ConvPlan, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
 
 def _run_forward(p: ConvPlan, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, y: np.ndarray,
                  relu: bool) -> None:
-    wk = _direct_weights(w, p) if p.paths["forward"] == "direct" else np.ascontiguousarray(w).ravel()
-    ws = _workspace(p, "forward")
+    c, paths, workspace = p.state
+    wk = _direct_weights(w, p) if paths["forward"] == "direct" else np.ascontiguousarray(w).ravel()
+    ws = _workspace(p, workspace["forward"])
     with _one_blas_thread():
-        _conv.conv2d_forward(p.c, x, wk, b, y, ws, relu)
+        _conv.conv2d_forward(c, x, wk, b, y, ws, relu)
 
 
 def conv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, *, strides: Any = 1,
@@ -196,11 +196,12 @@ def run_backward(p: ConvPlan, dy: np.ndarray, x: np.ndarray, w: np.ndarray,
 def _run_backward(p: ConvPlan, dy: np.ndarray, x: np.ndarray, w: np.ndarray,
                   dx: np.ndarray | None, dw: np.ndarray | None, db: np.ndarray | None) -> None:
     flat = np.ascontiguousarray(w).reshape(p.kg, p.w_shape[3])
-    if dx is not None and p.paths["input_grad"] == "implicit":
+    c, paths, workspace = p.state
+    if dx is not None and paths["input_grad"] == "implicit":
         flat = flat.T.copy()  # (F, Kg): the implicit input gradient reads wT row by row
-    ws = _workspace(p, "backward")
+    ws = _workspace(p, workspace["backward"])
     with _one_blas_thread():
-        _conv.conv2d_backward(p.c, dy, x, flat.ravel(), dx,
+        _conv.conv2d_backward(c, dy, x, flat.ravel(), dx,
                               dw.reshape(-1) if dw is not None else None, db, ws)
 
 

@@ -259,8 +259,8 @@ class ConvPlan:
         return chunk, max(1, min(n_threads, -(-n // chunk)))
 
     # ---- paths ---------------------------------------------------------------------------------
-    def slot(self, path: str, direction: str) -> int:
-        """Scratch elements one thread needs for `path` in `direction`."""
+    def slot(self, path: str) -> int:
+        """Scratch elements one thread needs for `path` (in any direction)."""
         (_, oh, ow, _), c = self.out_shape, self.in_shape[3]
         if path == "im2col":
             return self.chunk * oh * ow * self.kg
@@ -281,7 +281,7 @@ class ConvPlan:
             if self.groups != 1 or self.kg > _conv.DIRECT_MAX_TAPS:
                 return f"needs one group and at most {_conv.DIRECT_MAX_TAPS} taps (KH*KW*C)"
             return ""
-        slot = self.slot(path, direction)
+        slot = self.slot(path)
         if self.n_threads * (slot + self.kg * f + f) * item > ADDRESSABLE_BYTES:
             return f"a workspace of {slot} elements per thread exceeds the address space"
         if path == "implicit":
@@ -325,22 +325,24 @@ class ConvPlan:
         (sh, sw), (dh, dw) = self.kernel_strides(), self.kernel_dilation()
         padded = self.padded()
         hp, wp = self._padded_extent() if padded else (h, wd)
-        paths = self.paths
-        backward = max(self.slot(paths["input_grad"], "input_grad"),
-                       self.slot(paths["weight_grad"], "weight_grad"))
+        paths, forward = self.paths, self.slot(self.paths["forward"])
+        backward = max(self.slot(paths["input_grad"]), self.slot(paths["weight_grad"]))
         self.c = _conv.Plan(
             N=n, H=h, W=wd, C=c, KH=kh, KW=kw, Cg=cg, F=f, OH=oh, OW=ow, stride_h=sh, stride_w=sw,
             dilation_h=dh, dilation_w=dw, pad_top=self.pads[0], pad_bottom=self.pads[1],
             pad_left=self.pads[2], pad_right=self.pads[3], groups=self.groups, Fg=f // self.groups,
             Kg=self.kg, xp_h=hp, xp_w=wp, padded=int(padded), chunk=self.chunk,
             n_chunks=-(-n // self.chunk), n_threads=self.n_threads,
-            slot_forward=self.slot(paths["forward"], "forward"), slot_backward=backward,
+            slot_forward=forward, slot_backward=backward,
             partials=self.kg * f + f, path_forward=PATHS.index(paths["forward"]),
             path_input_grad=PATHS.index(paths["input_grad"]),
             path_weight_grad=PATHS.index(paths["weight_grad"]))
-        fields = self.c.fields()
-        self.workspace = {"forward": max(1, self.n_threads * fields["slot_forward"]),
-                          "backward": max(1, self.n_threads * (backward + fields["partials"]))}
+        workspace = {"forward": max(1, self.n_threads * forward),
+                     "backward": max(1, self.n_threads * (backward + self.kg * f + f))}
+        self.workspace = workspace
+        # what a kernel call reads, replaced as one object: a call running while another Python
+        # thread measures this plan sees one consistent choice
+        self.state = (self.c, dict(paths), workspace)
 
     # ---- layout helpers ------------------------------------------------------------------------
     def nhwc(self, a: np.ndarray) -> np.ndarray:
