@@ -1,8 +1,11 @@
 """Build the Cython extensions: every minigrad/_ext/*.pyx becomes minigrad._ext.<name>.
 
 OpenMP is probed by compiling a tiny program; without it the kernels build single-threaded.
-Environment knobs: MINIGRAD_NO_OPENMP=1 (skip OpenMP), MINIGRAD_PORTABLE=1 (no -march=native),
-MINIGRAD_EXTENSIONS=_conv,_pool (developers: build only these).
+The build is portable (no -march=native): the conv kernels are compiled for baseline x86-64, AVX2+FMA
+and AVX-512 in one build (minigrad/_ext/conv_isa_*.h) and _conv picks a level from CPUID at import.
+Environment knobs: MINIGRAD_NO_OPENMP=1 (skip OpenMP), MINIGRAD_NATIVE=1 (add -march=native: the
+binary then runs only on CPUs like this one), MINIGRAD_BUILD_ISA=baseline|avx2|avx512 (the highest
+conv kernel level the import may pick), MINIGRAD_EXTENSIONS=_conv,_pool (developers: build only these).
 """
 import os
 import shutil
@@ -42,7 +45,7 @@ def _flags() -> tuple[list[str], list[str]]:
         return ["/O2", "/openmp"], []
     compile_args = ["-O3"]
     link_args: list[str] = []
-    if not os.environ.get("MINIGRAD_PORTABLE") and _compiler_accepts(
+    if os.environ.get("MINIGRAD_NATIVE") and _compiler_accepts(
         ["-march=native"], "int main(void){return 0;}"
     ):
         compile_args.append("-march=native")
@@ -55,6 +58,18 @@ def _flags() -> tuple[list[str], list[str]]:
     return compile_args, link_args
 
 
+_ISA_LEVELS = ("baseline", "avx2", "avx512")  # index = MG_ISA_* in minigrad/_ext/conv_plan.h
+
+
+def _conv_macros() -> list[tuple[str, str]]:
+    """_conv's MG_MAX_ISA from MINIGRAD_BUILD_ISA (the highest kernel level the import may pick)."""
+    level = os.environ.get("MINIGRAD_BUILD_ISA", "avx512")
+    if level not in _ISA_LEVELS:
+        raise SystemExit(f"setup.py: MINIGRAD_BUILD_ISA must be one of {_ISA_LEVELS}, "
+                         f"received {level!r}")
+    return [("MG_MAX_ISA", str(_ISA_LEVELS.index(level)))]
+
+
 def _extensions() -> list[Extension]:
     wanted = {n for n in os.environ.get("MINIGRAD_EXTENSIONS", "").split(",") if n}
     compile_args, link_args = _flags()
@@ -64,13 +79,14 @@ def _extensions() -> list[Extension]:
     for pyx in sorted((HERE / "minigrad" / "_ext").glob("*.pyx")):
         if wanted and pyx.stem not in wanted:
             continue
+        macros = _conv_macros() if pyx.stem == "_conv" else []
         exts.append(
             Extension(
                 f"minigrad._ext.{pyx.stem}",
                 [str(pyx.relative_to(HERE))],
                 include_dirs=[np.get_include(), str(ext_dir)],
                 depends=headers,
-                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"), *macros],
                 extra_compile_args=compile_args,
                 extra_link_args=link_args,
             )

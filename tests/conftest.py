@@ -3,6 +3,7 @@
 Select explicitly with MINIGRAD_HYPOTHESIS_PROFILE=thorough.
 """
 import os
+import tempfile
 
 from hypothesis import HealthCheck, settings
 
@@ -17,3 +18,6 @@ settings.register_profile("thorough", max_examples=500, deadline=None,
 
 _default = "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
 settings.load_profile(os.environ.get("MINIGRAD_HYPOTHESIS_PROFILE", _default))
+
+# conv kernel choices are measured once and kept on disk: never in the user's cache dir in tests
+os.environ["MINIGRAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="minigrad-test-cache-")

@@ -5,39 +5,57 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.kernels.conv import Padding, _as_2d, _Plan
+from minigrad.kernels.conv import Padding, _as_2d, _pair, resolve_padding
+
+
+def _taps_in(out: int, size: int, pad: int, stride: int, offset: int) -> tuple[int, int, slice]:
+    """[lo, hi) of output indices o whose input index o*stride - pad + offset lies in [0, size),
+    and the slice of those input indices: exact integer arithmetic, no padded copy."""
+    lo = max(0, -((offset - pad) // stride))  # ceil((pad - offset) / stride)
+    hi = min(out, (size - 1 + pad - offset) // stride + 1)
+    if hi <= lo:
+        return 0, 0, slice(0, 0)
+    start = lo * stride - pad + offset
+    return lo, hi, slice(start, start + (hi - lo - 1) * stride + 1, stride)
 
 
 def _conv_setup(x: np.ndarray, w: np.ndarray, strides: Any, padding: Padding, dilation: Any,
                 groups: int, data_format: str) -> tuple:
-    """NHWC padded input and the window view of each kernel offset (i, j)."""
-    plan = _Plan("conv2d reference", x, w, strides, padding, dilation, groups, data_format)
+    """NHWC x, output size and, per kernel tap (i, j), the output box and input slices it touches
+    (the padding only shifts indices: geometry with huge strides or pads costs nothing here)."""
     xn = x if data_format == "channels_last" else x.transpose(0, 2, 3, 1)
-    top, bottom, left, right = plan.pads
-    xp = np.pad(xn, ((0, 0), (top, bottom), (left, right), (0, 0)))
-    _, oh, ow, _ = plan.out_shape
-    (sh, sw), (dh, dw) = plan.strides, plan.dilation
+    n, h, wd, _ = xn.shape
+    kh, kw = w.shape[:2]
+    (sh, sw), (dh, dw) = _pair(strides, "strides", "reference"), _pair(dilation, "dilation", "reference")
+    top, bottom, left, right = resolve_padding(padding, (h, wd), (kh, kw), (sh, sw), (dh, dw))
+    oh = (h + top + bottom - dh * (kh - 1) - 1) // sh + 1
+    ow = (wd + left + right - dw * (kw - 1) - 1) // sw + 1
 
-    def window(i: int, j: int) -> tuple[slice, slice]:
-        return (slice(i * dh, i * dh + (oh - 1) * sh + 1, sh),
-                slice(j * dw, j * dw + (ow - 1) * sw + 1, sw))
+    def tap(i: int, j: int) -> tuple[slice, slice, slice, slice]:
+        """(output rows, output columns, input rows, input columns) of tap (i, j)."""
+        r0, r1, rows = _taps_in(oh, h, top, sh, i * dh)
+        c0, c1, cols = _taps_in(ow, wd, left, sw, j * dw)
+        if r0 == r1 or c0 == c1:
+            return slice(0, 0), slice(0, 0), slice(0, 0), slice(0, 0)
+        return slice(r0, r1), slice(c0, c1), rows, cols
 
-    return plan, xp, window
+    return xn, (n, oh, ow, w.shape[3]), tap
 
 
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
                    strides: Any = 1, padding: Padding = "valid", dilation: Any = 1, groups: int = 1,
                    data_format: str = "channels_last", activation: str | None = None) -> np.ndarray:
-    """Sum over kernel offsets of a strided window of the padded input times w[i, j]."""
-    plan, xp, window = _conv_setup(x, w, strides, padding, dilation, groups, data_format)
-    n, oh, ow, f = plan.out_shape
+    """Sum over kernel taps of the input pixels each tap reads times w[i, j]."""
+    xn, (n, oh, ow, f), tap = _conv_setup(x, w, strides, padding, dilation, groups, data_format)
     kh, kw, cg, _ = w.shape
     y = np.zeros((n, oh, ow, groups, f // groups), x.dtype)
     for i in range(kh):
         for j in range(kw):
-            rows, cols = window(i, j)
-            patch = xp[:, rows, cols, :].reshape(n, oh, ow, groups, cg)
-            y += np.einsum("nhwgc,cgf->nhwgf", patch, w[i, j].reshape(cg, groups, f // groups))
+            out_r, out_c, rows, cols = tap(i, j)
+            patch = xn[:, rows, cols, :]
+            patch = patch.reshape(*patch.shape[:3], groups, cg)
+            y[:, out_r, out_c] += np.einsum("nhwgc,cgf->nhwgf", patch,
+                                            w[i, j].reshape(cg, groups, f // groups))
     y = y.reshape(n, oh, ow, f)
     if b is not None:
         y += b
@@ -50,26 +68,25 @@ def conv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, *, strides: An
                     padding: Padding = "valid", dilation: Any = 1, groups: int = 1,
                     data_format: str = "channels_last", need_dx: bool = True, need_dw: bool = True,
                     need_db: bool = True) -> tuple[np.ndarray | None, ...]:
-    """dx scatters dy @ w[i, j]^T back through each window; dw[i, j] = window^T @ dy; db = sum dy."""
-    plan, xp, window = _conv_setup(x, w, strides, padding, dilation, groups, data_format)
-    n, oh, ow, f = plan.out_shape
+    """dx scatters dy @ w[i, j]^T back to the pixels each tap read; dw[i, j] = pixels^T @ dy; db = sum dy."""
+    xn, (n, oh, ow, f), tap = _conv_setup(x, w, strides, padding, dilation, groups, data_format)
     kh, kw, cg, _ = w.shape
     dyn = dy if data_format == "channels_last" else dy.transpose(0, 2, 3, 1)
     dyg = dyn.reshape(n, oh, ow, groups, f // groups)
-    dxp = np.zeros_like(xp)
+    dxn = np.zeros(xn.shape, x.dtype)
     dw = np.zeros_like(w)
     for i in range(kh):
         for j in range(kw):
-            rows, cols = window(i, j)
+            out_r, out_c, rows, cols = tap(i, j)
             wg = w[i, j].reshape(cg, groups, f // groups)
-            patch = xp[:, rows, cols, :].reshape(n, oh, ow, groups, cg)
-            dw[i, j] = np.einsum("nhwgc,nhwgf->cgf", patch, dyg).reshape(cg, f)
-            dxp[:, rows, cols, :] += np.einsum("nhwgf,cgf->nhwgc", dyg, wg).reshape(n, oh, ow, groups * cg)
-    top, _, left, _ = plan.pads
-    _, h, wd, _ = plan.in_shape
-    dx = dxp[:, top:top + h, left:left + wd, :]
-    if data_format == "channels_first":
-        dx = dx.transpose(0, 3, 1, 2)
+            patch = xn[:, rows, cols, :]
+            patch = patch.reshape(*patch.shape[:3], groups, cg)
+            d = dyg[:, out_r, out_c]
+            dw[i, j] = np.einsum("nhwgc,nhwgf->cgf", patch, d).reshape(cg, f)
+            # one tap reads each input pixel at most once: the strided view takes += safely
+            dxn[:, rows, cols, :] += np.einsum("nhwgf,cgf->nhwgc", d, wg).reshape(
+                *d.shape[:3], groups * cg)
+    dx = dxn if data_format == "channels_last" else dxn.transpose(0, 3, 1, 2)
     db = dyn.sum(axis=(0, 1, 2))
     return (np.ascontiguousarray(dx) if need_dx else None, dw if need_dw else None,
             db if need_db else None)

@@ -7,7 +7,7 @@ Tensors, arrays or scalars, return Tensors, and are differentiable through regis
 """
 from minigrad.ops.base import Context, Op, apply, get, names, register, registry
 from minigrad.ops import (  # noqa: F401  (importing a family registers its ops)
-    activation, arithmetic, conv, elementwise, layout, linalg, pool, reduce, transposed_conv,
+    activation, arithmetic, convolution, elementwise, layout, linalg, pool, reduce, transposed_conv,
 )
 from minigrad.ops.core import *  # noqa: F401,F403
 from minigrad.ops.numeric import *  # noqa: F401,F403

@@ -11,6 +11,7 @@ from scipy.signal import correlate
 from minigrad._ext import _conv
 from minigrad._ext._blas import gemm_rowmajor
 from minigrad.kernels import conv as K
+from minigrad.kernels import conv_plan as P
 from minigrad.kernels import reference as R
 from minigrad.threads import get_num_threads, set_num_threads
 
@@ -116,11 +117,13 @@ def test_conv2d_backward_matches_reference(config, chunk_elements: int) -> None:
     x, w, b, kwargs, _ = config
     y = R.conv2d_forward(x, w, b, **kwargs)
     dy = np.random.default_rng(1).standard_normal(y.shape).astype(x.dtype)
-    old, K._CHUNK_ELEMENTS = K._CHUNK_ELEMENTS, chunk_elements  # small chunks: many per thread
+    old, P._CHUNK_ELEMENTS = P._CHUNK_ELEMENTS, chunk_elements  # small chunks: many per thread
+    P._plans.clear()
     try:
         got = K.conv2d_backward(dy, x, w, **kwargs)
     finally:
-        K._CHUNK_ELEMENTS = old
+        P._CHUNK_ELEMENTS = old
+        P._plans.clear()
     want = R.conv2d_backward(dy, x, w, **kwargs)
     for g, e in zip(got, want):
         assert g.shape == e.shape and g.dtype == x.dtype
@@ -158,33 +161,36 @@ def test_implicit_gemm_kernels_match_the_twins(config) -> None:
         for g, e in zip(got, want):
             if g is not None:
                 np.testing.assert_allclose(g, e, **_tol(x.dtype))
-    previous = _conv.use_implicit_gemm(False)
+    previous = K.force_path("im2col")
     try:
         blas = (K.conv2d_forward(x, w, b, **kwargs), *K.conv2d_backward(dy, x, w, **kwargs))
     finally:
-        _conv.use_implicit_gemm(previous)
+        K.force_path(previous)
     for g, e in zip((y, *K.conv2d_backward(dy, x, w, **kwargs)), blas):
         np.testing.assert_allclose(g, e, **_tol(x.dtype))
 
 
-def test_kernel_path_names_the_kernels_that_run() -> None:
-    def path(c: int, f: int, kernel: int, dtype=np.float32, groups: int = 1) -> str:
-        plan = K._Plan("conv2d", np.zeros((2, 9, 9, c), dtype),
-                       np.zeros((kernel, kernel, c // groups, f), dtype), 1, "same", 1, groups,
-                       "channels_last")
-        return _conv.kernel_path(plan.in_shape, plan.w_shape, plan.out_shape, *plan.kernel_args(),
-                                 np.dtype(dtype).itemsize)
+def test_plan_names_the_kernels_that_run() -> None:
+    def path(c: int, f: int, kernel: int, dtype=np.float32, groups: int = 1, size: int = 9) -> str:
+        paths = K.plan("conv2d", (2, size, size, c), (kernel, kernel, c // groups, f), dtype,
+                       padding="same", groups=groups).paths
+        return paths["forward"]
 
+    lanes = _conv.lanes(4)
     assert path(1, 32, 3) == "direct" and path(4, 8, 3) == "im2col"
     assert path(32, 64, 3, groups=2) == "im2col" and path(32, 60, 3) == "im2col"
-    fast = "implicit" if _conv.IMPLICIT_GEMM else "im2col"
-    assert path(32, 64, 3) == fast and path(8, 16, 3, np.float64) == fast
-    assert path(16, 16, 64) == fast and path(16, 16, 65) == "im2col"  # 4,096 taps at most
-    previous = _conv.use_implicit_gemm(False)
+    assert path(32, 64, 3) == "implicit" and path(lanes, 2 * lanes, 3) == "implicit"
+    assert path(lanes, lanes, 32, size=40) == "implicit"  # 1,024 taps at most
+    assert path(lanes, lanes, 33, size=40) == "im2col"
+    previous = K.force_path("im2col")
     try:
-        assert path(32, 64, 3) == "im2col"
+        assert path(32, 64, 3) == "im2col" and path(1, 32, 3) == "im2col"
+        p = K.plan("conv2d", (2, 9, 9, 32), (3, 3, 32, 64), np.float32)
+        assert "forced" in p.reasons["forward"] and p.c.fields()["path_forward"] == 2
     finally:
-        _conv.use_implicit_gemm(previous)
+        K.force_path(previous)
+    with pytest.raises(ValueError, match="force_path: path must be one of"):
+        K.force_path("winograd")
 
 
 @pytest.mark.parametrize("channels,filters,dtype", [(1, 20, np.float32), (4, 6, np.float64),
@@ -318,7 +324,8 @@ def test_zero_batch_and_non_contiguous_input() -> None:
 
 
 def test_one_and_two_threads_agree(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(K, "_CHUNK_ELEMENTS", 256)  # several chunks, so two threads really share
+    monkeypatch.setattr(P, "_CHUNK_ELEMENTS", 256)  # several chunks, so two threads really share
+    monkeypatch.setattr(P, "_plans", {})
     rng = np.random.default_rng(8)
     x, w, dy = rng.random((5, 9, 9, 3)), rng.random((3, 3, 3, 6)), rng.random((5, 7, 7, 6))
     before = get_num_threads()
@@ -347,14 +354,14 @@ def test_rowmajor_gemm(trans_a: bool, trans_b: bool) -> None:
 
 BAD = [
     (dict(x=(1, 2, 2, 1), w=(3, 3, 1, 1)), ValueError, r"conv2d: kernel \(3, 3\).*output size \(0, 0\)"),
-    (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), strides=0), ValueError, "conv2d: strides must be positive"),
+    (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), strides=0), ValueError, r"conv2d: strides must be in \[1, 2\*\*62\)"),
     (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), dilation=(1, -1)), ValueError, "conv2d: dilation must be"),
     (dict(x=(1, 5, 5, 4), w=(3, 3, 2, 3), groups=2), ValueError, r"filters \(3\) must be divisible"),
     (dict(x=(1, 5, 5, 4), w=(3, 3, 3, 2)), ValueError, "x has 4 channels"),
     (dict(x=(5, 5, 1), w=(3, 3, 1, 1)), ValueError, "conv2d: expected x of rank 4"),
     (dict(x=(1, 5, 5, 1), w=(0, 3, 1, 1)), ValueError, "kernel size, channels and filters must be"),
     (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), padding="full"), ValueError, "padding must be 'valid'"),
-    (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), padding=-1), ValueError, "padding must be non-negative"),
+    (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), padding=-1), ValueError, r"padding must be in \[0, 2\*\*62\)"),
     (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), groups=0), ValueError, "groups must be a positive int"),
     (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), data_format="NHWC"), ValueError, "data_format must be"),
     (dict(x=(1, 5, 5, 1), w=(3, 3, 1, 1), wdtype=np.float32), TypeError, "share a dtype"),
@@ -373,17 +380,24 @@ def test_bad_input_is_refused_with_a_clear_message(spec: dict, error: type, mess
         K.conv2d_forward(x, w, b, **kwargs)
 
 
-def test_raw_kernel_refuses_inconsistent_geometry() -> None:
-    from minigrad._ext import _conv
-
+def test_raw_kernel_refuses_arrays_its_plan_does_not_describe() -> None:
     x, w, y = np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 4)), np.empty((1, 3, 3, 4))
-    ws = np.empty(1 << 12)
-    with pytest.raises(ValueError, match="groups must be positive"):
-        _conv.conv2d_forward(x, w, None, y, 1, 1, 1, 1, 0, 0, 0, ws, 1, 1)
-    with pytest.raises(ValueError, match="inconsistent geometry"):
-        _conv.conv2d_forward(x, w, None, np.empty((1, 3, 3, 5)), 1, 1, 1, 1, 0, 0, 1, ws, 1, 1)
-    with pytest.raises(ValueError, match="workspace of 4 elements"):
-        _conv.conv2d_forward(x, w, None, y, 1, 1, 1, 1, 0, 0, 1, ws[:4], 1, 1)
+    p = K.plan("conv2d", x.shape, w.shape, x.dtype)
+    ws = np.empty(p.workspace["forward"])
+    fields = p.c.fields()
+    with pytest.raises(ValueError, match="_conv.Plan: inconsistent fields"):
+        _conv.Plan(**{**fields, "groups": 0})
+    with pytest.raises(ValueError, match="_conv.Plan: inconsistent fields"):
+        _conv.Plan(**{**fields, "Kg": 17})
+    with pytest.raises(OverflowError):
+        _conv.Plan(**{**fields, "pad_top": 2**63})
+    with pytest.raises(ValueError, match=r"y has shape \(1, 3, 3, 5\), the plan expects"):
+        _conv.conv2d_forward(p.c, x, w.ravel(), None, np.empty((1, 3, 3, 5)), ws)
+    with pytest.raises(ValueError, match=r"w has shape"):
+        _conv.conv2d_forward(p.c, x, w.ravel()[:-1], None, y, ws)
+    if p.workspace["forward"] > 1:
+        with pytest.raises(ValueError, match="workspace of 1 elements"):
+            _conv.conv2d_forward(p.c, x, w.ravel(), None, y, ws[:1])
 
 
 def test_bad_backward_and_conv1d_input() -> None:
@@ -398,7 +412,7 @@ def test_bad_backward_and_conv1d_input() -> None:
 
 def test_conv2d_op_computes_only_the_gradients_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
     from minigrad import Tensor, ops
-    from minigrad.ops import conv as conv_ops
+    from minigrad.ops import convolution as conv_ops
 
     asked = []
     real = conv_ops.Conv2D._backward

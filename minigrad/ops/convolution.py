@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import kernels
-from minigrad.kernels.conv import Padding
+from minigrad.kernels.conv import Padding, conv1d_plan, conv2d_plan
 from minigrad.ops.base import Context, Op, register
 
 
@@ -18,19 +18,20 @@ class _Conv(Op):
     """Shared check/forward/backward; subclasses name the kernels and the input rank."""
 
     rank = 2
+    _plan = staticmethod(conv2d_plan)
     _forward = staticmethod(kernels.conv2d_forward)
     _backward = staticmethod(kernels.conv2d_backward)
 
     def check(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
               strides: Any = 1, padding: Padding = "valid", dilation: Any = 1, groups: int = 1,
               data_format: str = "channels_last", activation: str | None = None) -> None:
-        # the kernel wrappers validate everything (raising errors that name the op); running the
-        # checks here on a zero-batch slice costs nothing and fails before a node is recorded
+        # the plan validates everything (raising errors that name the op) before a node is
+        # recorded; forward and backward then find the same plan in the cache
         if getattr(x, "ndim", 0) != self.rank + 2:
             raise ValueError(f"{self.name}: expected x of rank {self.rank + 2}, received shape "
                              f"{getattr(x, 'shape', None)}")
-        self._forward(x[:0], w, b, strides=strides, padding=padding, dilation=dilation,
-                      groups=groups, data_format=data_format, activation=activation)
+        self._plan(x, w, b, strides=strides, padding=padding, dilation=dilation, groups=groups,
+                   data_format=data_format, activation=activation)
 
     def forward(self, ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
                 **attrs: Any) -> np.ndarray:
@@ -99,5 +100,6 @@ class Conv1D(_Conv):
     """y[n, t, f] = b[f] + sum_{k, c} x[n, t*s + k*d - pl, c] w[k, c, f] (conv2d with H = 1)."""
 
     rank = 1
+    _plan = staticmethod(conv1d_plan)
     _forward = staticmethod(kernels.conv1d_forward)
     _backward = staticmethod(kernels.conv1d_backward)
