@@ -385,3 +385,12 @@ def test_cumprod_matches_numpy_and_its_gradient_is_exact_at_zeros():
     x = Tensor(np.array([2.0, 0.0, 3.0, 4.0]), requires_grad=True)
     ops.cumprod(x).sum().backward()  # y = (2, 0, 0, 0): dy/dx1 = 2 + 2*3 + 2*3*4
     np.testing.assert_allclose(x.grad, [1.0, 32.0, 0.0, 0.0])
+
+
+def test_inverse_trigonometric_functions_match_numpy():
+    u = np.tanh(A)  # inside (-1, 1)
+    for name, arg in [("arctan", A), ("arcsin", u), ("arccos", u), ("arcsinh", A), ("arctanh", u),
+                      ("arccosh", np.abs(A) + 1.5)]:
+        np.testing.assert_allclose(getattr(ops, name)(arg).numpy(), getattr(np, name)(arg), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ops.arctan2(A, A[::-1]).numpy(), np.arctan2(A, A[::-1]), rtol=1e-12)
+    gradcheck(lambda t: ops.arcsinh(t) + ops.arctanh(ops.tanh(t) * 0.5), A)

@@ -15,10 +15,11 @@ from minigrad.ops.arrays import *  # noqa: F401,F403
 from minigrad.ops.creation import *  # noqa: F401,F403
 from minigrad.ops.linalg import *  # noqa: F401,F403
 from minigrad.ops.stats import *  # noqa: F401,F403
+from minigrad.ops.trigonometric import *  # noqa: F401,F403
 from minigrad.ops.nn import *  # noqa: F401,F403
 from minigrad.ops import arrays as _arrays, core as _core, linalg as _linalg, nn as _nn, numeric as _numeric
-from minigrad.ops import creation as _creation, stats as _stats
+from minigrad.ops import creation as _creation, stats as _stats, trigonometric as _trigonometric
 
 __all__ = ["Op", "Context", "apply", "get", "names", "register", "registry",
            *_core.__all__, *_numeric.__all__, *_arrays.__all__, *_creation.__all__,
-           *_linalg.__all__, *_stats.__all__, *_nn.__all__]
+           *_linalg.__all__, *_stats.__all__, *_trigonometric.__all__, *_nn.__all__]

@@ -1,4 +1,4 @@
-"""Unary math: exp, log, sqrt, abs, clip, cast, sin, cos, erf."""
+"""Unary math: exp, log, sqrt, abs, clip, cast, sin, cos, erf, arctan, arcsin, arccos (and arctan2)."""
 from __future__ import annotations
 
 import numpy as np
@@ -180,3 +180,76 @@ class Erf(Op):
         from minigrad.testing import strategies as S
 
         return S.op_inputs(S.arrays())
+
+
+class _Unary(Op):
+    """y = fn(x) with dx = dy * slope(x); the strategy keeps x inside the open domain."""
+
+    fn = staticmethod(np.arctan)
+    low, high = -2.0, 2.0
+
+    @staticmethod
+    def slope(x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + x * x)
+
+    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save(x)
+        return self.fn(x)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        return (dy * self.slope(ctx.saved[0]),)
+
+    def strategy(self):
+        from minigrad.testing import strategies as S
+
+        return S.op_inputs(S.arrays(low=self.low, high=self.high))
+
+
+@register("arctan")
+class Arctan(_Unary):
+    """y = arctan(x); dx = dy / (1 + x^2)."""
+
+
+@register("arcsin")
+class Arcsin(_Unary):
+    """y = arcsin(x) for |x| <= 1; dx = dy / sqrt(1 - x^2)."""
+
+    fn = staticmethod(np.arcsin)
+    low, high = -0.9, 0.9
+
+    @staticmethod
+    def slope(x: np.ndarray) -> np.ndarray:
+        return 1.0 / np.sqrt(1.0 - x * x)
+
+
+@register("arccos")
+class Arccos(_Unary):
+    """y = arccos(x) for |x| <= 1; dx = -dy / sqrt(1 - x^2)."""
+
+    fn = staticmethod(np.arccos)
+    low, high = -0.9, 0.9
+
+    @staticmethod
+    def slope(x: np.ndarray) -> np.ndarray:
+        return -1.0 / np.sqrt(1.0 - x * x)
+
+
+@register("arctan2")
+class Arctan2(Op):
+    """y = atan2(a, b), the angle of (b, a); da = dy b / (a^2 + b^2), db = -dy a / (a^2 + b^2)."""
+
+    def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save(a, b)
+        return np.arctan2(a, b)
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        a, b = ctx.saved
+        r2 = a * a + b * b
+        need_a, need_b = ctx.needs_input_grad
+        return (dy * b / r2 if need_a else None), (-dy * a / r2 if need_b else None)
+
+    def strategy(self):
+        from minigrad.testing import strategies as S
+
+        # away from the origin (no slope) and from the branch cut b < 0, a = 0
+        return S.broadcastable_shapes().flatmap(lambda s: S.op_inputs(S.arrays(s[0]), S.positive_arrays(s[1])))

@@ -16,13 +16,12 @@ from minigrad.ops.reduce import normalize_axis
 from minigrad.tensor import Tensor
 
 __all__ = ["add", "subtract", "multiply", "divide", "power", "negative", "abs", "square", "sqrt", "rsqrt",
-           "reciprocal", "exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "sinh", "cosh", "tanh", "erf",
-           "logaddexp", "floor_divide", "mod", "maximum",
-           "minimum", "clip", "where", "sign", "floor", "ceil", "round", "argmax", "argmin", "argsort",
-           "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
+           "reciprocal", "exp", "expm1", "log", "log1p", "log2", "log10", "erf", "logaddexp", "floor_divide",
+           "mod", "maximum", "minimum", "clip", "where", "sign", "floor", "ceil", "round", "argmax", "argmin",
+           "argsort", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
            "logical_or", "logical_not", "isnan", "isinf", "isfinite", "all", "any", "count_nonzero", "sum",
-           "mean", "max", "min", "prod", "cumsum", "cumprod", "logsumexp",
-           "true_divide", "absolute", "amax", "amin"]
+           "mean", "max", "min", "prod", "cumsum", "cumprod", "logsumexp", "true_divide", "absolute", "amax",
+           "amin"]
 
 Axis = int | Sequence[int] | None
 
@@ -128,34 +127,24 @@ def log10(x: Any) -> Tensor:
     return apply("multiply", apply("log", x), 1.0 / np.log(10.0))
 
 
-def sin(x: Any) -> Tensor:
-    """Sine."""
-    return apply("sin", x)
 
 
-def cos(x: Any) -> Tensor:
-    """Cosine."""
-    return apply("cos", x)
 
 
-def tanh(x: Any) -> Tensor:
-    """Hyperbolic tangent."""
-    return apply("tanh", x)
 
 
-def tan(x: Any) -> Tensor:
-    """Tangent, sin(x) / cos(x)."""
-    return apply("divide", apply("sin", x), apply("cos", x))
 
 
-def sinh(x: Any) -> Tensor:
-    """(exp(x) - exp(-x)) / 2."""
-    return apply("multiply", apply("subtract", apply("exp", x), apply("exp", apply("negative", x))), 0.5)
 
 
-def cosh(x: Any) -> Tensor:
-    """(exp(x) + exp(-x)) / 2."""
-    return apply("multiply", apply("add", apply("exp", x), apply("exp", apply("negative", x))), 0.5)
+
+
+
+
+
+
+
+
 
 
 def erf(x: Any) -> Tensor:
