@@ -1,7 +1,6 @@
 """keras.ops.nn names: activations, one_hot, normalisation helpers, crossentropies, conv and pooling.
 
-`conv` is reached as `ops.nn.conv` until the submodule `ops/conv.py` is renamed (its name would
-shadow the function in the `ops` package). Defaults are keras.ops' (they differ from
+Defaults are keras.ops' (they differ from
 keras.activations in one place: `ops.gelu` is the tanh
 approximation by default, `activations.gelu` the exact erf form).
 """
@@ -21,7 +20,7 @@ __all__ = ["relu", "relu6", "sigmoid", "hard_sigmoid", "tanh", "softplus", "soft
            "elu", "selu", "leaky_relu", "log_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "mish", "glu",
            "softmax", "log_softmax", "one_hot", "multi_hot", "normalize", "moments", "batch_normalization",
            "dot_product_attention", "binary_crossentropy",
-           "categorical_crossentropy", "sparse_categorical_crossentropy", "depthwise_conv",
+           "categorical_crossentropy", "sparse_categorical_crossentropy", "conv", "depthwise_conv",
            "conv_transpose", "max_pool", "average_pool"]
 
 
