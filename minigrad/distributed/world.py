@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import sys
 import time
 from typing import Any
@@ -43,6 +45,8 @@ class World:
         self.reseed = False  # give this rank its own random stream at the next batch
         self.shared_rng: Any = None  # the stream every rank shares, set aside while split
         self.stats = {"calls": 0, "seconds": 0.0, "gradient_calls": 0, "gradient_seconds": 0.0}
+        self.peers = comm.allgather((socket.gethostname(), os.getpid()))  # to name a dead rank later
+        comm.Set_errhandler(mpi.ERRORS_RETURN)  # a failed peer raises here instead of killing us mute
 
     # ----- process setup
     def share_cores(self) -> None:
@@ -69,23 +73,55 @@ class World:
             self.comm.Abort(1)
 
         sys.excepthook = hook
+        # mpiexec -disable-auto-cleanup tells the survivors of a failed rank with SIGUSR1 instead
+        # of killing them: turn that into an error that names the rank that is gone.
+        if hasattr(signal, "SIGUSR1") and signal.getsignal(signal.SIGUSR1) in (signal.SIG_DFL, None):  # None: MPICH's C handler
+            signal.signal(signal.SIGUSR1, self._peer_failed)
+
+    def _peer_failed(self, signum: int, frame: Any) -> None:
+        raise DistributedError(f"minigrad.distributed: rank {self.rank} of {self.size} was told by the "
+                               f"launcher that another rank failed; {self.describe_peers()}")
+
+    def describe_peers(self) -> str:
+        """Which other ranks on this machine are gone ('rank 1 (pid 123 on host) has exited')."""
+        host = socket.gethostname()
+        gone, unknown = [], []
+        for r, (peer_host, pid) in enumerate(self.peers):
+            if r == self.rank:
+                continue
+            if peer_host != host:
+                unknown.append(r)
+            elif not _alive(pid):
+                gone.append(f"rank {r} (pid {pid} on {host})")
+        if gone:
+            return ", ".join(gone) + (" has" if len(gone) == 1 else " have") + " exited"
+        if unknown:
+            return f"ranks on other machines ({', '.join(map(str, unknown))}) may have failed"
+        return "every other rank is still running, so one of them hangs or runs different code"
 
     # ----- watched collectives
     def _wait(self, request: Any, what: str) -> None:
         start = time.perf_counter()
         deadline = start + self.timeout
         spin_until = start + _SPIN_SECONDS
-        while not request.Test():
+        while not self._test(request, what):
             now = time.perf_counter()
             if now > deadline:
                 raise DistributedError(
                     f"minigrad.distributed: rank {self.rank} of {self.size} waited {self.timeout:g} s in "
-                    f"'{what}' without the other ranks: a rank died, hangs or runs different code "
-                    "(set the limit with init(timeout=) or MINIGRAD_DISTRIBUTED_TIMEOUT)")
+                    f"'{what}' without the other ranks; {self.describe_peers()} (the limit is "
+                    "init(timeout=) or MINIGRAD_DISTRIBUTED_TIMEOUT)")
             if now > spin_until:
                 time.sleep(0.0005)
         self.stats["calls"] += 1
         self.stats["seconds"] += time.perf_counter() - start
+
+    def _test(self, request: Any, what: str) -> bool:
+        try:
+            return request.Test()
+        except self.MPI.Exception as e:
+            raise DistributedError(f"minigrad.distributed: rank {self.rank} of {self.size} failed in '{what}': "
+                                   f"{self.describe_peers()} ({e.Get_error_string()})") from None
 
     def allreduce_(self, buf: np.ndarray, what: str, op: str = "sum") -> np.ndarray:
         """buf <- op over ranks of buf, in place."""
@@ -199,6 +235,21 @@ class World:
     def any(self, flag: bool, what: str) -> bool:
         """True on every rank when flag is True on any rank."""
         return bool(self.allreduce_(np.array([int(flag)], np.int32), what, op="max")[0])
+
+
+def _alive(pid: int) -> bool:
+    """pid runs and is not a zombie (a killed child stays a zombie until its launcher reaps it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: fall back to a signal-0 probe
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
 
 
 def _json_scalar(value: Any) -> Any:
