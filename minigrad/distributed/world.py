@@ -1,14 +1,13 @@
-"""World: the collectives data-parallel training needs, each bounded by a watchdog.
+"""World: the collectives data-parallel training needs, each watched, plus sharding and averaging.
 
-Every collective is started non-blocking and polled against a deadline, so a rank whose peer died
-or diverged stops with an error naming itself and the collective instead of hanging; the except
-hook then aborts the whole job (mpiexec ends the other ranks and names the one that failed).
+A rank whose peer died or diverged does not hang: the watchdog thread aborts the job naming the
+ranks (watchdog.py), MPI errors come back as DistributedError, and the except hook turns any
+uncaught error into MPI_Abort, so mpiexec ends the other ranks and names the one that failed.
 """
 from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import sys
 import time
@@ -17,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from minigrad.distributed import DistributedError
+from minigrad.distributed.watchdog import Watchdog, describe_peers
 
 _DEFAULT_TIMEOUT = 300.0
-_SPIN_SECONDS = 0.05  # poll without sleeping this long: a step's wait is usually well under it
 
 
 def _timeout(value: float | None) -> float:
@@ -47,6 +46,7 @@ class World:
         self.stats = {"calls": 0, "seconds": 0.0, "gradient_calls": 0, "gradient_seconds": 0.0}
         self.peers = comm.allgather((socket.gethostname(), os.getpid()))  # to name a dead rank later
         comm.Set_errhandler(mpi.ERRORS_RETURN)  # a failed peer raises here instead of killing us mute
+        self.watchdog = Watchdog(self)
 
     # ----- process setup
     def share_cores(self) -> None:
@@ -73,65 +73,29 @@ class World:
             self.comm.Abort(1)
 
         sys.excepthook = hook
-        # mpiexec -disable-auto-cleanup tells the survivors of a failed rank with SIGUSR1 instead
-        # of killing them: turn that into an error that names the rank that is gone.
-        if hasattr(signal, "SIGUSR1") and signal.getsignal(signal.SIGUSR1) in (signal.SIG_DFL, None):  # None: MPICH's C handler
-            signal.signal(signal.SIGUSR1, self._peer_failed)
-
-    def _peer_failed(self, signum: int, frame: Any) -> None:
-        raise DistributedError(f"minigrad.distributed: rank {self.rank} of {self.size} was told by the "
-                               f"launcher that another rank failed; {self.describe_peers()}")
-
-    def describe_peers(self) -> str:
-        """Which other ranks on this machine are gone ('rank 1 (pid 123 on host) has exited')."""
-        host = socket.gethostname()
-        gone, unknown = [], []
-        for r, (peer_host, pid) in enumerate(self.peers):
-            if r == self.rank:
-                continue
-            if peer_host != host:
-                unknown.append(r)
-            elif not _alive(pid):
-                gone.append(f"rank {r} (pid {pid} on {host})")
-        if gone:
-            return ", ".join(gone) + (" has" if len(gone) == 1 else " have") + " exited"
-        if unknown:
-            return f"ranks on other machines ({', '.join(map(str, unknown))}) may have failed"
-        return "every other rank is still running, so one of them hangs or runs different code"
 
     # ----- watched collectives
-    def _wait(self, request: Any, what: str) -> None:
+    def _call(self, what: str, call: Any, *args: Any) -> None:
+        self.watchdog.enter(what)
         start = time.perf_counter()
-        deadline = start + self.timeout
-        spin_until = start + _SPIN_SECONDS
-        while not self._test(request, what):
-            now = time.perf_counter()
-            if now > deadline:
-                raise DistributedError(
-                    f"minigrad.distributed: rank {self.rank} of {self.size} waited {self.timeout:g} s in "
-                    f"'{what}' without the other ranks; {self.describe_peers()} (the limit is "
-                    "init(timeout=) or MINIGRAD_DISTRIBUTED_TIMEOUT)")
-            if now > spin_until:
-                time.sleep(0.0005)
+        try:
+            call(*args)
+        except self.MPI.Exception as e:
+            raise DistributedError(f"minigrad.distributed: rank {self.rank} of {self.size} failed in '{what}': "
+                                   f"{describe_peers(self.rank, self.peers)[1]} ({e.Get_error_string()})") from None
+        finally:
+            self.watchdog.leave()
         self.stats["calls"] += 1
         self.stats["seconds"] += time.perf_counter() - start
 
-    def _test(self, request: Any, what: str) -> bool:
-        try:
-            return request.Test()
-        except self.MPI.Exception as e:
-            raise DistributedError(f"minigrad.distributed: rank {self.rank} of {self.size} failed in '{what}': "
-                                   f"{self.describe_peers()} ({e.Get_error_string()})") from None
-
     def allreduce_(self, buf: np.ndarray, what: str, op: str = "sum") -> np.ndarray:
         """buf <- op over ranks of buf, in place."""
-        mpi_op = self.MPI.SUM if op == "sum" else self.MPI.MAX
-        self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, buf, mpi_op), what)
+        self._call(what, self.comm.Allreduce, self.MPI.IN_PLACE, buf, self.MPI.SUM if op == "sum" else self.MPI.MAX)
         return buf
 
     def bcast_(self, buf: np.ndarray, what: str) -> np.ndarray:
         """buf <- rank 0's buf, in place (buf must be C-contiguous)."""
-        self._wait(self.comm.Ibcast(buf, root=0), what)
+        self._call(what, self.comm.Bcast, buf, 0)
         return buf
 
     def bcast_tree(self, tree: Any, what: str) -> Any:
@@ -235,21 +199,6 @@ class World:
     def any(self, flag: bool, what: str) -> bool:
         """True on every rank when flag is True on any rank."""
         return bool(self.allreduce_(np.array([int(flag)], np.int32), what, op="max")[0])
-
-
-def _alive(pid: int) -> bool:
-    """pid runs and is not a zombie (a killed child stays a zombie until its launcher reaps it)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rpartition(")")[2].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-    except OSError:  # no /proc: fall back to a signal-0 probe
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
 
 
 def _json_scalar(value: Any) -> Any:

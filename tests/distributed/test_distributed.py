@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -157,16 +158,17 @@ def test_a_hanging_rank_is_reported_after_the_timeout(tmp_path: Path) -> None:
     started = time.monotonic()
     proc = _run(tmp_path, "hang", 2, WORKER_TIMEOUT="3")
     assert proc.returncode != 0 and time.monotonic() - started < 60
-    assert "rank 0 of 2 waited 3 s in 'stop decision (epoch 1)'" in proc.stderr, proc.stderr
+    assert re.search(r"rank 0 of 2 waited in 'stop decision \(epoch 1\)' for [34] s", proc.stderr), proc.stderr
 
 
 @needs_mpi
-def test_without_auto_cleanup_the_survivor_names_the_dead_rank(tmp_path: Path) -> None:
-    # -disable-auto-cleanup: mpiexec signals the survivors instead of killing them; each rank's
-    # stderr goes to its own file, since mpiexec stops forwarding output once a rank has died
-    script = f'exec "{sys.executable}" "{WORKER}" "{tmp_path}" kill 2> "{tmp_path}/err-$PMI_RANK"'
+def test_when_the_launcher_leaves_survivors_running_the_watchdog_names_the_dead_rank(tmp_path: Path) -> None:
+    # -disable-auto-cleanup, and ranks that are not mpiexec's direct children (as under a wrapper
+    # script), leave rank 0 waiting on a dead peer; each rank's stderr goes to its own file
+    script = f'"{sys.executable}" "{WORKER}" "{tmp_path}" kill 2> "{tmp_path}/err-$PMI_RANK"'
+    started = time.monotonic()
     proc = subprocess.run([_mpiexec(), "-disable-auto-cleanup", "-n", "2", "sh", "-c", script],
                           env=_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT)
-    assert proc.returncode != 0
+    assert proc.returncode != 0 and time.monotonic() - started < 60
     pid = (tmp_path / "pid-1").read_text()
     assert f"rank 1 (pid {pid} on " in (tmp_path / "err-0").read_text()
