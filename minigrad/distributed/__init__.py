@@ -83,3 +83,6 @@ def stats() -> dict[str, Any]:
     if world is None:
         return {"calls": 0, "seconds": 0.0, "gradient_calls": 0, "gradient_seconds": 0.0}
     return dict(world.stats)
+
+
+from minigrad.distributed import ops as _ops  # noqa: E402,F401  (registers cross_replica_mean)

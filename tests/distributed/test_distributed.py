@@ -105,6 +105,17 @@ def test_two_ranks_end_with_the_weights_of_one_process(runs: dict[str, Path]) ->
 
 
 @needs_mpi
+def test_synchronized_batch_normalization_sees_the_global_batch(tmp_path: Path) -> None:
+    _ok(_run(tmp_path / "one", "syncbn", None))
+    _ok(_run(tmp_path / "two", "syncbn", 2))
+    one, r0, r1 = _weights(tmp_path / "one", 0), _weights(tmp_path / "two", 0), _weights(tmp_path / "two", 1)
+    assert len(one) == 10  # gamma, beta and both moving statistics are in the comparison
+    for a, b, c in zip(one, r0, r1):
+        np.testing.assert_array_equal(b, c)
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
+@needs_mpi
 def test_logs_are_averaged_and_identical_on_every_rank(runs: dict[str, Path]) -> None:
     h0, h1, h_one = (json.loads((runs[k] / f"history-{r}.json").read_text()) for k, r in
                      (("two", 0), ("two", 1), ("one", 0)))

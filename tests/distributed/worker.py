@@ -16,10 +16,12 @@ import minigrad
 from minigrad import callbacks, layers, models
 
 
-def build() -> models.Sequential:
+def build(synchronized_bn: bool = False) -> models.Sequential:
     minigrad.set_seed(0)
+    norm = [layers.BatchNormalization(synchronized=True)] if synchronized_bn else []
     model = models.Sequential([
         layers.Conv2D(4, (3, 3), activation="relu", input_shape=(8, 8, 1)),
+        *norm,
         layers.MaxPooling2D((2, 2)),
         layers.Flatten(),
         layers.Dense(16, activation="relu"),
@@ -49,7 +51,7 @@ def main(out: str, scenario: str, distributed: bool) -> None:
     if distributed:
         minigrad.distributed.init(timeout=float(os.environ.get("WORKER_TIMEOUT", "60")))
     rank = minigrad.distributed.rank()
-    model = build()
+    model = build(synchronized_bn=scenario == "syncbn")
     x, y = data()
     # rank-tagged names, so a test sees a file that a rank other than 0 wrote
     cbs: list = [callbacks.ModelCheckpoint(os.path.join(out, f"r{rank}-ckpt-{{epoch}}.mg"), save_weights_only=True),
