@@ -42,8 +42,11 @@ def init(timeout: float | None = None, set_threads: bool = True) -> None:
     equal share of the machine's cores (unless MINIGRAD_NUM_THREADS is set), so N ranks on one
     machine do not oversubscribe it. Calling init() again is a no-op.
     """
-    if _state.world is not None or _state.size > 1:
+    if _state.world is not None:
         return
+    from minigrad.distributed.world import World, check_timeout
+
+    timeout = check_timeout(timeout)
     try:
         from mpi4py import MPI
     except ImportError as e:
@@ -51,15 +54,14 @@ def init(timeout: float | None = None, set_threads: bool = True) -> None:
             f"minigrad.distributed.init: mpi4py is not installed ({e}); {_install_hint()} "
             "(it brings mpi4py and the MPICH library), then start the script with "
             "'mpiexec -n 2 python train.py'") from None
-    from minigrad.distributed.world import World
-
+    if MPI.COMM_WORLD.Get_size() == 1:  # `python train.py` or `mpiexec -n 1`: train as usual
+        return
     world = World(MPI, MPI.COMM_WORLD, timeout)
     _state.rank, _state.size = world.rank, world.size
     if set_threads:
         world.share_cores()
     world.install_excepthook()
-    if world.size > 1:
-        _state.world = world
+    _state.world = world
 
 
 def rank() -> int:

@@ -21,7 +21,8 @@ from minigrad.distributed.watchdog import Watchdog, describe_peers
 _DEFAULT_TIMEOUT = 300.0
 
 
-def _timeout(value: float | None) -> float:
+def check_timeout(value: float | None) -> float:
+    """init()'s timeout, or $MINIGRAD_DISTRIBUTED_TIMEOUT, or 300 s, as positive seconds."""
     raw = value if value is not None else os.environ.get("MINIGRAD_DISTRIBUTED_TIMEOUT", _DEFAULT_TIMEOUT)
     try:
         seconds = float(raw)
@@ -38,7 +39,7 @@ class World:
     def __init__(self, mpi: Any, comm: Any, timeout: float | None) -> None:
         self.MPI, self.comm = mpi, comm
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
-        self.timeout = _timeout(timeout)
+        self.timeout = check_timeout(timeout)
         self.grad_weight: float | None = None  # this rank's share of the current global batch
         self.seen = 0  # samples this rank took since the last reset (weights the log average)
         self.reseed = False  # give this rank its own random stream at the next batch

@@ -81,6 +81,15 @@ def test_init_without_mpi4py_names_the_extra() -> None:
     assert "[mpi]\"" in message or "mpi extra" in message, message  # pip install "<dist>[mpi]"
 
 
+@pytest.mark.parametrize("timeout", [-1, 0, "soon"])
+def test_init_refuses_a_timeout_that_is_not_positive(timeout: object) -> None:
+    import minigrad
+
+    with pytest.raises(ValueError, match=r"minigrad.distributed.init: timeout must be a positive number"):
+        minigrad.distributed.init(timeout=timeout)
+    assert minigrad.distributed.size() == 1 and minigrad.distributed.is_primary()
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One process with global batch 16, and 2 ranks with 8 each (twice), on the same sample order."""
