@@ -5,7 +5,8 @@ checkpoints, backups, CSV, TensorBoard, remote monitor) and run the rest silentl
 callbacks frame the list: AverageLogs runs first, so every callback on every rank sees the same
 averaged logs (hence identical EarlyStopping / ReduceLROnPlateau / TerminateOnNaN decisions), and
 SyncState runs last, after BackupAndRestore has restored rank 0, to broadcast rank 0's state and
-to make any stop_training decision the job's decision.
+to make any stop_training decision the job's decision (voted on after every epoch, and after every
+batch when a callback other than minigrad's predictable built-ins is in the list).
 """
 from __future__ import annotations
 
@@ -21,14 +22,25 @@ def _primary_only() -> tuple[type, ...]:
     return (ProgbarLogger, ModelCheckpoint, BackupAndRestore, CSVLogger, TensorBoard, RemoteMonitor)
 
 
+def _predictable() -> tuple[type, ...]:
+    """Built-ins whose stop_training decisions follow from the (averaged) logs alone."""
+    from minigrad.callbacks import (EarlyStopping, History, LearningRateScheduler, ReduceLROnPlateau,
+                                    SwapEMAWeights, TerminateOnNaN)
+
+    return (*_primary_only(), EarlyStopping, History, LearningRateScheduler, ReduceLROnPlateau,
+            SwapEMAWeights, TerminateOnNaN)
+
+
 def arrange(items: list[Callback], world: Any) -> list[Callback]:
     """This rank's callbacks: filtered off rank 0, framed by AverageLogs and SyncState."""
+    # decided on the list every rank was given, before filtering, so all ranks decide alike
+    per_batch_vote = any(type(cb) not in _predictable() for cb in items)
     if world.rank != 0:
         items = [cb for cb in items if not isinstance(cb, _primary_only())]
         for cb in items:
             if isinstance(getattr(cb, "verbose", None), int):
                 cb.verbose = 0  # messages such as EarlyStopping's come from rank 0 alone
-    return [AverageLogs(world), *items, SyncState(world)]
+    return [AverageLogs(world), *items, SyncState(world, per_batch_vote)]
 
 
 class AverageLogs(Callback):
@@ -66,9 +78,11 @@ class SyncState(Callback):
 
     _runs_last = True  # after BackupAndRestore (also last, listed earlier): broadcast what it restored
 
-    def __init__(self, world: Any) -> None:
+    def __init__(self, world: Any, per_batch_vote: bool = True) -> None:
         super().__init__()
         self.world = world
+        # a vote after every batch only when a callback of the user's might stop on one rank alone
+        self.per_batch_vote = per_batch_vote
 
     def _shared_callbacks(self) -> dict[str, Callback]:
         """Callbacks every rank runs, keyed 'ClassName#k' the same way on every rank."""
@@ -112,7 +126,8 @@ class SyncState(Callback):
         mg_random.set_state(world.bcast_tree(mg_random.get_state(), "random state"))
 
     def on_train_batch_end(self, batch: int, logs: Logs = None) -> None:
-        self._agree_on_stop(f"stop decision (batch {batch})")
+        if self.per_batch_vote:
+            self._agree_on_stop(f"stop decision (batch {batch})")
 
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         self._agree_on_stop(f"stop decision (epoch {epoch})")

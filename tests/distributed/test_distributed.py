@@ -174,6 +174,15 @@ def test_a_rank_that_raises_names_itself_and_stops_every_rank(tmp_path: Path) ->
 
 
 @needs_mpi
+def test_a_stop_decided_on_one_rank_stops_every_rank_at_that_batch(tmp_path: Path) -> None:
+    _ok(_run(tmp_path, "stop", 2))
+    h0, h1 = (json.loads((tmp_path / f"history-{r}.json").read_text())["history"] for r in (0, 1))
+    assert h0 == h1 and len(h0["loss"]) == 1
+    with np.load(tmp_path / "weights-0.npz") as w0, np.load(tmp_path / "weights-1.npz") as w1:
+        assert all(np.array_equal(w0[k], w1[k]) for k in w0.files)
+
+
+@needs_mpi
 def test_a_hanging_rank_is_reported_after_the_timeout(tmp_path: Path) -> None:
     started = time.monotonic()
     proc = _run(tmp_path, "hang", 2, WORKER_TIMEOUT="3")

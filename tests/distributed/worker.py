@@ -62,6 +62,9 @@ def main(out: str, scenario: str, distributed: bool) -> None:
         cbs.append(fault(scenario, 1, 1))
     with open(os.path.join(out, f"pid-{rank}"), "w") as f:
         f.write(str(os.getpid()))
+    if scenario == "stop":  # one rank alone decides to stop: every rank must stop at that batch
+        cbs.append(callbacks.LambdaCallback(
+            on_train_batch_end=lambda b, logs: rank == 1 and b == 2 and setattr(model, "stop_training", True)))
     if scenario == "hang":
         cbs.append(callbacks.LambdaCallback(
             on_epoch_end=lambda e, logs: rank == 1 and e == 1 and __import__("time").sleep(3600)))
