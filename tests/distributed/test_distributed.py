@@ -90,6 +90,33 @@ def test_init_refuses_a_timeout_that_is_not_positive(timeout: object) -> None:
     assert minigrad.distributed.size() == 1 and minigrad.distributed.is_primary()
 
 
+def _world(rank: int, size: int):
+    """A World's sharding state without MPI (shard() itself never communicates)."""
+    from minigrad.distributed.world import World
+
+    world = World.__new__(World)
+    world.rank, world.size, world.grad_weight, world.seen, world.reseed = rank, size, None, 0, False
+    return world
+
+
+@pytest.mark.parametrize("m", [1, 2, 5, 16])
+def test_shards_cover_each_global_batch_once_with_weights_summing_to_one(m: int) -> None:
+    order = np.random.default_rng(m).permutation(40)[:m]  # a shuffled global batch of m samples
+    parts, weights = [], []
+    for rank in range(3):
+        world = _world(rank, 3)
+        mine = world.shard(order, 40)
+        assert len(mine) >= 1  # every rank computes, so every rank joins the all-reduce
+        weights.append(world.grad_weight)
+        parts.append(mine if world.grad_weight else mine[:0])  # weight 0: a stand-in sample
+        # the unshuffled last batch (a slice running past n) splits the same way
+        start = 40 - m
+        as_slice = _world(rank, 3).shard(slice(start, start + 16), 40)
+        np.testing.assert_array_equal(np.arange(40)[as_slice], _world(rank, 3).shard(np.arange(start, 40), 40))
+    np.testing.assert_array_equal(np.concatenate(parts), order)
+    assert sum(weights) == pytest.approx(1.0)
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One process with global batch 16, and 2 ranks with 8 each (twice), on the same sample order."""
