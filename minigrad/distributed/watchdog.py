@@ -51,6 +51,14 @@ def describe_peers(rank: int, peers: list[tuple[str, int]]) -> tuple[bool, str]:
     return False, "every other rank is still running, so one of them hangs or runs different code"
 
 
+def abort_all(comm: Any, grace: float = 2.0) -> None:
+    """MPI_Abort, then leave this process anyway: with auto-cleanup off (mpiexec -disable-auto-cleanup,
+    ranks behind a wrapper), Abort can block forever while the MPI progress engine spins."""
+    threading.Thread(target=comm.Abort, args=(1,), name="minigrad-distributed-abort", daemon=True).start()
+    time.sleep(grace)
+    os._exit(1)
+
+
 class Watchdog:
     """Times the collective the main thread is in (enter/leave) from a daemon thread."""
 
@@ -80,4 +88,4 @@ class Watchdog:
                 sys.stderr.write(f"minigrad.distributed: rank {world.rank} of {world.size} waited in '{what}'{why}; "
                                  f"{peers}; aborting all ranks\n")
                 sys.stderr.flush()
-                world.comm.Abort(1)
+                abort_all(world.comm)

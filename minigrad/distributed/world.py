@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.distributed import DistributedError
-from minigrad.distributed.watchdog import Watchdog, describe_peers
+from minigrad.distributed.watchdog import Watchdog, abort_all, describe_peers
 
 _DEFAULT_TIMEOUT = 300.0
 
@@ -71,7 +71,7 @@ class World:
             sys.stderr.write(f"minigrad.distributed: rank {self.rank} of {self.size} failed with "
                              f"{kind.__name__}: {value}; aborting all ranks\n")
             sys.stderr.flush()
-            self.comm.Abort(1)
+            abort_all(self.comm)
 
         sys.excepthook = hook
 
