@@ -17,6 +17,7 @@ from minigrad import activations, constraints, initializers, layers, regularizer
 from minigrad import models
 from minigrad import losses, metrics, optimizers
 from minigrad import callbacks, saving
+from minigrad import distributed  # imports no MPI library until distributed.init()
 from minigrad.saving import load_model
 from minigrad.models import Model, Sequential
 from minigrad.layers import Input, Layer
@@ -33,5 +34,5 @@ __all__ = [
     "models", "Model", "Sequential", "Input", "Layer", "utils", "to_categorical",
     "layers", "initializers", "activations", "regularizers", "constraints",
     "optimizers", "losses", "metrics",
-    "callbacks", "saving", "load_model",
+    "callbacks", "saving", "load_model", "distributed",
 ]

@@ -125,6 +125,12 @@ class CallbackList:
     ) -> None:
         items = [get(cb) for cb in (callbacks or [])]
         self._add_defaults(items, add_history, add_progbar)
+        from minigrad.distributed import _state as _distributed  # hook: per-rank callbacks
+
+        if _distributed.world is not None:
+            from minigrad.distributed.callbacks import arrange
+
+            items = arrange(items, _distributed.world)
         # stable sort: callbacks that must see (or restore) everyone else's state go last
         self.callbacks: list[Callback] = sorted(items, key=lambda cb: cb._runs_last)
         for cb in self.callbacks:

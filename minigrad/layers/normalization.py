@@ -28,6 +28,8 @@ class BatchNormalization(Layer):
     training=True: mean/var of the batch (biased variance, reduced over every other axis), and
     moving_mean/moving_variance (non-trainable) move towards them by (1 - momentum). Otherwise, and
     always while the layer is frozen (trainable=False, as in Keras), the moving statistics are used.
+    synchronized=True (Keras 3): under minigrad.distributed, mean/var of the global batch over all
+    ranks (two small all-reduces forward and two backward); otherwise each rank's own batch.
     """
 
     example_config = {"momentum": 0.9}
@@ -37,7 +39,7 @@ class BatchNormalization(Layer):
                  scale: bool = True, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
                  moving_mean_initializer: Any = "zeros", moving_variance_initializer: Any = "ones",
                  beta_regularizer: Any = None, gamma_regularizer: Any = None, beta_constraint: Any = None,
-                 gamma_constraint: Any = None, **kwargs: Any) -> None:
+                 gamma_constraint: Any = None, synchronized: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         owner = f"BatchNormalization '{self.name}'"
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
@@ -48,6 +50,7 @@ class BatchNormalization(Layer):
             raise ValueError(f"{owner}: epsilon must be > 0, received {epsilon!r}")
         self.axis, self.momentum, self.epsilon = int(axis), float(momentum), float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
+        self.synchronized = bool(synchronized)  # hook (minigrad.distributed): statistics of the global batch
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
@@ -87,8 +90,12 @@ class BatchNormalization(Layer):
         if training and self.trainable:
             reduce = tuple(i for i in range(ndim) if i != feature)
             mean = apply("mean", inputs, axis=reduce, keepdims=True)
+            if self.synchronized:
+                mean = apply("cross_replica_mean", mean)
             centered = inputs - mean
             var = apply("mean", centered * centered, axis=reduce, keepdims=True)
+            if self.synchronized:
+                var = apply("cross_replica_mean", var)
             _update_moving(self.moving_mean, mean.data.reshape(-1), self.momentum)
             _update_moving(self.moving_variance, var.data.reshape(-1), self.momentum)
         else:
@@ -105,7 +112,7 @@ class BatchNormalization(Layer):
         init = initializers.serialize
         return {
             **super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
-            "center": self.center, "scale": self.scale,
+            "center": self.center, "scale": self.scale, "synchronized": self.synchronized,
             "beta_initializer": init(self.beta_initializer), "gamma_initializer": init(self.gamma_initializer),
             "moving_mean_initializer": init(self.moving_mean_initializer),
             "moving_variance_initializer": init(self.moving_variance_initializer),

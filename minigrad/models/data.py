@@ -6,6 +6,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from minigrad.distributed import _state as _distributed  # hook: each rank its shard of a batch
 from minigrad.tensor import Tensor
 
 __all__ = ["as_arrays", "check_labels", "check_batch_size", "resolve_verbose", "split_validation",
@@ -125,6 +126,8 @@ def batches(xs: Arrays, y: np.ndarray | None, batch_size: int, dtypes: list[np.d
             sel: Any = slice(start, start + batch_size)
         else:
             sel = order[start:start + batch_size]
+        if y is not None and _distributed.world is not None:  # hook (minigrad.distributed): shard
+            sel = _distributed.world.shard(sel, n)
         xb = [np.ascontiguousarray(a[sel], dtype=d) for a, d in zip(xs, dtypes)]
         yb = None if y is None else y[sel]
         if yb is not None and yb.dtype.kind == "f" and yb.dtype != dtype:

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from minigrad.distributed import _state as _distributed  # hook: data-parallel gradient average
 from minigrad.optimizers import schedules
 from minigrad.optimizers.flat import FlatGroup, FlatLayout, weight_label
 from minigrad.tensor import TensorBase, no_grad
@@ -118,6 +119,8 @@ class Optimizer:
             self.build(self._layout.weights)
             active = self._layout.sync()
         layout = self._layout
+        if _distributed.world is not None:  # hook (minigrad.distributed): average grads over ranks
+            active = _distributed.world.reduce_gradients(layout, active)
         if not any(active):
             raise ValueError(f"{type(self).__name__}: no gradients provided for any weight "
                              "(every .grad is None; did backward() run?)")

@@ -1,0 +1,48 @@
+"""cross_replica_mean: the one op that talks to other ranks (BatchNormalization(synchronized=True)).
+
+Registered at `import minigrad` like every op; on one process it is the identity.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.distributed import _state
+from minigrad.ops.base import Context, Op, register
+
+
+def _share(world: Any) -> float:
+    """This rank's share of the global batch (World.shard sets it per batch; 1/N otherwise)."""
+    return world.grad_weight if world.grad_weight is not None else 1.0 / world.size
+
+
+@register("cross_replica_mean")
+class CrossReplicaMean(Op):
+    """y = sum over ranks r of s_r * x_r, s_r = rank r's share of the global batch (y = x on one process).
+
+    dx = sum over ranks of s_r * dy_r, the same on every rank: each rank later scales its weight
+    gradients by its own s_r before they are summed (World.reduce_gradients), which completes the
+    chain rule for the job's loss sum_r s_r * L_r.
+    """
+
+    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
+        world = _state.world
+        if world is None:
+            return x.copy()
+        ctx.share = _share(world)
+        return world.allreduce_(np.ascontiguousarray(x * ctx.share), "cross_replica_mean")
+
+    def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray]:
+        world = _state.world
+        if world is None:
+            return (dy,)
+        return (world.allreduce_(np.ascontiguousarray(dy * ctx.share), "cross_replica_mean (backward)"),)
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def strategy(self):
+        from minigrad.testing import strategies as S
+
+        return S.op_inputs(S.arrays())
