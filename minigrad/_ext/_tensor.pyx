@@ -134,6 +134,18 @@ cdef object _as_array(object x, object dtype, object op):
     return x
 
 
+# errors an op's check or forward may let through from numpy/Python without the op's name
+_UNNAMED = (TypeError, ValueError, OverflowError, IndexError, ZeroDivisionError)
+
+
+cdef object _named(object op, BaseException e):
+    """The error to raise instead of e: a TypeError stays one, the rest become ShapeError (a ValueError)."""
+    if isinstance(e, TypeError):
+        return TypeError(f"{op.name}: {e}")
+    prefix = "" if isinstance(e, ValueError) else f"{type(e).__name__}: "
+    return ShapeError(f"{op.name}: {prefix}{e}")
+
+
 def apply(op, *inputs, **attrs):
     """Run a registered op (name or Op) on Tensors/arrays/scalars and record it for backward."""
     return _apply(op, inputs, attrs)
@@ -167,7 +179,12 @@ cpdef object _apply(object op, tuple inputs, dict attrs):
                 scalars_seen = True
             arrays[i] = _as_array(x, dtype, op)
     if op.has_check:
-        op.check(*arrays, **attrs)
+        try:
+            op.check(*arrays, **attrs)
+        except _UNNAMED as e:  # e.g. a missing input or an unknown attr: say which op refused it
+            if op.name in str(e):
+                raise
+            raise _named(op, e) from e
     cdef bint record = any_grad and _grad_enabled and op.differentiable
     cdef Context ctx = Context.__new__(Context)
     ctx.attrs = attrs
@@ -176,6 +193,10 @@ cpdef object _apply(object op, tuple inputs, dict attrs):
         out = op.forward(ctx, *arrays, **attrs)
     except ValueError as e:
         raise ShapeError(f"{op.name}: {e}") from e
+    except _UNNAMED as e:
+        if op.name in str(e):
+            raise
+        raise _named(op, e) from e
     if type(out) is not _ndarray:
         out = _asarray(out)
     if not record:

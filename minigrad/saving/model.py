@@ -109,8 +109,10 @@ def _from_file(path: str, part: str, build: Callable[[], Any]) -> Any:
     """build(), with a bare Python error raised by what the file holds turned into SerializationError."""
     try:
         return build()
-    except (SerializationError, RegistryError):
+    except SerializationError:
         raise
+    except RegistryError as e:  # same class (callers catch UnknownNameError...), message says where
+        raise type(e)(f"{path}: {part}: {e}") from e
     except _FROM_FILE_ERRORS as e:
         raise SerializationError(f"{path}: {part}: {type(e).__name__}: {e}") from e
 
@@ -177,7 +179,8 @@ def load_model(filepath: str | os.PathLike, compile: bool = True) -> Any:
     document = read_archive(path, "model")
     spec = document.get("model")
     classes = _model_classes()
-    if not isinstance(spec, dict) or spec.get("class_name") not in classes or not isinstance(spec.get("config"), dict):
+    if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str) \
+            or spec["class_name"] not in classes or not isinstance(spec.get("config"), dict):
         raise SerializationError(f"{path}: the model entry must name one of {', '.join(classes)} with a config")
     entries = _weight_entries(document.get("weights"), path)
     state = mg_random.get_state()
