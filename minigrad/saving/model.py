@@ -184,18 +184,20 @@ def load_model(filepath: str | os.PathLike, compile: bool = True) -> Any:
         raise SerializationError(f"{path}: the model entry must name one of {', '.join(classes)} with a config")
     entries = _weight_entries(document.get("weights"), path)
     state = mg_random.get_state()
-    token = stored_weights.set(_StoredWeights(entries, path))
     try:
         with only_plugins(_required_plugins(document.get("requires"), path), path):
-            model = _from_file(path, "the model config",
-                               lambda: classes[spec["class_name"]].from_config(spec["config"]))
+            token = stored_weights.set(_StoredWeights(entries, path))  # only the model's own layers
+            try:
+                model = _from_file(path, "the model config",
+                                   lambda: classes[spec["class_name"]].from_config(spec["config"]))
+            finally:
+                stored_weights.reset(token)
             if compile and document.get("compile"):
                 _from_file(path, "the compile entry", lambda: _compile(model, document["compile"], path))
                 if document.get("optimizer_state") is not None:
                     _from_file(path, "the optimizer state",
                                lambda: model.optimizer.set_state(document["optimizer_state"]))
     finally:
-        stored_weights.reset(token)
         mg_random.set_state(state)
     _set_weights(model, entries, path)  # counts, order and shapes, for layers built outside add_weight
     return model
