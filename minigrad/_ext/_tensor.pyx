@@ -120,12 +120,15 @@ cdef object _float_dtype_of(tuple inputs):
 cdef object _as_array(object x, object dtype, object op):
     """Scalars take the float dtype of the tensors they meet, so `t * 2` stays float32."""
     if type(x) is not _ndarray:
-        if isinstance(x, (bool, int, float)) and dtype is not None and (
-            dtype.kind == "f" or not isinstance(x, float)
-        ):
-            x = _asarray(x, dtype=dtype)
-        else:
-            x = _asarray(x)
+        try:
+            if isinstance(x, (bool, int, float)) and dtype is not None and (
+                dtype.kind == "f" or not isinstance(x, float)
+            ):
+                x = _asarray(x, dtype=dtype)
+            else:
+                x = _asarray(x)
+        except OverflowError as e:  # e.g. 2**63 as an input: no dtype holds it
+            raise TypeError(f"{getattr(op, 'name', op)}: input {x!r} does not fit any array dtype ({e})") from e
     if x.dtype.kind not in _ALLOWED_KINDS:
         raise TypeError(
             f"{getattr(op, 'name', op)}: unsupported dtype {x.dtype}; "
@@ -197,6 +200,8 @@ cpdef object _apply(object op, tuple inputs, dict attrs):
         if op.name in str(e):
             raise
         raise _named(op, e) from e
+    except MemoryError as e:  # what was asked for is too large: still a MemoryError, but whose
+        raise MemoryError(f"{op.name}: {e}") from e
     if type(out) is not _ndarray:
         out = _asarray(out)
     if not record:

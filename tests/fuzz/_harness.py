@@ -2,7 +2,7 @@
 a hang, and a verdict per case (ok / crashed / hung / wrong / unclear).
 
 Bounds: under CI=true hypothesis is derandomized with few examples; MINIGRAD_HYPOTHESIS_PROFILE=
-thorough runs many more. With MINIGRAD_FUZZ_TALLY=<file> verdicts are counted into that JSON file
+thorough runs many more (MINIGRAD_FUZZ_EXAMPLES=n sets the examples per test). With MINIGRAD_FUZZ_TALLY=<file> verdicts are counted into that JSON file
 instead of failing the test, so one thorough run reports tried / crashed / hung / wrong / unclear.
 """
 from __future__ import annotations
@@ -20,11 +20,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = float(os.environ.get("MINIGRAD_FUZZ_TIMEOUT", "20"))  # seconds per case: a hang past this
 TALLY = os.environ.get("MINIGRAD_FUZZ_TALLY")
+# examples per test: the hypothesis profile's, unless MINIGRAD_FUZZ_EXAMPLES says otherwise
+FUZZ = settings(max_examples=int(os.environ["MINIGRAD_FUZZ_EXAMPLES"])) if os.environ.get("MINIGRAD_FUZZ_EXAMPLES") \
+    else settings()
 
 
 class Worker:

@@ -52,9 +52,11 @@ def _names(message: str, names: tuple[str, ...]) -> bool:
     return any(n.lower() in low for n in names if n)
 
 
-def _judge_error(exc: BaseException, names: tuple[str, ...]) -> tuple[str, str]:
+def _judge_error(exc: BaseException, names: tuple[str, ...], case_target: str) -> tuple[str, str]:
     message = str(exc)
     detail = f"{type(exc).__name__}: {message[:300]}"
+    if isinstance(exc, MemoryError) and case_target == "op" and _names(message, names):
+        return "ok", detail  # an op asked for an absurd output size says so (the input was explicit)
     if not isinstance(exc, CLEAR):
         return "unclear", detail + "\n" + "".join(traceback.format_tb(exc.__traceback__)[-3:])
     if not _names(message, names):
@@ -125,7 +127,7 @@ def run(case: dict) -> tuple[str, str]:
         except BaseException as exc:  # noqa: BLE001 - judging every failure is the point
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
-            return _judge_error(exc, names)
+            return _judge_error(exc, names, target)
         twin = None
         try:
             if target == "op":

@@ -10,7 +10,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from _harness import HOSTILE_SCALARS, judge, worker  # noqa: F401 - worker is a fixture
+from _harness import FUZZ, HOSTILE_SCALARS, judge, worker  # noqa: F401 - worker is a fixture
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -113,6 +113,7 @@ def _forged_array(draw: st.DrawFn, raw: bytes) -> bytes:
 
 @pytest.mark.parametrize("loader", LOADERS)
 @pytest.mark.parametrize("how", ["bytes", "document", "array"])
+@FUZZ
 @given(data=st.data())
 def test_loader_survives_hostile_files(worker, saved: bytes, loader: str, how: str,  # noqa: F811
                                        data: st.DataObject) -> None:

@@ -5,7 +5,7 @@ import inspect
 
 import numpy as np
 import pytest
-from _harness import hostile_value, judge, worker  # noqa: F401 - worker is a fixture
+from _harness import FUZZ, hostile_value, judge, worker  # noqa: F401 - worker is a fixture
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -52,6 +52,7 @@ def _arguments(draw: st.DrawFn, module_name: str, name: str) -> tuple[tuple, dic
 
 
 @pytest.mark.parametrize("module_name, name", KERNELS)
+@FUZZ
 @given(data=st.data())
 def test_kernel_wrapper_survives_hostile_arguments(worker, module_name: str, name: str,  # noqa: F811
                                                    data: st.DataObject) -> None:

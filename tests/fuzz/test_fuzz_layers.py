@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _harness import judge, mutated, worker  # noqa: F401 - worker is a fixture
+from _harness import FUZZ, judge, mutated, worker  # noqa: F401 - worker is a fixture
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,6 +21,7 @@ def _inputs(shape) -> tuple:
 
 
 @pytest.mark.parametrize("name", LAYERS)
+@FUZZ
 @given(data=st.data())
 def test_layer_survives_hostile_arguments(worker, name: str, data: st.DataObject) -> None:  # noqa: F811
     cls = layers.get(name)

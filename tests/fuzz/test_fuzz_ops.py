@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from _harness import hostile_arrays, judge, mutated, worker  # noqa: F401 - worker is a fixture
+from _harness import FUZZ, hostile_arrays, judge, mutated, worker  # noqa: F401 - worker is a fixture
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,6 +12,7 @@ OPS = sorted(ops.registry.names())
 
 
 @pytest.mark.parametrize("name", OPS)
+@FUZZ
 @given(data=st.data())
 def test_op_survives_hostile_inputs(worker, name: str, data: st.DataObject) -> None:  # noqa: F811
     op = ops.get(name)
