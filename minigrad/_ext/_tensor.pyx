@@ -120,18 +120,33 @@ cdef object _float_dtype_of(tuple inputs):
 cdef object _as_array(object x, object dtype, object op):
     """Scalars take the float dtype of the tensors they meet, so `t * 2` stays float32."""
     if type(x) is not _ndarray:
-        if isinstance(x, (bool, int, float)) and dtype is not None and (
-            dtype.kind == "f" or not isinstance(x, float)
-        ):
-            x = _asarray(x, dtype=dtype)
-        else:
-            x = _asarray(x)
+        try:
+            if isinstance(x, (bool, int, float)) and dtype is not None and (
+                dtype.kind == "f" or not isinstance(x, float)
+            ):
+                x = _asarray(x, dtype=dtype)
+            else:
+                x = _asarray(x)
+        except OverflowError as e:  # e.g. 2**63 as an input: no dtype holds it
+            raise TypeError(f"{getattr(op, 'name', op)}: input {x!r} does not fit any array dtype ({e})") from e
     if x.dtype.kind not in _ALLOWED_KINDS:
         raise TypeError(
             f"{getattr(op, 'name', op)}: unsupported dtype {x.dtype}; "
             "expected a float, integer or bool array"
         )
     return x
+
+
+# errors an op's check or forward may let through from numpy/Python without the op's name
+_UNNAMED = (TypeError, ValueError, OverflowError, IndexError, ZeroDivisionError)
+
+
+cdef object _named(object op, BaseException e):
+    """The error to raise instead of e: a TypeError stays one, the rest become ShapeError (a ValueError)."""
+    if isinstance(e, TypeError):
+        return TypeError(f"{op.name}: {e}")
+    prefix = "" if isinstance(e, ValueError) else f"{type(e).__name__}: "
+    return ShapeError(f"{op.name}: {prefix}{e}")
 
 
 def apply(op, *inputs, **attrs):
@@ -167,7 +182,12 @@ cpdef object _apply(object op, tuple inputs, dict attrs):
                 scalars_seen = True
             arrays[i] = _as_array(x, dtype, op)
     if op.has_check:
-        op.check(*arrays, **attrs)
+        try:
+            op.check(*arrays, **attrs)
+        except _UNNAMED as e:  # e.g. a missing input or an unknown attr: say which op refused it
+            if op.name in str(e):
+                raise
+            raise _named(op, e) from e
     cdef bint record = any_grad and _grad_enabled and op.differentiable
     cdef Context ctx = Context.__new__(Context)
     ctx.attrs = attrs
@@ -176,6 +196,12 @@ cpdef object _apply(object op, tuple inputs, dict attrs):
         out = op.forward(ctx, *arrays, **attrs)
     except ValueError as e:
         raise ShapeError(f"{op.name}: {e}") from e
+    except _UNNAMED as e:
+        if op.name in str(e):
+            raise
+        raise _named(op, e) from e
+    except MemoryError as e:  # what was asked for is too large: still a MemoryError, but whose
+        raise MemoryError(f"{op.name}: {e}") from e
     if type(out) is not _ndarray:
         out = _asarray(out)
     if not record:

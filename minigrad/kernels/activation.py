@@ -40,6 +40,13 @@ def _float_array(op: str, name: str, a: Any) -> np.ndarray:
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
+def _flag(op: str, name: str, value: Any) -> bool:
+    """A bool option (numpy bools too); an array or a string here is a mistake, not a truth value."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{op}: expected {name} to be True or False, received {value!r}")
+    return bool(value)
+
+
 def _like(op: str, name: str, a: Any, ref: np.ndarray, ref_name: str) -> np.ndarray:
     a = _float_array(op, name, a)
     if a.shape != ref.shape or a.dtype != ref.dtype:
@@ -123,12 +130,13 @@ def selu_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def gelu_forward(x: np.ndarray, approximate: bool = False) -> np.ndarray:
     """y = x * Phi(x) (exact, erf) or x * 0.5 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    return _unary("gelu", _activation.gelu_forward, x, bool(approximate))
+    return _unary("gelu", _activation.gelu_forward, x, _flag("gelu", "approximate", approximate))
 
 
 def gelu_backward(dy: np.ndarray, x: np.ndarray, approximate: bool = False) -> np.ndarray:
     """dx = dy * d gelu / dx, for the same form as the forward."""
-    return _grad("gelu backward", _activation.gelu_backward, dy, x, "x", bool(approximate))
+    approximate = _flag("gelu backward", "approximate", approximate)
+    return _grad("gelu backward", _activation.gelu_backward, dy, x, "x", approximate)
 
 
 def sigmoid_forward(x: np.ndarray) -> np.ndarray:

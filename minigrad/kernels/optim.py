@@ -13,6 +13,7 @@ import numpy as np
 
 from minigrad._ext import _optim
 from minigrad._ext._parallel import num_threads
+from minigrad.kernels.activation import _flag
 
 __all__ = ["sgd_update", "rmsprop_update", "adam_update", "adagrad_update", "ema_update"]
 
@@ -84,7 +85,7 @@ def sgd_update(w: np.ndarray, g: np.ndarray, m: np.ndarray | None, *, lr: float,
     momentum = _real(op, "momentum", momentum, 0.0, 1.0)
     m = _slot(op, "momentum", m, w, momentum != 0)
     _distinct(op, w=w, g=g, momentum=m)
-    _optim.sgd_update(w, g, m, _real(op, "lr", lr), momentum, bool(nesterov), scale, clip, wd,
+    _optim.sgd_update(w, g, m, _real(op, "lr", lr), momentum, _flag(op, "nesterov", nesterov), scale, clip, wd,
                       _threads(w.size))
 
 
@@ -98,11 +99,12 @@ def rmsprop_update(w: np.ndarray, g: np.ndarray, velocity: np.ndarray, momentum_
     momentum = _real(op, "momentum", momentum, 0.0, 1.0)
     velocity = _slot(op, "velocity", velocity, w, True)
     momentum_buffer = _slot(op, "momentum", momentum_buffer, w, momentum > 0)
-    average_gradient = _slot(op, "average_gradient", average_gradient, w, bool(centered))
+    centered = _flag(op, "centered", centered)
+    average_gradient = _slot(op, "average_gradient", average_gradient, w, centered)
     _distinct(op, w=w, g=g, velocity=velocity, momentum=momentum_buffer, average_gradient=average_gradient)
     _optim.rmsprop_update(w, g, velocity, momentum_buffer, average_gradient, _real(op, "lr", lr),
                           _real(op, "rho", rho, 0.0, 1.0), momentum, _real(op, "epsilon", epsilon, 0.0),
-                          bool(centered), scale, clip, wd, _threads(w.size))
+                          centered, scale, clip, wd, _threads(w.size))
 
 
 def adam_update(w: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, v_hat: np.ndarray | None, *,
@@ -114,11 +116,12 @@ def adam_update(w: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, v_ha
     w, g, scale, clip, wd = _common(op, w, g, grad_scale, clip_value, weight_decay)
     m = _slot(op, "m", m, w, True)
     v = _slot(op, "v", v, w, True)
-    v_hat = _slot(op, "v_hat", v_hat, w, bool(amsgrad))
+    amsgrad = _flag(op, "amsgrad", amsgrad)
+    v_hat = _slot(op, "v_hat", v_hat, w, amsgrad)
     _distinct(op, w=w, g=g, m=m, v=v, v_hat=v_hat)
     _optim.adam_update(w, g, m, v, v_hat, _real(op, "alpha", alpha), _real(op, "beta_1", beta_1, 0.0, 1.0),
                        _real(op, "beta_2", beta_2, 0.0, 1.0), _real(op, "epsilon", epsilon, 0.0),
-                       bool(amsgrad), _real(op, "lr", lr), scale, clip, wd, _threads(w.size))
+                       amsgrad, _real(op, "lr", lr), scale, clip, wd, _threads(w.size))
 
 
 def adagrad_update(w: np.ndarray, g: np.ndarray, accumulator: np.ndarray, *, lr: float,

@@ -83,8 +83,8 @@ def _ints(op: str, name: str, value: Any, rank: int) -> tuple[int, ...]:
     if len(vals) != rank or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
                                     for v in vals):
         raise TypeError(f"{op}: {name} must be an int or a tuple of {rank} ints, received {value!r}")
-    if min(vals) < 1:
-        raise ValueError(f"{op}: {name} must be positive, received {name}={value!r}")
+    if min(vals) < 1 or max(vals) >= 2**31:
+        raise ValueError(f"{op}: {name} must be positive (and below 2**31), received {name}={value!r}")
     return tuple(int(v) for v in vals)
 
 
@@ -93,10 +93,10 @@ def pool_geometry(op: str, shape: tuple[int, ...], pool_size: Any, strides: Any,
     """Validate pooling attrs against an input shape ((N, H, W, C) / (N, C, H, W), or the 1-D forms)."""
     pool = _ints(op, "pool_size", pool_size, rank)
     stride = pool if strides is None else _ints(op, "strides", strides, rank)
-    mode = padding.lower() if isinstance(padding, str) else padding
+    mode = padding.lower() if isinstance(padding, str) else None
     if mode not in ("valid", "same"):
         raise ValueError(f"{op}: padding must be 'valid' or 'same', received {padding!r}")
-    if data_format not in _FORMATS:
+    if not isinstance(data_format, str) or data_format not in _FORMATS:
         raise ValueError(f"{op}: data_format must be one of {_FORMATS}, received {data_format!r}")
     if len(shape) != rank + 2:
         layout = ("(N, H, W, C)" if rank == 2 else "(N, L, C)") if data_format == "channels_last" \
@@ -129,6 +129,19 @@ def pool_geometry(op: str, shape: tuple[int, ...], pool_size: Any, strides: Any,
 def _describe(x_shape: Any, g: PoolGeometry) -> str:
     """What identifies a max-pool call for its backward (the kernel's view holds the data_format)."""
     return f"x_shape={tuple(x_shape)}, pool={g.pool}, strides={g.strides}, pads={g.pads}, view={g.view}"
+
+
+def _x_shape(op: str, x_shape: Any) -> tuple[int, ...]:
+    """The forward input's shape a backward was given: a tuple of non-negative ints."""
+    try:
+        dims = tuple(x_shape)
+    except TypeError:
+        dims = None
+    if dims is None or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0
+                               for d in dims):
+        raise TypeError(f"{op}: x_shape must be a tuple of non-negative ints (the forward input's shape), "
+                        f"received {x_shape!r}")
+    return tuple(int(d) for d in dims)
 
 
 def _threads(size: int) -> int:
@@ -168,7 +181,8 @@ def max_pool2d_backward(dy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, 
                         data_format: str = "channels_last", *, _rank: int = 2) -> np.ndarray:
     """dx: each dy goes to its window's first maximum (argmax from the forward); the rest is 0."""
     op = "max_pool2d backward" if _rank == 2 else "max_pool1d backward"
-    g = pool_geometry(op, tuple(x_shape), pool_size, strides, padding, data_format, _rank)
+    x_shape = _x_shape(op, x_shape)
+    g = pool_geometry(op, x_shape, pool_size, strides, padding, data_format, _rank)
     dy = _grad_input(op, dy, g)
     argmax = _check_record(op, "argmax", argmax, _describe(x_shape, g), op.replace(" backward", "_forward"))
     if not dy.size:
@@ -201,7 +215,8 @@ def avg_pool2d_backward(dy: np.ndarray, x_shape: tuple[int, ...], pool_size: Any
                         data_format: str = "channels_last", *, _rank: int = 2) -> np.ndarray:
     """dx: each dy spread evenly over the valid elements of its window."""
     op = "avg_pool2d backward" if _rank == 2 else "avg_pool1d backward"
-    g = pool_geometry(op, tuple(x_shape), pool_size, strides, padding, data_format, _rank)
+    x_shape = _x_shape(op, x_shape)
+    g = pool_geometry(op, x_shape, pool_size, strides, padding, data_format, _rank)
     dy = _grad_input(op, dy, g)
     if not dy.size:
         return np.zeros(tuple(x_shape), dy.dtype)
@@ -240,7 +255,7 @@ def avg_pool1d_backward(dy: np.ndarray, x_shape: tuple[int, ...], pool_size: Any
 
 def _global_view(op: str, x: np.ndarray, data_format: str) -> np.ndarray:
     """(N, S, C) view of an input with any number S of spatial positions flattened."""
-    if data_format not in _FORMATS:
+    if not isinstance(data_format, str) or data_format not in _FORMATS:
         raise ValueError(f"{op}: data_format must be one of {_FORMATS}, received {data_format!r}")
     if x.ndim < 3 or 0 in (x.shape[1:-1] if data_format == "channels_last" else x.shape[2:]):
         raise ValueError(f"{op}: expected input of rank >= 3 with non-empty spatial axes "
@@ -267,6 +282,7 @@ def global_max_pool_backward(dy: np.ndarray, weights: np.ndarray, x_shape: tuple
                              data_format: str = "channels_last") -> np.ndarray:
     """dx: each dy[n, c] shared equally by the tied maxima of channel c; the rest is 0."""
     op = "global_max_pool backward"
+    x_shape = _x_shape(op, x_shape)
     dy = _float_array(op, "dy", dy)
     dx = np.empty(tuple(x_shape), dy.dtype)
     v = _global_view(op, dx, data_format)  # a view: writes land in dx
@@ -287,6 +303,7 @@ def global_avg_pool_backward(dy: np.ndarray, x_shape: tuple[int, ...],
                              data_format: str = "channels_last") -> np.ndarray:
     """dx = dy / S broadcast over the S spatial positions."""
     op = "global_avg_pool backward"
+    x_shape = _x_shape(op, x_shape)
     dy = _float_array(op, "dy", dy)
     dx = np.empty(tuple(x_shape), dy.dtype)
     v = _global_view(op, dx, data_format)

@@ -73,6 +73,17 @@ def resolve_kernel_bias(layer: Any, kernel: str, activation: Any, use_bias: Any,
                         bias_initializer: Any, kernel_regularizer: Any, bias_regularizer: Any,
                         activity_regularizer: Any, kernel_constraint: Any, bias_constraint: Any) -> None:
     """Set activation, use_bias and the `<kernel>`/bias initializer, regularizer, constraint on layer."""
+    try:
+        _resolve_kernel_bias(layer, kernel, activation, use_bias, kernel_initializer, bias_initializer,
+                             kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
+                             bias_constraint)
+    except (TypeError, ValueError) as e:  # the registries' messages do not know which layer asked
+        raise type(e)(f"{type(layer).__name__} '{getattr(layer, 'name', '?')}': {e}") from e
+
+
+def _resolve_kernel_bias(layer: Any, kernel: str, activation: Any, use_bias: Any, kernel_initializer: Any,
+                         bias_initializer: Any, kernel_regularizer: Any, bias_regularizer: Any,
+                         activity_regularizer: Any, kernel_constraint: Any, bias_constraint: Any) -> None:
     layer.activation = activations.get(activation)
     layer.use_bias = bool(use_bias)
     setattr(layer, f"{kernel}_initializer", initializers.get(kernel_initializer))

@@ -44,6 +44,12 @@ class BatchNormalization(Layer):
         owner = f"BatchNormalization '{self.name}'"
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
             raise TypeError(f"{owner}: axis must be an int, received {axis!r}")
+        for arg, value, kinds in (("momentum", momentum, (int, float, np.integer, np.floating)),
+                                  ("epsilon", epsilon, (int, float, np.integer, np.floating)),
+                                  ("center", center, (bool, np.bool_)), ("scale", scale, (bool, np.bool_))):
+            if not isinstance(value, kinds) or (kinds[0] is int and isinstance(value, bool)):
+                raise TypeError(f"{owner}: {arg} must be a {'bool' if kinds[0] is bool else 'real number'}, "
+                                f"received {value!r}")
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"{owner}: momentum must be in [0, 1], received {momentum!r}")
         if not epsilon > 0:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from minigrad.errors import ShapeError
 from minigrad.layers._args import conv_output_length, int_tuple, padding_mode
 from minigrad.layers._args import data_format as check_data_format
@@ -113,6 +115,9 @@ class _GlobalPooling(Layer):
     def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.data_format = check_data_format(f"{type(self).__name__} '{self.name}'", data_format)
+        if not isinstance(keepdims, (bool, np.bool_)):
+            raise TypeError(f"{type(self).__name__} '{self.name}': keepdims must be True or False, "
+                            f"received {keepdims!r}")
         self.keepdims = bool(keepdims)
         self.input_spec = InputSpec(ndim=self.rank + 2)
 

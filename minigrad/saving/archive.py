@@ -140,17 +140,18 @@ def pack(obj: Any, arrays: list[np.ndarray]) -> Any:
     raise TypeError(f"saving: cannot store a {type(obj).__name__} ({obj!r}); only JSON values and ndarrays")
 
 
-def unpack(obj: Any, arrays: list[np.ndarray]) -> Any:
-    """Inverse of pack."""
+def unpack(obj: Any, arrays: list[np.ndarray], path: str = "saved file") -> Any:
+    """Inverse of pack (path names the file in errors)."""
     if isinstance(obj, dict):
         if set(obj) == {_MARK}:
             i = obj[_MARK]
             if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(arrays):
-                raise SerializationError(f"saved document refers to a missing array {i!r}")
+                raise SerializationError(f"{path}: {_DOCUMENT} refers to a missing array {i!r} "
+                                         f"(the file holds {len(arrays)})")
             return arrays[i]
-        return {k: unpack(v, arrays) for k, v in obj.items()}
+        return {k: unpack(v, arrays, path) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [unpack(v, arrays) for v in obj]
+        return [unpack(v, arrays, path) for v in obj]
     return obj
 
 
@@ -198,7 +199,7 @@ def read_archive(path: str | os.PathLike, kind: str | tuple[str, ...]) -> Any:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, OverflowError) as e:
         raise SerializationError(f"{path}: not a minigrad file, or truncated ({e})") from None
     check_depth(document, path, _DOCUMENT)
-    return unpack(document, arrays)
+    return unpack(document, arrays, path)
 
 
 def _checked_directory(zf: zipfile.ZipFile, f: BinaryIO, path: str) -> dict[str, zipfile.ZipInfo]:
@@ -213,6 +214,8 @@ def _checked_directory(zf: zipfile.ZipFile, f: BinaryIO, path: str) -> dict[str,
         if name in infos:
             raise SerializationError(f"{path}: duplicate entry {name!r}")
         infos[name] = info
+        if not 0 <= info.header_offset < size:
+            raise SerializationError(f"{path}: entry {name!r} has no local header at offset {info.header_offset}")
         f.seek(info.header_offset)
         header = f.read(zipfile.sizeFileHeader)
         if len(header) != zipfile.sizeFileHeader or header[:4] != zipfile.stringFileHeader:

@@ -101,8 +101,10 @@ def _from_file(path: str, part: str, build: Callable[[], Any]) -> Any:
     """build(), with a bare Python error raised by what the file holds turned into SerializationError."""
     try:
         return build()
-    except (SerializationError, RegistryError):
+    except SerializationError:
         raise
+    except RegistryError as e:  # same class (callers catch UnknownNameError...), message says where
+        raise type(e)(f"{path}: {part}: {e}") from e
     except _FROM_FILE_ERRORS as e:
         raise SerializationError(f"{path}: {part}: {type(e).__name__}: {e}") from e
 
@@ -170,19 +172,22 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
         raise SerializationError(f"{path}: the model entry must name Sequential, Model or a custom class")
     entries = _weight_entries(document.get("weights"), path)
     state = mg_random.get_state()
-    # a custom class is the user's own code, rebuilt with its own names: its weights match by order
-    token = stored_weights.set(None if spec.get("custom") else _StoredWeights(entries, path))
     try:
         with serialization.custom_object_scope(custom_objects), \
                 only_plugins(_required_plugins(document.get("requires"), path), path):
-            model = _from_file(path, "the model config", lambda: serialization.model_from_spec(spec, path))
+            # only the model's own layers; a custom class is the user's own code, rebuilt with its
+            # own names: its weights match by order
+            token = stored_weights.set(None if spec.get("custom") else _StoredWeights(entries, path))
+            try:
+                model = _from_file(path, "the model config", lambda: serialization.model_from_spec(spec, path))
+            finally:
+                stored_weights.reset(token)
             if compile and document.get("compile"):
                 _from_file(path, "the compile entry", lambda: _compile(model, document["compile"], path))
                 if document.get("optimizer_state") is not None:
                     _from_file(path, "the optimizer state",
                                lambda: model.optimizer.set_state(document["optimizer_state"]))
     finally:
-        stored_weights.reset(token)
         mg_random.set_state(state)
     _set_weights(model, entries, path)  # counts, order and shapes, for layers built outside add_weight
     return model
