@@ -274,7 +274,7 @@ class ConvPlan:
         """Why `path` (each path, when None) cannot serve `direction`; '' when it can."""
         if path is None:
             return "; ".join(f"{p}: {why}" for p in PATHS if (why := self._why_not(direction, p)))
-        (n, _, _, c), (_, oh, ow, f), item = self.in_shape, self.out_shape, self.dtype.itemsize
+        (_, _, _, c), (_, oh, ow, f), item = self.in_shape, self.out_shape, self.dtype.itemsize
         taps = self.w_shape[0] * self.w_shape[1]
         if path == "direct":
             if direction == "input_grad":
