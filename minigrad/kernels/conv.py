@@ -2,11 +2,15 @@
 
 Weights use Keras' layout for both data formats: (KH, KW, C/groups, F) for 2-D, (K, C/groups, F)
 for 1-D. The compiled kernel works on NHWC; channels_first arrays are transposed to it and back.
+Every call finds its geometry's checked plan (conv_plan.plan) and runs the path the plan holds for
+each direction, measured on first use (conv_tune). Benchmarks and tools read the same plan:
+`plan("conv2d", x_shape, w_shape, dtype, strides, padding, dilation, groups, data_format)`, its
+`.paths` / `.reasons` per direction, `plans()` for all seen, `force_path(...)` to impose one.
 """
 from __future__ import annotations
 
 import threading
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

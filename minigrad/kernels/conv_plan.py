@@ -113,8 +113,7 @@ def force_path(path: str | None) -> str | None:
     global _forced
     if path is not None and path not in PATHS:
         raise ValueError(f"force_path: path must be one of {PATHS} or None, received {path!r}")
-    previous, _forced = _forced, path
-    _plans.clear()
+    previous, _forced = _forced, path  # part of the plan key: switching back finds the old plans
     return previous
 
 
@@ -141,7 +140,7 @@ def plan(op: str, x_shape: Sequence[int], w_shape: Sequence[int], dtype: Any, st
     # that was built raises no more
     key = (tuple(x_shape), tuple(w_shape), dtype.char, _pair(strides, "strides", op),
            _normalize_padding(padding, op), _pair(dilation, "dilation", op), groups, data_format,
-           num_threads(), _conv.isa())
+           num_threads(), _conv.isa(), _forced)
     found = _plans.get(key)
     if found is None:
         found = ConvPlan(op, *key)
@@ -156,13 +155,15 @@ class ConvPlan:
 
     def __init__(self, op: str, x_shape: tuple, w_shape: tuple, dtype_char: str,
                  strides: tuple[int, int], padding: str | tuple, dilation: tuple[int, int],
-                 groups: Any, data_format: str, threads: int, isa: str) -> None:
+                 groups: Any, data_format: str, threads: int, isa: str,
+                 forced: str | None = None) -> None:
         if data_format not in _FORMATS:
             raise ValueError(f"{op}: data_format must be one of {_FORMATS}, received {data_format!r}")
         if len(x_shape) != 4 or len(w_shape) != 4:
             raise ValueError(f"{op}: expected x of rank 4 and w of rank 4 (KH, KW, C/groups, F), "
                              f"received x {x_shape} and w {w_shape}")
         self.op, self.groups, self.data_format, self.isa = op, int(groups), data_format, isa
+        self.forced = forced
         self.dtype = np.dtype(dtype_char)
         self.strides, self.dilation = strides, dilation
         n, h, wd, c = (x_shape if data_format == "channels_last"
@@ -273,7 +274,7 @@ class ConvPlan:
         """Why `path` (each path, when None) cannot serve `direction`; '' when it can."""
         if path is None:
             return "; ".join(f"{p}: {why}" for p in PATHS if (why := self._why_not(direction, p)))
-        (n, _, _, c), (_, oh, ow, f), item = self.in_shape, self.out_shape, self.dtype.itemsize
+        (_, _, _, c), (_, oh, ow, f), item = self.in_shape, self.out_shape, self.dtype.itemsize
         taps = self.w_shape[0] * self.w_shape[1]
         if path == "direct":
             if direction == "input_grad":
@@ -304,10 +305,10 @@ class ConvPlan:
     def _default(self, direction: str) -> tuple[str, str]:
         """(path, reason) without measurement: forced, else direct > implicit > im2col."""
         options = self.eligible[direction]
-        if _forced is not None:
-            if _forced in options:
-                return _forced, "forced (force_path / MINIGRAD_CONV_ALGO)"
-            note = f"forced {_forced} not eligible ({self._why_not(direction, _forced)}); "
+        if self.forced is not None:
+            if self.forced in options:
+                return self.forced, "forced (force_path / MINIGRAD_CONV_ALGO)"
+            note = f"forced {self.forced} not eligible ({self._why_not(direction, self.forced)}); "
         else:
             note = ""
         path = options[0]

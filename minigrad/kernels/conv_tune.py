@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from minigrad._ext import _conv
-from minigrad.kernels.conv_plan import PATHS, ConvPlan, forced_path
+from minigrad.kernels.conv_plan import PATHS, ConvPlan
 
 __all__ = ["tune", "cache_file", "cpu_model"]
 
@@ -131,7 +131,7 @@ def tune(p: ConvPlan, direction: str, run: Callable[[], None]) -> None:
     """Choose p's path for `direction` once: from the cache file, else by timing `run` (which
     runs the kernel of that direction by p's current path) on each eligible path."""
     options = p.eligible[direction]
-    if direction in p.measured or forced_path() is not None or p.in_shape[0] == 0:
+    if direction in p.measured or p.forced is not None or p.in_shape[0] == 0:
         return
     p.measured[direction] = {}
     if len(options) < 2:
