@@ -156,7 +156,10 @@ class Dot(_Merge):
 
     def __init__(self, axes: int | tuple[int, int] = -1, normalize: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        pair = (axes, axes) if isinstance(axes, int) and not isinstance(axes, bool) else tuple(axes)
+        if isinstance(axes, int) and not isinstance(axes, bool):
+            pair = (axes, axes)
+        else:
+            pair = tuple(axes) if isinstance(axes, (tuple, list)) else ()
         if len(pair) != 2 or not all(isinstance(a, int) and not isinstance(a, bool) for a in pair):
             raise TypeError(f"Dot '{self.name}': axes must be an int or a pair of ints, received {axes!r}")
         self.axes, self.normalize = axes if isinstance(axes, int) else list(pair), bool(normalize)

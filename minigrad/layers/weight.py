@@ -1,6 +1,8 @@
 """What a layer owns (Weight: a Tensor with a name, trainable flag, regularizer, constraint) and accepts (InputSpec)."""
 from __future__ import annotations
 
+import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -72,11 +74,19 @@ def new_weight(owner: str, name: str, shape: Any, initializer: Any, dtype: np.dt
         raise ValueError(f"{owner}: weight '{name.rpartition('/')[2]}' needs a shape of non-negative ints, "
                          f"received {shape!r}")
     shape = tuple(int(d) for d in dims)
+    if math.prod(shape) * dtype.itemsize > sys.maxsize:
+        raise ValueError(f"{owner}: weight '{name.rpartition('/')[2]}' of shape {shape} would hold more "
+                         "bytes than any array can address")
     if fill is not None:
         values = np.asarray(fill(shape, dtype))
     else:
         init = initializers.get("glorot_uniform" if initializer is None else initializer)
-        values = np.asarray(init(shape, dtype=dtype))
+        try:
+            values = np.asarray(init(shape, dtype=dtype))
+        except MemoryError as e:  # still a MemoryError (the size was asked for), but saying whose
+            gib = math.prod(shape) * dtype.itemsize / 2**30
+            raise MemoryError(f"{owner}: weight '{name.rpartition('/')[2]}' of shape {shape} needs "
+                              f"{gib:.1f} GiB, more than this process can allocate") from e
     if values.shape != shape:
         raise ShapeError(f"{owner}: initializer for '{name.rpartition('/')[2]}' returned shape "
                          f"{values.shape}, expected {shape}")
