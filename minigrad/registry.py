@@ -496,6 +496,8 @@ class Registry:
     # ----- messages
     @property
     def _singular(self) -> str:
+        if self.kind.endswith("sses"):  # losses -> loss
+            return self.kind[:-2]
         return self.kind[:-1] if self.kind.endswith("s") else self.kind
 
     def _suggest(self, name: str) -> str:

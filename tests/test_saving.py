@@ -534,3 +534,19 @@ def test_a_tampered_backup_is_refused_naming_the_field(tmp_path: Path, field, va
     if field != "optimizer":
         with pytest.raises(SerializationError, match=f"backup field '{field}' is missing"):
             model.fit(x, y, epochs=1, verbose=0, callbacks=[BackupAndRestore(tmp_path / "b")])
+
+
+def test_a_model_compiled_with_a_custom_loss_function_saves_and_loads_with_custom_objects(tmp_path: Path) -> None:
+    def my_loss(y_true, y_pred):
+        return minigrad.ops.mean(minigrad.ops.square(y_pred - y_true), axis=-1)
+
+    model = models.Sequential([layers.Input((3,)), layers.Dense(2)])
+    model.compile(optimizer="sgd", loss=my_loss)
+    x, y = np.ones((4, 3), np.float32), np.zeros((4, 2), np.float32)
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    with pytest.raises(minigrad.errors.UnknownNameError, match="unknown loss 'my_loss'"):
+        minigrad.load_model(tmp_path / "m.keras")
+    loaded = minigrad.load_model(tmp_path / "m.keras", custom_objects={"my_loss": my_loss})
+    assert loaded.loss.fn is my_loss and loaded.loss.name == "my_loss"
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -158,12 +158,27 @@ logcosh = log_cosh
 
 
 def serialize(loss: Loss) -> dict[str, Any]:
-    """{'kind', 'name', 'config'[, 'provider']} of a loss."""
+    """{'kind', 'name', 'config'[, 'provider']} of a loss; a wrapped function is saved by its name
+    (a user's function loads again through custom_objects or register_keras_serializable, as Keras)."""
+    if isinstance(loss, LossFunctionWrapper):
+        entry = registry.serialize(loss.fn)
+        entry["wrapper"] = {"name": loss.name, "reduction": loss.reduction}
+        return entry
     return registry.serialize(loss)
 
 
 def deserialize(entry: dict[str, Any]) -> Loss:
     """A loss from serialize()'s dict, resolved through the registry only."""
+    if isinstance(entry, dict) and "wrapper" in entry:
+        wrapper = entry["wrapper"]
+        if not isinstance(wrapper, dict) or set(wrapper) - {"name", "reduction"} or not all(
+                isinstance(v, str) for v in wrapper.values()):
+            raise ValueError(f"losses: a wrapped function's entry must hold str 'name' and 'reduction', "
+                             f"received {wrapper!r}")
+        fn = registry.deserialize({k: v for k, v in entry.items() if k != "wrapper"})
+        if isinstance(fn, Loss) or not callable(fn):
+            raise ValueError(f"losses: '{entry['name']}' is not a loss function")
+        return LossFunctionWrapper(fn, **wrapper)
     return registry.deserialize(entry)
 
 

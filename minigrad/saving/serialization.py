@@ -112,8 +112,8 @@ def custom_name_of(registry: Any, obj: Any) -> str | None:
         for key, value in objects.items():
             if value is target:
                 return key
-    if isinstance(target, type) and not target.__module__.startswith("minigrad."):
-        return target.__name__  # a user's unregistered class: loading it needs custom_objects={'Name': cls}
+    if (isinstance(target, type) or inspect.isfunction(target)) and not target.__module__.startswith("minigrad."):
+        return target.__name__  # a user's unregistered class or function: loading needs custom_objects
     return None
 
 
