@@ -128,6 +128,9 @@ class Layer:
             cls.compute_output_shape = _checked_shape(cls.__dict__["compute_output_shape"])
         if "call" in cls.__dict__:  # inspected once per class, not per call
             cls._call_takes_training, cls._call_takes_mask = _introspect.call_flags(cls.__dict__["call"])
+        owner = next(k for k in cls.__mro__ if "_multi_input" in k.__dict__)
+        if owner is Layer and not cls.__module__.startswith("minigrad."):
+            cls._multi_input = None  # a user's layer takes one tensor or a list: its first call decides
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
         self = super().__new__(cls)
@@ -347,6 +350,13 @@ class Layer:
             self._activity_losses, _call_training[0] = kept, outer
 
     def __call__(self, inputs: Any, training: bool | None = None, **kwargs: Any) -> Any:
+        if self._multi_input is None:
+            self._multi_input = isinstance(inputs, (list, tuple))
+        if training is not None and not isinstance(training, (bool, np.bool_, int)):
+            raise TypeError(f"{type(self).__name__} '{self.name}': the second positional argument is "
+                            f"`training`, received {type(training).__name__}; Keras' call(self, a, b) with "
+                            "several tensor arguments is not supported: pass them as one list, "
+                            "layer([a, b]), and unpack them in call()")
         if isinstance(inputs, TensorBase) and inputs.data.dtype == self.dtype and not self._multi_input:
             pass  # the training-loop case: no conversion, no symbolic check
         else:

@@ -406,3 +406,36 @@ def test_training_fixed_on_a_symbolic_call_and_subclassed_model_with_two_inputs(
     model.fit([np.ones((8, 3), np.float32), np.ones((8, 5), np.float32)], np.zeros((8, 2), np.float32),
               epochs=1, verbose=0)
     assert model.input_shapes() == [(None, 3), (None, 5)] and model.count_params() == 8 + 12
+
+
+class LogisticEndpoint(keras.layers.Layer):
+    """The functional-API guide's endpoint layer, taking its two tensors as one list."""
+
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+
+    def call(self, inputs):
+        logits, targets = inputs
+        self.add_loss(self.loss_fn(targets, logits))
+        return keras.ops.softmax(logits)
+
+
+def test_a_custom_layer_taking_a_list_of_tensors_trains_from_add_loss_alone():
+    inputs, targets = keras.Input(shape=(3,), name="inputs"), keras.Input(shape=(10,), name="targets")
+    logits = layers.Dense(10)(inputs)
+    predictions = LogisticEndpoint(name="predictions")([logits, targets])
+    model = keras.Model(inputs=[inputs, targets], outputs=predictions)
+    model.compile(optimizer="adam")
+    rng = np.random.default_rng(0)
+    data = {"inputs": rng.random((8, 3)), "targets": (rng.random((8, 10)) > 0.5).astype("float32")}
+    history = model.fit(data, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
+    out = model.predict(data, verbose=0)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_a_second_tensor_argument_names_the_keras_feature_and_the_list_form():
+    a, b = keras.Input((4,)), keras.Input((4,))
+    with pytest.raises(TypeError, match=r"call\(self, a, b\).*layer\(\[a, b\]\)"):
+        LogisticEndpoint(name="endpoint")(a, b)
