@@ -1,7 +1,9 @@
 """The README's two commands on a fresh machine: each install part in a fresh virtual environment,
 once with the pip that python3 ships and once with the newest pip, and the main job's run once.
 
-Standard library only (it runs before any venv exists): `python3 .ci/fresh_venvs.py`.
+Standard library only (it runs before any venv exists): `python3 .ci/fresh_venvs.py [--all]`.
+.ci/run leaves out the test command with the shipped pip (--all adds it): its next line is that
+command itself, verbatim, in a fresh .venv.
 A step of .ci/run rather than a test, because the installs write into this clone (build/,
 minigrad/_ext/*.so) while a test session has those modules loaded, and because the README's test
 command runs the whole suite, which must not create four environments for every user who runs it.
@@ -52,23 +54,24 @@ def run(label: str, command: str) -> float:
     return seconds
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
     main_job, test_command = readme_commands()
+    cases = [("main job", main_job, False), ("main job", main_job, True),
+             ("test command", test_command, True)]
+    if "--all" in argv:
+        cases.append(("test command", test_command, False))
     times = {}
     with tempfile.TemporaryDirectory(prefix="minigrad-fresh-venvs-") as tmp:
-        for newest in (False, True):
-            pip = "newest pip" if newest else "the pip python3 ships"
-            for name, command in (("main job", main_job), ("test command", test_command)):
-                venv = Path(tmp, f"{name.split()[0]}-{'newest' if newest else 'shipped'}")
-                label = f"{name} install, fresh venv, {pip}"
-                times[label] = run(label, install_part(command, venv, newest_pip=newest))
-                if name == "main job" and not newest:
-                    # the run step itself, in the environment just made
-                    run_step = steps(command)[-1]
-                    label = f"main job run ({run_step})"
-                    times[label] = run(label, f". {venv}/bin/activate && cd {tmp} && {run_step}")
+        for name, command, newest in cases:
+            venv = Path(tmp, f"{name.split()[0]}-{'newest' if newest else 'shipped'}")
+            label = f"{name} install, fresh venv, {'newest pip' if newest else 'the pip python3 ships'}"
+            times[label] = run(label, install_part(command, venv, newest_pip=newest))
+            if name == "main job" and not newest:  # the run step once, in the environment just made
+                run_step = steps(command)[-1]
+                label = f"main job run ({run_step})"
+                times[label] = run(label, f". {venv}/bin/activate && cd {tmp} && {run_step}")
     print("\nfresh_venvs: " + "; ".join(f"{k}: {v:.0f} s" for k, v in times.items()))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
