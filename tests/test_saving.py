@@ -335,3 +335,12 @@ def test_real_plugin_layer_regularizer_and_constraint_are_recorded(tmp_path: Pat
     x = np.random.default_rng(0).random((2, 8, 8, 1), dtype=np.float32)
     np.testing.assert_array_equal(minigrad.load_model(tmp_path / "g.mg").predict(x, verbose=0),
                                   model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("name", ["m.h5", "m.keras", "M.HDF5", "w.weights.h5"])
+def test_save_refuses_a_keras_suffix_it_would_not_honour(tmp_path: Path, name: str) -> None:
+    model = models.Sequential([layers.Dense(2, input_shape=(3,))])
+    for save in (model.save, model.save_weights):
+        with pytest.raises(ValueError, match=r"the suffix of a Keras .*minigrad writes its own zip"):
+            save(tmp_path / name)
+    assert not any(tmp_path.iterdir())

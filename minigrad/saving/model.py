@@ -25,6 +25,12 @@ def _check_target(filepath: Any, overwrite: bool, who: str) -> str:
     if not isinstance(filepath, (str, os.PathLike)):
         raise TypeError(f"{who}: filepath must be a str or os.PathLike, received {type(filepath).__name__}")
     path = os.fspath(filepath)
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in (".h5", ".hdf5", ".keras"):  # a name that promises a format this is not
+        raise ValueError(f"{who}: {path!r} ends in '{suffix}', the suffix of a Keras "
+                         f"{'archive' if suffix == '.keras' else 'HDF5 file'}, but minigrad writes its "
+                         f"own zip of JSON and .npy files, which Keras and h5py cannot read; "
+                         f"use another suffix, e.g. '.mg'")
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{who}: {path} exists and overwrite=False")
     return path
