@@ -100,7 +100,9 @@ def _say(message: str) -> None:
         return
     try:  # pip captures stderr; the terminal the user typed `pip install` in is still there
         with open("/dev/tty", "w") as tty:
-            tty.write("\r  " + line)
+            # below pip's "Building ... -" line; pip's spinner then turns the trailing space, and
+            # "done" lands after the last message
+            tty.write(f"\n  {line.rstrip()}  ")
     except OSError:  # no terminal (CI, a pipe): pip -v shows the stderr line above
         pass
 
