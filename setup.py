@@ -114,8 +114,9 @@ def _cache_key(ext: Extension) -> str:
     import scipy
 
     h = hashlib.sha256()
-    for path in [*ext.sources, *ext.depends, *sorted(str(p) for p in HERE.glob("minigrad/_ext/*.pxd"))]:
-        h.update(str(path).encode() + b"\0" + Path(path).read_bytes())
+    for path in [*ext.sources, *ext.depends, *sorted(HERE.glob("minigrad/_ext/*.pxd"))]:
+        # named relative to the clone: setup.py may be run as setup.py or by its absolute path
+        h.update(os.path.relpath(path, HERE).encode() + b"\0" + Path(path).read_bytes())
     cpu = Path("/proc/cpuinfo")  # -march=native builds for this CPU's instruction set
     cpu_flags = next((l for l in cpu.read_text().splitlines() if l.startswith("flags")), "") \
         if cpu.exists() else ""

@@ -61,6 +61,8 @@ def main(argv: list[str]) -> None:
     if "--all" in argv:
         cases.append(("test command", test_command, False))
     times = {}
+    cache, extensions = ROOT / "build" / "ext-cache", len(list(ROOT.glob("minigrad/_ext/*.pyx")))
+    before = set(cache.glob("*/*"))
     with tempfile.TemporaryDirectory(prefix="minigrad-fresh-venvs-") as tmp:
         for name, command, newest in cases:
             venv = Path(tmp, f"{name.split()[0]}-{'newest' if newest else 'shipped'}")
@@ -71,6 +73,11 @@ def main(argv: list[str]) -> None:
                 label = f"main job run ({run_step})"
                 times[label] = run(label, f". {venv}/bin/activate && cd {tmp} && {run_step}")
     print("\nfresh_venvs: " + "; ".join(f"{k}: {v:.0f} s" for k, v in times.items()))
+    compiled = len(set(cache.glob("*/*")) - before)
+    print(f"fresh_venvs: {compiled} extension module(s) compiled for {len(cases)} installs")
+    if compiled > extensions:  # every install after the first must reuse the build cache
+        sys.exit(f"fresh_venvs: {compiled} modules compiled, more than the {extensions} extensions: "
+                 "the build cache missed (see _cache_key in setup.py)")
 
 
 if __name__ == "__main__":
