@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from minigrad.datasets import digits, mnist
 from minigrad.errors import SerializationError
 
-# CI clones the repo into a fresh folder with shared/ beside it
-MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+# the folders mnist.load_data() searches, then shared/ beside the clone (where CI puts it)
+MNIST_SEARCH = mnist.search_path(also=[Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"])
+MNIST_DIR = mnist.find(MNIST_SEARCH)
 needs_mnist = pytest.mark.skipif(
-    not all((MNIST_DIR / name).is_file() for name in mnist.FILES),
-    reason=f"the official MNIST .gz files are not in {MNIST_DIR}",
+    MNIST_DIR is None,
+    reason="the four official MNIST .gz files are in none of: " + ", ".join(map(str, MNIST_SEARCH)),
 )
 DIGITS_COUNTS = [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
 # content checksum recorded in minigrad/datasets/README.md
@@ -131,6 +132,36 @@ def test_mnist_folder_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     monkeypatch.setenv(mnist.ENV_VAR, str(tmp_path / "env"))
     assert mnist.data_dir() == tmp_path / "env"
     assert mnist.data_dir(tmp_path / "arg") == tmp_path / "arg"  # the argument wins
+
+
+def _fake_mnist(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    for name in mnist.FILES:
+        (folder / name).write_bytes(b"")
+    return folder
+
+
+def test_mnist_search_path_reads_the_first_folder_that_holds_the_files(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv(mnist.ENV_VAR, str(tmp_path / "env"))
+    cache, shared = tmp_path / ".cache" / "minigrad" / "mnist", tmp_path / "shared"
+    assert mnist.search_path(also=[shared]) == [tmp_path / "env", cache, shared]
+    assert mnist.search_path(tmp_path / "arg", also=[shared]) == [tmp_path / "arg", shared]
+    assert mnist.find(mnist.search_path(also=[shared])) is None
+    _fake_mnist(shared)
+    assert mnist.find(mnist.search_path(also=[shared])) == shared
+    assert mnist.data_dir() == tmp_path / "env"  # none holds the files: downloads go to the first
+    _fake_mnist(cache)
+    assert mnist.data_dir() == cache  # $MINIGRAD_DATA is empty, the user cache has them
+    _fake_mnist(tmp_path / "env")
+    assert mnist.data_dir() == tmp_path / "env"
+
+
+def test_mnist_tests_say_where_they_looked() -> None:
+    reason = needs_mnist.kwargs["reason"]
+    assert all(str(folder) in reason for folder in MNIST_SEARCH)
+    assert str(mnist.DEFAULT_DIR.expanduser()) in reason and "shared" in reason
 
 
 def test_mnist_bad_path_arguments(tmp_path: Path) -> None:

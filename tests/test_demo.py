@@ -21,6 +21,9 @@ from minigrad.datasets import mnist
 
 ROOT = Path(minigrad.__file__).resolve().parent.parent
 ACCURACY = re.compile(r"^Test accuracy: (\d\.\d{4}) on ([\d,]+) test images$", re.MULTILINE)
+TIMES = re.compile(r"^Time: ([\d.]+) s = loading ([\d.]+) s \+ training ([\d.]+) s \(([\d.]+) s per "
+                   r"epoch, ([\d,]+) images/s, validation on 359 images included\) \+ evaluation "
+                   r"([\d.]+) s \(([\d,]+) images/s\)$", re.MULTILINE)
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -41,11 +44,19 @@ def check_run(out: str, output_dir: Path) -> float:
     found = ACCURACY.search(out)
     assert found is not None, out
     assert found.group(2) == "359"
+    times = TIMES.search(out)
+    assert times is not None, out
+    total, load, train, per_epoch, rate, evaluate, eval_rate = map(float, (
+        g.replace(",", "") for g in times.groups()))
+    assert total == pytest.approx(load + train + evaluate, abs=0.2)
+    assert per_epoch == pytest.approx(train / 10, abs=0.01)
+    assert rate == pytest.approx(5 * 1438 / per_epoch, rel=0.01) and eval_rate > 0
     if importlib.util.find_spec("matplotlib") is not None:
-        for name in ("history.png", "feature_maps.png"):
+        for name in ("history.png", "feature_maps.png", "receptive_field.png"):
             width, height = png_size(output_dir / name)
             assert width >= 200 and height >= 200
-        assert f"Plots written to {output_dir.resolve()}: history.png, feature_maps.png" in out
+        assert (f"Plots written to {output_dir.resolve()}: history.png, feature_maps.png, "
+                "receptive_field.png") in out
     return float(found.group(1))
 
 
@@ -85,7 +96,7 @@ def test_without_matplotlib_the_demo_says_how_to_get_the_plots(
                         lambda name, *a: None if name == "matplotlib" else real_find_spec(name, *a))
     data = demo.load_digits(0, train_size=8)
     assert demo._write_plots(demo.digits_cnn(), {"loss": [1.0]}, data, tmp_path / "out") == []
-    assert 'pip install "minigrad[viz]"' in capsys.readouterr().out
+    assert 'pip install "minigrad-cython[viz]"' in capsys.readouterr().out
     assert not (tmp_path / "out").exists()
 
 

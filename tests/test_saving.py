@@ -10,6 +10,7 @@ import signal
 import sys
 import textwrap
 import time
+import warnings
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -550,3 +551,19 @@ def test_a_model_compiled_with_a_custom_loss_function_saves_and_loads_with_custo
     loaded = minigrad.load_model(tmp_path / "m.keras", custom_objects={"my_loss": my_loss})
     assert loaded.loss.fn is my_loss and loaded.loss.name == "my_loss"
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+@pytest.mark.parametrize("name", ["m.h5", "M.HDF5", "w.weights.h5"])
+def test_save_warns_that_an_hdf5_suffix_gets_minigrads_zip(tmp_path: Path, name: str) -> None:
+    model = models.Sequential([layers.Dense(2, input_shape=(3,))])
+    for save in (model.save, model.save_weights):
+        with pytest.warns(UserWarning, match=r"the suffix of an HDF5 file, but minigrad writes its own zip"):
+            save(tmp_path / name)
+    assert read_archive(tmp_path / name, ("model", "weights"))  # and it loads back
+
+
+def test_a_keras_suffix_is_minigrads_own_archive_without_a_warning(tmp_path: Path) -> None:
+    model = models.Sequential([layers.Dense(2, input_shape=(3,))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.save(tmp_path / "m.keras")
+    assert minigrad.load_model(tmp_path / "m.keras").count_params() == 8

@@ -89,19 +89,60 @@ def test_rgb_filters(tmp_path: Path) -> None:
     assert np.asarray(_visible_panels(fig)[0].images[0].get_array()).shape == (5, 5, 3)
 
 
-def test_feature_maps_one_panel_per_channel(tmp_path: Path) -> None:
+def test_feature_maps_show_the_input_beside_each_conv_layer(tmp_path: Path) -> None:
     model = _cnn()
     sample = np.random.default_rng(3).random((10, 10, 1), dtype=np.float32)
-    fig = viz.plot_feature_maps(model, sample, "c1", tmp_path / "m.png", figsize=(6, 4), dpi=50)
-    assert png_size(tmp_path / "m.png") == (300, 200)
+    fig = viz.plot_feature_maps(model, sample, None, tmp_path / "m.png", dpi=50, title="a sample")
     panels = _visible_panels(fig)
-    assert len(panels) == 6
-    expected = model.layers[0](sample[None]).data[0]  # (8, 8, 6)
-    for c, ax in enumerate(panels):
-        np.testing.assert_allclose(np.asarray(ax.images[0].get_array()), expected[..., c], rtol=1e-6)
-    pooled = viz.plot_feature_maps(model, sample[None], 1, tmp_path / "p.png")
-    assert np.asarray(_visible_panels(pooled)[0].images[0].get_array()).shape == (4, 4)
+    assert [ax.get_title(loc="left") or ax.get_title() for ax in panels] == [
+        "a sample", "c1: 6 maps of 8×8", "c2: 3 maps of 2×2"]
+    np.testing.assert_array_equal(panels[0].images[0].get_array(), sample[..., 0])
+    expected = model.layers[0](sample[None]).data[0]  # (8, 8, 6): one mosaic row, 1-pixel gaps
+    mosaic = np.ma.filled(panels[1].images[0].get_array(), np.nan)
+    assert mosaic.shape == (8, 6 * 9 - 1) and np.isnan(mosaic[:, 8::9]).all()
+    for c in range(6):
+        np.testing.assert_allclose(mosaic[:, 9 * c:9 * c + 8], expected[..., c], rtol=1e-6)
+    assert panels[2].images[0].get_array().shape == (12, 3 * 13 - 1)  # 2x2 maps shown 12x12
+    colour_bars = [ax for ax in fig.axes if ax not in panels]
+    assert len(colour_bars) == 2  # one colour scale per layer
+    width, height = png_size(tmp_path / "m.png")
+    assert (width, height) == tuple(round(50 * v) for v in fig.get_size_inches())
+    assert 200 <= width <= 300 and height <= 200  # sized to 6 maps, not to a fixed canvas
     assert type(model.layers[0]).call is not None and "call" not in vars(model.layers[0])  # hook removed
+
+
+def test_feature_maps_of_one_chosen_layer(tmp_path: Path) -> None:
+    model = _cnn()
+    fig = viz.plot_feature_maps(model, np.ones((1, 10, 10, 1), np.float32), 1, tmp_path / "p.png")
+    panels = _visible_panels(fig)
+    assert len(panels) == 2 and panels[1].get_title(loc="left") == "pool: 6 maps of 4×4"
+
+
+def test_receptive_field_of_the_reference_cnn(tmp_path: Path) -> None:
+    from minigrad.cli.demo import reference_cnn
+
+    model = reference_cnn()
+    last_conv = model.layers[4].name
+    assert viz._field(model, True) == (last_conv, (1, 1), [(4, 21), (4, 21)])  # 18x18 (REFERENCE.md)
+    assert viz._field(model, False) == (last_conv, (10, 10), [(10, 16), (10, 16)])  # 7x7
+    fig = viz.plot_receptive_field(model, np.zeros((28, 28, 1)), tmp_path / "rf.png")
+    titles = [ax.get_title(loc="left") for ax in _visible_panels(fig)]
+    assert "sees 18×18 = 324 pixels\n(41.3% of the 28×28 input)" in titles[0]
+    assert "sees 7×7 = 49 pixels\n(6.2% of the 28×28 input)" in titles[1]
+    assert png_size(tmp_path / "rf.png") == (720, 440)
+
+
+def test_receptive_field_past_the_border_of_a_same_padded_model(tmp_path: Path) -> None:
+    model = models.Sequential([layers.Conv2D(2, 3, padding="same", input_shape=(8, 8, 1)),
+                               layers.MaxPooling2D(2), layers.Conv2D(2, 3, padding="same"),
+                               layers.Flatten(), layers.Dense(2)])
+    assert viz._field(model, True) == (model.layers[2].name, (1, 1), [(-1, 6), (-1, 6)])
+    fig = viz.plot_receptive_field(model, np.zeros((8, 8, 1)), tmp_path / "rf.png")
+    assert "8×8 = 64 pixels\n(76.6% of the 8×8 input, 49 inside the image)" in \
+        _visible_panels(fig)[0].get_title(loc="left")
+    with pytest.raises(ValueError, match="has no 2-D channels_last conv layer"):
+        viz.plot_receptive_field(models.Sequential([layers.Dense(2, input_shape=(3,))]),
+                                 np.zeros(3), tmp_path / "x.png")
 
 
 def test_feature_map_errors(tmp_path: Path) -> None:
@@ -124,5 +165,5 @@ def test_feature_map_errors(tmp_path: Path) -> None:
 
 def test_missing_matplotlib_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    with pytest.raises(ImportError, match=r"pip install 'minigrad\[viz\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'minigrad-cython\[viz\]'"):
         viz.plot_history({"loss": [1.0]}, tmp_path / "h.png")

@@ -14,7 +14,7 @@ def _summary_writer_class() -> Any:
     except ImportError as e:
         raise ImportError(
             "minigrad.callbacks.TensorBoard writes event files with tensorboardX, which is not "
-            "installed: pip install 'minigrad[tensorboard]' (or pip install 'tensorboardX>=2.6')"
+            "installed: pip install 'minigrad-cython[tensorboard]' (or pip install 'tensorboardX>=2.6')"
         ) from e
     return SummaryWriter
 

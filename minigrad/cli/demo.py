@@ -2,7 +2,7 @@
 
 `minigrad demo` needs no download: it trains on the UCI handwritten digits shipped inside minigrad,
 prints the model summary, one line per epoch and the test accuracy, and writes a training-history
-plot and a feature-map plot to --output (plots need matplotlib: pip install "minigrad[viz]").
+plot, a feature-map plot and a receptive-field picture to --output (plots need matplotlib: pip install "minigrad-cython[viz]").
 
 `minigrad demo --dataset mnist --data-dir DIR` trains the reference CNN of the Keras Conv2D material
 (RMSprop, categorical cross-entropy, 5 epochs of batch 64 on the 60,000 training images; Keras
@@ -27,7 +27,7 @@ from minigrad.cli._table import format_table
 DEFAULT_OUTPUT = Path("minigrad-demo-output")
 REFERENCE_ACCURACY = 0.9908  # Keras, 5 epochs of batch 64 (REFERENCE.md)
 DIGITS_TARGET = 0.97
-VIZ_HINT = 'pip install "minigrad[viz]"'
+VIZ_HINT = 'pip install "minigrad-cython[viz]"'
 
 
 @dataclass(frozen=True)
@@ -208,20 +208,23 @@ def _verbose() -> int:
 
 
 def _write_plots(model: Any, history: Any, data: Data, output: Path) -> list[Path]:
-    """history.png and feature_maps.png in output; [] (and a hint) without matplotlib."""
+    """history.png, feature_maps.png and receptive_field.png in output; [] (and a hint) without
+    matplotlib."""
+    names = ("history.png", "feature_maps.png", "receptive_field.png")
     if importlib.util.find_spec("matplotlib") is None:
         print(f"matplotlib is not installed, so no plots were written; {VIZ_HINT} to get "
-              f"{output / 'history.png'} and {output / 'feature_maps.png'}")
+              + ", ".join(str(output / n) for n in names))
         return []
     from minigrad import viz
 
     output.mkdir(parents=True, exist_ok=True)
-    paths = [output / "history.png", output / "feature_maps.png"]
+    paths = [output / name for name in names]
+    label = int(data.y_test[0].argmax())
     viz.plot_history(history, path=paths[0])
-    first_conv = next(layer.name for layer in model.layers if hasattr(layer, "kernel_size"))
-    viz.plot_feature_maps(model, data.x_test[:1], layer=first_conv, path=paths[1])
-    print(f"{paths[1].name}: the outputs of layer '{first_conv}' for the first test image "
-          f"(a {int(data.y_test[0].argmax())})")
+    viz.plot_feature_maps(model, data.x_test[:1], None, paths[1], title=f"input: a {label}")
+    viz.plot_receptive_field(model, data.x_test[0], paths[2])
+    print(f"{paths[1].name}: what each conv layer computes from the first test image (a {label}); "
+          f"{paths[2].name}: the input pixels one neuron of the last conv layer sees")
     return paths
 
 
@@ -245,6 +248,7 @@ def _run(args: argparse.Namespace) -> int:
         data = load_mnist(args.data_dir, args.train_size)
     else:
         data = load_digits(args.seed, args.train_size)
+    times = {"load": time.perf_counter() - started}
     minigrad.set_seed(args.seed)
     model = _compiled_model(args.dataset, math.ceil(len(data.x_train) / batch_size))
     print(f"minigrad demo: {data.description}; seed {args.seed}, "
@@ -259,14 +263,29 @@ def _run(args: argparse.Namespace) -> int:
     fit_start = time.perf_counter()
     history = model.fit(data.x_train, data.y_train, batch_size=batch_size, epochs=epochs,
                         verbose=_verbose(), validation_data=validation)
-    train_seconds = time.perf_counter() - fit_start
+    times["train"] = time.perf_counter() - fit_start
+    evaluate_start = time.perf_counter()
     _, accuracy = model.evaluate(data.x_test, data.y_test, batch_size=256, verbose=0)
-    _report(args.dataset, accuracy, len(data.x_test), epochs, train_seconds,
-            time.perf_counter() - started)
+    times["evaluate"] = time.perf_counter() - evaluate_start
+    print(f"\nTest accuracy: {accuracy:.4f} on {len(data.x_test):,} test images")
+    print(f"Reference (Keras, 5 epochs of batch 64): {REFERENCE_ACCURACY:.4f}"
+          if args.dataset == "mnist" else f"Target: >= {DIGITS_TARGET:.2f}")
+    print(timing_line(times, epochs, len(data.x_train), len(data.x_test), validation is not None))
     paths = _write_plots(model, history, data, args.output)
     if paths:
         print(f"Plots written to {args.output.resolve()}: " + ", ".join(p.name for p in paths))
     return 0
+
+
+def timing_line(times: dict[str, float], epochs: int, n_train: int, n_test: int,
+                validated: bool) -> str:
+    """'Time: ... s = loading ... + training ... (per epoch, images/s) + evaluation ... (images/s)'."""
+    per_epoch = times["train"] / epochs
+    validation = f", validation on {n_test:,} images included" if validated else ""
+    return (f"Time: {sum(times.values()):.1f} s = loading {times['load']:.1f} s + training "
+            f"{times['train']:.1f} s ({per_epoch:.2f} s per epoch, {n_train / per_epoch:,.0f} "
+            f"images/s{validation}) + evaluation {times['evaluate']:.2f} s "
+            f"({n_test / times['evaluate']:,.0f} images/s)")
 
 
 def _check(args: argparse.Namespace) -> tuple[int, int]:
@@ -304,14 +323,3 @@ def _compiled_model(dataset: str, steps_per_epoch: int) -> Any:
         optimizer = Adam(ExponentialDecay(0.002, steps_per_epoch, 0.8))
     model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     return model
-
-
-def _report(dataset: str, accuracy: float, n_test: int, epochs: int, train_seconds: float,
-            wall: float) -> None:
-    print(f"\nTest accuracy: {accuracy:.4f} on {n_test:,} test images")
-    if dataset == "mnist":
-        print(f"Reference (Keras, 5 epochs of batch 64): {REFERENCE_ACCURACY:.4f}")
-    else:
-        print(f"Target: >= {DIGITS_TARGET:.2f}")
-    print(f"Wall time: {wall:.1f} s (loading, {train_seconds:.1f} s training = "
-          f"{train_seconds / epochs:.2f} s per epoch, evaluation)")

@@ -49,14 +49,18 @@ def _targets(args: argparse.Namespace, ops: Any, layers: Any) -> list[tuple[str,
         found = [("op", name)] if want_ops and name in ops.registry else []
         found += [("layer", name)] if want_layers and name in layers.registry else []
         if not found:
-            from minigrad.errors import RegistryError
+            from minigrad.errors import PluginConflictError, RegistryError
 
-            messages = []
+            messages, conflicts = [], []
             for registry in (ops.registry, layers.registry):
                 try:
                     registry.get(name)
+                except PluginConflictError as exc:  # it exists, several times: say that, not "unknown"
+                    conflicts.append(str(exc))
                 except RegistryError as exc:
                     messages.append(str(exc))
+            if conflicts:
+                raise SystemExit(f"minigrad gradcheck: {name!r} is ambiguous:\n  " + "\n  ".join(conflicts))
             raise SystemExit(f"minigrad gradcheck: {name!r} is neither an op nor a layer:\n  "
                              + "\n  ".join(messages))
         targets += found
@@ -93,7 +97,8 @@ def _cells(kind: str, name: str, provider: str, report: Any) -> list[str]:
     if report.skipped:
         err = report.skipped
     else:
-        err = f"{report.worst_rel_error:.1e}" if report.examples else "-"
+        err = f"{report.worst_rel_error:.1e}" if report.examples and report.worst_rel_error == \
+            report.worst_rel_error else "-"  # NaN: the failure was not a gradient mismatch
     return [kind, name, provider, str(report.examples), err, f"{report.seconds:.2f}s", result]
 
 

@@ -1,7 +1,8 @@
 """MNIST from the four official IDX .gz files, verified, shaped like keras.datasets.mnist.
 
-The folder is `path`, else $MINIGRAD_DATA, else ~/.cache/minigrad/mnist. Missing files are
-downloaded into that folder when the network allows; every file is checked against the official
+The folders searched are `path` alone when given, else $MINIGRAD_DATA (when set) then
+~/.cache/minigrad/mnist: the first that holds all four files is read. Otherwise the missing files are
+downloaded into the first folder when the network allows; every file is checked against the official
 size and sha256 before it is parsed.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import struct
 import tempfile
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -44,19 +46,36 @@ _MAX_VALUES = 1 << 31
 Split = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-def data_dir(path: str | os.PathLike[str] | None = None) -> Path:
-    """The folder load_data(path) reads: path, else $MINIGRAD_DATA, else ~/.cache/minigrad/mnist."""
+PathLike = str | os.PathLike[str]
+
+
+def search_path(path: PathLike | None = None, also: Iterable[PathLike] = ()) -> list[Path]:
+    """The folders load_data(path) looks in, in order: [path], else [$MINIGRAD_DATA, user cache];
+    then `also` (e.g. a test suite's shared data folder)."""
     if path is not None and not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"mnist.load_data: path must be a str or os.PathLike, received {path!r}")
-    chosen = path if path is not None else os.environ.get(ENV_VAR) or DEFAULT_DIR
-    folder = Path(chosen).expanduser()
+    chosen = [path] if path is not None else [os.environ.get(ENV_VAR) or None, DEFAULT_DIR]
+    return [Path(folder).expanduser() for folder in [*chosen, *also] if folder is not None]
+
+
+def find(folders: Iterable[PathLike]) -> Path | None:
+    """The first of `folders` that holds all four MNIST files, else None (files are not verified)."""
+    return next((Path(f) for f in folders if all((Path(f) / name).is_file() for name in FILES)),
+                None)
+
+
+def data_dir(path: PathLike | None = None) -> Path:
+    """The folder load_data(path) reads: the first of search_path(path) holding the four files, else
+    the first one (where missing files are downloaded)."""
+    folders = search_path(path)
+    folder = find(folders) or folders[0]
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"mnist.load_data: {folder} is not a folder; pass the folder "
                                  f"that holds the four MNIST .gz files")
     return folder
 
 
-def load_data(path: str | os.PathLike[str] | None = None) -> Split:
+def load_data(path: PathLike | None = None) -> Split:
     """((x_train, y_train), (x_test, y_test)) like keras.datasets.mnist.load_data().
 
     uint8 arrays shaped (60000, 28, 28), (60000,), (10000, 28, 28), (10000,); pixels 0..255.

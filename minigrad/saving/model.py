@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -20,6 +21,11 @@ def _check_target(filepath: Any, overwrite: bool, who: str) -> str:
     if not isinstance(filepath, (str, os.PathLike)):
         raise TypeError(f"{who}: filepath must be a str or os.PathLike, received {type(filepath).__name__}")
     path = os.fspath(filepath)
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in (".h5", ".hdf5"):  # Keras 3 scripts write these (save_weights wants .weights.h5)
+        warnings.warn(f"{who}: {path!r} ends in '{suffix}', the suffix of an HDF5 file, but minigrad writes "
+                      "its own zip of JSON and .npy files, which h5py and Keras cannot read (minigrad "
+                      "loads it back whatever its name)", UserWarning, stacklevel=4)
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{who}: {path} exists and overwrite=False")
     return path

@@ -26,7 +26,8 @@ class CheckReport:
     kind: str                     # "op" | "layer"
     name: str
     examples: int = 0             # hypothesis examples that ran to the end
-    worst_rel_error: float = 0.0  # worst |analytic - numeric| / max(|numeric|, atol/rtol) seen
+    worst_rel_error: float = 0.0  # worst |analytic - numeric| / max(|numeric|, atol/rtol) seen;
+    #                               on a failure, the failing example's (NaN if not a gradient error)
     seconds: float = 0.0
     failure: str | None = None    # what failed, with the falsifying example
     skipped: str | None = None    # why nothing was checked
@@ -48,8 +49,9 @@ def describe_example(inputs: Any, attrs: dict[str, Any] | None = None) -> str:
             head = np.array2string(a.ravel()[:8], precision=4, separator=", ")[:-1]
             values = f"{head}, ...] ({a.size} values in [{a.min():.4g}, {a.max():.4g}])"
         parts.append(f"input {i}: shape {a.shape} {a.dtype} = {values}")
-    if attrs:
-        parts.append("attrs: " + ", ".join(f"{k}={v!r}" for k, v in attrs.items()))
+    if attrs:  # numpy scalars as plain Python numbers: 0.5, not np.float64(0.5)
+        parts.append("attrs: " + ", ".join(
+            f"{k}={v.item() if isinstance(v, np.generic) else v!r}" for k, v in attrs.items()))
     return "\n".join(parts)
 
 
@@ -115,10 +117,13 @@ def run_hypothesis(kind: str, name: str, body: Callable[[Any], float | None], ex
         with kernel_threads(threads):
             prop()
     except Exception as exc:  # noqa: BLE001 - any failure becomes the report's message
-        # hypothesis replays the shrunk example last, so `last` holds the minimal falsifying input
+        # hypothesis replays the shrunk example last, so `last` holds the minimal falsifying input;
+        # it comes first: the error refers to its inputs
         example = last.get("text", "(failed before an example was drawn)")
-        report.failure = f"{type(exc).__name__}: {exc}\nfalsifying example:\n{example}"
+        report.failure = f"falsifying example:\n{example}\n{type(exc).__name__}: {exc}"
         report.examples = max(report.examples, 1)
+        # the failing example's error, not the worst of the ones that passed (NaN: not a gradient)
+        report.worst_rel_error = getattr(exc, "rel_error", float("nan"))
     report.seconds = time.perf_counter() - start
     return report
 
@@ -172,9 +177,10 @@ def check_op(name_or_op: Any, *, examples: int = 20, seed: int | None = None, at
 
     Raises GradcheckError naming the op and the falsifying example; returns the report when it passes.
     """
+    __tracebackhide__ = True  # pytest shows the caller's line and this report, not minigrad's frames
     report = run_op_check(name_or_op, examples=examples, seed=seed, atol=atol, rtol=rtol, threads=threads)
     if report.failure is not None:
-        raise GradcheckError(f"check_op '{report.name}' failed after {report.examples} example(s): "
+        raise GradcheckError(f"check_op '{report.name}' failed after {report.examples} example(s):\n"
                              f"{report.failure}")
     return report
 
@@ -189,6 +195,7 @@ def check_layer(layer: Any, input_shape: Any = None, *, examples: int = 3, seed:
     input_shape includes a small batch axis, e.g. (2, 6, 6, 3); it defaults to the class's
     `example_input_shape` (see docs/CONTRACTS.md). Raises GradcheckError or AssertionError.
     """
+    __tracebackhide__ = True
     from minigrad.testing import _layer_checks
 
     report = _layer_checks.run_layer_check(layer, input_shape, examples=examples, seed=seed,

@@ -189,5 +189,5 @@ def test_tensorboard_without_tensorboardx_says_what_to_install(monkeypatch: pyte
     import sys
 
     monkeypatch.setitem(sys.modules, "tensorboardX", None)  # makes `import tensorboardX` fail
-    with pytest.raises(ImportError, match=r"pip install 'minigrad\[tensorboard\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'minigrad-cython\[tensorboard\]'"):
         TensorBoard()
