@@ -1,7 +1,7 @@
 """The Keras losses beyond crossentropy/MSE/MAE/Huber, and one formula for training and evaluation (B2)."""
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import minigrad as mg
@@ -79,6 +79,8 @@ def test_gradients_match_finite_differences(name, data):
     if "hinge" in name:
         y_true = np.where(y_true > 0.5, 1.0, -1.0)
         y_pred = y_pred * 0.5  # margins 1 - t*p stay away from 0
+    if name == "mean_absolute_percentage_error":  # |y_true - y_pred| has its kink where they meet
+        assume(np.abs(y_pred - y_true).min() > 0.02)  # hypothesis drew [[0.9, 0.95]] vs [[0.95, 0.95]]
     gradcheck(lambda p: losses.get(name)(y_true, p), y_pred)
 
 
