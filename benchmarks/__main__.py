@@ -24,9 +24,13 @@ NO_TORCH = ("PyTorch is not installed in {python}: every PyTorch column stays em
             "reference with `pip install \".[bench]\"` (torch==2.13.0, the CPU build).")
 
 
+# modules with their own launcher, not a run(threads): python -m benchmarks.bench_distributed (mpiexec)
+STANDALONE = frozenset({"bench_distributed"})
+
+
 def discover() -> list[str]:
-    """Names of every benchmarks/bench_*.py module, sorted."""
-    return sorted(p.stem for p in BENCH_DIR.glob("bench_*.py"))
+    """Names of every benchmarks/bench_*.py module run by this runner, sorted."""
+    return sorted(p.stem for p in BENCH_DIR.glob("bench_*.py") if p.stem not in STANDALONE)
 
 
 def select(available: list[str], only: list[str] | None) -> list[str]:
