@@ -57,12 +57,19 @@ def kink_free_arrays(shape: ShapeLike = shapes(), kinks: Sequence[float] = (0.0,
 
 def distinct_arrays(shape: ShapeLike = shapes(), gap: float = 1e-2, low: float = -2.0,
                     high: float = 2.0) -> st.SearchStrategy:
-    """Arrays with pairwise distinct elements at least `gap` apart (no ties for max/min/pooling)."""
+    """Arrays with pairwise distinct elements at least `gap` apart (no ties for max/min/pooling), in
+    [low, high] whenever size * gap fits there (beyond that, the largest elements pass `high`)."""
     def spread(a: np.ndarray) -> np.ndarray:
-        # keep the drawn ordering but push neighbours `gap` apart
+        # keep the drawn ordering but push neighbours `gap` apart, first squeezing the draw into
+        # [low, high - gap * (size - 1)] so the spread ends at `high` at most (hypothesis found a loss
+        # drawn at its clip bound 1.0 from high=0.9)
         order = np.argsort(a, axis=None, kind="stable")
+        span = high - low - gap * (a.size - 1)
+        base = np.sort(a, axis=None)
+        if span >= 0 and high > low:
+            base = low + (base - low) * (span / (high - low))
         out = np.empty(a.size)
-        out[order] = np.sort(a, axis=None) + gap * np.arange(a.size)
+        out[order] = base + gap * np.arange(a.size)
         return out.reshape(a.shape)
     return arrays(shape, low, high).map(spread)
 
