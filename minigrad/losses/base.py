@@ -104,15 +104,9 @@ class Loss:
 
 def registry_name(cls: type) -> str:
     """The registered name, else Keras' default for a custom class: its snake_case name."""
-    from minigrad.layers.base import to_snake_case
     from minigrad.saving import serialization
 
-    if serialization.custom_name_of(registry, cls) is not None:  # a user's class, registered or not
-        return to_snake_case(cls.__name__)
-    try:
-        return registry.name_of(cls)[0]
-    except (KeyError, ValueError):
-        return to_snake_case(cls.__name__)
+    return serialization.default_name(registry, cls)
 
 
 class LossFunctionWrapper(Loss):
