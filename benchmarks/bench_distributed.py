@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import harness
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -79,16 +81,10 @@ def _torch_child(steps: int, batch: int) -> dict:
     rank, size = int(os.environ.get("PMI_RANK", 0)), int(os.environ.get("PMI_SIZE", 1))
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{os.environ['BENCH_PORT']}",
                             rank=rank, world_size=size)
-    nn = torch.nn
-    torch.manual_seed(0)
-    net = nn.Sequential(
-        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(),
-        nn.Linear(576, 64), nn.ReLU(), nn.Linear(64, 10))
-    model = nn.parallel.DistributedDataParallel(net)
+    net = harness.torch_reference_cnn(torch)
+    model = torch.nn.parallel.DistributedDataParallel(net)
     opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = torch.nn.CrossEntropyLoss()
     warm = 5
     x_np, labels = _data((warm + steps) * batch, rank)
     x = torch.from_numpy(x_np).permute(0, 3, 1, 2).contiguous()

@@ -115,14 +115,8 @@ def _torch_epoch(data: list, channels_last: bool) -> tuple[float, Callable[[], f
     import torch
     from torch import nn
 
-    torch.manual_seed(0)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model = nn.Sequential(
-        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(),
-        nn.Linear(576, 64), nn.ReLU(), nn.Linear(64, 10),
-    ).to(memory_format=fmt)
+    model = harness.torch_reference_cnn(torch).to(memory_format=fmt)
     # Keras' RMSprop defaults; softmax + categorical cross-entropy fused as CrossEntropyLoss on logits
     optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()

@@ -61,17 +61,11 @@ def _minigrad_cases() -> dict[str, Callable[[], object]]:
 
 
 def _torch_cases(torch: Any, channels_last: bool) -> dict[str, Callable[[], object]]:
-    nn = torch.nn
-    torch.manual_seed(0)
-    net = nn.Sequential(
-        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(),
-        nn.Linear(576, 64), nn.ReLU(), nn.Linear(64, 10))
+    net = harness.torch_reference_cnn(torch)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     net = net.to(memory_format=fmt)
     opt = torch.optim.RMSprop(net.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = torch.nn.CrossEntropyLoss()
     x_np, labels = _data(BATCH * FIT_STEPS)
     x = torch.from_numpy(x_np).permute(0, 3, 1, 2).contiguous()
     y = torch.from_numpy(labels)

@@ -356,3 +356,15 @@ def parse_threads(text: str) -> list[int]:
     if not counts or min(counts) < 1:
         raise ValueError(f"--threads expects positive ints separated by commas, received {text!r}")
     return counts
+
+
+def torch_reference_cnn(torch: Any) -> Any:
+    """The reference CNN in PyTorch (logits out; the softmax lives in CrossEntropyLoss), seeded 0:
+    the one definition every torch side of the benchmarks measures."""
+    nn = torch.nn
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(),
+        nn.Linear(576, 64), nn.ReLU(), nn.Linear(64, 10))

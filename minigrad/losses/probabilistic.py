@@ -37,9 +37,8 @@ def _rows(t: Tensor, classes: int) -> Tensor:
     return t if t.data.ndim == 2 else apply("reshape", t, shape=(-1, classes))
 
 
-@register("categorical_crossentropy")
-class CategoricalCrossentropy(Loss):
-    """-sum(y_true * log(softmax)) over the class axis; y_true one-hot (or soft) of y_pred's shape (N, C)."""
+class _SmoothedCrossentropy(Loss):
+    """What the categorical and binary crossentropies share: from_logits and label_smoothing."""
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, name: str | None = None,
                  reduction: str = "sum_over_batch_size") -> None:
@@ -47,6 +46,14 @@ class CategoricalCrossentropy(Loss):
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"{type(self).__name__}: label_smoothing must be in [0, 1], received {label_smoothing}")
         self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+
+
+@register("categorical_crossentropy")
+class CategoricalCrossentropy(_SmoothedCrossentropy):
+    """-sum(y_true * log(softmax)) over the class axis; y_true one-hot (or soft) of y_pred's shape (N, C)."""
 
     def call(self, y_true: np.ndarray, y_pred: Tensor) -> Tensor:
         owner, shape = type(self).__name__, y_pred.data.shape
@@ -70,8 +77,6 @@ class CategoricalCrossentropy(Loss):
         p = (y_pred / y_pred.sum(axis=-1, keepdims=True)).clip(EPSILON, 1.0 - EPSILON)
         return -(p.log() * y).sum(axis=-1)
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
 
 
 @register("sparse_categorical_crossentropy")
@@ -133,15 +138,8 @@ class SparseCategoricalCrossentropy(Loss):
 
 
 @register("binary_crossentropy")
-class BinaryCrossentropy(Loss):
+class BinaryCrossentropy(_SmoothedCrossentropy):
     """-(y log p + (1-y) log(1-p)) averaged over the last axis; y_true in [0, 1] of y_pred's shape."""
-
-    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, name: str | None = None,
-                 reduction: str = "sum_over_batch_size") -> None:
-        super().__init__(name=name, reduction=reduction)
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"{type(self).__name__}: label_smoothing must be in [0, 1], received {label_smoothing}")
-        self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
 
     def call(self, y_true: np.ndarray, y_pred: Tensor) -> Tensor:
         y = self._same_shape(y_true, y_pred, "binary labels")
@@ -158,8 +156,6 @@ class BinaryCrossentropy(Loss):
             per = -(p.log() * y + (1.0 - p).log() * (1.0 - y))
         return per.mean(axis=-1)
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
 
 
 
