@@ -72,6 +72,15 @@ def test_import_minigrad_loads_no_mpi() -> None:
     assert out.stdout.strip() == "False", out.stderr
 
 
+def test_cross_replica_mean_on_one_process_matches_its_twin_for_a_python_sequence() -> None:
+    # found by the fuzz harness (dev profile): the twin returned the tuple itself, not an array
+    from minigrad import ops
+
+    op = ops.get("cross_replica_mean")
+    assert np.array_equal(ops.apply("cross_replica_mean", (0, 0)).data, op.reference((0, 0)))
+    assert isinstance(op.reference((0, 0)), np.ndarray)
+
+
 def test_init_without_mpi4py_names_the_extra() -> None:
     code = ("import sys; sys.modules['mpi4py'] = None\n"  # what an environment without mpi4py sees
             "import minigrad\n"
