@@ -91,10 +91,12 @@ def boolean(value: Any, who: str, name: str) -> bool:
 
 
 def choice(value: Any, options: Sequence[Any], who: str, name: str, *, fold_case: bool = False) -> Any:
-    """The option equal to value (strings compared in lower case with fold_case); ValueError lists them."""
-    key = value.lower() if fold_case and isinstance(value, str) else value
+    """The option equal to value (strings in any case with fold_case), as spelled in options."""
+    def fold(v: Any) -> Any:
+        return v.lower() if fold_case and isinstance(v, str) else v
+
     for option in options:  # True == 1 in Python: a bool only matches a bool; arrays match nothing
-        if isinstance(option, bool) == isinstance(key, bool) and np.ndim(key) == 0 and option == key:
+        if isinstance(option, bool) == isinstance(value, bool) and np.ndim(value) == 0 and fold(option) == fold(value):
             return option
     raise _fail(ValueError, who, name, "one of " + ", ".join(map(repr, options)), value)
 
