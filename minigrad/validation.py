@@ -14,7 +14,7 @@ import numpy as np
 from minigrad.errors import ShapeError
 
 __all__ = ["INT64_MIN", "INT64_MAX", "is_int", "is_real", "integer", "real", "boolean", "choice",
-           "int_tuple", "shape"]
+           "frequency", "int_tuple", "shape"]
 
 INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 
@@ -99,6 +99,15 @@ def choice(value: Any, options: Sequence[Any], who: str, name: str, *, fold_case
         if isinstance(option, bool) == isinstance(value, bool) and np.ndim(value) == 0 and fold(option) == fold(value):
             return option
     raise _fail(ValueError, who, name, "one of " + ", ".join(map(repr, options)), value)
+
+
+def frequency(value: Any, who: str, name: str, words: tuple[str, ...] = ("epoch",)) -> str | int:
+    """One of words (Keras' 'epoch') or a positive int, as Keras' save_freq and update_freq."""
+    if isinstance(value, str) and value in words:
+        return value
+    if not is_int(value) or value < 1:
+        raise _fail(ValueError, who, name, " or ".join(map(repr, words)) + " or a positive int", value)
+    return integer(value, who, name)
 
 
 def int_tuple(value: Any, n: int, who: str, name: str, *, low: int | None = 1) -> tuple[int, ...]:
