@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.layers.base import Layer, register
 from minigrad.layers._introspect import trace_output_shape
 from minigrad.models.base import ModelBase
@@ -45,11 +46,7 @@ class SymbolicTensor:
 
     def __init__(self, shape: Sequence[int | None], dtype: Any = "float32", *,
                  node: CallNode | None = None, index: int = 0, name: str | None = None) -> None:
-        shape = tuple(shape)
-        if any(d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0)
-               for d in shape):
-            raise ValueError(f"SymbolicTensor: shape must hold non-negative ints or None, received {shape}")
-        self.shape = tuple(None if d is None else int(d) for d in shape)
+        self.shape = validation.shape(tuple(shape), "SymbolicTensor", "shape", none=True)
         self.dtype = np.dtype(dtype)
         self.node = node
         self.index = index
