@@ -120,9 +120,7 @@ class MinMaxNorm(Constraint):
         self.max_value = validation.real(max_value, "MinMaxNorm", "max_value", low=0)
         if self.min_value > self.max_value:
             raise ValueError(f"MinMaxNorm: min_value must be <= max_value, received {min_value!r} > {max_value!r}")
-        self.rate = validation.real(rate, "MinMaxNorm", "rate", low=0)
-        if self.rate > 1.0:
-            raise ValueError(f"MinMaxNorm: rate must be in [0, 1], received {rate!r}")
+        self.rate = validation.real(rate, "MinMaxNorm", "rate", low=0, high=1)
         self.axis = _axis("MinMaxNorm", axis)
 
     def __call__(self, w: Any) -> np.ndarray:

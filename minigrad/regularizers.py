@@ -104,9 +104,7 @@ class OrthogonalRegularizer(Regularizer):
 
     def __init__(self, factor: float = 0.01, mode: str = "rows") -> None:
         self.factor = validation.real(factor, "OrthogonalRegularizer", "factor", low=0)
-        if mode not in ("rows", "columns"):
-            raise ValueError(f"OrthogonalRegularizer: mode must be 'rows' or 'columns', received {mode!r}")
-        self.mode = mode
+        self.mode = validation.choice(mode, ("rows", "columns"), "OrthogonalRegularizer", "mode")
 
     def __call__(self, x: Tensor) -> Tensor:
         x = _tensor(x)

@@ -91,8 +91,7 @@ def plot_filters(layer: Any, path: str | os.PathLike, *, input_channel: int | No
     dpi = validation.integer(dpi, "plot_filters", "dpi", low=10, high=1000)
     kernel = _kernel(layer).astype(np.float64)
     n_in, n_filters = kernel.shape[2], kernel.shape[3]
-    if input_channel is not None and not (isinstance(input_channel, int) and 0 <= input_channel < n_in):
-        raise ValueError(f"plot_filters: input_channel must be an int in [0, {n_in}), received {input_channel!r}")
+    input_channel = validation.integer(input_channel, "plot_filters", "input_channel", low=0, high=n_in - 1, none=True)
     rows, cols = _grid(n_filters)
     fig = _figure(figsize or (_PANEL_INCHES * cols, _PANEL_INCHES * rows))
     lo, hi = float(kernel.min()), float(kernel.max())

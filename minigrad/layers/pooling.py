@@ -116,10 +116,7 @@ class _GlobalPooling(Layer):
     def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.data_format = check_data_format(f"{type(self).__name__} '{self.name}'", data_format)
-        if not isinstance(keepdims, (bool, np.bool_)):
-            raise TypeError(f"{type(self).__name__} '{self.name}': keepdims must be True or False, "
-                            f"received {keepdims!r}")
-        self.keepdims = bool(keepdims)
+        self.keepdims = validation.boolean(keepdims, f"{type(self).__name__} '{self.name}'", "keepdims")
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
     def _axes(self) -> tuple[int, ...]:

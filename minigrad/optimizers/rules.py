@@ -82,11 +82,9 @@ class Adam(Optimizer):
                  epsilon: float = 1e-7, amsgrad: bool = False, **kwargs: Any) -> None:
         super().__init__(learning_rate=learning_rate, **kwargs)
         owner = type(self).__name__
-        self.beta_1 = validation.real(beta_1, owner, "beta_1", low=0, high=1)
-        self.beta_2 = validation.real(beta_2, owner, "beta_2", low=0, high=1)
-        if self.beta_1 == 1.0 or self.beta_2 == 1.0:
-            raise ValueError(f"{owner}: beta_1 and beta_2 must be < 1 (bias correction divides by 1 - beta^t), "
-                             f"received beta_1={beta_1}, beta_2={beta_2}")
+        # < 1: the bias correction divides by 1 - beta^t
+        self.beta_1 = validation.real(beta_1, owner, "beta_1", low=0, high=1, high_open=True)
+        self.beta_2 = validation.real(beta_2, owner, "beta_2", low=0, high=1, high_open=True)
         self.epsilon = validation.real(epsilon, owner, "epsilon", low=0)
         self.amsgrad = bool(amsgrad)
 
