@@ -143,7 +143,8 @@ class RandomUniform(Initializer):
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None) -> None:
         if not minval <= maxval:
             raise ValueError(f"RandomUniform: minval must be <= maxval, received {minval!r} > {maxval!r}")
-        self.minval, self.maxval, self.seed = float(minval), float(maxval), validation.integer(seed, "RandomUniform", "seed", low=0, none=True)
+        self.minval, self.maxval = float(minval), float(maxval)
+        self.seed = validation.integer(seed, "RandomUniform", "seed", low=0, none=True)
 
     def __call__(self, shape: Sequence[int], dtype: Any = "float32") -> np.ndarray:
         return self._rng().uniform(self.minval, self.maxval, tuple(shape)).astype(dtype)

@@ -80,7 +80,7 @@ def test_digits_split_is_shuffled_across_classes() -> None:
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"test_fraction": 0.0}, ValueError, r"digits.load_data: expected test_fraction to be a float in \(0, 1\), received 0.0"),
+        ({"test_fraction": 0.0}, ValueError, r"load_data: expected test_fraction to be a float in \(0, 1\), received 0.0"),
         ({"test_fraction": 1.0}, ValueError, r"in \(0, 1\), received 1.0"),
         ({"test_fraction": -0.5}, ValueError, r"received -0.5"),
         ({"test_fraction": 0.001}, ValueError, r"puts 0 of the 178 images of digit 0"),
