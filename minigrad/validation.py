@@ -110,13 +110,15 @@ def frequency(value: Any, who: str, name: str, words: tuple[str, ...] = ("epoch"
     return integer(value, who, name)
 
 
-def int_tuple(value: Any, n: int, who: str, name: str, *, low: int | None = 1) -> tuple[int, ...]:
-    """An int, or a tuple/list of n ints, each >= low -> a tuple of n Python ints (Keras' normalize_tuple)."""
-    what = f"{_int_what(low, None)} or a tuple of {n} {_int_what(low, None, plural=True)}"
+def int_tuple(value: Any, n: int, who: str, name: str, *, low: int | None = 1,
+              high: int | None = None) -> tuple[int, ...]:
+    """An int, or a tuple/list of n ints, each in [low, high] -> a tuple of n Python ints (Keras' normalize_tuple)."""
+    what = f"{_int_what(low, high)} or a tuple of {n} {_int_what(low, high, plural=True)}"
     values = (value,) * n if is_int(value) else value
     if not isinstance(values, (tuple, list)) or len(values) != n or not all(is_int(v) for v in values):
         raise _fail(TypeError, who, name, what, value)
-    if any(low is not None and v < low or not INT64_MIN <= v <= INT64_MAX for v in values):
+    if any(low is not None and v < low or high is not None and v > high or not INT64_MIN <= v <= INT64_MAX
+           for v in values):
         raise _fail(ValueError, who, name, what, value)
     return tuple(int(v) for v in values)
 

@@ -28,7 +28,7 @@ class IoU(Metric):
         owner = type(self).__name__
         num_classes = validation.integer(num_classes, owner, "num_classes", low=1)
         ids = list(target_class_ids)
-        if not ids or any(not isinstance(c, (int, np.integer)) or not 0 <= c < num_classes for c in ids):
+        if not ids or any(not validation.is_int(c) or not 0 <= c < num_classes for c in ids):
             raise ValueError(f"{owner}: target_class_ids must be class ids in [0, {num_classes}), received "
                              f"{target_class_ids!r}")
         self.num_classes, self.target_class_ids = num_classes, [int(c) for c in ids]

@@ -73,9 +73,7 @@ class SymbolicTensor:
 
 
 def _as_shape(shape: Any, layer: Any) -> tuple[int | None, ...]:
-    if not isinstance(shape, (tuple, list)) or any(
-        d is not None and not isinstance(d, (int, np.integer)) for d in shape
-    ):
+    if not isinstance(shape, (tuple, list)) or any(d is not None and not validation.is_int(d) for d in shape):
         raise TypeError(f"Layer '{layer.name}': compute_output_shape returned {shape!r}, "
                         "expected a shape tuple (or a list of them for several outputs)")
     return tuple(shape)
