@@ -168,6 +168,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, n
     return dict(np.load(folder / "out.npz")), (folder / "log.csv").read_text()
 
 
+@pytest.mark.slow  # two fresh interpreters per case
 @pytest.mark.parametrize("kill", [(0, 2), (3, 1)])
 def test_sigkill_mid_epoch_then_rerun_matches_uninterrupted(tmp_path: Path, kill: tuple[int, int],
                                                              uninterrupted) -> None:
