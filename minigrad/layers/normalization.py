@@ -7,7 +7,8 @@ import numpy as np
 
 from minigrad import constraints, initializers, regularizers
 from minigrad.errors import ShapeError
-from minigrad.layers.base import InputSpec, Layer, Shape, Weight, register, serialize_identifier
+from minigrad.layers.base import InputSpec, Layer, Shape, Weight, register
+from minigrad.layers.kernel_bias import serialize_identifier
 from minigrad.ops import apply
 from minigrad.tensor import Tensor, no_grad
 

@@ -153,7 +153,7 @@ class ModelBase(TrainingMixin, Layer):
     # ----- calling
     def __call__(self, inputs: Any, training: bool | None = None, **kwargs: Any) -> Any:
         """Forward pass on Tensors/arrays (checked against the model's input shape), or a graph node on symbols."""
-        from minigrad.models.functional import SymbolicTensor, symbolic_call
+        from minigrad.layers.symbolic import SymbolicTensor, symbolic_call
 
         many = isinstance(inputs, (list, tuple))
         items = list(inputs) if many else [inputs]

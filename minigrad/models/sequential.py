@@ -7,7 +7,7 @@ import numpy as np
 
 from minigrad.layers.base import register
 from minigrad.models.base import ModelBase
-from minigrad.models.functional import SymbolicTensor
+from minigrad.layers.symbolic import SymbolicTensor
 from minigrad.models.summary import GraphRow
 
 __all__ = ["Sequential"]

@@ -10,7 +10,7 @@ import numpy as np
 
 from minigrad import random as mg_random
 from minigrad.errors import MissingPluginError, RegistryError, SerializationError
-from minigrad.layers.base import stored_weights
+from minigrad.layers.tracking import stored_weights
 from minigrad.registry import all_registries, is_installed, only_plugins
 from minigrad.saving import serialization
 from minigrad.saving.archive import read_archive, write_archive
