@@ -7,6 +7,7 @@ here once per class (signatures) or once per symbolic call (traces), never per t
 """
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any, Callable
 
@@ -14,9 +15,20 @@ import numpy as np
 
 from minigrad.errors import ShapeError
 
-__all__ = ["call_flags", "init_arguments", "auto_config", "trace_output_shape", "find_layers"]
+__all__ = ["checked_shape", "call_flags", "init_arguments", "auto_config", "trace_output_shape", "find_layers"]
 
 _PLAIN = (str, int, float, bool, type(None))
+
+
+def checked_shape(compute: Any) -> Any:
+    """compute_output_shape() that checks the input shape against input_spec first (naming the layer)."""
+    @functools.wraps(compute)
+    def wrapper(self: Any, input_shape: Any) -> Any:
+        if not self._multi_input:
+            input_shape = tuple(input_shape)
+            self._check_shape(input_shape)
+        return compute(self, input_shape)
+    return wrapper
 
 
 def call_flags(call: Callable[..., Any]) -> tuple[bool, bool]:

@@ -61,8 +61,9 @@ class Layer(Tracking):
 
     Subclasses implement `build(input_shape)` (input_shape has None as batch size) and
     `call(inputs)` (with `training` and/or `mask` parameters only if they use them); optionally
-    `compute_output_shape(input_shape)` (else found by tracing call()) and `get_config()` (else the
-    plain arguments __init__ received). Built-in layers describe a tiny example for
+    `compute_output_shape(input_shape)` (else found by tracing call(); checked against input_spec
+    first) and `get_config()` (else the plain arguments __init__ received). build_from() is the one
+    place a layer gets built. Built-in layers describe a tiny example for
     `minigrad.testing.check_layer` with the class attributes `example_config` and
     `example_input_shape` (docs/CONTRACTS.md, "Checking layers").
     """
@@ -77,6 +78,8 @@ class Layer(Tracking):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "compute_output_shape" in cls.__dict__:  # a direct call with a wrong shape fails naming the layer
+            cls.compute_output_shape = _introspect.checked_shape(cls.__dict__["compute_output_shape"])
         if "call" in cls.__dict__:  # inspected once per class, not per call
             cls._call_takes_training, cls._call_takes_mask = _introspect.call_flags(cls.__dict__["call"])
         owner = next(k for k in cls.__mro__ if "_multi_input" in k.__dict__)
