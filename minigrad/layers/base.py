@@ -72,6 +72,7 @@ class Layer(Tracking):
     _autocast = True          # cast inputs to the layer dtype (off for layers taking int ids)
     _multi_input = False      # True when call() takes a list of tensors (Add, Concatenate)
     _call_takes_training, _call_takes_mask = True, False
+    _call_adds_losses = True  # False: the only losses are regularizers' (fit then skips the layer)
     built, dtype = False, np.dtype(np.float32)  # class defaults: a missing super().__init__() reaches require_init
 
     activity_regularizer = Identifier(regularizers)  # applied to the outputs of every call
@@ -82,6 +83,8 @@ class Layer(Tracking):
             cls.compute_output_shape = _introspect.checked_shape(cls.__dict__["compute_output_shape"])
         if "call" in cls.__dict__:  # inspected once per class, not per call
             cls._call_takes_training, cls._call_takes_mask = _introspect.call_flags(cls.__dict__["call"])
+            # a call() of its own may add_loss(), unless the class says it does not
+            cls._call_adds_losses = cls.__dict__.get("_call_adds_losses", True)
         owner = next(k for k in cls.__mro__ if "_multi_input" in k.__dict__)
         if owner is Layer and not cls.__module__.startswith("minigrad."):
             cls._multi_input = None  # a user's layer takes one tensor or a list: its first call decides

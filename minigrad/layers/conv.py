@@ -23,6 +23,7 @@ __all__ = ["Conv1D", "Conv2D", "DepthwiseConv2D"]
 class _Conv(KernelBias, Layer):
     """Shared N-d convolution: argument checks, weight creation, output shape, config."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     rank = 2
     op = "conv2d"
     paddings: tuple[str, ...] = ("valid", "same")
@@ -152,6 +153,7 @@ class Conv1D(_Conv):
     padding='causal' left-pads by dilation * (k - 1) so output t sees inputs <= t only.
     """
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"filters": 2, "kernel_size": 2, "padding": "causal", "dilation_rate": 2}
     example_input_shape = (2, 5, 2)
 
@@ -180,6 +182,7 @@ class DepthwiseConv2D(_Conv):
     Output channel c * depth_multiplier + j comes from input channel c, as in Keras.
     """
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"kernel_size": 2, "depth_multiplier": 2}
     example_input_shape = (2, 3, 3, 2)
     depthwise_initializer = Identifier(initializers)

@@ -24,6 +24,7 @@ __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "InputLayer",
 class Dense(KernelBias, Layer):
     """y = activation(x @ kernel + bias) on the last axis of any rank >= 2; kernel (in, units)."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"units": 3, "activation": "tanh", "kernel_regularizer": "l2"}
     example_input_shape = (2, 4)
 
@@ -73,6 +74,7 @@ class Dense(KernelBias, Layer):
 class Activation(Layer):
     """y = activation(x), the activation given by name or as a callable."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"activation": "tanh"}
     example_input_shape = (2, 3)
 
@@ -95,6 +97,7 @@ class Dropout(Layer):
     given); `noise_shape` shares one mask value along axes of size 1 (None takes the input's size).
     """
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"rate": 0.5}
     example_input_shape = (2, 3)
 
@@ -136,6 +139,7 @@ class Dropout(Layer):
 class Flatten(Layer):
     """(N, d1, d2, ...) -> (N, d1 * d2 * ...); channels_first inputs are flattened in channels_last order."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {}
     example_input_shape = (2, 2, 3)
 
@@ -164,6 +168,7 @@ class Flatten(Layer):
 class Reshape(Layer):
     """(N, ...) -> (N, *target_shape); one entry of target_shape may be -1 (inferred)."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"target_shape": [3, 2]}
     example_input_shape = (2, 6)
 
@@ -204,6 +209,7 @@ class Reshape(Layer):
 class InputLayer(Layer):
     """Declares the model input: checks every batch against (batch_size, *shape) and passes it on."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"shape": [3]}
     example_input_shape = (2, 3)
 

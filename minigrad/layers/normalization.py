@@ -33,6 +33,7 @@ class BatchNormalization(Layer):
     ranks (two small all-reduces forward and two backward); otherwise each rank's own batch.
     """
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"momentum": 0.9}
     example_input_shape = (4, 3)
 

@@ -84,7 +84,17 @@ class ModelBase(TrainingMixin, Layer):
         own = type(self).__module__.startswith("minigrad.models.")
         default = self._default_name if own else to_snake_case(type(self).__name__)
         Layer.__init__(self, name=name or _unique_name(default), **kwargs)
-        self.stop_training = False
+        # training state (models.steps / models.training): compile() and the loops set it
+        self.optimizer = self.loss = self.history = None
+        self._compiled, self.stop_training = False, False
+        self._compile_metrics: Any = None
+        self._loss_tracker: Any = None
+        self._loss_weight = 1.0
+        self._metric_specs: list[Any] = []
+        self._weighted_metric_specs: list[Any] = []
+        self.run_eagerly, self.steps_per_execution, self.jit_compile, self.auto_scale_loss = False, 1, False, True
+        self._initial_epoch: int | None = None
+        self._loss_layers = self._train_weights = self._metrics_cache = None
         self._call_shapes: list[tuple[int | None, ...]] | None = None  # subclassing: known after a call
         self._call_output_shape: Any = None
 

@@ -61,11 +61,11 @@ def _outputs(out: Any) -> list[np.ndarray]:
 
 
 class TrainingMixin(StepsMixin):
-    """Keras' training API over a model exposing layers, call(), input checks and trainable_weights."""
+    """Keras' training API (fit, evaluate, predict, *_on_batch) over a TrainingHost."""
 
-    stop_training: bool = False
-    history: Any = None
-    _initial_epoch: int | None = None
+    stop_training: bool
+    history: Any
+    _initial_epoch: int | None  # BackupAndRestore sets it in on_train_begin to resume an interrupted fit
 
     # ----- data
     def _prepare(self, x: Any, y: Any, who: str, **kwargs: Any) -> Any:
