@@ -11,6 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.callbacks import CallbackList
+from minigrad.distributed import _state as _distributed  # hook: each rank its own callbacks
+from minigrad.distributed import callbacks as _distributed_callbacks
 from minigrad.models import data
 from minigrad.models.adapters import ArraySource, EpochIterator, StreamSource, kind_of, source_name
 from minigrad.models.steps import StepsMixin
@@ -53,6 +56,13 @@ def _check_freq(freq: Any) -> Any:
     if isinstance(freq, bool) or not isinstance(freq, (int, np.integer)) or freq < 1:
         raise ValueError(f"fit: validation_freq must be an int >= 1 or a list of epochs, received {freq!r}")
     return int(freq)
+
+
+def _callback_list(callbacks: Any, **kwargs: Any) -> CallbackList:
+    """The loop's CallbackList; in a data-parallel job, this rank's arrangement of it."""
+    world = _distributed.world
+    arrange = None if world is None else (lambda items: _distributed_callbacks.arrange(items, world))
+    return CallbackList(callbacks, arrange=arrange, **kwargs)
 
 
 def _outputs(out: Any) -> list[np.ndarray]:
@@ -186,9 +196,7 @@ class TrainingMixin(StepsMixin):
         epochs_it = EpochIterator(train, steps, "steps_per_epoch")
         if val is not None:
             EpochIterator(val, val_steps, "validation_steps")  # refuse an endless one now, not after an epoch
-        from minigrad.callbacks import CallbackList
-
-        cbs = CallbackList(callbacks, model=self, add_history=True, add_progbar=verbose != 0,
+        cbs = _callback_list(callbacks, model=self, add_history=True, add_progbar=verbose != 0,
                            verbose=verbose, epochs=epochs, steps=epochs_it.num_batches)
         self.history = cbs.history
         self.stop_training = False
@@ -260,9 +268,7 @@ class TrainingMixin(StepsMixin):
         source = self._source(x, y, sample_weight, who="evaluate", batch_size=batch_size, shuffle=False,
                               steps=steps)
         epochs_it = EpochIterator(source, steps)
-        from minigrad.callbacks import CallbackList
-
-        cbs = CallbackList(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
+        cbs = _callback_list(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
                            epochs=1, steps=epochs_it.num_batches)
         self._loss_layers, self._metrics_cache = None, self.metrics
         try:
@@ -284,9 +290,7 @@ class TrainingMixin(StepsMixin):
         source = self._source(x, None, None, who="predict", batch_size=batch_size, shuffle=False, steps=steps,
                               labels=False)
         epochs_it = EpochIterator(source, steps)
-        from minigrad.callbacks import CallbackList
-
-        cbs = CallbackList(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
+        cbs = _callback_list(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
                            epochs=1, steps=epochs_it.num_batches)
         cbs.on_predict_begin()
         # arrays of known length are written into preallocated outputs (no concatenate copy at the end)
