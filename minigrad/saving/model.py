@@ -155,7 +155,7 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, 
         "optimizer_state": model.optimizer.get_state() if include_optimizer and model.optimizer is not None else None,
     }
     document["requires"] = _providers({"model": document["model"], "compile": document["compile"]})
-    from minigrad import __version__
+    from minigrad._version import __version__
 
     document["minigrad_version"] = __version__
     write_archive(path, "model", document)
