@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import layers as layers_mod
 from minigrad.layers.base import Layer, register
 from minigrad.layers.symbolic import CallNode, SymbolicTensor, symbolic_call
 from minigrad.models.base import ModelBase
@@ -209,8 +210,6 @@ class Model(ModelBase):
 
         A subclassed model gets Layer's default: its __init__ arguments (or its own get_config()).
         """
-        from minigrad import layers as layers_mod
-
         if not self._functional:
             return Layer.get_config(self)
         layer_index = {id(l): i for i, l in enumerate(self._layers)}
@@ -237,8 +236,6 @@ class Model(ModelBase):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Model:
         """Rebuild the graph of get_config (fresh, unbuilt-then-rebuilt layers; weights not included)."""
-        from minigrad import layers as layers_mod
-
         if "nodes" not in config:  # a subclassed model's own config
             return super().from_config(config)
         built = [layers_mod.deserialize(entry) for entry in config["layers"]]

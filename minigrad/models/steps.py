@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from minigrad import losses, optimizers
 from minigrad import metrics as metrics_mod
 from minigrad._ext._tensor import make_tensor
 from minigrad.tensor import TensorBase
@@ -167,8 +168,6 @@ class StepsMixin:
                 metrics: Any = None, weighted_metrics: Any = None, run_eagerly: bool = False,
                 steps_per_execution: int = 1, jit_compile: Any = "auto", auto_scale_loss: bool = True) -> None:
         """Keras 3's compile: optimizer, loss (optional when layers add_loss), metrics and weighted_metrics."""
-        from minigrad import losses, optimizers
-
         self._check_compile_flags(run_eagerly, steps_per_execution, jit_compile)
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)

@@ -7,6 +7,7 @@ predict_step (steps.py), so a Model subclass that overrides them changes what fi
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -122,8 +123,6 @@ class TrainingMixin(StepsMixin):
                 raise ValueError(f"{who}: when providing x as a {name}, `{arg}` should not be passed; instead, "
                                  f"{what_it_is} should be included as part of the {name} (Keras' rule)")
         if batch_size is not None:
-            import warnings
-
             warnings.warn(f"{who}: batch_size={batch_size!r} is ignored because x is a {name}, which yields "
                           "its own batches (Keras ignores it too)", UserWarning, stacklevel=3)
         return StreamSource(self, x, shuffle=shuffle, class_weight=class_weight, who=who, what=what)
