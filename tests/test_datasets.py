@@ -102,6 +102,7 @@ def real_mnist() -> mnist.Split:
     return mnist.load_data(MNIST_DIR)
 
 
+@pytest.mark.slow  # reads all 70,000 images
 @needs_mnist
 def test_mnist_real_files_match_the_published_facts(real_mnist: mnist.Split) -> None:
     (x_train, y_train), (x_test, y_test) = real_mnist

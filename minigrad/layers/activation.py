@@ -14,6 +14,7 @@ __all__ = ["ReLU", "LeakyReLU", "ELU", "Softmax"]
 class ReLU(Layer):
     """y = min(x, max_value) for x >= threshold, else negative_slope * (x - threshold) (Keras ReLU)."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"max_value": 3.0, "negative_slope": 0.1}
     example_input_shape = (2, 3)
 
@@ -37,6 +38,7 @@ class ReLU(Layer):
 class LeakyReLU(Layer):
     """y = x if x > 0 else negative_slope * x (Keras default slope 0.3; `alpha` is the Keras 2 name)."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"negative_slope": 0.2}
     example_input_shape = (2, 3)
 
@@ -56,6 +58,7 @@ class LeakyReLU(Layer):
 class ELU(Layer):
     """y = x if x > 0 else alpha * (exp(x) - 1)."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"alpha": 0.5}
     example_input_shape = (2, 3)
 
@@ -74,6 +77,7 @@ class ELU(Layer):
 class Softmax(Layer):
     """y = exp(x) / sum(exp(x)) along axis."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {}
     example_input_shape = (2, 3)
 

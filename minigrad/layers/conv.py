@@ -8,20 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from minigrad import activations, validation
+from minigrad import activations, constraints, initializers, regularizers, validation
 from minigrad.errors import ShapeError
 from minigrad.layers._args import conv_output_length
 from minigrad.layers._args import data_format as check_data_format
-from minigrad.layers.base import InputSpec, Layer, Shape, kernel_bias_config, register, resolve_kernel_bias
+from minigrad.layers.base import InputSpec, Layer, Shape, register
+from minigrad.layers.kernel_bias import Identifier, KernelBias
 from minigrad.ops import apply
 from minigrad.tensor import Tensor
 
 __all__ = ["Conv1D", "Conv2D", "DepthwiseConv2D"]
 
 
-class _Conv(Layer):
+class _Conv(KernelBias, Layer):
     """Shared N-d convolution: argument checks, weight creation, output shape, config."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     rank = 2
     op = "conv2d"
     paddings: tuple[str, ...] = ("valid", "same")
@@ -43,9 +45,11 @@ class _Conv(Layer):
         self.groups = validation.integer(groups, owner, "groups", low=1)
         if self.filters % self.groups:
             raise ValueError(f"{owner}: filters ({self.filters}) must be divisible by groups ({self.groups})")
-        resolve_kernel_bias(self, "kernel", activation, use_bias, kernel_initializer, bias_initializer,
-                            kernel_regularizer, bias_regularizer, activity_regularizer,
-                            kernel_constraint, bias_constraint)
+        self.activation, self.use_bias = activation, bool(use_bias)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.activity_regularizer = activity_regularizer
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
         self.input_spec = InputSpec(ndim=self.rank + 2)
         self.kernel = self.bias = None
 
@@ -116,7 +120,7 @@ class _Conv(Layer):
             **super().get_config(), "filters": self.filters, "kernel_size": one(self.kernel_size),
             "strides": one(self.strides), "padding": self.padding, "data_format": self.data_format,
             "dilation_rate": one(self.dilation_rate), "groups": self.groups,
-            **kernel_bias_config(self, "kernel"),
+            **self.kernel_bias_config(),
         }
 
 
@@ -149,6 +153,7 @@ class Conv1D(_Conv):
     padding='causal' left-pads by dilation * (k - 1) so output t sees inputs <= t only.
     """
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"filters": 2, "kernel_size": 2, "padding": "causal", "dilation_rate": 2}
     example_input_shape = (2, 5, 2)
 
@@ -165,9 +170,10 @@ class Conv1D(_Conv):
     def call(self, inputs: Tensor, training: bool = False) -> Tensor:
         if self.padding != "causal":
             return self._convolve(inputs, self.kernel)
+        # the conv plan pads virtually: a padded copy of the input would be as long as the
+        # dilated kernel (32 GiB for dilation_rate=2**31, found by the fuzz harness)
         left = self.dilation_rate[0] * (self.kernel_size[0] - 1)
-        widths = ((0, 0), (left, 0), (0, 0)) if self.data_format == "channels_last" else ((0, 0), (0, 0), (left, 0))
-        return self._convolve(apply("pad", inputs, pad_width=widths), self.kernel, padding="valid")
+        return self._convolve(inputs, self.kernel, padding=(left, 0))
 
 
 @register("depthwise_conv2d")
@@ -177,8 +183,14 @@ class DepthwiseConv2D(_Conv):
     Output channel c * depth_multiplier + j comes from input channel c, as in Keras.
     """
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"kernel_size": 2, "depth_multiplier": 2}
     example_input_shape = (2, 3, 3, 2)
+    depthwise_initializer = Identifier(initializers)
+    depthwise_regularizer = Identifier(regularizers)
+    depthwise_constraint = Identifier(constraints)
+    kernel_bias_names = ("activation", "depthwise_initializer", "bias_initializer", "depthwise_regularizer",
+                         "bias_regularizer", "activity_regularizer", "depthwise_constraint", "bias_constraint")
 
     def __init__(self, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
                  depth_multiplier: int = 1, data_format: str | None = None, dilation_rate: Any = (1, 1),
@@ -223,5 +235,5 @@ class DepthwiseConv2D(_Conv):
             **config, "kernel_size": list(self.kernel_size), "strides": list(self.strides),
             "padding": self.padding, "depth_multiplier": self.depth_multiplier,
             "data_format": self.data_format, "dilation_rate": list(self.dilation_rate),
-            **kernel_bias_config(self, "depthwise"),
+            **self.kernel_bias_config(),
         }

@@ -22,6 +22,7 @@ __all__ = ["Conv1DTranspose", "Conv2DTranspose"]
 class _ConvTranspose(_Conv):
     """Shared transposed convolution: kernel (*kernel_size, filters, in_channels)."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     op = "conv2d_transpose"
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",

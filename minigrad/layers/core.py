@@ -10,7 +10,9 @@ from minigrad import activations, validation
 from minigrad import random as _random
 from minigrad.errors import ShapeError
 from minigrad.layers._args import data_format as check_data_format
-from minigrad.layers.base import InputSpec, Layer, Shape, kernel_bias_config, register, resolve_kernel_bias
+from minigrad.layers.base import InputSpec, Layer, Shape, register
+from minigrad.layers.kernel_bias import KernelBias
+from minigrad.layers.symbolic import SymbolicTensor
 from minigrad.ops import apply
 from minigrad.tensor import Tensor
 
@@ -18,9 +20,10 @@ __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "InputLayer",
 
 
 @register("dense")
-class Dense(Layer):
+class Dense(KernelBias, Layer):
     """y = activation(x @ kernel + bias) on the last axis of any rank >= 2; kernel (in, units)."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"units": 3, "activation": "tanh", "kernel_regularizer": "l2"}
     example_input_shape = (2, 4)
 
@@ -31,9 +34,11 @@ class Dense(Layer):
                  bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.units = validation.integer(units, f"Dense '{self.name}'", "units", low=1)
-        resolve_kernel_bias(self, "kernel", activation, use_bias, kernel_initializer, bias_initializer,
-                            kernel_regularizer, bias_regularizer, activity_regularizer,
-                            kernel_constraint, bias_constraint)
+        self.activation, self.use_bias = activation, bool(use_bias)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.activity_regularizer = activity_regularizer
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
         self.input_spec = InputSpec(min_ndim=2)
         self.kernel = self.bias = None
 
@@ -61,16 +66,14 @@ class Dense(Layer):
         return (*input_shape[:-1], self.units)
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(), "units": self.units,
-            **kernel_bias_config(self),
-        }
+        return {**super().get_config(), "units": self.units, **self.kernel_bias_config()}
 
 
 @register("activation")
 class Activation(Layer):
     """y = activation(x), the activation given by name or as a callable."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"activation": "tanh"}
     example_input_shape = (2, 3)
 
@@ -93,6 +96,7 @@ class Dropout(Layer):
     given); `noise_shape` shares one mask value along axes of size 1 (None takes the input's size).
     """
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"rate": 0.5}
     example_input_shape = (2, 3)
 
@@ -131,6 +135,7 @@ class Dropout(Layer):
 class Flatten(Layer):
     """(N, d1, d2, ...) -> (N, d1 * d2 * ...); channels_first inputs are flattened in channels_last order."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {}
     example_input_shape = (2, 2, 3)
 
@@ -159,6 +164,7 @@ class Flatten(Layer):
 class Reshape(Layer):
     """(N, ...) -> (N, *target_shape); one entry of target_shape may be -1 (inferred)."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"target_shape": [3, 2]}
     example_input_shape = (2, 6)
 
@@ -196,6 +202,7 @@ class Reshape(Layer):
 class InputLayer(Layer):
     """Declares the model input: checks every batch against (batch_size, *shape) and passes it on."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"shape": [3]}
     example_input_shape = (2, 3)
 
@@ -226,8 +233,6 @@ class InputLayer(Layer):
 def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = None, dtype: Any = "float32",
           name: str | None = None, batch_shape: Sequence[int | None] | None = None) -> Any:
     """A symbolic model input of shape (batch_size, *shape) for the functional API (Keras' Input)."""
-    from minigrad.models.functional import SymbolicTensor  # lazy: only the functional API needs models
-
     if (shape is None) == (batch_shape is None):
         raise TypeError("Input: pass exactly one of shape (without the batch axis) or batch_shape")
     given = shape if batch_shape is None else batch_shape

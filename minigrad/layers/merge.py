@@ -18,6 +18,7 @@ __all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Conc
 class _Merge(Layer):
     """Element-wise merge of >= 2 tensors of one shape."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     _multi_input = True
     op = "add"
     arity: int | None = None  # exact number of inputs, or None for any >= 2
@@ -98,6 +99,7 @@ class Minimum(_Merge):
 class Average(_Merge):
     """y = (x1 + x2 + ...) / n."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {}
     example_input_shape = [(2, 3), (2, 3)]
 
@@ -109,6 +111,7 @@ class Average(_Merge):
 class Concatenate(_Merge):
     """y = inputs joined along axis (every other axis must agree)."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"axis": -1}
     example_input_shape = [(2, 3), (2, 2)]
 
@@ -149,6 +152,7 @@ class Dot(_Merge):
     """Batched dot product of two inputs along `axes` (Keras' batch_dot): (N, n) . (N, n) -> (N, 1);
     (N, a, d) . (N, b, d) with axes=2 -> (N, a, b). normalize=True l2-normalises along axes first (cosine)."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"axes": 1}
     example_input_shape = [(2, 3), (2, 3)]
     arity = 2

@@ -7,7 +7,8 @@ import numpy as np
 
 from minigrad import constraints, initializers, regularizers, validation
 from minigrad.errors import ShapeError
-from minigrad.layers.base import InputSpec, Layer, Shape, Weight, register, serialize_identifier
+from minigrad.layers.base import InputSpec, Layer, Shape, Weight, register
+from minigrad.layers.kernel_bias import serialize_identifier
 from minigrad.ops import apply
 from minigrad.tensor import Tensor, no_grad
 
@@ -32,6 +33,7 @@ class BatchNormalization(Layer):
     ranks (two small all-reduces forward and two backward); otherwise each rank's own batch.
     """
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"momentum": 0.9}
     example_input_shape = (4, 3)
 

@@ -20,6 +20,7 @@ __all__ = ["MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D
 class _Pooling(Layer):
     """Windows of pool_size every strides (default: pool_size); 'valid' drops the incomplete edge windows."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     rank = 2
     op = "max_pool2d"
 
@@ -110,6 +111,7 @@ class AveragePooling1D(MaxPooling1D):
 class _GlobalPooling(Layer):
     """Reduce every spatial axis: (N, ..., C) -> (N, C), or (N, 1, ..., 1, C) with keepdims."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     rank = 2
     op = "global_avg_pool"
 

@@ -12,17 +12,18 @@ from __future__ import annotations
 import functools
 import inspect
 import warnings
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from minigrad import losses, optimizers
 from minigrad import metrics as metrics_mod
 from minigrad import validation
 from minigrad._ext._tensor import make_tensor
 from minigrad.tensor import TensorBase
 from minigrad.utils import unpack_x_y_sample_weight
 
-__all__ = ["StepsMixin", "CompileMetrics", "LossTracker"]
+__all__ = ["TrainingHost", "StepsMixin", "CompileMetrics", "LossTracker"]
 
 
 class LossTracker(metrics_mod.Mean):
@@ -125,25 +126,49 @@ def _batch_size(x: Any) -> int:
     return len(first) if isinstance(first, np.ndarray) else int(np.shape(first)[0])
 
 
-class StepsMixin:
-    """compile() and the overridable per-batch steps; the loops in training.py drive them."""
+@runtime_checkable
+class TrainingHost(Protocol):
+    """What StepsMixin and TrainingMixin use of the model they are mixed into (ModelBase provides it)."""
 
-    optimizer: Any = None
-    loss: Any = None
-    _compiled: bool = False
-    _compile_metrics: CompileMetrics | None = None
-    _loss_tracker: Any = None
-    _loss_weight: float = 1.0
-    _loss_layers: list[Any] | None = None
-    _train_weights: list[Any] | None = None
-    _metrics_cache: list[Any] | None = None  # self.metrics, fixed for the length of a loop
+    name: str
+
+    @property
+    def layers(self) -> list[Any]: ...
+
+    @property
+    def trainable_weights(self) -> list[Any]: ...
+
+    def call(self, inputs: Any, training: bool = False) -> Any: ...
+
+    def _n_inputs(self) -> int: ...
+
+    def _input_dtypes(self) -> list[np.dtype]: ...
+
+    def _ensure_built(self, shapes: list[tuple[int | None, ...]]) -> None: ...
+
+    def _check_input_shapes(self, arrays: list[np.ndarray], who: str) -> None: ...
+
+
+class StepsMixin:
+    """compile() and the overridable per-batch steps of a TrainingHost; the loops in training.py drive them.
+
+    The model's __init__ creates every attribute below (ModelBase.__init__); compile() sets them.
+    """
+
+    optimizer: Any
+    loss: Any
+    _compiled: bool
+    _compile_metrics: CompileMetrics | None
+    _loss_tracker: LossTracker | None
+    _loss_weight: float
+    _loss_layers: list[Any] | None      # the layers compute_loss asks, fixed for the length of a loop
+    _train_weights: list[Any] | None
+    _metrics_cache: list[Any] | None    # self.metrics, fixed for the length of a loop
 
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None,
                 metrics: Any = None, weighted_metrics: Any = None, run_eagerly: bool = False,
                 steps_per_execution: int = 1, jit_compile: Any = "auto", auto_scale_loss: bool = True) -> None:
         """Keras 3's compile: optimizer, loss (optional when layers add_loss), metrics and weighted_metrics."""
-        from minigrad import losses, optimizers
-
         self._check_compile_flags(run_eagerly, steps_per_execution, jit_compile)
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
@@ -255,12 +280,11 @@ class StepsMixin:
     def _find_loss_layers(self) -> list[Any]:
         """Layers that may add loss terms, found once per fit/evaluate (Layer.losses costs ~15 us each).
 
-        Built-in layers add terms only through weight or activity regularizers; other layers may
-        call add_loss().
+        A layer whose class declares `_call_adds_losses = False` (the built-ins) adds terms only
+        through weight or activity regularizers; any other call() may call add_loss().
         """
         return [layer for layer in self.layers
-                if not type(layer).__module__.startswith("minigrad.layers.") or layer.losses
-                or getattr(layer, "activity_regularizer", None) is not None]
+                if layer._call_adds_losses or layer.losses or layer.activity_regularizer is not None]
 
     def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
                      training: bool = True) -> Any:

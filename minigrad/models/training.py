@@ -7,11 +7,15 @@ predict_step (steps.py), so a Model subclass that overrides them changes what fi
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 
 from minigrad import validation
+from minigrad.callbacks import CallbackList
+from minigrad.distributed import _state as _distributed  # hook: each rank its own callbacks
+from minigrad.distributed import callbacks as _distributed_callbacks
 from minigrad.models import data
 from minigrad.models.adapters import ArraySource, EpochIterator, StreamSource, kind_of, source_name
 from minigrad.models.steps import StepsMixin
@@ -48,17 +52,24 @@ def _check_freq(freq: Any) -> Any:
     return int(freq)
 
 
+def _callback_list(callbacks: Any, **kwargs: Any) -> CallbackList:
+    """The loop's CallbackList; in a data-parallel job, this rank's arrangement of it."""
+    world = _distributed.world
+    arrange = None if world is None else (lambda items: _distributed_callbacks.arrange(items, world))
+    return CallbackList(callbacks, arrange=arrange, **kwargs)
+
+
 def _outputs(out: Any) -> list[np.ndarray]:
     items = out if isinstance(out, (list, tuple)) else [out]
     return [o.data if isinstance(o, TensorBase) else np.asarray(o) for o in items]
 
 
 class TrainingMixin(StepsMixin):
-    """Keras' training API over a model exposing layers, call(), input checks and trainable_weights."""
+    """Keras' training API (fit, evaluate, predict, *_on_batch) over a TrainingHost."""
 
-    stop_training: bool = False
-    history: Any = None
-    _initial_epoch: int | None = None
+    stop_training: bool
+    history: Any
+    _initial_epoch: int | None  # BackupAndRestore sets it in on_train_begin to resume an interrupted fit
 
     # ----- data
     def _prepare(self, x: Any, y: Any, who: str, **kwargs: Any) -> Any:
@@ -105,8 +116,6 @@ class TrainingMixin(StepsMixin):
                 raise ValueError(f"{who}: when providing x as a {name}, `{arg}` should not be passed; instead, "
                                  f"{what_it_is} should be included as part of the {name} (Keras' rule)")
         if batch_size is not None:
-            import warnings
-
             warnings.warn(f"{who}: batch_size={batch_size!r} is ignored because x is a {name}, which yields "
                           "its own batches (Keras ignores it too)", UserWarning, stacklevel=3)
         return StreamSource(self, x, shuffle=shuffle, class_weight=class_weight, who=who, what=what)
@@ -178,9 +187,7 @@ class TrainingMixin(StepsMixin):
         epochs_it = EpochIterator(train, steps, "steps_per_epoch")
         if val is not None:
             EpochIterator(val, val_steps, "validation_steps")  # refuse an endless one now, not after an epoch
-        from minigrad.callbacks import CallbackList
-
-        cbs = CallbackList(callbacks, model=self, add_history=True, add_progbar=verbose != 0,
+        cbs = _callback_list(callbacks, model=self, add_history=True, add_progbar=verbose != 0,
                            verbose=verbose, epochs=epochs, steps=epochs_it.num_batches)
         self.history = cbs.history
         self.stop_training = False
@@ -252,9 +259,7 @@ class TrainingMixin(StepsMixin):
         source = self._source(x, y, sample_weight, who="evaluate", batch_size=batch_size, shuffle=False,
                               steps=steps)
         epochs_it = EpochIterator(source, steps)
-        from minigrad.callbacks import CallbackList
-
-        cbs = CallbackList(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
+        cbs = _callback_list(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
                            epochs=1, steps=epochs_it.num_batches)
         self._loss_layers, self._metrics_cache = None, self.metrics
         try:
@@ -276,9 +281,7 @@ class TrainingMixin(StepsMixin):
         source = self._source(x, None, None, who="predict", batch_size=batch_size, shuffle=False, steps=steps,
                               labels=False)
         epochs_it = EpochIterator(source, steps)
-        from minigrad.callbacks import CallbackList
-
-        cbs = CallbackList(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
+        cbs = _callback_list(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
                            epochs=1, steps=epochs_it.num_batches)
         cbs.on_predict_begin()
         # arrays of known length are written into preallocated outputs (no concatenate copy at the end)
