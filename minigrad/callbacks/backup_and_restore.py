@@ -139,8 +139,8 @@ def _checked_state(document: Any, path: str, model: Any, epochs: Any) -> tuple[i
         if field not in document:
             raise SerializationError(f"{path}: backup field '{field}' is missing")
     epoch, weights, callbacks, rng = (document[f] for f in ("epoch", "weights", "callbacks", "random"))
-    limit = epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None
-    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0 or (limit is not None and epoch > limit):
+    limit = epochs if validation.is_int(epochs) else None
+    if not validation.is_int(epoch) or epoch < 0 or (limit is not None and epoch > limit):
         raise bad("epoch", f"an int from 0 to {limit if limit is not None else 'the epochs of the fit'} "
                            "(the epochs completed before the backup)", repr(epoch))
     own = model.get_weights()

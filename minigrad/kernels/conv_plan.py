@@ -108,8 +108,7 @@ def force_path(path: str | None) -> str | None:
     """Run every direction by `path` ('direct', 'implicit', 'im2col') where it is eligible, or
     choose again (None); returns the previous setting. MINIGRAD_CONV_ALGO sets it at start-up."""
     global _forced
-    if path is not None and path not in PATHS:
-        raise ValueError(f"force_path: path must be one of {PATHS} or None, received {path!r}")
+    validation.choice(path, (*PATHS, None), "force_path", "path")
     previous, _forced = _forced, path  # part of the plan key: switching back finds the old plans
     return previous
 
@@ -131,8 +130,7 @@ def plan(op: str, x_shape: Sequence[int], w_shape: Sequence[int], dtype: Any, st
     from minigrad._ext._parallel import num_threads
 
     dtype = np.dtype(dtype)
-    if not validation.is_int(groups) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, received {groups!r}")
+    validation.integer(groups, op, "groups", low=1)
     # the op's name is not part of the key: errors name the op that built the plan, and a plan
     # that was built raises no more
     key = (tuple(x_shape), tuple(w_shape), dtype.char, _pair(strides, "strides", op),
@@ -154,8 +152,7 @@ class ConvPlan:
                  strides: tuple[int, int], padding: str | tuple, dilation: tuple[int, int],
                  groups: Any, data_format: str, threads: int, isa: str,
                  forced: str | None = None) -> None:
-        if data_format not in _FORMATS:
-            raise ValueError(f"{op}: data_format must be one of {_FORMATS}, received {data_format!r}")
+        validation.choice(data_format, _FORMATS, op, "data_format")
         if len(x_shape) != 4 or len(w_shape) != 4:
             raise ValueError(f"{op}: expected x of rank 4 and w of rank 4 (KH, KW, C/groups, F), "
                              f"received x {x_shape} and w {w_shape}")

@@ -80,11 +80,8 @@ def pool_geometry(op: str, shape: tuple[int, ...], pool_size: Any, strides: Any,
     """Validate pooling attrs against an input shape ((N, H, W, C) / (N, C, H, W), or the 1-D forms)."""
     pool = validation.int_tuple(pool_size, rank, op, "pool_size", high=2**31 - 1)
     stride = pool if strides is None else validation.int_tuple(strides, rank, op, "strides", high=2**31 - 1)
-    mode = padding.lower() if isinstance(padding, str) else None
-    if mode not in ("valid", "same"):
-        raise ValueError(f"{op}: padding must be 'valid' or 'same', received {padding!r}")
-    if not isinstance(data_format, str) or data_format not in _FORMATS:
-        raise ValueError(f"{op}: data_format must be one of {_FORMATS}, received {data_format!r}")
+    mode = validation.choice(padding, ("valid", "same"), op, "padding", fold_case=True)
+    validation.choice(data_format, _FORMATS, op, "data_format")
     if len(shape) != rank + 2:
         layout = ("(N, H, W, C)" if rank == 2 else "(N, L, C)") if data_format == "channels_last" \
             else ("(N, C, H, W)" if rank == 2 else "(N, C, L)")
@@ -234,8 +231,7 @@ def avg_pool1d_backward(dy: np.ndarray, x_shape: tuple[int, ...], pool_size: Any
 
 def _global_view(op: str, x: np.ndarray, data_format: str) -> np.ndarray:
     """(N, S, C) view of an input with any number S of spatial positions flattened."""
-    if not isinstance(data_format, str) or data_format not in _FORMATS:
-        raise ValueError(f"{op}: data_format must be one of {_FORMATS}, received {data_format!r}")
+    validation.choice(data_format, _FORMATS, op, "data_format")
     if x.ndim < 3 or 0 in (x.shape[1:-1] if data_format == "channels_last" else x.shape[2:]):
         raise ValueError(f"{op}: expected input of rank >= 3 with non-empty spatial axes "
                          f"(data_format='{data_format}'), received shape {x.shape}")

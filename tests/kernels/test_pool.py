@@ -251,7 +251,7 @@ X = np.zeros((1, 4, 4, 2), np.float32)
     (lambda: P.max_pool2d_forward(X, (2, 2, 2)), TypeError, ["pool_size", "2 ints", "(2, 2, 2)"]),
     (lambda: P.max_pool2d_forward(X, 2, strides=True), TypeError, ["strides", "True"]),
     (lambda: P.max_pool2d_forward(X, 2.0), TypeError, ["pool_size", "2.0"]),
-    (lambda: P.max_pool2d_forward(X, 2, padding="full"), ValueError, ["'valid' or 'same'", "'full'"]),
+    (lambda: P.max_pool2d_forward(X, 2, padding="full"), ValueError, ["expected padding to be one of 'valid', 'same'", "'full'"]),
     (lambda: P.max_pool2d_forward(X, 2, data_format="NHWC"), ValueError, ["data_format", "'NHWC'"]),
     (lambda: P.max_pool2d_forward(X[0], 2), ValueError, ["rank 4", "(N, H, W, C)", "(4, 4, 2)"]),
     (lambda: P.max_pool1d_forward(X, 2), ValueError, ["max_pool1d", "rank 3", "(N, L, C)"]),
