@@ -4,8 +4,6 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable
 
-import numpy as np
-
 from minigrad import validation
 from minigrad.callbacks._util import say
 from minigrad.callbacks.base import Callback, Logs, register
@@ -46,14 +44,9 @@ class LearningRateScheduler(Callback):
     def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
         lr = current_lr("LearningRateScheduler", self.model)
         new = self.schedule(epoch, lr) if self._takes_lr else self.schedule(epoch)
-        if not validation.is_real(new):
-            raise ValueError(
-                f"LearningRateScheduler: schedule must return a float, received {type(new).__name__} at epoch {epoch}"
-            )
-        if not np.isfinite(new) or new < 0:
-            raise ValueError(f"LearningRateScheduler: schedule returned learning rate {new!r} at epoch {epoch}")
-        self.model.optimizer.learning_rate = float(new)
-        say(self.verbose, f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(new)}.")
+        new = validation.real(new, f"LearningRateScheduler (epoch {epoch})", "schedule's result", low=0)
+        self.model.optimizer.learning_rate = new
+        say(self.verbose, f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")
 
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         if logs is not None:
