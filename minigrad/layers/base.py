@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad import regularizers
+from minigrad import regularizers, validation
 from minigrad._ext._tensor import TensorBase
 from minigrad.errors import ShapeError
 from minigrad.layers import _introspect, symbolic
@@ -117,15 +117,9 @@ class Layer(Tracking):
         self._build_input_shape: Shape | None = None
         self._batch_input_shape: Shape | None = None
         if input_shape is not None:
-            if not isinstance(input_shape, (tuple, list)):
-                raise TypeError(f"{type(self).__name__} '{self.name}': input_shape must be a tuple without the "
-                                f"batch axis, e.g. (28, 28, 1), received {input_shape!r}")
-            dims = tuple(input_shape)
-            if not all(d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0)
-                       for d in dims):
-                raise ValueError(f"{type(self).__name__} '{self.name}': input_shape must hold positive "
-                                 f"ints or None, received {input_shape!r}")
-            self._batch_input_shape = (None, *(None if d is None else int(d) for d in dims))
+            dims = validation.shape(input_shape, f"{type(self).__name__} '{self.name}'",
+                                    "input_shape (without the batch axis)", low=1, none=True)
+            self._batch_input_shape = (None, *dims)
 
 
     # ----- losses

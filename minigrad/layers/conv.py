@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from minigrad import activations, constraints, initializers, regularizers
+from minigrad import activations, constraints, initializers, regularizers, validation
 from minigrad.errors import ShapeError
-from minigrad.layers._args import conv_output_length, int_tuple, padding_mode, positive_int
+from minigrad.layers._args import conv_output_length
 from minigrad.layers._args import data_format as check_data_format
 from minigrad.layers.base import InputSpec, Layer, Shape, register
 from minigrad.layers.kernel_bias import Identifier, KernelBias
@@ -36,13 +36,13 @@ class _Conv(KernelBias, Layer):
                  kernel_constraint: Any = None, bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         owner = f"{type(self).__name__} '{self.name}'"
-        self.filters = positive_int(owner, "filters", filters)
-        self.kernel_size = int_tuple(owner, "kernel_size", kernel_size, self.rank)
-        self.strides = int_tuple(owner, "strides", strides, self.rank)
-        self.padding = padding_mode(owner, padding, self.paddings)
+        self.filters = validation.integer(filters, owner, "filters", low=1)
+        self.kernel_size = validation.int_tuple(kernel_size, self.rank, owner, "kernel_size")
+        self.strides = validation.int_tuple(strides, self.rank, owner, "strides")
+        self.padding = validation.choice(padding, self.paddings, owner, "padding", fold_case=True)
         self.data_format = check_data_format(owner, data_format)
-        self.dilation_rate = int_tuple(owner, "dilation_rate", dilation_rate, self.rank)
-        self.groups = positive_int(owner, "groups", groups)
+        self.dilation_rate = validation.int_tuple(dilation_rate, self.rank, owner, "dilation_rate")
+        self.groups = validation.integer(groups, owner, "groups", low=1)
         if self.filters % self.groups:
             raise ValueError(f"{owner}: filters ({self.filters}) must be divisible by groups ({self.groups})")
         self.activation, self.use_bias = activation, bool(use_bias)
@@ -170,9 +170,10 @@ class Conv1D(_Conv):
     def call(self, inputs: Tensor, training: bool = False) -> Tensor:
         if self.padding != "causal":
             return self._convolve(inputs, self.kernel)
+        # the conv plan pads virtually: a padded copy of the input would be as long as the
+        # dilated kernel (32 GiB for dilation_rate=2**31, found by the fuzz harness)
         left = self.dilation_rate[0] * (self.kernel_size[0] - 1)
-        widths = ((0, 0), (left, 0), (0, 0)) if self.data_format == "channels_last" else ((0, 0), (0, 0), (left, 0))
-        return self._convolve(apply("pad", inputs, pad_width=widths), self.kernel, padding="valid")
+        return self._convolve(inputs, self.kernel, padding=(left, 0))
 
 
 @register("depthwise_conv2d")
@@ -197,7 +198,7 @@ class DepthwiseConv2D(_Conv):
                  bias_initializer: Any = "zeros", depthwise_regularizer: Any = None,
                  bias_regularizer: Any = None, activity_regularizer: Any = None,
                  depthwise_constraint: Any = None, bias_constraint: Any = None, **kwargs: Any) -> None:
-        self.depth_multiplier = positive_int("DepthwiseConv2D", "depth_multiplier", depth_multiplier)
+        self.depth_multiplier = validation.integer(depth_multiplier, "DepthwiseConv2D", "depth_multiplier", low=1)
         # filters and groups are placeholders until build() knows the input channels
         super().__init__(1, kernel_size, strides, padding, data_format, dilation_rate, 1, activation, use_bias,
                          depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,

@@ -6,11 +6,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad import activations
+from minigrad import activations, validation
 from minigrad import random as _random
 from minigrad.errors import ShapeError
 from minigrad.layers._args import data_format as check_data_format
-from minigrad.layers._args import positive_int
 from minigrad.layers.base import InputSpec, Layer, Shape, register
 from minigrad.layers.kernel_bias import KernelBias
 from minigrad.layers.symbolic import SymbolicTensor
@@ -34,7 +33,7 @@ class Dense(KernelBias, Layer):
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.units = positive_int(f"Dense '{self.name}'", "units", units)
+        self.units = validation.integer(units, f"Dense '{self.name}'", "units", low=1)
         self.activation, self.use_bias = activation, bool(use_bias)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
@@ -104,14 +103,11 @@ class Dropout(Layer):
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None,
                  seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not 0 <= rate < 1:
-            raise ValueError(f"Dropout '{self.name}': rate must be a float in [0, 1), received {rate!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise ValueError(f"Dropout '{self.name}': seed must be None or a non-negative int, received {seed!r}")
-        self.rate = float(rate)
+        owner = f"Dropout '{self.name}'"
+        self.rate = validation.real(rate, owner, "rate", low=0, high=1, high_open=True)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
-        self.seed = seed
-        self._rng = None if seed is None else np.random.default_rng(seed)
+        self.seed = validation.integer(seed, owner, "seed", low=0, none=True)
+        self._rng = None if seed is None else np.random.default_rng(self.seed)
 
     def _mask_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         if self.noise_shape is None:
@@ -175,11 +171,8 @@ class Reshape(Layer):
     def __init__(self, target_shape: Sequence[int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         owner = f"Reshape '{self.name}'"
-        if not isinstance(target_shape, (tuple, list)) or not all(
-                isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in target_shape):
-            raise TypeError(f"{owner}: target_shape must be a tuple of ints, received {target_shape!r}")
-        target = tuple(int(d) for d in target_shape)
-        if target.count(-1) > 1 or any(d == 0 or d < -1 for d in target):
+        target = validation.shape(target_shape, owner, "target_shape", low=-1)
+        if target.count(-1) > 1 or 0 in target:
             raise ValueError(f"{owner}: target_shape must hold positive ints and at most one -1, "
                              f"received {target_shape!r}")
         self.target_shape = target
@@ -222,8 +215,7 @@ class InputLayer(Layer):
         if kwargs.get("input_shape") is None:
             raise TypeError("InputLayer: shape is required, e.g. InputLayer(shape=(28, 28, 1))")
         super().__init__(**kwargs)
-        self.batch_size = None if batch_size is None else positive_int(f"InputLayer '{self.name}'",
-                                                                       "batch_size", batch_size)
+        self.batch_size = validation.integer(batch_size, f"InputLayer '{self.name}'", "batch_size", low=1, none=True)
         self._batch_input_shape = (self.batch_size, *self._batch_input_shape[1:])
         dims = self._batch_input_shape
         self.input_spec = InputSpec(ndim=len(dims), axes={i: d for i, d in enumerate(dims) if d is not None})

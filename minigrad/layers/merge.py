@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import reduce
 from typing import Any
 
+from minigrad import validation
 from minigrad.errors import ShapeError
 from minigrad.layers.base import Layer, Shape, register
 from minigrad.ops import apply
@@ -116,9 +117,7 @@ class Concatenate(_Merge):
 
     def __init__(self, axis: int = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise TypeError(f"Concatenate '{self.name}': axis must be an int, received {axis!r}")
-        self.axis = axis
+        self.axis = validation.integer(axis, f"Concatenate '{self.name}'", "axis")
 
     def _check_shapes(self, shapes: list[Shape]) -> None:
         rank = len(shapes[0])
@@ -160,13 +159,8 @@ class Dot(_Merge):
 
     def __init__(self, axes: int | tuple[int, int] = -1, normalize: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(axes, int) and not isinstance(axes, bool):
-            pair = (axes, axes)
-        else:
-            pair = tuple(axes) if isinstance(axes, (tuple, list)) else ()
-        if len(pair) != 2 or not all(isinstance(a, int) and not isinstance(a, bool) for a in pair):
-            raise TypeError(f"Dot '{self.name}': axes must be an int or a pair of ints, received {axes!r}")
-        self.axes, self.normalize = axes if isinstance(axes, int) else list(pair), bool(normalize)
+        pair = validation.int_tuple(axes, 2, f"Dot '{self.name}'", "axes", low=None)
+        self.axes, self.normalize = pair[0] if validation.is_int(axes) else list(pair), bool(normalize)
         self._pair = pair
 
     def _reduced(self, shapes: list[Shape]) -> tuple[int, int]:

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.layers._introspect import trace_output_shape
 
 __all__ = ["SymbolicTensor", "CallNode", "symbolic_call", "is_symbolic"]
@@ -47,11 +48,7 @@ class SymbolicTensor:
 
     def __init__(self, shape: Sequence[int | None], dtype: Any = "float32", *,
                  node: CallNode | None = None, index: int = 0, name: str | None = None) -> None:
-        shape = tuple(shape)
-        if any(d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0)
-               for d in shape):
-            raise ValueError(f"SymbolicTensor: shape must hold non-negative ints or None, received {shape}")
-        self.shape = tuple(None if d is None else int(d) for d in shape)
+        self.shape = validation.shape(tuple(shape), "SymbolicTensor", "shape", none=True)
         self.dtype = np.dtype(dtype)
         self.node = node
         self.index = index
@@ -78,9 +75,7 @@ class SymbolicTensor:
 
 
 def _as_shape(shape: Any, layer: Any) -> tuple[int | None, ...]:
-    if not isinstance(shape, (tuple, list)) or any(
-        d is not None and not isinstance(d, (int, np.integer)) for d in shape
-    ):
+    if not isinstance(shape, (tuple, list)) or any(d is not None and not validation.is_int(d) for d in shape):
         raise TypeError(f"Layer '{layer.name}': compute_output_shape returned {shape!r}, "
                         "expected a shape tuple (or a list of them for several outputs)")
     return tuple(shape)

@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from minigrad import validation
 from minigrad._ext._tensor import TensorBase
 from minigrad.errors import ShapeError
 from minigrad.layers._introspect import find_layers
@@ -73,9 +74,7 @@ class Tracking:
                 regularizer, trainable = trainable, True
             if not isinstance(autocast, bool):
                 constraint, autocast = autocast, True
-        if aggregation not in _AGGREGATIONS:
-            raise ValueError(f"{type(self).__name__} '{self.name}': add_weight aggregation must be one of "
-                             f"{', '.join(map(repr, _AGGREGATIONS))}, received {aggregation!r}")
+        validation.choice(aggregation, _AGGREGATIONS, f"{type(self).__name__} '{self.name}'", "add_weight aggregation")
         if overwrite_with_gradient:
             raise ValueError(f"{type(self).__name__} '{self.name}': add_weight(overwrite_with_gradient=True) "
                              "(Keras' float8 training) is not supported by minigrad")

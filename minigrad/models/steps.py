@@ -18,6 +18,7 @@ import numpy as np
 
 from minigrad import losses, optimizers
 from minigrad import metrics as metrics_mod
+from minigrad import validation
 from minigrad._ext._tensor import make_tensor
 from minigrad.tensor import TensorBase
 from minigrad.utils import unpack_x_y_sample_weight
@@ -184,17 +185,13 @@ class StepsMixin:
 
     def _check_compile_flags(self, run_eagerly: Any, steps_per_execution: Any, jit_compile: Any) -> None:
         who = f"{self.name}.compile"
-        if not isinstance(run_eagerly, bool):
-            raise TypeError(f"{who}: run_eagerly must be a bool, received {run_eagerly!r}")
-        if jit_compile not in ("auto", True, False):
-            raise ValueError(f"{who}: jit_compile must be 'auto', True or False, received {jit_compile!r}")
+        validation.boolean(run_eagerly, who, "run_eagerly")
+        validation.choice(jit_compile, ("auto", True, False), who, "jit_compile")
         if jit_compile is True:  # Keras warns the same way for a model it cannot compile
             warnings.warn(f"{who}: jit_compile=True asks for XLA/torch.compile, which minigrad does not have; "
                           "proceeding with jit_compile=False (minigrad always runs eagerly)", UserWarning,
                           stacklevel=3)
-        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, (int, np.integer)) \
-                or steps_per_execution < 1:
-            raise ValueError(f"{who}: steps_per_execution must be an int >= 1, received {steps_per_execution!r}")
+        validation.integer(steps_per_execution, who, "steps_per_execution", low=1)
         if steps_per_execution > 1:
             warnings.warn(f"{who}: steps_per_execution={steps_per_execution} has no effect on minigrad (each "
                           "batch is one step and callbacks see every batch)", UserWarning, stacklevel=3)
@@ -208,7 +205,7 @@ class StepsMixin:
             value = next(iter(value.values()))
         if value is None:
             return 1.0
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        if not validation.is_real(value):
             raise ValueError(f"{self.name}.compile: loss_weights must be a float (or a one-element list or "
                              f"dict: minigrad trains single-output models), received {loss_weights!r}")
         return float(value)

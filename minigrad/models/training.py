@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.callbacks import CallbackList
 from minigrad.distributed import _state as _distributed  # hook: each rank its own callbacks
 from minigrad.distributed import callbacks as _distributed_callbacks
@@ -42,19 +43,11 @@ def _pythonify(logs: Any, who: str) -> dict[str, Any]:
     return out
 
 
-def _check_steps(value: Any, who: str, name: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{who}: {name} must be a positive int or None, received {value!r}")
-    return int(value)
-
-
 def _check_freq(freq: Any) -> Any:
     """Keras' validation_freq: every N epochs (int) or at the listed 1-based epochs."""
-    if isinstance(freq, (list, tuple, set)) and all(isinstance(e, (int, np.integer)) for e in freq):
+    if isinstance(freq, (list, tuple, set)) and all(validation.is_int(e) for e in freq):
         return {int(e) for e in freq}
-    if isinstance(freq, bool) or not isinstance(freq, (int, np.integer)) or freq < 1:
+    if not validation.is_int(freq) or freq < 1:
         raise ValueError(f"fit: validation_freq must be an int >= 1 or a list of epochs, received {freq!r}")
     return int(freq)
 
@@ -181,14 +174,13 @@ class TrainingMixin(StepsMixin):
         """Train for epochs - initial_epoch epochs; returns the History of per-epoch logs (Keras 3's fit)."""
         self._require_compiled("fit")
         verbose = data.resolve_verbose(verbose, "fit")
-        for arg, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"fit: {arg} must be a non-negative int, received {value!r}")
+        epochs = validation.integer(epochs, "fit", "epochs", low=0)
+        initial_epoch = validation.integer(initial_epoch, "fit", "initial_epoch", low=0)
         if epochs < initial_epoch:
             raise ValueError(f"fit: epochs ({epochs}) is the index of the last epoch and must be "
                              f">= initial_epoch ({initial_epoch})")
-        steps = _check_steps(steps_per_epoch, "fit", "steps_per_epoch")
-        val_steps = _check_steps(validation_steps, "fit", "validation_steps")
+        steps = validation.integer(steps_per_epoch, "fit", "steps_per_epoch", low=1, none=True)
+        val_steps = validation.integer(validation_steps, "fit", "validation_steps", low=1, none=True)
         freq = _check_freq(validation_freq)
         train, val = self._fit_sources(x, y, sample_weight, class_weight, batch_size, shuffle, steps,
                                        validation_split, validation_data, validation_batch_size)
@@ -263,7 +255,7 @@ class TrainingMixin(StepsMixin):
         """Loss (and metrics) over the data: a float, [loss, *metrics], or a dict if return_dict."""
         self._require_compiled("evaluate")
         verbose = data.resolve_verbose(verbose, "evaluate")
-        steps = _check_steps(steps, "evaluate", "steps")
+        steps = validation.integer(steps, "evaluate", "steps", low=1, none=True)
         source = self._source(x, y, sample_weight, who="evaluate", batch_size=batch_size, shuffle=False,
                               steps=steps)
         epochs_it = EpochIterator(source, steps)
@@ -285,7 +277,7 @@ class TrainingMixin(StepsMixin):
                 callbacks: Any = None) -> Any:
         """Outputs for every sample, computed batch by batch with predict_step and no graph."""
         verbose = data.resolve_verbose(verbose, "predict")
-        steps = _check_steps(steps, "predict", "steps")
+        steps = validation.integer(steps, "predict", "steps", low=1, none=True)
         source = self._source(x, None, None, who="predict", batch_size=batch_size, shuffle=False, steps=steps,
                               labels=False)
         epochs_it = EpochIterator(source, steps)
