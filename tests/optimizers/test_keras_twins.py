@@ -12,6 +12,7 @@ from hypothesis.extra import numpy as hnp
 
 from minigrad import optimizers
 from minigrad.kernels import reference as R
+from minigrad.optimizers import schedules
 from minigrad.tensor import Tensor
 
 OPTIMIZERS = {cls.__name__.lower(): cls for cls in (getattr(optimizers, n) for n in optimizers.__all__)
@@ -31,7 +32,9 @@ RULE_OPTIONS: dict[str, dict[str, st.SearchStrategy]] = {
     "adamw": {**_ADAM, "weight_decay": st.floats(0.0, 0.5)},
     "adagrad": dict(initial_accumulator_value=st.floats(0.0, 1.0), epsilon=_EPSILON),
 }
-BASE_OPTIONS = dict(learning_rate=st.floats(1e-4, 0.5), weight_decay=st.none() | st.floats(0.0, 0.5),
+# a schedule is called with the step by both (its own formula is tested in test_schedules.py)
+SCHEDULES = st.builds(schedules.ExponentialDecay, st.floats(1e-3, 0.5), st.integers(1, 3), st.floats(0.5, 1.0))
+BASE_OPTIONS = dict(learning_rate=st.floats(1e-4, 0.5) | SCHEDULES, weight_decay=st.none() | st.floats(0.0, 0.5),
                     use_ema=st.booleans(), ema_momentum=st.floats(0.0, 0.999),
                     ema_overwrite_frequency=st.none() | st.integers(1, 3))
 CLIPPING = st.sampled_from(["clipnorm", "clipvalue", "global_clipnorm"])

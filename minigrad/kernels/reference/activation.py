@@ -1,9 +1,8 @@
 """NumPy/SciPy twins of kernels.activation: activations, softmax, log-softmax, softmax cross-entropy."""
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+from scipy import special
 
 __all__ = [
     "relu_forward", "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
@@ -16,18 +15,6 @@ __all__ = [
     "softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
     "sparse_softmax_cross_entropy_forward", "sparse_softmax_cross_entropy_backward",
 ]
-
-
-class _LazyScipySpecial:
-    """scipy.special, imported on first use: it costs ~100 ms, and `import minigrad` must stay fast."""
-
-    def __getattr__(self, name: str) -> Any:
-        from scipy import special
-
-        return getattr(special, name)
-
-
-_special = _LazyScipySpecial()
 
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
@@ -74,12 +61,12 @@ def selu_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def _gelu_tanh_gate(x: np.ndarray) -> np.ndarray:
     xc = np.clip(x, -50.0, 50.0)  # the gate is saturated long before; avoids x^3 overflow
-    return _special.expit(2 * np.sqrt(2 / np.pi) * (xc + 0.044715 * xc**3))
+    return special.expit(2 * np.sqrt(2 / np.pi) * (xc + 0.044715 * xc**3))
 
 
 def gelu_forward(x: np.ndarray, approximate: bool = False) -> np.ndarray:
     """x * Phi(x), or x * 0.5 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    gate = _gelu_tanh_gate(x) if approximate else _special.ndtr(x)
+    gate = _gelu_tanh_gate(x) if approximate else special.ndtr(x)
     return (x * gate).astype(x.dtype)
 
 
@@ -90,13 +77,13 @@ def gelu_backward(dy: np.ndarray, x: np.ndarray, approximate: bool = False) -> n
         d = g + xc * g * (1 - g) * 2 * np.sqrt(2 / np.pi) * (1 + 3 * 0.044715 * xc**2)
     else:
         xc = np.clip(x, -50.0, 50.0)
-        d = _special.ndtr(x) + xc * np.exp(-0.5 * xc**2) / np.sqrt(2 * np.pi)
+        d = special.ndtr(x) + xc * np.exp(-0.5 * xc**2) / np.sqrt(2 * np.pi)
     return (dy * d).astype(x.dtype)
 
 
 def sigmoid_forward(x: np.ndarray) -> np.ndarray:
     """1 / (1 + e^-x)."""
-    return _special.expit(x)
+    return special.expit(x)
 
 
 def sigmoid_backward(dy: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -131,17 +118,17 @@ def softplus_forward(x: np.ndarray) -> np.ndarray:
 
 def softplus_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
     """dy * sigmoid(x)."""
-    return dy * _special.expit(x)
+    return dy * special.expit(x)
 
 
 def silu_forward(x: np.ndarray) -> np.ndarray:
     """x * sigmoid(x)."""
-    return x * _special.expit(x)
+    return x * special.expit(x)
 
 
 def silu_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
     """dy * (s + x s (1 - s))."""
-    s = _special.expit(x)
+    s = special.expit(x)
     return dy * (s + x * s * (1 - s))
 
 

@@ -124,7 +124,7 @@ class KerasOptimizer:
     variable, else global_clipnorm, else clipvalue); w -= w * weight_decay * lr; the rule's
     update_step per variable; with use_ema, average = m*average + (1-m)*w over every variable
     (m = 0 on the first step) and the weights overwritten every ema_overwrite_frequency steps;
-    iterations += 1. learning_rate may be a callable of the step (a schedule).
+    iterations += 1. learning_rate may be a LearningRateSchedule: a callable of the step.
     """
 
     def __init__(self, name: str, **config: Any) -> None:
