@@ -1,7 +1,6 @@
 """Layer: check -> build once -> call, with Keras semantics; the layer registry."""
 from __future__ import annotations
 
-import re
 from contextvars import ContextVar
 from typing import Any, Sequence
 
@@ -15,10 +14,10 @@ from minigrad.layers._introspect import checked_build as _checked_build
 from minigrad.layers._introspect import checked_shape as _checked_shape
 from minigrad.layers.weight import InputSpec, Shape, Weight, new_weight
 from minigrad.ops import apply
-from minigrad.registry import Registry
+from minigrad.registry import Kind, snake_case
 from minigrad.tensor import Tensor
 
-__all__ = ["Layer", "Weight", "InputSpec", "Shape", "to_snake_case", "clear_names", "registry", "register",
+__all__ = ["Layer", "Weight", "InputSpec", "Shape", "clear_names", "registry", "register",
            "serialize_identifier", "resolve_kernel_bias", "kernel_bias_config"]
 
 _name_counts: dict[str, int] = {}
@@ -28,26 +27,8 @@ _name_counts: dict[str, int] = {}
 stored_weights: ContextVar[Any] = ContextVar("stored_weights", default=None)
 
 
-def to_snake_case(name: str) -> str:
-    """Keras' class -> layer name rule: 'Conv2D' -> 'conv2d', 'MaxPooling2D' -> 'max_pooling2d', 'ReLU' -> 're_lu'."""
-    s = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
-
-
-def _is_layer_class(obj: Any) -> bool:
-    return isinstance(obj, type) and issubclass(obj, Layer)
-
-
 def _is_layer(obj: Any) -> bool:
     return isinstance(obj, Layer)
-
-
-registry = Registry("layers", validate=_is_layer_class)
-
-
-def register(name: str, *, aliases: tuple[str, ...] = (), override: bool = False):
-    """Class decorator: register a Layer subclass under its Keras snake_case name."""
-    return registry.register(name, aliases=aliases, override=override)
 
 
 def _unique_name(base: str) -> str:
@@ -146,7 +127,7 @@ class Layer:
                             f"{', '.join(sorted(kwargs))}")
         if name is not None and (not isinstance(name, str) or not name):
             raise TypeError(f"{type(self).__name__}: name must be a non-empty str, received {name!r}")
-        self.name = name or _unique_name(to_snake_case(type(self).__name__))
+        self.name = name or _unique_name(snake_case(type(self).__name__))
         self.dtype = np.dtype("float32" if dtype is None else dtype)  # Keras: None is the float32 policy
         if activity_regularizer is not None:  # layers with their own argument (Dense, Conv) set it later
             from minigrad import regularizers
@@ -483,3 +464,5 @@ class Layer:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} '{self.name}' built={self.built}>"
 
+
+registry, register, get, serialize, deserialize = Kind("layers", Layer, instantiate=False).api()

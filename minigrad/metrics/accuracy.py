@@ -5,7 +5,8 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.metrics.base import MeanMetricWrapper, _class_axis, _registered_name, _same_rank, _sparse_labels, register
+from minigrad.metrics.base import (MeanMetricWrapper, _class_axis, _same_rank, _sparse_labels, register,
+                                   registry)
 
 __all__ = ["Accuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy", "BinaryAccuracy", "TopKCategoricalAccuracy",
            "SparseTopKCategoricalAccuracy"]
@@ -79,7 +80,7 @@ class _TopK(MeanMetricWrapper):
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"{type(self).__name__}: k must be a positive int, received {k!r}")
         self.k = k
-        super().__init__(self._values, name=name or _registered_name(type(self)), dtype=dtype)
+        super().__init__(self._values, name=name or registry.default_name(type(self)), dtype=dtype)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "k": self.k}
