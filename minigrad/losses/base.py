@@ -14,6 +14,7 @@ __all__ = ["Loss", "LossFunctionWrapper", "EPSILON", "registry", "register", "ge
 EPSILON = 1e-7  # Keras' backend epsilon
 _REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum", "none", None)
 
+
 class Loss:
     """Base loss: `call(y_true, y_pred)` gives per-sample values, `__call__` reduces them (mean)."""
 

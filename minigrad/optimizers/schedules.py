@@ -10,6 +10,7 @@ __all__ = ["LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "Piec
            "PolynomialDecay", "CosineDecay", "CosineDecayRestarts", "registry", "register", "serialize", "deserialize",
            "get"]
 
+
 def _number(owner: str, name: str, value: Any, *, positive: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise TypeError(f"{owner}: expected {name} to be a finite number, received {value!r}")

@@ -16,15 +16,9 @@ _REGISTRIES: dict[str, "Registry"] = {}
 class Registry(Naming):
     """Names -> objects of one kind (ops, layers, regularizers, ...), built-in and plugin."""
 
-    def __init__(
-        self,
-        kind: str,
-        *,
-        validate: Callable[[Any], bool] | None = None,
-        on_register: Callable[[str, Any], Any] | None = None,
-        snake_class_names: bool = False,
-    ) -> None:
-        self.kind = kind
+    def __init__(self, kind: str, *, validate: Callable[[Any], bool] | None = None,
+                 on_register: Callable[[str, Any], Any] | None = None, snake_class_names: bool = False) -> None:
+        self.kind, self.group = kind, f"minigrad.{kind}"
         self.singular = kind[:-2] if kind.endswith("sses") else kind.removesuffix("s")  # losses -> loss
         self._validate = validate
         self._on_register = on_register
@@ -32,12 +26,8 @@ class Registry(Naming):
         self._builtins: dict[str, Any] = {}
         self._aliases: dict[str, str] = {}  # alias or ClassName -> registered name
         self._folded: dict[str, str] | None = None  # casefolded names and aliases -> name, built on use
-        self.plugins = PluginGroup(kind, self.singular, self._builtin_key, self._adopt)
+        self.plugins = PluginGroup(self.group, self.singular, self._builtin_key, self._adopt)
         _REGISTRIES.setdefault(kind, self)  # the first registry of a kind is the public one
-
-    @property
-    def group(self) -> str:
-        return self.plugins.group
 
     def register(self, name: str, obj: Any = None, *, aliases: tuple[str, ...] = (), override: bool = False):
         """Register obj under name (usable as a decorator); a name taken twice needs override=True."""
@@ -76,12 +66,10 @@ class Registry(Naming):
             raise TypeError(f"{self.kind}: expected a name (str), received {type(name).__name__}")
         if name in self._builtins:  # the hot path: no normalisation, no plugin listing
             return self._builtins[name]
-        if ":" in name:
-            return self.plugins.load(self.plugins.qualified(name, self._suggest))
-        key = self._builtin_key(name)
+        entries = self._plugin_entries(name)
+        key = None if entries else self._builtin_key(name)
         if key is not None:
             return self._builtins[key]
-        entries = self.plugins.matching(name)
         if not entries:
             custom = custom_objects()  # user classes: registered or custom_objects
             found = custom.custom_lookup(self, name) if custom is not None else None
@@ -98,17 +86,21 @@ class Registry(Naming):
             )
         return self.plugins.load(entries[0])
 
+    def _plugin_entries(self, name: str) -> list[PluginEntry]:
+        """The entries name stands for: one for 'distribution:name', none for a built-in (imports nothing)."""
+        if ":" in name:
+            return [self.plugins.qualified(name, self._suggest)]
+        return [] if self._builtin_key(name) is not None else self.plugins.matching(name)
+
     def __contains__(self, name: object) -> bool:
         """True when name resolves to exactly one built-in or plugin entry (imports nothing)."""
         if not isinstance(name, str):
             return False
-        if ":" in name:
-            try:
-                self.plugins.qualified(name, self._suggest)
-            except UnknownNameError:
-                return False
-            return True
-        return self._builtin_key(name) is not None or len(self.plugins.matching(name)) == 1
+        try:
+            entries = self._plugin_entries(name)
+        except UnknownNameError:
+            return False
+        return len(entries) == 1 or (not entries and self._builtin_key(name) is not None)
 
     def names(self, *, plugins: bool = True) -> list[str]:
         """Sorted names: built-ins, plus plugin entry names unless plugins=False (imports nothing)."""
@@ -116,23 +108,16 @@ class Registry(Naming):
 
     def provider(self, name: str) -> str | None:
         """None for a built-in, else the plugin distribution(s) providing name (imports nothing)."""
-        if ":" in name:
-            return self.plugins.qualified(name, self._suggest).distribution
-        if self._builtin_key(name) is not None:
-            return None
-        entries = self.plugins.matching(name)
-        if not entries:
+        entries = self._plugin_entries(name)
+        if not entries and self._builtin_key(name) is None:
             raise UnknownNameError(self._unknown_message(name))
-        return " / ".join(e.distribution for e in entries)
+        return " / ".join(e.distribution for e in entries) or None
 
     def plugin_provider(self, name: str) -> tuple[str, str] | None:
         """(distribution, version) when name is one plugin's entry; None for built-ins, unknown or
         ambiguous names (imports nothing)."""
         try:
-            if ":" in name:
-                e = self.plugins.qualified(name, self._suggest)
-                return e.distribution, e.version
-            entries = [] if self._builtin_key(name) is not None else self.plugins.matching(name)
+            entries = self._plugin_entries(name)
         except UnknownNameError:
             return None
         return (entries[0].distribution, entries[0].version) if len(entries) == 1 else None

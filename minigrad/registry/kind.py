@@ -25,8 +25,7 @@ class Kind:
         self.registry = Registry(kind, validate=self.accepts, on_register=on_register,
                                  snake_class_names=snake_class_names)
 
-    def api(self) -> tuple[Registry, Callable[..., Any], Callable[[Any], Any], Callable[[Any], Any],
-                           Callable[[Any], Any]]:
+    def api(self) -> tuple[Registry, Callable[..., Any], Callable[[Any], Any], Callable[..., Any], Callable[..., Any]]:
         """(registry, register, get, serialize, deserialize), the names each kind's module exports."""
         return self.registry, self.registry.register, self.get, self.serialize, self.deserialize
 

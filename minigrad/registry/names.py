@@ -28,10 +28,7 @@ def normalize_dist(name: str) -> str:
 
 
 def custom_objects() -> Any:
-    """minigrad.saving.serialization (the user's custom objects) if imported, else None; imports nothing.
-
-    Custom objects live there and cannot exist before it is imported (minigrad's __init__ imports it).
-    """
+    """minigrad.saving.serialization, home of the user's custom objects, once imported (minigrad does)."""
     return sys.modules.get("minigrad.saving.serialization")
 
 

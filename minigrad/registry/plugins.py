@@ -86,17 +86,17 @@ class PluginEntry:
         return self.value.partition(":")[0].strip()
 
     @property
-    def attr(self) -> str:
-        """Last attribute of 'module:Outer.attr' ('' when the entry names a module)."""
-        return self.value.partition(":")[2].split("[")[0].strip().rpartition(".")[2]
+    def attrs(self) -> list[str]:
+        """'module:Outer.attr [extra]' -> ['Outer', 'attr'] ([] when the entry names a module)."""
+        return [a for a in self.value.partition(":")[2].split("[")[0].strip().split(".") if a]
 
     def imported(self) -> Any:
         """The object the entry names if its module is already imported, else None (imports nothing)."""
         if self.obj is not None or self.error is not None:
             return self.obj
         found = sys.modules.get(self.module)
-        for part in filter(None, self.value.partition(":")[2].split("[")[0].strip().split(".")):
-            found = getattr(found, part, None)
+        for part in self.attrs:
+            found = getattr(found, part, None)  # None stays None: the module is not imported
         return found
 
     def belongs_to(self, distribution: str) -> bool:
@@ -106,9 +106,9 @@ class PluginEntry:
 class PluginGroup:
     """The entries of one group `minigrad.<kind>`, listed on first use and each imported on first use."""
 
-    def __init__(self, kind: str, singular: str, builtin_key: Callable[[str], str | None],
+    def __init__(self, group: str, singular: str, builtin_key: Callable[[str], str | None],
                  adopt: Callable[[str, Any], Any]) -> None:
-        self.group = f"minigrad.{kind}"
+        self.group = group
         self._singular = singular
         self._builtin_key = builtin_key  # the built-in answering to a name, or None (names are reserved)
         self._adopt = adopt  # checks and converts a loaded object, raising TypeError for the wrong kind
@@ -123,13 +123,13 @@ class PluginGroup:
     def table(self) -> dict[str, list[PluginEntry]]:
         """Entry name -> its entries (several when plugins conflict); lists the group once."""
         if self._table is None:
-            self._table = self._list()
+            self._list()
         return self._table
 
     def all(self) -> list[PluginEntry]:
         return [e for entries in self.table().values() for e in entries]
 
-    def _list(self) -> dict[str, list[PluginEntry]]:
+    def _list(self) -> None:
         global _duplicates_checked
         if self._source is not None:
             eps = self._source(self.group)
@@ -149,11 +149,8 @@ class PluginGroup:
                 version=getattr(dist, "version", None) or "?", entry_point=ep))
         self._table = table
         self.reserve()
-        for entries in table.values():
-            if len(entries) > 1:
-                for e in entries:
-                    e.status = "conflict"
-        return table
+        for e in (e for entries in table.values() if len(entries) > 1 for e in entries):
+            e.status = "conflict"
 
     def reserve(self) -> None:
         """Move listed entries whose name a built-in already answers to to the reserved list."""
@@ -175,7 +172,7 @@ class PluginGroup:
         entries = table.get(name) or table.get(snake_case(name))
         if entries:
             return entries
-        return [e for e in self.all() if e.attr == name]
+        return [e for e in self.all() if e.attrs[-1:] == [name]]
 
     def narrow(self, entries: list[PluginEntry]) -> list[PluginEntry]:
         """Of several providers: the allowed ones (only_plugins), then the caller's own distribution."""
