@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from minigrad.ops import apply
-from minigrad.registry import Registry
+from minigrad.registry import Kind
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -17,12 +17,26 @@ __all__ = [
     "registry", "register", "get", "serialize", "deserialize",
 ]
 
-registry = Registry("activations", validate=callable)
+
+class _Activations(Kind):
+    """Activations are functions (or callable objects): get(None) is linear, a function saves as its name."""
+
+    def get(self, identifier: Any) -> Callable[[Tensor], Tensor]:
+        """None -> linear; a name ('relu', 'Swish', 'dist:name'), a callable or a serialized dict -> the activation."""
+        return linear if identifier is None else super().get(identifier)
+
+    def serialize(self, activation: Callable[[Tensor], Tensor]) -> str | dict[str, Any]:
+        """The registered name (an object with get_config() serializes to a registry dict)."""
+        if hasattr(activation, "get_config") and not isinstance(activation, type):
+            return self.registry.serialize(activation)
+        return self.registry.name_of(activation)[0]
+
+    def deserialize(self, entry: str | dict[str, Any]) -> Callable[[Tensor], Tensor]:
+        """Inverse of serialize()."""
+        return self.get(entry) if isinstance(entry, str) else self.registry.deserialize(entry)
 
 
-def register(name: str, *, aliases: tuple[str, ...] = (), override: bool = False):
-    """Decorator: register an activation (a function or callable class) under name."""
-    return registry.register(name, aliases=aliases, override=override)
+registry, register, get, serialize, deserialize = _Activations("activations", None, functions=True).api()
 
 
 @register("relu")
@@ -130,30 +144,3 @@ def exponential(x: Tensor) -> Tensor:
 def linear(x: Tensor) -> Tensor:
     """The identity (a layer without activation is linear)."""
     return x
-
-
-def get(identifier: Any) -> Callable[[Tensor], Tensor]:
-    """None -> linear; a name ('relu', 'Swish', 'dist:name') or a callable -> the activation."""
-    if identifier is None:
-        return linear
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        identifier = registry.get(identifier)
-        return identifier() if isinstance(identifier, type) else identifier
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"activations.get: expected None, a name or a callable, received {identifier!r}")
-
-
-def serialize(activation: Callable[[Tensor], Tensor]) -> str | dict[str, Any]:
-    """The registered name (an object with get_config() serializes to a registry dict)."""
-    if hasattr(activation, "get_config") and not isinstance(activation, type):
-        return registry.serialize(activation)
-    name, _ = registry.name_of(activation)
-    return name
-
-
-def deserialize(entry: str | dict[str, Any]) -> Callable[[Tensor], Tensor]:
-    """Inverse of serialize()."""
-    return get(entry) if isinstance(entry, str) else registry.deserialize(entry)

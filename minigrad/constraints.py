@@ -11,27 +11,12 @@ import numpy as np
 
 from minigrad import validation
 from minigrad._ext._tensor import TensorBase
-from minigrad.registry import Registry
+from minigrad.registry import Kind
 
 __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "max_norm", "min_max_norm", "non_neg",
            "unit_norm", "registry", "register", "get", "serialize", "deserialize"]
 
 _EPSILON = 1e-7  # Keras' backend epsilon: keeps zero columns at zero instead of 0/0
-
-
-def _is_constraint(obj: Any) -> bool:
-    return (isinstance(obj, type) and issubclass(obj, Constraint)) or callable(obj)
-
-
-registry = Registry("constraints", validate=_is_constraint)
-
-
-def register(name: str, *, aliases: tuple[str, ...] = (), override: bool = False):
-    """Class decorator: register a Constraint under a snake_case name (its class name also resolves)."""
-    def decorate(cls: type) -> type:
-        registry.register(name, cls, aliases=aliases, override=override)
-        return cls
-    return decorate
 
 
 def _array(w: Any) -> np.ndarray:
@@ -66,6 +51,9 @@ class Constraint:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
+
+
+registry, register, get, serialize, deserialize = Kind("constraints", Constraint, functions=True).api()
 
 
 @register("max_norm")
@@ -136,12 +124,3 @@ class MinMaxNorm(Constraint):
 
 # Keras' lowercase names are the classes themselves: constraints.max_norm(3) is MaxNorm(3)
 max_norm, min_max_norm, non_neg, unit_norm = MaxNorm, MinMaxNorm, NonNeg, UnitNorm
-
-
-def get(identifier: Any) -> Constraint | None:
-    """None, a Constraint or callable, a class, a name ('max_norm', 'NonNeg', 'dist:name') or a dict."""
-    return registry.resolve(identifier, Constraint)
-
-
-serialize = registry.serialize
-deserialize = registry.deserialize

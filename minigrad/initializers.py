@@ -14,7 +14,7 @@ import numpy as np
 
 from minigrad import random as _random
 from minigrad import validation
-from minigrad.registry import Registry
+from minigrad.registry import Kind
 
 __all__ = [
     "Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform", "TruncatedNormal",
@@ -22,21 +22,6 @@ __all__ = [
     "LecunNormal", "Orthogonal", "Identity", "compute_fans", "registry", "register", "get",
     "serialize", "deserialize",
 ]
-
-
-def _is_initializer(obj: Any) -> bool:
-    return (isinstance(obj, type) and issubclass(obj, Initializer)) or callable(obj)
-
-
-registry = Registry("initializers", validate=_is_initializer)
-
-
-def register(name: str, *, aliases: tuple[str, ...] = (), override: bool = False):
-    """Class decorator: register an Initializer under a snake_case name (its class name also resolves)."""
-    def decorate(cls: type) -> type:
-        registry.register(name, cls, aliases=aliases, override=override)
-        return cls
-    return decorate
 
 
 def compute_fans(shape: Sequence[int]) -> tuple[int, int]:
@@ -71,6 +56,9 @@ class Initializer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+registry, register, get, serialize, deserialize = Kind("initializers", Initializer, functions=True).api()
 
 
 def _truncated(rng: np.random.Generator, shape: tuple[int, ...], mean: float, stddev: float) -> np.ndarray:
@@ -263,12 +251,3 @@ class Identity(Initializer):
 
     def get_config(self) -> dict[str, Any]:
         return {"gain": self.gain}
-
-
-def get(identifier: Any) -> Any:
-    """None, an Initializer, a class, a name or a serialized dict -> an initializer (or None)."""
-    return registry.resolve(identifier, Initializer)
-
-
-serialize = registry.serialize
-deserialize = registry.deserialize

@@ -7,26 +7,13 @@ import numpy as np
 
 from minigrad.ops import apply
 from minigrad import validation
-from minigrad.registry import Registry
+from minigrad.registry import Kind
 from minigrad.tensor import Tensor
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "l1", "l2", "l1_l2", "orthogonal_regularizer",
            "registry", "register", "get", "serialize", "deserialize"]
 
 
-def _is_regularizer(obj: Any) -> bool:
-    return (isinstance(obj, type) and issubclass(obj, Regularizer)) or callable(obj)
-
-
-registry = Registry("regularizers", validate=_is_regularizer)
-
-
-def register(name: str, *, aliases: tuple[str, ...] = (), override: bool = False):
-    """Class decorator: register a Regularizer under a snake_case name (its class name also resolves)."""
-    def decorate(cls: type) -> type:
-        registry.register(name, cls, aliases=aliases, override=override)
-        return cls
-    return decorate
 
 
 def _tensor(x: Any) -> Tensor:
@@ -48,6 +35,9 @@ class Regularizer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
+
+
+registry, register, get, serialize, deserialize = Kind("regularizers", Regularizer, functions=True).api()
 
 
 @register("l1")
@@ -130,12 +120,3 @@ class OrthogonalRegularizer(Regularizer):
 
 # Keras' lowercase names are the classes themselves: regularizers.l2(1e-4) is L2(1e-4)
 l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
-
-
-def get(identifier: Any) -> Regularizer | None:
-    """None, a Regularizer or callable, a class, a name ('l2', 'L1L2', 'dist:name') or a dict."""
-    return registry.resolve(identifier, Regularizer)
-
-
-serialize = registry.serialize
-deserialize = registry.deserialize

@@ -6,7 +6,6 @@ import pytest
 from scipy.special import erf
 
 from minigrad import activations
-from minigrad.errors import UnknownNameError
 from minigrad.testing import gradcheck
 
 X = np.array([[-3.0, -1.0, -0.2, 0.3, 1.5, 4.0]])
@@ -48,16 +47,3 @@ def test_keras_general_relu() -> None:
     y = activations.relu(x, negative_slope=0.5, max_value=2.0, threshold=0.5).data
     np.testing.assert_allclose(y, [-1.25, -0.05, 0.6, 2.0])
     gradcheck(lambda t: activations.relu(t, negative_slope=0.5, max_value=2.0, threshold=0.5), x, name="relu")
-
-
-def test_registry_get_and_serialize() -> None:
-    assert activations.get(None) is activations.linear
-    assert activations.get("Swish") is activations.silu
-    assert activations.serialize(activations.swish) == "silu"
-    assert activations.deserialize(activations.serialize(activations.gelu)) is activations.gelu
-    fn = lambda x: x * 2  # noqa: E731
-    assert activations.get(fn) is fn
-    with pytest.raises(UnknownNameError, match="relu"):
-        activations.get("rleu")
-    with pytest.raises(TypeError):
-        activations.get(3)

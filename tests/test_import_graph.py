@@ -24,11 +24,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("distributed", "testing"): "distributed's collective ops carry their strategy like every op (ops -> testing)",
     ("ops", "losses"): "keras.ops' crossentropy functions (ops/nn.py) are the loss classes with "
                        "reduction='none' (helper ops, issue 16 item 4)",
-    ("registry", "saving"): "user classes registered with saving.register_keras_serializable: the "
-                            "names/serialization split of the registry (helper registry, issue 16 item 2)",
-    ("losses", "saving"): "default_name lives in saving.serialization until the registry's names module "
-                          "takes it (helper registry, issue 16 item 2)",
-    ("metrics", "saving"): "the same default_name as losses (helper registry, issue 16 item 2)",
 }
 
 

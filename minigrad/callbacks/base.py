@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from minigrad.registry import Registry
+from minigrad.registry import Kind
 
 if TYPE_CHECKING:  # annotations only: callback_list imports this module
     from minigrad.callbacks.callback_list import CallbackList
@@ -78,35 +78,4 @@ class Callback:
         return f"<{type(self).__name__}>"
 
 
-def _is_callback_class(obj: Any) -> bool:
-    return isinstance(obj, type) and issubclass(obj, Callback)
-
-
-registry = Registry("callbacks", validate=_is_callback_class)
-register = registry.register
-
-
-def get(identifier: Any) -> Callback:
-    """Callback instance from an instance, class, registered name or serialized dict."""
-    if isinstance(identifier, Callback):
-        return identifier
-    if _is_callback_class(identifier):
-        return identifier()
-    if isinstance(identifier, str):
-        return registry.get(identifier)()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    raise TypeError(
-        f"callbacks.get: expected a Callback, Callback class, name or config dict, "
-        f"received {type(identifier).__name__}"
-    )
-
-
-def serialize(callback: Callback) -> dict[str, Any]:
-    """{'kind', 'name', 'config', 'provider'?} of a registered callback."""
-    return registry.serialize(callback)
-
-
-def deserialize(entry: dict[str, Any]) -> Callback:
-    """Rebuild a callback from serialize()'s dict, resolving its class only through the registry."""
-    return registry.deserialize(entry)
+registry, register, get, serialize, deserialize = Kind("callbacks", Callback).api()

@@ -20,7 +20,7 @@ def _summary_writer_class() -> Any:
     return SummaryWriter
 
 
-@register("tensorboard", aliases=("tensor_board",))
+@register("tensorboard")
 class TensorBoard(Callback):
     """Keras TensorBoard layout: `log_dir/train` and `log_dir/validation` runs with `epoch_<metric>`
     scalars (validation keys without their `val_` prefix, so both runs share one chart), plus

@@ -7,7 +7,7 @@ from minigrad.callbacks._util import is_bad_number
 from minigrad.callbacks.base import Callback, Logs, register
 
 
-@register("terminate_on_nan", aliases=("terminate_on_na_n",))
+@register("terminate_on_nan")
 class TerminateOnNaN(Callback):
     """Set `model.stop_training` (and warn) when a train batch's `loss` is NaN or +-inf."""
 

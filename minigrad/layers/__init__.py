@@ -5,9 +5,7 @@ the class name works too), built-in and plugin alike: `layers.get("Conv2D")` ret
 """
 from __future__ import annotations
 
-from typing import Any
-
-from minigrad.layers.base import InputSpec, Layer, Weight, clear_names, register, registry
+from minigrad.layers.base import InputSpec, Layer, Weight, clear_names, deserialize, get, register, registry, serialize
 from minigrad.layers.core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape
 from minigrad.layers.conv import Conv1D, Conv2D, DepthwiseConv2D
 from minigrad.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose
@@ -36,24 +34,3 @@ __all__ = [
     "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
     "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
 ]
-
-
-def get(identifier: Any) -> Any:
-    """A layer class from a name ('conv2d', 'Conv2D', 'dist:name'), a class, an instance or a config dict."""
-    if isinstance(identifier, Layer) or (isinstance(identifier, type) and issubclass(identifier, Layer)):
-        return identifier
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        return registry.get(identifier)
-    raise TypeError(f"layers.get: expected a layer name, class, instance or config dict, received {identifier!r}")
-
-
-def serialize(layer: Layer) -> dict[str, Any]:
-    """{'kind': 'layers', 'name', 'config'[, 'provider']}: rebuilt only through the registry."""
-    return registry.serialize(layer)
-
-
-def deserialize(entry: dict[str, Any]) -> Layer:
-    """A fresh (unbuilt) layer from serialize()'s dict."""
-    return registry.deserialize(entry)

@@ -1,7 +1,6 @@
 """Layer: check -> build once -> call, with Keras semantics; the layer registry."""
 from __future__ import annotations
 
-import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -14,30 +13,16 @@ from minigrad.layers.kernel_bias import Identifier
 from minigrad.layers.tracking import Tracking, require_init
 from minigrad.layers.weight import InputSpec, Shape, Weight
 from minigrad.ops import apply
-from minigrad.registry import Registry
+from minigrad.registry import Kind, snake_case
 from minigrad.tensor import Tensor
 
-__all__ = ["Layer", "Weight", "InputSpec", "Shape", "to_snake_case", "clear_names", "registry", "register"]
+__all__ = ["Layer", "Weight", "InputSpec", "Shape", "clear_names", "registry", "register"]
 
 _name_counts: dict[str, int] = {}
 
 
-def to_snake_case(name: str) -> str:
-    """Keras' class -> layer name rule: 'Conv2D' -> 'conv2d', 'MaxPooling2D' -> 'max_pooling2d', 'ReLU' -> 're_lu'."""
-    s = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
-
-
-def _is_layer_class(obj: Any) -> bool:
-    return isinstance(obj, type) and issubclass(obj, Layer)
-
-
-registry = Registry("layers", validate=_is_layer_class)
-
-
-def register(name: str, *, aliases: tuple[str, ...] = (), override: bool = False):
-    """Class decorator: register a Layer subclass under its Keras snake_case name."""
-    return registry.register(name, aliases=aliases, override=override)
+def _is_layer(obj: Any) -> bool:
+    return isinstance(obj, Layer)
 
 
 def _unique_name(base: str) -> str:
@@ -103,7 +88,7 @@ class Layer(Tracking):
                             f"{', '.join(sorted(kwargs))}")
         if name is not None and (not isinstance(name, str) or not name):
             raise TypeError(f"{type(self).__name__}: name must be a non-empty str, received {name!r}")
-        self.name = name or _unique_name(to_snake_case(type(self).__name__))
+        self.name = name or _unique_name(snake_case(type(self).__name__))
         self.dtype = np.dtype("float32" if dtype is None else dtype)  # Keras: None is the float32 policy
         if activity_regularizer is not None:  # layers with their own argument (Dense, Conv) set it later
             self.activity_regularizer = activity_regularizer
@@ -310,3 +295,5 @@ class Layer(Tracking):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} '{self.name}' built={self.built}>"
 
+
+registry, register, get, serialize, deserialize = Kind("layers", Layer, instantiate=False).api()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minigrad.losses.base import EPSILON, Loss, LossFunctionWrapper, register, registry, registry_name
+from minigrad.losses.base import EPSILON, Loss, LossFunctionWrapper, deserialize, get, register, registry, serialize
 from minigrad.losses.hinge import CategoricalHinge, Hinge, SquaredHinge
 from minigrad.losses.overlap import Dice, Tversky
 from minigrad.losses.probabilistic import (BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
@@ -21,7 +21,7 @@ __all__ = ["Loss", "LossFunctionWrapper", "EPSILON", "CategoricalCrossentropy", 
            "BinaryCrossentropy", "KLDivergence", "Poisson", "MeanSquaredError", "MeanAbsoluteError", "Huber",
            "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "LogCosh", "CosineSimilarity", "Hinge",
            "SquaredHinge", "CategoricalHinge", "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy", "Dice",
-           "Tversky", "registry", "register", "registry_name", "get", "serialize",
+           "Tversky", "registry", "register", "get", "serialize",
            "deserialize", "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
            "mean_squared_logarithmic_error", "huber", "log_cosh", "cosine_similarity", "kl_divergence", "poisson",
            "hinge", "squared_hinge", "categorical_hinge", "categorical_crossentropy",
@@ -155,45 +155,3 @@ MAPE = mape = mean_absolute_percentage_error
 MSLE = msle = mean_squared_logarithmic_error
 KLD = kld = kl_divergence
 logcosh = log_cosh
-
-
-def serialize(loss: Loss) -> dict[str, Any]:
-    """{'kind', 'name', 'config'[, 'provider']} of a loss; a wrapped function is saved by its name
-    (a user's function loads again through custom_objects or register_keras_serializable, as Keras)."""
-    if isinstance(loss, LossFunctionWrapper):
-        entry = registry.serialize(loss.fn)
-        entry["wrapper"] = {"name": loss.name, "reduction": loss.reduction}
-        return entry
-    return registry.serialize(loss)
-
-
-def deserialize(entry: dict[str, Any]) -> Loss:
-    """A loss from serialize()'s dict, resolved through the registry only."""
-    if isinstance(entry, dict) and "wrapper" in entry:
-        wrapper = entry["wrapper"]
-        if not isinstance(wrapper, dict) or set(wrapper) - {"name", "reduction"} or not all(
-                isinstance(v, str) for v in wrapper.values()):
-            raise ValueError(f"losses: a wrapped function's entry must hold str 'name' and 'reduction', "
-                             f"received {wrapper!r}")
-        fn = registry.deserialize({k: v for k, v in entry.items() if k != "wrapper"})
-        if isinstance(fn, Loss) or not callable(fn):
-            raise ValueError(f"losses: '{entry['name']}' is not a loss function")
-        return LossFunctionWrapper(fn, **wrapper)
-    return registry.deserialize(entry)
-
-
-def get(identifier: Any) -> Loss | None:
-    """None -> None; instance -> itself; class or name -> instance with defaults; dict -> deserialize."""
-    if identifier is None or isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Loss):
-        return identifier()
-    if isinstance(identifier, str):
-        obj = registry.get(identifier)
-        return obj() if isinstance(obj, type) else LossFunctionWrapper(obj, name=identifier)
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if callable(identifier):
-        return LossFunctionWrapper(identifier)
-    raise TypeError(f"losses.get: expected None, a Loss, its class, a name, a config dict or a function, "
-                    f"received {type(identifier).__name__}")

@@ -6,30 +6,21 @@ from typing import Any, Callable
 import numpy as np
 
 from minigrad import validation
-from minigrad.registry import Registry
+from minigrad.registry import Kind
 from minigrad.tensor import Tensor, TensorBase
 
-__all__ = ["Loss", "LossFunctionWrapper", "EPSILON", "registry", "register", "registry_name"]
+__all__ = ["Loss", "LossFunctionWrapper", "EPSILON", "registry", "register", "get",
+           "serialize", "deserialize"]
 
 EPSILON = 1e-7  # Keras' backend epsilon
 _REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum", "none", None)
-
-registry = Registry("losses", validate=lambda obj: (isinstance(obj, type) and issubclass(obj, Loss)) or callable(obj))
-
-
-def register(name: str, *, aliases: tuple[str, ...] = (), override: bool = False):
-    """Class decorator: register a Loss subclass under a snake_case name."""
-    def decorate(cls: type) -> type:
-        registry.register(name, cls, aliases=aliases, override=override)
-        return cls
-    return decorate
 
 
 class Loss:
     """Base loss: `call(y_true, y_pred)` gives per-sample values, `__call__` reduces them (mean)."""
 
     def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size") -> None:
-        self.name = name or registry_name(type(self))
+        self.name = name or registry.default_name(type(self))
         self.reduction = validation.choice(reduction, _REDUCTIONS, type(self).__name__, "reduction")
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
@@ -101,13 +92,6 @@ class Loss:
         return f"<{type(self).__name__} name={self.name!r}>"
 
 
-def registry_name(cls: type) -> str:
-    """The registered name, else Keras' default for a custom class: its snake_case name."""
-    from minigrad.saving import serialization
-
-    return serialization.default_name(registry, cls)
-
-
 class LossFunctionWrapper(Loss):
     """A plain function fn(y_true, y_pred) -> per-sample Tensor, reduced like any loss."""
 
@@ -119,3 +103,32 @@ class LossFunctionWrapper(Loss):
     def call(self, y_true: np.ndarray, y_pred: Tensor) -> Tensor:
         out = self.fn(y_true, y_pred)
         return out if isinstance(out, TensorBase) else Tensor(np.asarray(out))
+
+
+class _Losses(Kind):
+    """Losses: a registered function comes wrapped in a LossFunctionWrapper, saved with the wrapper's settings."""
+
+    def serialize(self, loss: Loss) -> dict[str, Any]:
+        """{'kind', 'name', 'config'[, 'provider']} of a loss; a wrapped function is saved by its name
+        (a user's function loads again through custom_objects or register_keras_serializable, as Keras)."""
+        if not isinstance(loss, LossFunctionWrapper):
+            return self.registry.serialize(loss)
+        return {**self.registry.serialize(loss.fn), "wrapper": {"name": loss.name, "reduction": loss.reduction}}
+
+    def deserialize(self, entry: dict[str, Any]) -> Loss:
+        """A loss from serialize()'s dict, resolved through the registry only."""
+        if not (isinstance(entry, dict) and "wrapper" in entry):
+            return self.registry.deserialize(entry)
+        wrapper = entry["wrapper"]
+        if not isinstance(wrapper, dict) or set(wrapper) - {"name", "reduction"} or not all(
+                isinstance(v, str) for v in wrapper.values()):
+            raise ValueError(f"losses: a wrapped function's entry must hold str 'name' and 'reduction', "
+                             f"received {wrapper!r}")
+        fn = self.registry.deserialize({k: v for k, v in entry.items() if k != "wrapper"})
+        if isinstance(fn, Loss) or not callable(fn):
+            raise ValueError(f"losses: '{entry['name']}' is not a loss function")
+        return LossFunctionWrapper(fn, **wrapper)
+
+
+registry, register, get, serialize, deserialize = _Losses(
+    "losses", Loss, functions=True, wrap=LossFunctionWrapper).api()

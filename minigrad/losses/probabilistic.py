@@ -136,7 +136,7 @@ class SparseCategoricalCrossentropy(Loss):
         return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": self.ignore_class}
 
 
-@register("binary_crossentropy")
+@register("binary_crossentropy", aliases=("bce",))
 class BinaryCrossentropy(_SmoothedCrossentropy):
     """-(y log p + (1-y) log(1-p)) averaged over the last axis; y_true in [0, 1] of y_pred's shape."""
 

@@ -11,7 +11,9 @@ from typing import Any
 from minigrad.metrics.accuracy import (Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
                                        SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy)
 from minigrad.metrics.auc import AUC
-from minigrad.metrics.base import Mean, MeanMetricWrapper, Metric, MetricVariable, Sum, _array, register, registry
+from minigrad.metrics.base import (Mean, MeanMetricWrapper, Metric, MetricVariable, Sum, _array, deserialize, register,
+                                   registry, serialize)
+from minigrad.metrics.base import get as _get
 from minigrad.metrics.confusion import (FalseNegatives, FalsePositives, Precision, PrecisionAtRecall, Recall,
                                         RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
                                         TrueNegatives, TruePositives)
@@ -77,35 +79,13 @@ class _InferredAccuracy(Metric):
         return 0.0 if self.inner is None else self.inner.result()
 
 
-def serialize(metric: Metric) -> dict[str, Any]:
-    """{'kind', 'name', 'config'[, 'provider']} of a metric."""
-    return registry.serialize(metric)
-
-
-def deserialize(entry: dict[str, Any]) -> Metric:
-    """A metric from serialize()'s dict, resolved through the registry only."""
-    return registry.deserialize(entry)
-
-
 def get(identifier: Any, *, loss: Any = None, y_shape: Any = None, y_pred_shape: Any = None) -> Metric | None:
     """None -> None; instance -> itself; class/name -> instance (named after the string); dict; function.
 
     'accuracy' / 'acc' become binary, sparse or categorical accuracy (named 'accuracy' / 'acc') from the
     loss or the label and prediction shapes, as Keras' compile does.
     """
-    if identifier is None or isinstance(identifier, Metric):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Metric):
-        return identifier()
-    if isinstance(identifier, str):
-        if identifier in ("accuracy", "acc"):
-            cls = _accuracy_class(loss, y_shape, y_pred_shape)
-            return cls(name=identifier) if cls is not None else _InferredAccuracy(name=identifier)
-        return registry.get(identifier)(name=identifier)
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if callable(identifier):
-        return MeanMetricWrapper(identifier)
-    raise TypeError(f"metrics.get: expected None, a Metric, its class, a name, a config dict or a function, "
-                    f"received {type(identifier).__name__}")
-
+    if isinstance(identifier, str) and identifier in ("accuracy", "acc"):
+        cls = _accuracy_class(loss, y_shape, y_pred_shape)
+        return cls(name=identifier) if cls is not None else _InferredAccuracy(name=identifier)
+    return _get(identifier)

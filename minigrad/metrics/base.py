@@ -6,21 +6,11 @@ from typing import Any, Callable
 import numpy as np
 
 from minigrad.layers.weight import Weight
-from minigrad.registry import Registry
+from minigrad.registry import Kind
 from minigrad.tensor import TensorBase
 
-__all__ = ["Metric", "MetricVariable", "Mean", "Sum", "MeanMetricWrapper", "registry", "register"]
-
-registry = Registry("metrics", validate=lambda obj: isinstance(obj, type) and issubclass(obj, Metric))
-
-
-def register(name: str, *, aliases: tuple[str, ...] = (), override: bool = False):
-    """Class decorator: register a Metric subclass under a snake_case name."""
-    def decorate(cls: type) -> type:
-        registry.register(name, cls, aliases=aliases, override=override)
-        return cls
-    return decorate
-
+__all__ = ["Metric", "MetricVariable", "Mean", "Sum", "MeanMetricWrapper", "registry", "register", "get", "serialize",
+           "deserialize"]
 
 def _array(owner: str, what: str, a: Any) -> np.ndarray:
     a = np.asarray(a.data if isinstance(a, TensorBase) else a)
@@ -70,7 +60,7 @@ class Metric:
     """
 
     def __init__(self, name: str | None = None, dtype: str | None = "float32") -> None:
-        self.name = name or _registered_name(type(self))
+        self.name = name or registry.default_name(type(self))
         self.dtype = dtype or "float32"
         self._variables: list[MetricVariable] = []
         self.reset_state()
@@ -126,11 +116,11 @@ class Metric:
         return f"<{type(self).__name__} name={self.name!r} result={shown}>"
 
 
-def _registered_name(cls: type) -> str:
-    """The registered name, else Keras' default for a custom class: its snake_case name."""
-    from minigrad.saving import serialization
-
-    return serialization.default_name(registry, cls)
+# as in Keras: a name makes an instance named after it ("mse"), a class also answers to its snake_case
+# ('mean_io_u'), a function is wrapped
+registry, register, get, serialize, deserialize = Kind(
+    "metrics", Metric, named=True, snake_class_names=True,
+    wrap=lambda fn, name=None: MeanMetricWrapper(fn, name=name)).api()
 
 
 @register("mean")
@@ -221,5 +211,3 @@ def _sparse_labels(owner: str, y_true: np.ndarray, y_pred: np.ndarray) -> np.nda
         raise ValueError(f"{owner}: expected integer class labels of shape {y_pred.shape[:-1]} for y_pred of "
                          f"shape {y_pred.shape}, received shape {y_true.shape}{hint}")
     return y_true
-
-

@@ -106,7 +106,7 @@ class CosineSimilarity(_LossMetric):
         super().__init__(name=name, dtype=dtype, axis=axis)
 
 
-@register("binary_crossentropy")
+@register("binary_crossentropy", aliases=("bce",))
 class BinaryCrossentropy(_LossMetric):
     """Mean binary crossentropy."""
 

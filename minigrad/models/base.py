@@ -17,9 +17,10 @@ import numpy as np
 from minigrad import saving
 from minigrad.errors import ShapeError
 from minigrad.layers import base as layer_base
-from minigrad.layers.base import Layer, to_snake_case
+from minigrad.layers.base import Layer
 from minigrad.layers.symbolic import SymbolicTensor, symbolic_call
 from minigrad.models import summary
+from minigrad.registry import snake_case
 from minigrad.models.data import shape_str
 from minigrad.models.training import TrainingMixin
 from minigrad.tensor import Tensor, no_grad
@@ -85,7 +86,7 @@ class ModelBase(TrainingMixin, Layer):
         if name is not None and (not isinstance(name, str) or not name):
             raise TypeError(f"{type(self).__name__}: name must be a non-empty str, received {name!r}")
         own = type(self).__module__.startswith("minigrad.models.")
-        default = self._default_name if own else to_snake_case(type(self).__name__)
+        default = self._default_name if own else snake_case(type(self).__name__)
         Layer.__init__(self, name=name or _unique_name(default), **kwargs)
         # training state (models.steps / models.training): compile() and the loops set it
         self.optimizer = self.loss = self.history = None

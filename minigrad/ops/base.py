@@ -7,7 +7,7 @@ import numpy as np
 
 from minigrad._ext import _tensor
 from minigrad._ext._tensor import Context, apply
-from minigrad.registry import Registry
+from minigrad.registry import Kind
 
 if TYPE_CHECKING:  # hypothesis is imported only when a strategy is asked for
     from hypothesis.strategies import SearchStrategy
@@ -62,23 +62,8 @@ def _instantiate(name: str, obj: Any) -> Op:
     return op
 
 
-registry = Registry(
-    "ops",
-    validate=lambda obj: (isinstance(obj, type) and issubclass(obj, Op)) or isinstance(obj, Op),
-    on_register=_instantiate,
-)
-
-
-def register(name: str, *, override: bool = False):
-    """Class decorator: register an Op subclass under name (one instance is kept)."""
-    return registry.register(name, override=override)
-
-
-def get(identifier: str | Op) -> Op:
-    """The registered Op for a name (built-in or plugin) or an Op instance."""
-    if isinstance(identifier, Op):
-        return identifier
-    return registry.get(identifier)
+# the registry keeps one instance of each Op class; get() of an Op instance returns it unchanged
+registry, register, get = Kind("ops", Op, on_register=_instantiate).api()[:3]
 
 
 def names() -> list[str]:

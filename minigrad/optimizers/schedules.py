@@ -5,12 +5,11 @@ import math
 from typing import Any
 
 from minigrad import validation
-from minigrad.registry import Registry
+from minigrad.registry import Kind
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay",
-           "PolynomialDecay", "CosineDecay", "CosineDecayRestarts", "registry", "serialize", "deserialize", "get"]
-
-registry = Registry("schedules", validate=lambda obj: isinstance(obj, type) and issubclass(obj, LearningRateSchedule))
+           "PolynomialDecay", "CosineDecay", "CosineDecayRestarts", "registry", "register", "serialize", "deserialize",
+           "get"]
 
 
 class LearningRateSchedule:
@@ -26,6 +25,9 @@ class LearningRateSchedule:
     def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
         """Rebuild from get_config()."""
         return cls(**config)
+
+
+registry, register, get, serialize, deserialize = Kind("schedules", LearningRateSchedule).api()
 
 
 class _Decay(LearningRateSchedule):
@@ -51,7 +53,7 @@ class _Decay(LearningRateSchedule):
                 "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
 
 
-@registry.register("exponential_decay")
+@register("exponential_decay")
 class ExponentialDecay(_Decay):
     """lr = initial * decay_rate ** (step / decay_steps) (the exponent floored when staircase)."""
 
@@ -59,7 +61,7 @@ class ExponentialDecay(_Decay):
         return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
 
-@registry.register("inverse_time_decay")
+@register("inverse_time_decay")
 class InverseTimeDecay(_Decay):
     """lr = initial / (1 + decay_rate * step / decay_steps) (the ratio floored when staircase)."""
 
@@ -67,7 +69,7 @@ class InverseTimeDecay(_Decay):
         return self.initial_learning_rate / (1 + self.decay_rate * self._progress(step))
 
 
-@registry.register("piecewise_constant_decay")
+@register("piecewise_constant_decay")
 class PiecewiseConstantDecay(LearningRateSchedule):
     """values[0] while step <= boundaries[0], values[i] while boundaries[i-1] < step <= boundaries[i], ..."""
 
@@ -92,7 +94,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
 
 
-@registry.register("polynomial_decay")
+@register("polynomial_decay")
 class PolynomialDecay(LearningRateSchedule):
     """lr = (initial - end) * (1 - step / decay_steps) ** power + end, step capped at decay_steps; with
     cycle, decay_steps grows to the first multiple of itself >= step instead."""
@@ -121,7 +123,7 @@ class PolynomialDecay(LearningRateSchedule):
                 "name": self.name}
 
 
-@registry.register("cosine_decay")
+@register("cosine_decay")
 class CosineDecay(LearningRateSchedule):
     """Optional linear warmup from initial to warmup_target over warmup_steps, then
     lr = start * ((1 - alpha) * 0.5 * (1 + cos(pi * t / decay_steps)) + alpha), t capped at decay_steps,
@@ -158,7 +160,7 @@ class CosineDecay(LearningRateSchedule):
                 "warmup_steps": self.warmup_steps}
 
 
-@registry.register("cosine_decay_restarts")
+@register("cosine_decay_restarts")
 class CosineDecayRestarts(LearningRateSchedule):
     """SGDR: cosine decays restarting after first_decay_steps, each period t_mul times longer and its
     peak m_mul times lower; lr = initial * ((1 - alpha) * 0.5 * m_mul**i * (1 + cos(pi * f)) + alpha)."""
@@ -188,22 +190,3 @@ class CosineDecayRestarts(LearningRateSchedule):
     def get_config(self) -> dict[str, Any]:
         return {"initial_learning_rate": self.initial_learning_rate, "first_decay_steps": self.first_decay_steps,
                 "t_mul": self.t_mul, "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
-
-
-def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
-    """{'kind', 'name', 'config'} of a schedule."""
-    return registry.serialize(schedule)
-
-
-def deserialize(entry: dict[str, Any]) -> LearningRateSchedule:
-    """A schedule from serialize()'s dict."""
-    return registry.deserialize(entry)
-
-
-def get(identifier: Any) -> LearningRateSchedule:
-    """A schedule from an instance or a serialized dict."""
-    if isinstance(identifier, LearningRateSchedule):
-        return identifier
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    raise TypeError(f"schedules.get: expected a LearningRateSchedule or its serialized dict, received {identifier!r}")

@@ -252,15 +252,3 @@ def model_from_spec(spec: dict[str, Any], path: str) -> Any:
         model._ensure_built([tuple(s) for s in shapes])
     return model
 
-
-def default_name(registry: Any, cls: type) -> str:
-    """A loss's or metric's default name: its registered name, else (a user's class, registered with
-    Keras' decorator or not) Keras' snake_case of the class name."""
-    from minigrad.layers.base import to_snake_case
-
-    if custom_name_of(registry, cls) is not None:
-        return to_snake_case(cls.__name__)
-    try:
-        return registry.name_of(cls)[0]
-    except (KeyError, ValueError):
-        return to_snake_case(cls.__name__)

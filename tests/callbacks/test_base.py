@@ -96,24 +96,6 @@ def test_history_records_epochs_and_sets_model_history() -> None:
     assert restored.history == history.history and restored.epoch == history.epoch
 
 
-def test_registry_get_serialize_roundtrip() -> None:
-    assert callbacks.get("EarlyStopping").__class__ is callbacks.EarlyStopping
-    assert isinstance(callbacks.get(callbacks.TerminateOnNaN), TerminateOnNaN)
-    es = callbacks.EarlyStopping(monitor="loss", patience=3, min_delta=0.5)
-    entry = callbacks.serialize(es)
-    assert entry["name"] == "early_stopping"
-    again = callbacks.deserialize(entry)
-    assert again.get_config() == es.get_config()
-    names = set(callbacks.registry.names())
-    assert {"model_checkpoint", "backup_and_restore", "tensorboard", "early_stopping", "learning_rate_scheduler",
-            "reduce_lr_on_plateau", "remote_monitor", "lambda_callback", "terminate_on_nan", "csv_logger",
-            "progbar_logger", "swap_ema_weights", "history"} <= names
-    with pytest.raises(TypeError, match="callbacks.get"):
-        callbacks.get(3.5)
-    with pytest.raises(ValueError, match="early_stopping"):
-        callbacks.get("early_stoping")
-
-
 def test_plugin_callback_registers() -> None:
     @callbacks.register("counting_test_callback")
     class Counting(Callback):

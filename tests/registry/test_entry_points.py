@@ -1,100 +1,17 @@
-"""The one registry mechanism with fake entry points: laziness, spellings, conflicts, reserved
-built-in names, plugins that fail to import or are the wrong kind, configs with providers."""
+"""Plugin discovery with fake entry points: laziness, conflicts, reserved built-in names, plugins that
+fail to import or are the wrong kind, configs with providers, only_plugins."""
 import importlib.metadata
 import re
 import sys
-import textwrap
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from _fakes import LAYER_SOURCE, fake_entry_point
 
 from minigrad import layers, ops, regularizers
 from minigrad.cli import main
 from minigrad.errors import PluginConflictError, PluginLoadError, RegistryError, UnknownNameError
-from minigrad.registry import PluginWarning, Registry, snake_case
-
-LAYER_SOURCE = """
-from minigrad.layers import Layer
-
-class {cls}(Layer):
-    '''A do-nothing layer from a fake distribution.'''
-    example_input_shape = (2, 3)
-    origin = {origin!r}
-
-    def call(self, inputs, training=False):
-        return inputs
-"""
-
-
-def fake_entry_point(name: str, value: str, group: str, dist: str, version: str = "1.0"):
-    """An importlib.metadata.EntryPoint attached to a fake distribution, as entry_points() returns them."""
-    return importlib.metadata.EntryPoint(name, value, group)._for(SimpleNamespace(name=dist, version=version))
-
-
-@pytest.fixture
-def plugin_modules(tmp_path, monkeypatch):
-    """write(module, source): a module importable for this test only."""
-    monkeypatch.syspath_prepend(str(tmp_path))
-    written = []
-
-    def write(module: str, source: str) -> str:
-        (tmp_path / f"{module}.py").write_text(textwrap.dedent(source))
-        written.append(module)
-        return module
-
-    yield write
-    for module in written:
-        sys.modules.pop(module, None)
-
-
-@pytest.fixture
-def fake_entry_points():
-    """install(registry, *eps): the registry sees the real entry points plus these, until the test ends."""
-    touched = []
-
-    def install(registry: Registry, *eps) -> None:
-        real = importlib.metadata.entry_points
-        registry.refresh(lambda group: [*real(group=group), *eps])
-        touched.append(registry)
-
-    yield install
-    for registry in touched:
-        registry.refresh()
-
-
-@pytest.mark.parametrize("name, snake", [
-    ("Conv2D", "conv2d"), ("MaxPooling2D", "max_pooling2d"), ("GaborConv2D", "gabor_conv2d"),
-    ("L1L2", "l1l2"), ("GlobalAveragePooling2D", "global_average_pooling2d"), ("ZeroMean", "zero_mean"),
-    ("dense", "dense"),
-])
-def test_snake_case_follows_keras(name, snake):
-    assert snake_case(name) == snake
-
-
-def test_every_spelling_reaches_the_same_builtin():
-    conv = layers.registry.get("conv2d")
-    assert layers.registry.get("Conv2D") is conv
-    assert layers.get("Convolution2D") is conv
-    assert ops.registry.get("Multiply") is ops.get("multiply")
-
-
-def test_unknown_name_lists_the_closest_names():
-    with pytest.raises(UnknownNameError, match=r"did you mean 'dense'") as info:
-        layers.get("Dens")
-    assert isinstance(info.value, ValueError) and isinstance(info.value, KeyError)
-    with pytest.raises(UnknownNameError, match=r"'multiply'"):
-        ops.get("mutliply")
-
-
-def test_registering_a_name_twice_needs_override():
-    registry = Registry("test_things")
-    registry.register("thing", object())
-    with pytest.raises(ValueError, match="already registered.*override=True"):
-        registry.register("thing", object())
-    replacement = object()
-    registry.register("thing", replacement, override=True)
-    assert registry.get("thing") is replacement
+from minigrad.registry import PluginWarning
 
 
 def test_entry_points_are_listed_without_importing_the_plugin(plugin_modules, fake_entry_points):
@@ -315,7 +232,7 @@ def test_a_file_cannot_make_minigrad_import_an_undeclared_plugin(plugin_modules,
 
 
 def test_a_distribution_installed_twice_warns_naming_both_places(tmp_path):
-    from minigrad.registry import _warn_duplicate_installs
+    from minigrad.registry.plugins import _warn_duplicate_installs
 
     for folder, version in (("site", "1.0"), ("pythonpath", "2.0")):
         info = tmp_path / folder / f"twice_dist-{version}.dist-info"
