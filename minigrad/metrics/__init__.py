@@ -11,9 +11,8 @@ from typing import Any
 from minigrad.metrics.accuracy import (Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
                                        SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy)
 from minigrad.metrics.auc import AUC
-from minigrad.metrics.base import (Mean, MeanMetricWrapper, Metric, MetricVariable, Sum, _array, deserialize, register,
-                                   registry, serialize)
-from minigrad.metrics.base import get as _get
+from minigrad.metrics.base import (Mean, MeanMetricWrapper, Metric, MetricVariable, Sum, _array, deserialize,
+                                   get as _get, register, registry, serialize)
 from minigrad.metrics.confusion import (FalseNegatives, FalsePositives, Precision, PrecisionAtRecall, Recall,
                                         RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity,
                                         TrueNegatives, TruePositives)

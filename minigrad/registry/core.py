@@ -54,9 +54,13 @@ class Registry(Naming):
 
         return decorate if obj is None else decorate(obj)
 
+    def accepts(self, obj: Any) -> bool:
+        """Whether obj is of this registry's kind (what register and plugin loading check)."""
+        return self._validate is None or bool(self._validate(obj))
+
     def _adopt(self, name: str, obj: Any) -> Any:
         """What the registry stores for obj: TypeError unless it is of this kind."""
-        if self._validate is not None and not self._validate(obj):
+        if not self.accepts(obj):
             raise TypeError(f"{self.kind} registry: {obj!r} is not a valid {self.singular}")
         return self._on_register(name, obj) if self._on_register else obj
 

@@ -104,7 +104,7 @@ def get_registered_object(name: str, custom_objects: dict[str, Any] | None = Non
 def custom_name_of(registry: Any, obj: Any) -> str | None:
     """The name a custom object of registry's kind is saved under, or None if it is not one."""
     target = obj if isinstance(obj, type) or inspect.isroutine(obj) else type(obj)
-    if not _fits(registry, target):
+    if not registry.accepts(target):
         return None
     if target in _GLOBAL_CUSTOM_NAMES:
         return _GLOBAL_CUSTOM_NAMES[target]
@@ -120,15 +120,7 @@ def custom_name_of(registry: Any, obj: Any) -> str | None:
 def custom_lookup(registry: Any, name: str) -> Any:
     """The custom object of registry's kind a saved name stands for, or None."""
     found = get_registered_object(name)
-    return found if found is not None and _fits(registry, found) else None
-
-
-def _fits(registry: Any, obj: Any) -> bool:
-    validate = getattr(registry, "_validate", None)
-    try:
-        return validate is None or bool(validate(obj))
-    except Exception:  # noqa: BLE001 - a validator that cannot judge obj rejects it
-        return False
+    return found if found is not None and registry.accepts(found) else None
 
 
 def unknown_hint(name: str) -> str:
