@@ -1,5 +1,6 @@
 """minigrad.validation: accepted values round-trip, rejected ones name who, what and the value."""
 import math
+import pathlib
 import re
 
 import numpy as np
@@ -129,3 +130,13 @@ def test_frequency_takes_a_word_or_a_positive_int() -> None:
         _raises(ValueError, lambda: v.frequency(bad, "M", "save_freq"), "M", "save_freq", bad)
     assert "'epoch' or 'batch' or a positive int" in _raises(
         ValueError, lambda: v.frequency(-1, "T", "update_freq", ("epoch", "batch")), "T", "update_freq", -1)
+
+
+@given(st.one_of(st.text(max_size=3), st.integers(), st.none(), st.binary(max_size=2)))
+def test_path_takes_a_non_empty_str_or_pathlike(value) -> None:
+    if isinstance(value, str) and value:
+        assert v.path(value, "f", "filepath") == value
+        assert v.path(pathlib.PurePosixPath(value), "f", "filepath") == str(pathlib.PurePosixPath(value))
+    else:
+        _raises(ValueError if value == "" else TypeError, lambda: v.path(value, "f", "filepath"), "f", "filepath", value)
+    assert v.path(None, "f", "filepath", none=True) is None
