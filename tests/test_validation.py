@@ -138,5 +138,6 @@ def test_path_takes_a_non_empty_str_or_pathlike(value) -> None:
         assert v.path(value, "f", "filepath") == value
         assert v.path(pathlib.PurePosixPath(value), "f", "filepath") == str(pathlib.PurePosixPath(value))
     else:
-        _raises(ValueError if value == "" else TypeError, lambda: v.path(value, "f", "filepath"), "f", "filepath", value)
+        error = ValueError if value == "" else TypeError
+        _raises(error, lambda: v.path(value, "f", "filepath"), "f", "filepath", value)
     assert v.path(None, "f", "filepath", none=True) is None
