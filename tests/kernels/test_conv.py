@@ -344,10 +344,11 @@ def test_one_and_two_threads_agree(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_rowmajor_gemm(trans_a: bool, trans_b: bool) -> None:
     rng = np.random.default_rng(9)
     a, b = rng.random((4, 3) if not trans_a else (3, 4)), rng.random((3, 5) if not trans_b else (5, 3))
-    c = rng.random((4, 5))
-    expected = 2.0 * (a.T if trans_a else a) @ (b.T if trans_b else b) + 0.5 * c
-    gemm_rowmajor(a, b, c, trans_a, trans_b, 2.0, 0.5)
-    np.testing.assert_allclose(c, expected, rtol=1e-14)
+    for beta, c in ((0.5, rng.random((4, 5))), (0.0, np.full((4, 5), np.nan))):  # beta = 0: c unread
+        expected = c.copy()
+        R.gemm_rowmajor(a, b, expected, trans_a, trans_b, 2.0, beta)
+        gemm_rowmajor(a, b, c, trans_a, trans_b, 2.0, beta)
+        np.testing.assert_allclose(c, expected, rtol=1e-14)
     with pytest.raises(ValueError, match="inner sizes"):
         gemm_rowmajor(a, b, np.zeros((2, 2)), trans_a, trans_b)
 

@@ -216,6 +216,26 @@ def test_global_pooling(data_format: str, shape: tuple[int, ...]) -> None:
                                _numeric_grad(f_avg, x, dy), rtol=1e-6, atol=1e-8)
 
 
+@given(shape=st.lists(st.integers(1, 4), min_size=3, max_size=5).map(tuple), seed=st.integers(0, 2**16),
+       data_format=st.sampled_from(["channels_last", "channels_first"]),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_global_pools_match_their_twins(shape: tuple[int, ...], seed: int, data_format: str,
+                                        dtype: type) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 3, shape).astype(dtype)  # small integers: ties in most channels
+    dy = rng.standard_normal((shape[0], shape[-1] if data_format == "channels_last" else shape[1])).astype(dtype)
+    y, weights = P.global_max_pool_forward(x, data_format)
+    ry, rweights = R.global_max_pool_forward(x, data_format)
+    np.testing.assert_array_equal(y, ry)
+    np.testing.assert_array_equal(weights, rweights)
+    np.testing.assert_allclose(P.global_max_pool_backward(dy, weights, x.shape, data_format),
+                               R.global_max_pool_backward(dy, rweights, x.shape, data_format), rtol=1e-6)
+    np.testing.assert_allclose(P.global_avg_pool_forward(x, data_format),
+                               R.global_avg_pool_forward(x, data_format), rtol=1e-6)
+    np.testing.assert_allclose(P.global_avg_pool_backward(dy, x.shape, data_format),
+                               R.global_avg_pool_backward(dy, x.shape, data_format), rtol=1e-6)
+
+
 def test_global_max_pool_splits_ties_like_tensor_max_and_tensorflow() -> None:
     """One tie rule for reduce_max (TensorFlow's): GlobalMaxPooling and Tensor.max agree (issue 13)."""
     import minigrad

@@ -263,3 +263,26 @@ def test_add_weight_defaults_and_bad_shapes() -> None:
     assert layer.weights == [w, frozen] and not frozen.requires_grad
     with pytest.raises(ValueError, match=r"custom.*'v'.*\(2, -1\)"):
         layer.add_weight("v", (2, -1))
+
+
+def test_build_from_is_the_one_checked_build_entry_and_build_stays_the_users() -> None:
+    shapes: list[tuple] = []
+
+    class Probe(layers.Layer):
+        input_spec = layers.InputSpec(ndim=2)
+
+        def build(self, input_shape):  # as the Keras guides write it: no super(), no self.built
+            shapes.append(input_shape)
+            self.w = self.add_weight(shape=(input_shape[-1], 2))
+
+        def call(self, x):
+            return x @ self.w
+
+    assert Probe.build is Probe.__dict__["build"]  # not wrapped behind the user's back
+    layer = Probe()
+    with pytest.raises(ShapeError, match=r"Probe '.*': expected input of rank 2, received input of shape \(None, 3, 1\)"):
+        layer.build_from((4, 3, 1))
+    assert shapes == [] and not layer.built  # the shape is checked before build() runs
+    layer(np.ones((4, 3), np.float32))
+    layer(np.ones((5, 3), np.float32))
+    assert shapes == [(None, 3)] and layer.built and len(layer.weights) == 1  # built once, batch axis None
