@@ -7,6 +7,7 @@ as Python ints and must fit in 64 bits, so a size never overflows on its way int
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Sequence
 
 import numpy as np
@@ -14,7 +15,7 @@ import numpy as np
 from minigrad.errors import ShapeError
 
 __all__ = ["INT64_MIN", "INT64_MAX", "is_int", "is_real", "integer", "real", "boolean", "choice",
-           "frequency", "int_tuple", "shape"]
+           "frequency", "int_tuple", "shape", "path"]
 
 INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 
@@ -131,3 +132,13 @@ def shape(value: Any, who: str, name: str, *, low: int = 0, none: bool = False) 
     if any(d is not None and not low <= d <= INT64_MAX for d in value):
         raise _fail(ShapeError, who, name, what, value)
     return tuple(None if d is None else int(d) for d in value)
+
+
+def path(value: Any, who: str, name: str, *, none: bool = False) -> str | None:
+    """A non-empty str or os.PathLike as a str (os.fspath); None passes through when none=True."""
+    if value is None and none:
+        return None
+    text = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
+    if not isinstance(text, str) or not text:
+        raise _fail(TypeError if text is None else ValueError, who, name, "a non-empty str or os.PathLike", value)
+    return text

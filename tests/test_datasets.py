@@ -166,7 +166,7 @@ def test_mnist_tests_say_where_they_looked() -> None:
 
 
 def test_mnist_bad_path_arguments(tmp_path: Path) -> None:
-    with pytest.raises(TypeError, match="path must be a str or os.PathLike, received 3"):
+    with pytest.raises(TypeError, match="mnist.load_data: expected path to be a non-empty str or os.PathLike, received 3"):
         mnist.load_data(3)
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(NotADirectoryError, match="is not a folder"):

@@ -37,9 +37,7 @@ class BackupAndRestore(Callback):
     def __init__(self, backup_dir: str | os.PathLike, save_freq: str | int = "epoch",
                  delete_checkpoint: bool = True) -> None:
         super().__init__()
-        if not isinstance(backup_dir, (str, os.PathLike)) or not os.fspath(backup_dir):
-            raise ValueError(f"BackupAndRestore: backup_dir must be a non-empty path, received {backup_dir!r}")
-        self.backup_dir = os.fspath(backup_dir)
+        self.backup_dir = validation.path(backup_dir, "BackupAndRestore", "backup_dir")
         self.save_freq = validation.frequency(save_freq, "BackupAndRestore", "save_freq")
         self.delete_checkpoint = bool(delete_checkpoint)
         self._completed_epochs = 0

@@ -6,6 +6,7 @@ import os
 import warnings
 from typing import Any
 
+from minigrad import validation
 from minigrad.callbacks.base import Callback, Logs, register
 
 
@@ -20,7 +21,7 @@ class CSVLogger(Callback):
         super().__init__()
         if not isinstance(separator, str) or len(separator) != 1:
             raise ValueError(f"CSVLogger: separator must be a single character, received {separator!r}")
-        self.filename = os.fspath(filename)
+        self.filename = validation.path(filename, "CSVLogger", "filename")
         self.separator = separator
         self.append = bool(append)
         self.keys: list[str] | None = None

@@ -34,7 +34,7 @@ class ModelCheckpoint(Callback):
         super().__init__()
         save_freq = validation.frequency(save_freq, "ModelCheckpoint", "save_freq")
         mode = validation.choice(mode, ("auto", "min", "max"), "ModelCheckpoint", "mode")
-        self.filepath = os.fspath(filepath)
+        self.filepath = validation.path(filepath, "ModelCheckpoint", "filepath")
         self.monitor, self.verbose, self.mode = monitor, verbose, mode
         self.save_best_only, self.save_weights_only = bool(save_best_only), bool(save_weights_only)
         self.save_freq = save_freq

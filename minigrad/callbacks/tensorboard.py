@@ -60,7 +60,7 @@ class TensorBoard(Callback):
         self.embeddings_metadata = embeddings_metadata
         update_freq = validation.frequency(update_freq, "TensorBoard", "update_freq", ("epoch", "batch"))
         update_freq = 1 if update_freq == "batch" else update_freq
-        self.log_dir = os.fspath(log_dir)
+        self.log_dir = validation.path(log_dir, "TensorBoard", "log_dir")
         self.histogram_freq = histogram_freq
         self.update_freq = update_freq
         self._writers: dict[str, Any] = {}

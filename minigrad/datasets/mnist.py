@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.errors import SerializationError
 
 ENV_VAR = "MINIGRAD_DATA"
@@ -52,8 +53,7 @@ PathLike = str | os.PathLike[str]
 def search_path(path: PathLike | None = None, also: Iterable[PathLike] = ()) -> list[Path]:
     """The folders load_data(path) looks in, in order: [path], else [$MINIGRAD_DATA, user cache];
     then `also` (e.g. a test suite's shared data folder)."""
-    if path is not None and not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"mnist.load_data: path must be a str or os.PathLike, received {path!r}")
+    path = validation.path(path, "mnist.load_data", "path", none=True)
     chosen = [path] if path is not None else [os.environ.get(ENV_VAR) or None, DEFAULT_DIR]
     return [Path(folder).expanduser() for folder in [*chosen, *also] if folder is not None]
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from minigrad import losses, metrics, optimizers
+from minigrad import losses, metrics, optimizers, validation
 from minigrad import random as mg_random
 from minigrad._version import __version__
 from minigrad.errors import MissingPluginError, RegistryError, SerializationError
@@ -20,9 +20,7 @@ from minigrad.saving.archive import read_archive, write_archive
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "weights_document"]
 
 def _check_target(filepath: Any, overwrite: bool, who: str) -> str:
-    if not isinstance(filepath, (str, os.PathLike)):
-        raise TypeError(f"{who}: filepath must be a str or os.PathLike, received {type(filepath).__name__}")
-    path = os.fspath(filepath)
+    path = validation.path(filepath, who, "filepath")
     suffix = os.path.splitext(path)[1].lower()
     if suffix in (".h5", ".hdf5"):  # Keras 3 scripts write these (save_weights wants .weights.h5)
         warnings.warn(f"{who}: {path!r} ends in '{suffix}', the suffix of an HDF5 file, but minigrad writes "
@@ -126,7 +124,7 @@ def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True
 
 def load_weights(model: Any, filepath: str | os.PathLike) -> None:
     """Set a built model's weights from save_weights() (or save_model()) output; counts and shapes must match."""
-    path = os.fspath(filepath)
+    path = validation.path(filepath, "load_weights", "filepath")
     _require_built(model, "load_weights")
     document = read_archive(path, ("weights", "model"))
     _set_weights(model, document.get("weights"), path)
@@ -169,7 +167,7 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
     layer's config implies before anything is allocated, and no initializer runs (the global
     random stream is left untouched).
     """
-    path = os.fspath(filepath)
+    path = validation.path(filepath, "load_model", "filepath")
     document = read_archive(path, "model")
     spec = document.get("model")
     if not isinstance(spec, dict):
