@@ -137,10 +137,9 @@ def _say(message: str) -> None:
 
 
 def _cache_key(ext: Extension) -> str:
-    """sha256 of all that goes into the module: sources, headers, every .pxd, the versions of Cython,
-    numpy and scipy (whose .pxd files are cimported), flags, compiler, Python and CPU."""
+    """sha256 of all that goes into the module: sources, headers, every .pxd, the versions of Cython
+    and numpy (whose .pxd files are cimported), flags, compiler, Python and CPU."""
     import Cython
-    import scipy
 
     h = hashlib.sha256()
     for path in [*ext.sources, *ext.depends, *sorted(HERE.glob("minigrad/_ext/*.pxd"))]:
@@ -151,7 +150,7 @@ def _cache_key(ext: Extension) -> str:
         if cpu.exists() else ""
     own_includes = [d for d in ext.include_dirs if d != np.get_include()]  # numpy's is a temp path
     parts = [ext.name, DIRECTIVES, ext.extra_compile_args, ext.extra_link_args, ext.define_macros,
-             own_includes, ext.libraries, Cython.__version__, np.__version__, scipy.__version__,
+             own_includes, ext.libraries, Cython.__version__, np.__version__,
              sys.version, sysconfig.get_config_var("EXT_SUFFIX"),
              [os.environ.get(v) or sysconfig.get_config_var(v) for v in ("CC", "CFLAGS", "LDSHARED")],
              platform.machine(), cpu_flags]

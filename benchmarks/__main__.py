@@ -80,8 +80,8 @@ def _busy() -> str:
             "cores): ratios hold only roughly; rerun on a quiet machine for figures to quote.")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the selected modules at each thread count and write the report; 1 if any failed."""
+def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[int], list[str]]:
+    """The command line, checked: (arguments, thread counts, module names)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts (1,2)")
     parser.add_argument("--only", nargs="+", action="extend", metavar="NAME",
@@ -105,21 +105,11 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--other-build: {args.other_build} holds no minigrad package")
     except ValueError as exc:
         parser.error(str(exc))
-    os.environ[harness.QUICK_ENV] = "1" if args.quick else "0"
-    if args.rounds:
-        os.environ[harness.ROUNDS_ENV] = str(args.rounds)
-    if args.other_build:
-        os.environ[harness.OTHER_BUILD_ENV] = str(args.other_build.resolve())
-    if args.self_test:
-        print(selftest.check(), file=sys.stderr)
-        return 0
-    if not harness.torch_installed():
-        print("WARNING: " + NO_TORCH.format(python=sys.executable), file=sys.stderr)
-    busy = _busy()
-    if busy:
-        print("WARNING: " + busy, file=sys.stderr)
-    started, loads = datetime.datetime.now(datetime.timezone.utc), {"before": _loads()}
-    machine = describe_machine()
+    return args, threads, modules
+
+
+def _run_all(modules: list[str], threads: list[int]) -> list[dict]:
+    """Every module at each thread count (once if it declares THREAD_INDEPENDENT), in child processes."""
     results = []
     for name in modules:
         thread_independent = getattr(importlib.import_module(f"benchmarks.{name}"),
@@ -131,8 +121,10 @@ def main(argv: list[str] | None = None) -> int:
             status = f"{len(res['rows'])} rows" if "rows" in res else f"FAILED: {res['detail']}"
             print(f"{name} threads={n}: {status} ({time.perf_counter() - t0:.1f} s, "
                   f"load {_loads()})", file=sys.stderr, flush=True)
-    loads["after"] = _loads()
-    command = "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])
+    return results
+
+
+def _header(command: str, started: datetime.datetime, args: argparse.Namespace, busy: str) -> list[str]:
     header = [
         "# minigrad benchmark results", "",
         f"Written by `{command.strip()}` on {started:%Y-%m-%d %H:%M} UTC"
@@ -152,6 +144,31 @@ def main(argv: list[str] | None = None) -> int:
         header += ["", "**" + NO_TORCH.format(python=sys.executable) + "**"]
     if busy:
         header += ["", f"**{busy}**"]
+    return header
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected modules at each thread count and write the report; 1 if any failed."""
+    args, threads, modules = _parse(argv)
+    os.environ[harness.QUICK_ENV] = "1" if args.quick else "0"
+    if args.rounds:
+        os.environ[harness.ROUNDS_ENV] = str(args.rounds)
+    if args.other_build:
+        os.environ[harness.OTHER_BUILD_ENV] = str(args.other_build.resolve())
+    if args.self_test:
+        print(selftest.check(), file=sys.stderr)
+        return 0
+    if not harness.torch_installed():
+        print("WARNING: " + NO_TORCH.format(python=sys.executable), file=sys.stderr)
+    busy = _busy()
+    if busy:
+        print("WARNING: " + busy, file=sys.stderr)
+    started, loads = datetime.datetime.now(datetime.timezone.utc), {"before": _loads()}
+    machine = describe_machine()
+    results = _run_all(modules, threads)
+    loads["after"] = _loads()
+    command = "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])
+    header = _header(command, started, args, busy)
     args.output.write_text(report.render(results, header, machine, threads, loads))
     for line in report.check_lines(results):
         print(line, file=sys.stderr)

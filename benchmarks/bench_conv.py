@@ -8,8 +8,10 @@ The minigrad process also times a 2048^3 numpy sgemm with as many BLAS threads a
 threads and reports the 32->64 layer's fwd+bwd rate as a share of it: on one thread that share has
 a floor of 70 % (a kernel whose register tiles spill lands far below it). On one thread the share
 is also measured at every other ISA level this CPU and build can run (MINIGRAD_ISA=level, a
-process each); the floor holds on the FMA levels (AVX2, AVX-512), not on SSE2's baseline, whose
-multiply-then-add kernels cannot reach 70 % of an FMA sgemm.
+process each), against an sgemm held to the same level (OPENBLAS_CORETYPE: OpenBLAS's Haswell
+kernels for AVX2, Nehalem's for the baseline): an AVX2 kernel has half the peak of an AVX-512 sgemm
+on a CPU with AVX-512. The floor holds on the FMA levels (AVX2, AVX-512), not on SSE2's baseline,
+whose multiply-then-add kernels cannot reach 70 % of an FMA sgemm.
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ SHARE_FLOOR = 0.70
 SHARE_LAYER = "conv2 32->64 13x13"
 SHARE_CASE = f"{SHARE_LAYER} fwd+bwd share of sgemm"
 FLOOR_LEVELS = ("avx2", "avx512")  # the FMA levels; SSE2's baseline kernels get no floor
+# numpy's OpenBLAS (built for every x86-64 core) told to use the kernels of one ISA level
+OPENBLAS_CORE = {"avx2": "Haswell", "baseline": "Nehalem"}
 LAYERS = [  # (name, in_channels, filters, size, need_dx)
     ("conv1 1->32 28x28", 1, 32, 28, False),
     (SHARE_LAYER, 32, 64, 13, True),
@@ -162,14 +166,19 @@ def measure_share(side: harness.Side, threads: int, gflops: float | None = None
         ms = harness.time_case(_minigrad_layer(cin, cout, size, need_dx)["fwd+bwd"], repeat=11)["ms"]
         gflops = _flops(cin, cout, size, need_dx)["fwd+bwd"] / ms / 1e6
     peak = sgemm_gflops(threads)
+    from threadpoolctl import threadpool_info
+
+    cores = {i.get("architecture") for i in threadpool_info() if i.get("internal_api") == "openblas"}
     return {SHARE_CASE: {"ms": None, "sgemm_gflops": peak, "share": gflops / peak,
+                         "blas_core": "/".join(sorted(c for c in cores if c)) or None,
                          "isa": isa_levels()[0], "levels": isa_levels()[1]}}
 
 
 def _describe(case: str, mine: dict, theirs: dict | None) -> str:
     if "share" in mine:
+        core = f", OpenBLAS {mine['blas_core']} kernels" if mine.get("blas_core") else ""
         return (f"{100 * mine['share']:.0f}% of a same-process {SGEMM_N}^3 sgemm "
-                f"({mine['sgemm_gflops']:.0f} GFLOP/s)")
+                f"({mine['sgemm_gflops']:.0f} GFLOP/s{core})")
     text = f"{mine['gflops']:.0f} GFLOP/s, {mine['faults']:.0f} faults/call, {mine['path']}"
     if mine.get("im2col_ms"):
         text += f"; im2col + BLAS instead: {table.fmt_ms(mine['im2col_ms'])} ms"
@@ -203,7 +212,8 @@ def run(threads: int) -> list[dict[str, Any]]:
     others = [level for level in chosen["levels"] if level != chosen["isa"]] if threads == 1 else []
     if others:
         sides = [harness.Side(f"minigrad-{level}", "minigrad", f"minigrad, MINIGRAD_ISA={level}",
-                              env={"MINIGRAD_ISA": level}, entry="measure_share") for level in others]
+                              env={"MINIGRAD_ISA": level, "OPENBLAS_CORETYPE": OPENBLAS_CORE[level]},
+                              entry="measure_share") for level in others if level in OPENBLAS_CORE]
         extra = harness.alternate(__name__, sides, threads, harness.rounds(5))
         rows += [_share_row(extra, side.name, threads) for side in sides]
     return rows

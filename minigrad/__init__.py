@@ -24,7 +24,7 @@ from minigrad.layers import Input, Layer
 from minigrad import utils
 from minigrad.utils import to_categorical
 
-__version__ = "0.1.0"
+from minigrad._version import __version__  # noqa: E402 - re-exported
 
 _engine._install(Tensor, ops.get)
 

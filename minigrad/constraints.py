@@ -5,11 +5,11 @@ each unit's incoming weights; use axis=[0, 1, 2] for a Conv2D kernel (kh, kw, in
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import numpy as np
 
+from minigrad import validation
 from minigrad._ext._tensor import TensorBase
 from minigrad.registry import Registry
 
@@ -39,21 +39,9 @@ def _array(w: Any) -> np.ndarray:
 
 
 def _axis(owner: str, axis: Any) -> int | tuple[int, ...]:
-    if isinstance(axis, (list, tuple)):
-        if not axis or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axis):
-            raise TypeError(f"{owner}: axis must be an int or a list of ints, received {axis!r}")
-        return tuple(int(a) for a in axis)
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{owner}: axis must be an int or a list of ints, received {axis!r}")
-    return int(axis)
-
-
-def _value(owner: str, name: str, value: Any, low: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{owner}: {name} must be a float, received {value!r}")
-    if not (math.isfinite(value) and value >= low):
-        raise ValueError(f"{owner}: {name} must be a finite float >= {low}, received {value!r}")
-    return float(value)
+    if isinstance(axis, (list, tuple)) and axis:
+        return validation.int_tuple(axis, len(axis), owner, "axis", low=None)
+    return validation.integer(axis, owner, "axis")
 
 
 def _norms(owner: str, w: np.ndarray, axis: int | tuple[int, ...]) -> np.ndarray:
@@ -85,7 +73,7 @@ class MaxNorm(Constraint):
     """Rescale slices whose L2 norm over axis exceeds max_value down to max_value."""
 
     def __init__(self, max_value: float = 2.0, axis: int | Sequence[int] = 0) -> None:
-        self.max_value = _value("MaxNorm", "max_value", max_value)
+        self.max_value = validation.real(max_value, "MaxNorm", "max_value", low=0)
         self.axis = _axis("MaxNorm", axis)
 
     def __call__(self, w: Any) -> np.ndarray:
@@ -128,13 +116,11 @@ class MinMaxNorm(Constraint):
 
     def __init__(self, min_value: float = 0.0, max_value: float = 1.0, rate: float = 1.0,
                  axis: int | Sequence[int] = 0) -> None:
-        self.min_value = _value("MinMaxNorm", "min_value", min_value)
-        self.max_value = _value("MinMaxNorm", "max_value", max_value)
+        self.min_value = validation.real(min_value, "MinMaxNorm", "min_value", low=0)
+        self.max_value = validation.real(max_value, "MinMaxNorm", "max_value", low=0)
         if self.min_value > self.max_value:
             raise ValueError(f"MinMaxNorm: min_value must be <= max_value, received {min_value!r} > {max_value!r}")
-        self.rate = _value("MinMaxNorm", "rate", rate)
-        if self.rate > 1.0:
-            raise ValueError(f"MinMaxNorm: rate must be in [0, 1], received {rate!r}")
+        self.rate = validation.real(rate, "MinMaxNorm", "rate", low=0, high=1)
         self.axis = _axis("MinMaxNorm", axis)
 
     def __call__(self, w: Any) -> np.ndarray:

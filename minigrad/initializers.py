@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from minigrad import random as _random
+from minigrad import validation
 from minigrad.registry import Registry
 
 __all__ = [
@@ -72,12 +73,6 @@ class Initializer:
         return f"{type(self).__name__}({args})"
 
 
-def _check_seed(name: str, seed: Any) -> int | None:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"{name}: seed must be None or a non-negative int, received {seed!r}")
-    return None if seed is None else int(seed)
-
-
 def _truncated(rng: np.random.Generator, shape: tuple[int, ...], mean: float, stddev: float) -> np.ndarray:
     """Normal samples, redrawing those beyond two standard deviations (as Keras does)."""
     z = rng.standard_normal(shape)
@@ -131,9 +126,8 @@ class RandomNormal(Initializer):
     """Normal(mean, stddev)."""
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
-        if not stddev >= 0:
-            raise ValueError(f"RandomNormal: stddev must be >= 0, received {stddev!r}")
-        self.mean, self.stddev, self.seed = float(mean), float(stddev), _check_seed("RandomNormal", seed)
+        self.mean, self.stddev = float(mean), validation.real(stddev, "RandomNormal", "stddev", low=0)
+        self.seed = validation.integer(seed, "RandomNormal", "seed", low=0, none=True)
 
     def __call__(self, shape: Sequence[int], dtype: Any = "float32") -> np.ndarray:
         return self._rng().normal(self.mean, self.stddev, tuple(shape)).astype(dtype)
@@ -149,7 +143,8 @@ class RandomUniform(Initializer):
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None) -> None:
         if not minval <= maxval:
             raise ValueError(f"RandomUniform: minval must be <= maxval, received {minval!r} > {maxval!r}")
-        self.minval, self.maxval, self.seed = float(minval), float(maxval), _check_seed("RandomUniform", seed)
+        self.minval, self.maxval = float(minval), float(maxval)
+        self.seed = validation.integer(seed, "RandomUniform", "seed", low=0, none=True)
 
     def __call__(self, shape: Sequence[int], dtype: Any = "float32") -> np.ndarray:
         return self._rng().uniform(self.minval, self.maxval, tuple(shape)).astype(dtype)
@@ -163,9 +158,8 @@ class TruncatedNormal(Initializer):
     """Normal(mean, stddev) with values beyond 2 stddev redrawn."""
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
-        if not stddev >= 0:
-            raise ValueError(f"TruncatedNormal: stddev must be >= 0, received {stddev!r}")
-        self.mean, self.stddev, self.seed = float(mean), float(stddev), _check_seed("TruncatedNormal", seed)
+        self.mean, self.stddev = float(mean), validation.real(stddev, "TruncatedNormal", "stddev", low=0)
+        self.seed = validation.integer(seed, "TruncatedNormal", "seed", low=0, none=True)
 
     def __call__(self, shape: Sequence[int], dtype: Any = "float32") -> np.ndarray:
         return _truncated(self._rng(), tuple(shape), self.mean, self.stddev).astype(dtype)
@@ -184,16 +178,11 @@ class VarianceScaling(Initializer):
     def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal",
                  seed: int | None = None) -> None:
         name = type(self).__name__
-        if not scale > 0:
-            raise ValueError(f"{name}: scale must be > 0, received {scale!r}")
-        if mode not in self._MODES:
-            raise ValueError(f"{name}: mode must be one of {self._MODES}, received {mode!r}")
-        if distribution == "normal":
-            distribution = "truncated_normal"
-        if distribution not in self._DISTRIBUTIONS:
-            raise ValueError(f"{name}: distribution must be one of {self._DISTRIBUTIONS}, received {distribution!r}")
-        self.scale, self.mode, self.distribution = float(scale), mode, distribution
-        self.seed = _check_seed(name, seed)
+        self.scale = validation.real(scale, name, "scale", low=0, low_open=True)
+        self.mode = validation.choice(mode, self._MODES, name, "mode")
+        distribution = "truncated_normal" if distribution == "normal" else distribution
+        self.distribution = validation.choice(distribution, self._DISTRIBUTIONS, name, "distribution")
+        self.seed = validation.integer(seed, name, "seed", low=0, none=True)
 
     def __call__(self, shape: Sequence[int], dtype: Any = "float32") -> np.ndarray:
         shape = tuple(shape)
@@ -242,7 +231,7 @@ class Orthogonal(Initializer):
     """gain * an orthogonal matrix (QR of a normal draw), reshaped to (..., out) for conv kernels."""
 
     def __init__(self, gain: float = 1.0, seed: int | None = None) -> None:
-        self.gain, self.seed = float(gain), _check_seed("Orthogonal", seed)
+        self.gain, self.seed = float(gain), validation.integer(seed, "Orthogonal", "seed", low=0, none=True)
 
     def __call__(self, shape: Sequence[int], dtype: Any = "float32") -> np.ndarray:
         shape = tuple(shape)

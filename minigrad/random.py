@@ -5,15 +5,15 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import validation
+
 _rng = np.random.default_rng()
 
 
 def set_seed(seed: int) -> None:
     """Make every random draw in minigrad reproducible from here on."""
     global _rng
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"set_seed: expected a non-negative int, received {seed!r}")
-    _rng = np.random.default_rng(int(seed))
+    _rng = np.random.default_rng(validation.integer(seed, "set_seed", "seed", low=0))
 
 
 def generator() -> np.random.Generator:

@@ -1,12 +1,12 @@
 """Weight and activity regularizers: `regularizer(tensor) -> scalar Tensor` built from ops, so it backprops."""
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from minigrad.ops import apply
+from minigrad import validation
 from minigrad.registry import Registry
 from minigrad.tensor import Tensor
 
@@ -27,15 +27,6 @@ def register(name: str, *, aliases: tuple[str, ...] = (), override: bool = False
         registry.register(name, cls, aliases=aliases, override=override)
         return cls
     return decorate
-
-
-def _factor(owner: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{owner}: {name} must be a float, received {value!r}")
-    value = float(value)
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{owner}: {name} must be a finite float >= 0, received {value!r}")
-    return value
 
 
 def _tensor(x: Any) -> Tensor:
@@ -64,7 +55,7 @@ class L1(Regularizer):
     """l1 * sum(|x|)."""
 
     def __init__(self, l1: float = 0.01) -> None:
-        self.l1 = _factor("L1", "l1", l1)
+        self.l1 = validation.real(l1, "L1", "l1", low=0)
 
     def __call__(self, x: Tensor) -> Tensor:
         return apply("sum", apply("abs", _tensor(x))) * self.l1
@@ -78,7 +69,7 @@ class L2(Regularizer):
     """l2 * sum(x ** 2) (Keras: no factor 1/2)."""
 
     def __init__(self, l2: float = 0.01) -> None:
-        self.l2 = _factor("L2", "l2", l2)
+        self.l2 = validation.real(l2, "L2", "l2", low=0)
 
     def __call__(self, x: Tensor) -> Tensor:
         x = _tensor(x)
@@ -97,7 +88,7 @@ class L1L2(Regularizer):
     """
 
     def __init__(self, l1: float = 0.01, l2: float = 0.01) -> None:
-        self.l1, self.l2 = _factor("L1L2", "l1", l1), _factor("L1L2", "l2", l2)
+        self.l1, self.l2 = validation.real(l1, "L1L2", "l1", low=0), validation.real(l2, "L1L2", "l2", low=0)
 
     def __call__(self, x: Tensor) -> Tensor:
         x = _tensor(x)
@@ -112,10 +103,8 @@ class OrthogonalRegularizer(Regularizer):
     """factor * mean |cosine similarity| over pairs of distinct rows (mode='rows') or columns of a 2-D x."""
 
     def __init__(self, factor: float = 0.01, mode: str = "rows") -> None:
-        self.factor = _factor("OrthogonalRegularizer", "factor", factor)
-        if mode not in ("rows", "columns"):
-            raise ValueError(f"OrthogonalRegularizer: mode must be 'rows' or 'columns', received {mode!r}")
-        self.mode = mode
+        self.factor = validation.real(factor, "OrthogonalRegularizer", "factor", low=0)
+        self.mode = validation.choice(mode, ("rows", "columns"), "OrthogonalRegularizer", "mode")
 
     def __call__(self, x: Tensor) -> Tensor:
         x = _tensor(x)

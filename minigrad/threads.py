@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import warnings
 
+from minigrad import validation
 from minigrad._ext import _parallel
 
 _ENV = "MINIGRAD_NUM_THREADS"
@@ -49,13 +50,6 @@ def _default_threads() -> int:
     return n
 
 
-def _check_count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_THREADS:
-        raise ValueError(f"set_num_threads: {name} must be a positive int (at most {_MAX_THREADS}), "
-                         f"received {name}={value!r}")
-    return value
-
-
 def _warn_oversubscribed(n: int, source: str) -> None:
     """Once per process: more threads than cores makes every kernel wait for descheduled threads."""
     global _warned_oversubscribed
@@ -79,7 +73,8 @@ def get_blas_threads() -> int:
 def set_num_threads(n: int, *, blas: int = 1) -> None:
     """Use n OpenMP threads in the kernels and `blas` threads in BLAS calls (threadpoolctl)."""
     global _blas_threads
-    n, blas = _check_count("n", n), _check_count("blas", blas)
+    n = validation.integer(n, "set_num_threads", "n", low=1, high=_MAX_THREADS)
+    blas = validation.integer(blas, "set_num_threads", "blas", low=1, high=_MAX_THREADS)
     _warn_oversubscribed(max(n, blas), f"set_num_threads({n}, blas={blas})")
     _parallel.set_threads(n)
     _blas_threads = blas

@@ -5,6 +5,8 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import validation
+
 __all__ = ["to_categorical", "PyDataset", "Sequence", "unpack_x_y_sample_weight", "pack_x_y_sample_weight"]
 
 
@@ -24,9 +26,9 @@ def to_categorical(y: Any, num_classes: int | None = None, dtype: Any = "float32
         raise ValueError(f"to_categorical: labels must be >= 0, received {labels.min()}")
     if num_classes is None:
         num_classes = int(labels.max()) + 1 if labels.size else 0
-    elif isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"to_categorical: num_classes must be a positive int, received {num_classes!r}")
-    elif labels.size and labels.max() >= num_classes:
+    else:
+        num_classes = validation.integer(num_classes, "to_categorical", "num_classes", low=1)
+    if labels.size and labels.max() >= num_classes:
         raise ValueError(f"to_categorical: label {labels.max()} is out of range for "
                          f"num_classes={num_classes} (labels must be < num_classes)")
     out = np.zeros(labels.shape + (int(num_classes),), dtype=dtype)
@@ -45,12 +47,9 @@ class PyDataset:
     """
 
     def __init__(self, workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10) -> None:
-        for name, value in (("workers", workers), ("max_queue_size", max_queue_size)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"PyDataset: {name} must be an int >= 0, received {value!r}")
-        self._workers = int(workers)
+        self._workers = validation.integer(workers, "PyDataset", "workers", low=0)
         self._use_multiprocessing = bool(use_multiprocessing)
-        self._max_queue_size = int(max_queue_size)
+        self._max_queue_size = validation.integer(max_queue_size, "PyDataset", "max_queue_size", low=0)
 
     workers = property(lambda self: getattr(self, "_workers", 1), doc="Keras' worker count (unused: one thread).")
     use_multiprocessing = property(lambda self: getattr(self, "_use_multiprocessing", False),

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import validation
+
 __all__ = ["plot_history", "plot_filters", "plot_feature_maps", "plot_receptive_field"]
 
 _PANEL_INCHES = 1.6
@@ -44,17 +46,11 @@ def _grid(n: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
-def _check_dpi(who: str, dpi: Any) -> int:
-    if isinstance(dpi, bool) or not isinstance(dpi, int) or not 10 <= dpi <= 1000:
-        raise ValueError(f"{who}: dpi must be an int in [10, 1000], received {dpi!r}")
-    return dpi
-
-
 # ----- History
 def plot_history(history: Any, path: str | os.PathLike, *, figsize: tuple[float, float] | None = None,
                  dpi: int = 100) -> Any:
     """One panel per quantity (loss, then each metric): train and `val_` curves against the epoch."""
-    dpi = _check_dpi("plot_history", dpi)
+    dpi = validation.integer(dpi, "plot_history", "dpi", low=10, high=1000)
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict) or not logs:
         raise ValueError(f"plot_history: expected a History or a non-empty dict of per-epoch lists, received {history!r:.80}")
@@ -92,11 +88,10 @@ def plot_filters(layer: Any, path: str | os.PathLike, *, input_channel: int | No
                  figsize: tuple[float, float] | None = None, dpi: int = 100) -> Any:
     """One panel per filter of a conv kernel (kh, kw, in, filters); 3 input channels are shown as RGB,
     otherwise `input_channel` (default: the mean over input channels)."""
-    dpi = _check_dpi("plot_filters", dpi)
+    dpi = validation.integer(dpi, "plot_filters", "dpi", low=10, high=1000)
     kernel = _kernel(layer).astype(np.float64)
     n_in, n_filters = kernel.shape[2], kernel.shape[3]
-    if input_channel is not None and not (isinstance(input_channel, int) and 0 <= input_channel < n_in):
-        raise ValueError(f"plot_filters: input_channel must be an int in [0, {n_in}), received {input_channel!r}")
+    input_channel = validation.integer(input_channel, "plot_filters", "input_channel", low=0, high=n_in - 1, none=True)
     rows, cols = _grid(n_filters)
     fig = _figure(figsize or (_PANEL_INCHES * cols, _PANEL_INCHES * rows))
     lo, hi = float(kernel.min()), float(kernel.max())
@@ -117,7 +112,7 @@ def plot_filters(layer: Any, path: str | os.PathLike, *, input_channel: int | No
 # ----- feature maps
 def _find_layer(model: Any, layer: Any) -> Any:
     found = list(model.layers)
-    if isinstance(layer, int) and not isinstance(layer, bool):
+    if validation.is_int(layer):
         if not -len(found) <= layer < len(found):
             raise ValueError(f"plot_feature_maps: layer index {layer} out of range for {len(found)} layers")
         return found[layer]
@@ -192,7 +187,7 @@ def plot_feature_maps(model: Any, sample: np.ndarray, layer: Any, path: str | os
                       title: str = "input") -> Any:
     """The input sample beside the activation maps of `layer` (a layer, name, index or a list of
     them; None: every conv layer): one mosaic per layer, each with its own colour scale."""
-    dpi = _check_dpi("plot_feature_maps", dpi)
+    dpi = validation.integer(dpi, "plot_feature_maps", "dpi", low=10, high=1000)
     chosen = _conv_layers(model) if layer is None else layer if isinstance(layer, list) else [layer]
     targets = [_find_layer(model, one) for one in chosen]
     if not targets:
@@ -292,7 +287,7 @@ def plot_receptive_field(model: Any, sample: np.ndarray, path: str | os.PathLike
                          dpi: int = 100) -> Any:
     """The input sample with the pixels one neuron (the centre one) of the last conv layer sees, for
     the model as it is and for its conv layers alone (no pooling)."""
-    dpi = _check_dpi("plot_receptive_field", dpi)
+    dpi = validation.integer(dpi, "plot_receptive_field", "dpi", low=10, high=1000)
     image = _image(sample, None)
     fig = _figure((7.2, 4.4))
     from matplotlib.patches import Rectangle

@@ -10,6 +10,7 @@ from benchmarks import harness, report, table
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow  # fresh interpreters
 def test_self_test_alternates_fresh_processes_with_isolated_environments() -> None:
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--self-test"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)

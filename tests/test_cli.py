@@ -134,6 +134,7 @@ def test_gradcheck_unknown_name_suggests_close_names():
         main(["gradcheck", "add", "--all"])
 
 
+@pytest.mark.slow  # fresh interpreters
 @needs_plugin
 def test_both_commands_run_as_python_dash_m():
     listing = run_cli("plugins")

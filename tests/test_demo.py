@@ -66,6 +66,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, env=env, timeout=300)
 
 
+@pytest.mark.slow  # end to end, in a subprocess
 def test_demo_without_arguments_learns_the_digits_and_writes_its_plots(tmp_path: Path) -> None:
     proc = run_cli(cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -80,6 +81,7 @@ def keep_threads() -> Iterator[None]:
     minigrad.set_num_threads(before)
 
 
+@pytest.mark.slow  # a full training run
 def test_demo_in_process_with_another_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                            keep_threads: None) -> None:
     output = tmp_path / "plots"

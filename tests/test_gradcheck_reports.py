@@ -13,6 +13,7 @@ from minigrad.cli import main
 from minigrad.errors import GradcheckError
 from minigrad.ops import Op
 from minigrad.testing import gradcheck
+from minigrad.testing.gradcheck import DIRECTIONAL_ABOVE
 from minigrad.testing.checks import run_op_check
 from minigrad.testing.strategies import arrays, op_inputs
 
@@ -69,7 +70,63 @@ def test_minigrad_frames_are_hidden_from_pytest_tracebacks():
         frames.append(tb.tb_frame)
         tb = tb.tb_next
     ours = [f for f in frames if f.f_code.co_filename.endswith("testing/gradcheck.py")]
-    assert len(ours) == 2 and all(f.f_locals.get("__tracebackhide__") for f in ours)
+    assert len(ours) >= 2 and all(f.f_locals.get("__tracebackhide__") for f in ours)
+
+
+class OffByOneElement(Op):
+    """y = 2 x, but the backward is wrong at one element only (flat index 7)."""
+
+    name = "off_by_one_element"
+
+    def forward(self, ctx, x):
+        return 2 * x
+
+    def backward(self, ctx, dy):
+        dx = 2 * dy
+        dx.flat[7] *= 1.01
+        return (dx,)
+
+
+class Flat(Op):
+    """y = 0 * x, with a backward of 9e-7 everywhere: each element within atol, their sum not."""
+
+    name = "flat"
+
+    def forward(self, ctx, x):
+        return 0 * x
+
+    def backward(self, ctx, dy):
+        return (np.full(dy.shape, 9e-7),)
+
+
+def test_large_inputs_go_directional_and_small_ones_full():
+    big = np.random.default_rng(1).uniform(-1, 1, (DIRECTIONAL_ABOVE + 1,))
+    assert gradcheck(partial(ops.apply, "tanh"), big).directional == 1
+    assert gradcheck(partial(ops.apply, "tanh"), big[:DIRECTIONAL_ABOVE]).directional == 0
+    report = gradcheck(partial(ops.apply, "multiply"), big, big[:1], mode="directional")
+    assert report.directional == 2 and report.elements == DIRECTIONAL_ABOVE + 2
+    assert report.max_rel_error < 1e-7
+    with pytest.raises(ValueError, match="mode must be 'auto', 'full' or 'directional', received 'fast'"):
+        gradcheck(partial(ops.apply, "tanh"), big, mode="fast")
+
+
+def test_a_failed_direction_still_names_the_wrong_element():
+    x = np.random.default_rng(2).uniform(0.5, 1.5, (6, 7))  # 42 elements: directional
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(partial(ops.apply, OffByOneElement()), x)
+    message = str(info.value)
+    assert "wrong gradient for input 0 (shape (6, 7)) at x0[1, 0] = " in message  # flat index 7
+    assert "along a random direction v (|v_i| in [0.5, 1.5]): d sum(out * r) / d x0 . v: analytic " in message
+    assert "Jacobian entry d out[1, 0] / d x0[1, 0] (unweighted; the output element where they differ " \
+           "most): analytic 2.02 vs numeric 2" in message
+    assert info.value.rel_error == pytest.approx(0.01, rel=1e-5)  # the element's, not the direction's
+
+
+def test_many_small_errors_fail_along_a_direction_though_no_element_does():
+    x = np.random.default_rng(3).uniform(-1, 1, (400,))
+    assert gradcheck(partial(ops.apply, Flat()), x[:20]).max_abs_error == pytest.approx(9e-7)
+    with pytest.raises(GradcheckError, match=r"relative error \S+ along v: .* no single element exceeds"):
+        gradcheck(partial(ops.apply, Flat()), x)
 
 
 def _two_plugins_provide(name: str) -> None:

@@ -124,5 +124,5 @@ def test_get_and_round_trip():
     assert wrapped(np.zeros(2), np.array([1.0, 3.0])) == pytest.approx(2.0)
     with pytest.raises(ValueError, match="binary_accuracy"):
         metrics.get("binary_acuracy")
-    with pytest.raises(ValueError, match="k must be a positive int"):
+    with pytest.raises(ValueError, match="TopKCategoricalAccuracy: expected k to be a positive int, received 0"):
         metrics.TopKCategoricalAccuracy(k=0)

@@ -177,12 +177,12 @@ def test_config_round_trips_through_the_registry(metric):
 
 
 @pytest.mark.parametrize("make, match", [
-    (lambda: metrics.AUC(curve="roc2"), "AUC: curve must be one of"),
-    (lambda: metrics.AUC(num_thresholds=1), "AUC: num_thresholds must be an int > 1"),
-    (lambda: metrics.FBetaScore(beta=0), "FBetaScore: beta must be a float > 0"),
-    (lambda: metrics.F1Score(average="mean"), "F1Score: average must be one of"),
-    (lambda: metrics.MeanIoU(0), "MeanIoU: num_classes must be a positive int"),
-    (lambda: metrics.Precision(top_k=0), "Precision: top_k must be a positive"),
+    (lambda: metrics.AUC(curve="roc2"), "AUC: expected curve to be one of 'ROC', 'PR', received 'roc2'"),
+    (lambda: metrics.AUC(num_thresholds=1), "AUC: expected num_thresholds to be an int >= 2, received 1"),
+    (lambda: metrics.FBetaScore(beta=0), "FBetaScore: expected beta to be a finite float > 0, received 0"),
+    (lambda: metrics.F1Score(average="mean"), "F1Score: expected average to be one of None, .*, received 'mean'"),
+    (lambda: metrics.MeanIoU(0), "MeanIoU: expected num_classes to be a positive int, received 0"),
+    (lambda: metrics.Precision(top_k=0), "Precision: expected top_k to be a positive int or None, received 0"),
     (lambda: metrics.MeanIoU(2).update_state([0, 5], [0, 1]), "mean_io_u: class ids must be in|mean_iou: class ids"),
     (lambda: metrics.F1Score().update_state(np.ones((2, 3)), np.ones((2, 4))), "f1_score: expected y_true and y_pred"),
 ])
@@ -256,7 +256,7 @@ def test_recall_at_precision_is_zero_when_the_precision_is_out_of_reach():
     impossible = metrics.RecallAtPrecision(1.0, num_thresholds=3)
     impossible.update_state([1, 0], [0.4, 0.9])
     assert impossible.result() == 0.0
-    with pytest.raises(ValueError, match="PrecisionAtRecall: recall must be in"):
+    with pytest.raises(ValueError, match=r"PrecisionAtRecall: expected recall to be a float in \[0, 1\], received 1.5"):
         metrics.PrecisionAtRecall(1.5)
 
 

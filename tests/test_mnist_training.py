@@ -29,6 +29,7 @@ def keep_threads() -> Iterator[None]:
     minigrad.set_num_threads(before)
 
 
+@pytest.mark.slow  # 1,250 training steps
 @needs_mnist
 def test_reference_cnn_learns_mnist_in_one_short_epoch(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], keep_threads: None) -> None:

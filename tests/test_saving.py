@@ -434,49 +434,68 @@ def test_pack_rejects_what_json_cannot_hold(tmp_path: Path) -> None:
 
 
 # ----- atomic writes under SIGKILL
-def _writer_loop(path: Path, ready_fd: int, hold: bool) -> None:
+# where in a save the writer is killed: after the first zip entry, after the temp file's fsync, after
+# the rename (before the folder's fsync), after the save returned; each is reached, then waited in
+_STAGES = ("mid-write", "written", "replaced", "saved")
+
+
+def _writer_loop(path: Path, ready_fd: int, stage: str, hold_at: int) -> None:
+    """Save versions 1, 2, 1, ... of a large document; in save number hold_at, say "ready" at stage
+    and wait there to be killed."""
+    import zipfile
+
+    from minigrad.saving import archive
+
     big = {v: np.full(400_000, float(v)) for v in (1, 2)}
-    if hold:  # say "ready" from inside the write, once the temp file is complete but not yet renamed
-        def fsync_then_wait(fd: int) -> None:
+    save = 0
+
+    def hold(here: str) -> None:
+        if (here, save) == (stage, hold_at):
             os.write(ready_fd, b"x")
             time.sleep(60)
-        os.fsync = fsync_then_wait
-    else:
-        os.write(ready_fd, b"x")
-    version = 1
+
+    def after(original, here):
+        return lambda *args, **kwargs: (original(*args, **kwargs), hold(here))[0]
+
+    zipfile.ZipFile.writestr = after(zipfile.ZipFile.writestr, "mid-write")
+    os.fsync = after(os.fsync, "written")  # the temp file's fsync comes first in a save
+    fsync_dir = archive._fsync_dir
+    archive._fsync_dir = lambda folder: (hold("replaced"), fsync_dir(folder))[1]
     while True:
-        write_archive(path, "weights", {"version": version, "data": big[version]})
-        version = 3 - version
+        save += 1
+        write_archive(path, "weights", {"version": 2 - save % 2, "data": big[2 - save % 2]})
+        hold("saved")
 
 
+@pytest.mark.slow
 def test_sigkill_mid_save_leaves_old_or_new_file(tmp_path: Path) -> None:
     path = tmp_path / "model.mg"
     write_archive(path, "weights", {"version": 0, "data": np.zeros(400_000)})
-    rng = np.random.default_rng(0)
-    interrupted = 0
-    for i in range(30):
-        hold = i % 3 == 0  # a third of the kills land mid-write for sure; the rest wherever they fall
-        ready_r, ready_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child: save forever until killed
-            try:
-                os.close(ready_r)
-                _writer_loop(path, ready_w, hold)
-            finally:
-                os._exit(1)
-        os.close(ready_w)
-        os.read(ready_r, 1)
-        os.close(ready_r)
-        if not hold:
-            time.sleep(rng.uniform(0.0, 0.03))
-        os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
-        document = read_archive(path, "weights")  # never a partial file
-        assert document["version"] in (0, 1, 2)
-        assert np.all(document["data"] == document["version"]) and document["data"].shape == (400_000,)
-        interrupted += any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
-    assert interrupted >= 10  # the held kills did land in the middle of a write
+    on_disk = 0
+    for stage in _STAGES:
+        for hold_at in (1, 2):
+            ready_r, ready_w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # child: save until killed
+                try:
+                    os.close(ready_r)
+                    _writer_loop(path, ready_w, stage, hold_at)
+                finally:
+                    os._exit(1)
+            os.close(ready_w)
+            assert os.read(ready_r, 1) == b"x", f"the writer died before reaching {stage}"
+            os.close(ready_r)
+            os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+            assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+            renamed = stage in ("replaced", "saved")
+            # the last save that reached its rename: this one, the one before it, or the older file
+            if renamed or hold_at > 1:
+                on_disk = 2 - (hold_at if renamed else hold_at - 1) % 2
+            document = read_archive(path, "weights")  # never a partial file
+            assert document["version"] == on_disk, (stage, hold_at)
+            assert np.all(document["data"] == on_disk) and document["data"].shape == (400_000,)
+            assert any(p.name.endswith(".tmp") for p in tmp_path.iterdir()) == (not renamed), (stage, hold_at)
     write_archive(path, "weights", {"version": 3})  # the next save removes the dead writers' temp files
     assert [p.name for p in tmp_path.iterdir()] == ["model.mg"]
 

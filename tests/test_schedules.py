@@ -51,8 +51,8 @@ def test_keras_defaults_and_names():
 
 
 @pytest.mark.parametrize("make, match", [
-    (lambda: schedules.PolynomialDecay(0.1, 0), "PolynomialDecay: expected decay_steps > 0"),
-    (lambda: schedules.CosineDecayRestarts(0.1, -1), "CosineDecayRestarts: expected first_decay_steps > 0"),
+    (lambda: schedules.PolynomialDecay(0.1, 0), "PolynomialDecay: expected decay_steps to be a finite float > 0"),
+    (lambda: schedules.CosineDecayRestarts(0.1, -1), "CosineDecayRestarts: expected first_decay_steps to be a finite float > 0"),
     (lambda: schedules.CosineDecay(0.1, 5, warmup_steps=-2), "CosineDecay: expected warmup_steps >= 0"),
     (lambda: schedules.CosineDecay(0.1, 5, warmup_target="x"), "CosineDecay: expected warmup_target"),
 ])

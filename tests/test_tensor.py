@@ -117,6 +117,7 @@ def test_deep_graph_of_ten_thousand_ops_does_not_recurse():
     np.testing.assert_allclose(x.grad, np.full(3, 1.0001 ** 10_000), rtol=1e-9)
 
 
+@pytest.mark.slow  # a 200,000-node graph in a fresh interpreter
 def test_deep_graph_can_be_dropped_without_backward():
     code = (
         "import minigrad as mg, numpy as np\n"

@@ -5,7 +5,8 @@ through the `minigrad.callbacks` entry-point group. Optional libraries (tqdm, te
 are imported when a callback first needs them, not here.
 """
 from minigrad.callbacks.backup_and_restore import BackupAndRestore
-from minigrad.callbacks.base import Callback, CallbackList, deserialize, get, register, registry, serialize
+from minigrad.callbacks.base import Callback, deserialize, get, register, registry, serialize
+from minigrad.callbacks.callback_list import CallbackList
 from minigrad.callbacks.csv_logger import CSVLogger
 from minigrad.callbacks.early_stopping import EarlyStopping
 from minigrad.callbacks.history import History

@@ -10,11 +10,10 @@ _MAX_HINTS = ("acc", "auc", "precision", "recall", "f1", "fmeasure", "iou")
 
 
 def resolve_mode(who: str, monitor: str, mode: str, model: Any = None) -> str:
-    """'min' or 'max' for a monitored quantity; mode='auto' reads the metric's direction or its name."""
+    """'min' or 'max' for a monitored quantity; mode='auto' (checked by the callback) reads the metric's
+    direction or its name."""
     if mode in ("min", "max"):
         return mode
-    if mode != "auto":
-        raise ValueError(f"{who}: mode must be 'auto', 'min' or 'max', received {mode!r}")
     name = monitor.removeprefix("val_")
     for metric in getattr(model, "metrics", None) or []:  # a metric may declare its own direction
         direction = getattr(metric, "direction", None)

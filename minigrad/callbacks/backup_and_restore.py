@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import random as mg_random
+from minigrad import validation
 from minigrad.callbacks.base import Callback, Logs, register
 from minigrad.errors import SerializationError
 
@@ -38,10 +39,8 @@ class BackupAndRestore(Callback):
         super().__init__()
         if not isinstance(backup_dir, (str, os.PathLike)) or not os.fspath(backup_dir):
             raise ValueError(f"BackupAndRestore: backup_dir must be a non-empty path, received {backup_dir!r}")
-        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
-            raise ValueError(f"BackupAndRestore: save_freq must be 'epoch' or an int >= 1, received {save_freq!r}")
         self.backup_dir = os.fspath(backup_dir)
-        self.save_freq = save_freq
+        self.save_freq = validation.frequency(save_freq, "BackupAndRestore", "save_freq")
         self.delete_checkpoint = bool(delete_checkpoint)
         self._completed_epochs = 0
         self._batches_since_save = 0

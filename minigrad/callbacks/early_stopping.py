@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.callbacks._util import improved, resolve_mode, say, scalar
 from minigrad.callbacks.base import Callback, Logs, register
 
@@ -33,12 +34,9 @@ class EarlyStopping(Callback):
         start_from_epoch: int = 0,
     ) -> None:
         super().__init__()
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be an int >= 0, received {patience!r}")
-        if not isinstance(start_from_epoch, int) or start_from_epoch < 0:
-            raise ValueError(f"EarlyStopping: start_from_epoch must be an int >= 0, received {start_from_epoch!r}")
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', received {mode!r}")
+        patience = validation.integer(patience, "EarlyStopping", "patience", low=0)
+        start_from_epoch = validation.integer(start_from_epoch, "EarlyStopping", "start_from_epoch", low=0)
+        mode = validation.choice(mode, ("auto", "min", "max"), "EarlyStopping", "mode")
         self.monitor = monitor
         self.min_delta = abs(float(min_delta))
         self.patience = patience

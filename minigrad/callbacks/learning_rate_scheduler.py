@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.callbacks._util import say
 from minigrad.callbacks.base import Callback, Logs, register
 
@@ -45,7 +46,7 @@ class LearningRateScheduler(Callback):
     def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
         lr = current_lr("LearningRateScheduler", self.model)
         new = self.schedule(epoch, lr) if self._takes_lr else self.schedule(epoch)
-        if isinstance(new, bool) or not isinstance(new, (float, int, np.floating, np.integer)):
+        if not validation.is_real(new):
             raise ValueError(
                 f"LearningRateScheduler: schedule must return a float, received {type(new).__name__} at epoch {epoch}"
             )

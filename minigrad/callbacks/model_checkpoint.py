@@ -5,6 +5,7 @@ import os
 import warnings
 from typing import Any
 
+from minigrad import validation
 from minigrad.callbacks._util import improved, resolve_mode, say, scalar
 from minigrad.callbacks.base import Callback, Logs, register
 
@@ -31,10 +32,8 @@ class ModelCheckpoint(Callback):
         initial_value_threshold: float | None = None,
     ) -> None:
         super().__init__()
-        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
-            raise ValueError(f"ModelCheckpoint: save_freq must be 'epoch' or an int >= 1, received {save_freq!r}")
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"ModelCheckpoint: mode must be 'auto', 'min' or 'max', received {mode!r}")
+        save_freq = validation.frequency(save_freq, "ModelCheckpoint", "save_freq")
+        mode = validation.choice(mode, ("auto", "min", "max"), "ModelCheckpoint", "mode")
         self.filepath = os.fspath(filepath)
         self.monitor, self.verbose, self.mode = monitor, verbose, mode
         self.save_best_only, self.save_weights_only = bool(save_best_only), bool(save_weights_only)

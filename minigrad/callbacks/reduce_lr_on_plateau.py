@@ -4,6 +4,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from minigrad import validation
 from minigrad.callbacks._util import improved, resolve_mode, say, scalar
 from minigrad.callbacks.base import Callback, Logs, register
 from minigrad.callbacks.learning_rate_scheduler import current_lr
@@ -27,18 +28,13 @@ class ReduceLROnPlateau(Callback):
         min_lr: float = 0.0,
     ) -> None:
         super().__init__()
-        if not 0.0 < float(factor) < 1.0:
-            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), received {factor!r}")
-        for name, value in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"ReduceLROnPlateau: {name} must be an int >= 0, received {value!r}")
-        if float(min_lr) < 0:
-            raise ValueError(f"ReduceLROnPlateau: min_lr must be >= 0, received {min_lr!r}")
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"ReduceLROnPlateau: mode must be 'auto', 'min' or 'max', received {mode!r}")
-        self.monitor, self.factor, self.patience = monitor, float(factor), patience
-        self.verbose, self.mode, self.min_delta = verbose, mode, abs(float(min_delta))
-        self.cooldown, self.min_lr = cooldown, float(min_lr)
+        who = "ReduceLROnPlateau"
+        self.monitor, self.verbose, self.min_delta = monitor, verbose, abs(float(min_delta))
+        self.factor = validation.real(factor, who, "factor", low=0, high=1, low_open=True, high_open=True)
+        self.patience = validation.integer(patience, who, "patience", low=0)
+        self.cooldown = validation.integer(cooldown, who, "cooldown", low=0)
+        self.min_lr = validation.real(min_lr, who, "min_lr", low=0)
+        self.mode = validation.choice(mode, ("auto", "min", "max"), who, "mode")
         self._direction: str | None = None
         self._reset()
 

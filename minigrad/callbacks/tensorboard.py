@@ -5,6 +5,7 @@ import os
 import warnings
 from typing import Any
 
+from minigrad import validation
 from minigrad.callbacks.base import Callback, Logs, register
 
 
@@ -44,9 +45,8 @@ class TensorBoard(Callback):
                  embeddings_metadata: Any = None) -> None:
         super().__init__()
         self._writer_cls = _summary_writer_class()  # fail at construction, before any training
-        for name, value in (("histogram_freq", histogram_freq), ("embeddings_freq", embeddings_freq)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"TensorBoard: {name} must be an int >= 0, received {value!r}")
+        histogram_freq = validation.integer(histogram_freq, "TensorBoard", "histogram_freq", low=0)
+        embeddings_freq = validation.integer(embeddings_freq, "TensorBoard", "embeddings_freq", low=0)
         if embeddings_metadata is not None and not isinstance(embeddings_metadata, (str, os.PathLike, dict)):
             raise TypeError(f"TensorBoard: embeddings_metadata must be a TSV path or a dict of layer name -> "
                             f"path, received {type(embeddings_metadata).__name__}")
@@ -58,10 +58,8 @@ class TensorBoard(Callback):
         self.write_graph = bool(write_graph)  # there is no TensorFlow graph to write; kept for get_config
         self.embeddings_freq = embeddings_freq
         self.embeddings_metadata = embeddings_metadata
-        if update_freq == "batch":
-            update_freq = 1
-        if update_freq != "epoch" and (isinstance(update_freq, bool) or not isinstance(update_freq, int) or update_freq < 1):
-            raise ValueError(f"TensorBoard: update_freq must be 'epoch', 'batch' or an int >= 1, received {update_freq!r}")
+        update_freq = validation.frequency(update_freq, "TensorBoard", "update_freq", ("epoch", "batch"))
+        update_freq = 1 if update_freq == "batch" else update_freq
         self.log_dir = os.fspath(log_dir)
         self.histogram_freq = histogram_freq
         self.update_freq = update_freq

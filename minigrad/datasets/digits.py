@@ -4,10 +4,11 @@ Origin, licence and checksum: README.md beside this file.
 """
 from __future__ import annotations
 
-import numbers
 from importlib import resources
 
 import numpy as np
+
+from minigrad import validation
 
 NUM_CLASSES = 10
 _FILE = "digits.npz"
@@ -28,18 +29,11 @@ def load_data(test_fraction: float = 0.2, seed: int = 0) -> Split:
     Each class contributes round(count * test_fraction) images to the test set; both sets are
     shuffled. The same (test_fraction, seed) always gives the same split.
     """
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real):
-        raise TypeError(f"digits.load_data: test_fraction must be a float, received "
-                        f"{type(test_fraction).__name__}")
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(
-            f"digits.load_data: test_fraction must be in (0, 1), received {test_fraction}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"digits.load_data: seed must be an int, received {seed!r}")
-    if seed < 0:
-        raise ValueError(f"digits.load_data: seed must be >= 0, received {seed}")
+    test_fraction = validation.real(test_fraction, "digits.load_data", "test_fraction", low=0, high=1,
+                                    low_open=True, high_open=True)
+    seed = validation.integer(seed, "digits.load_data", "seed", low=0)
     images, labels = load_all()
-    rng = np.random.default_rng(int(seed))
+    rng = np.random.default_rng(seed)
     train_idx, test_idx = [], []
     for digit in range(NUM_CLASSES):
         members = rng.permutation(np.flatnonzero(labels == digit))

@@ -5,11 +5,11 @@ inputs C-contiguous, allocates the output and handles zero-size arrays before an
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import numpy as np
 
+from minigrad import validation
 from minigrad._ext import _activation
 from minigrad._ext._parallel import num_threads
 
@@ -40,13 +40,6 @@ def _float_array(op: str, name: str, a: Any) -> np.ndarray:
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
-def _flag(op: str, name: str, value: Any) -> bool:
-    """A bool option (numpy bools too); an array or a string here is a mistake, not a truth value."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{op}: expected {name} to be True or False, received {value!r}")
-    return bool(value)
-
-
 def _like(op: str, name: str, a: Any, ref: np.ndarray, ref_name: str) -> np.ndarray:
     a = _float_array(op, name, a)
     if a.shape != ref.shape or a.dtype != ref.dtype:
@@ -55,16 +48,6 @@ def _like(op: str, name: str, a: Any, ref: np.ndarray, ref_name: str) -> np.ndar
             f"received shape {a.shape}, {a.dtype}"
         )
     return a
-
-
-def _finite(op: str, name: str, value: Any, minimum: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{op}: expected {name} to be a real number, received {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or (minimum is not None and value < minimum):
-        bound = "" if minimum is None else f" >= {minimum}"
-        raise ValueError(f"{op}: expected a finite {name}{bound}, received {name}={value}")
-    return value
 
 
 def _unary(op: str, kernel: Callable, x: Any, *params: Any) -> np.ndarray:
@@ -96,25 +79,25 @@ def relu_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def leaky_relu_forward(x: np.ndarray, negative_slope: float = 0.2) -> np.ndarray:
     """y = x if x >= 0 else negative_slope * x."""
-    slope = _finite("leaky_relu", "negative_slope", negative_slope, minimum=0.0)
+    slope = validation.real(negative_slope, "leaky_relu", "negative_slope", low=0)
     return _unary("leaky_relu", _activation.leaky_relu_forward, x, slope)
 
 
 def leaky_relu_backward(dy: np.ndarray, x: np.ndarray, negative_slope: float = 0.2) -> np.ndarray:
     """dx = dy if x >= 0 else negative_slope * dy."""
-    slope = _finite("leaky_relu backward", "negative_slope", negative_slope, minimum=0.0)
+    slope = validation.real(negative_slope, "leaky_relu backward", "negative_slope", low=0)
     return _grad("leaky_relu backward", _activation.leaky_relu_backward, dy, x, "x", slope)
 
 
 def elu_forward(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """y = x if x > 0 else alpha * (exp(x) - 1)."""
-    alpha = _finite("elu", "alpha", alpha)
+    alpha = validation.real(alpha, "elu", "alpha")
     return _unary("elu", _activation.elu_forward, x, alpha)
 
 
 def elu_backward(dy: np.ndarray, x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """dx = dy if x > 0 else dy * alpha * exp(x)."""
-    alpha = _finite("elu backward", "alpha", alpha)
+    alpha = validation.real(alpha, "elu backward", "alpha")
     return _grad("elu backward", _activation.elu_backward, dy, x, "x", alpha)
 
 
@@ -130,12 +113,12 @@ def selu_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def gelu_forward(x: np.ndarray, approximate: bool = False) -> np.ndarray:
     """y = x * Phi(x) (exact, erf) or x * 0.5 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    return _unary("gelu", _activation.gelu_forward, x, _flag("gelu", "approximate", approximate))
+    return _unary("gelu", _activation.gelu_forward, x, validation.boolean(approximate, "gelu", "approximate"))
 
 
 def gelu_backward(dy: np.ndarray, x: np.ndarray, approximate: bool = False) -> np.ndarray:
     """dx = dy * d gelu / dx, for the same form as the forward."""
-    approximate = _flag("gelu backward", "approximate", approximate)
+    approximate = validation.boolean(approximate, "gelu backward", "approximate")
     return _grad("gelu backward", _activation.gelu_backward, dy, x, "x", approximate)
 
 
@@ -204,11 +187,10 @@ def linear_backward(dy: np.ndarray, x: np.ndarray) -> np.ndarray:
 # ---- softmax family: kernels run over the last axis of a (rows, classes) view ------------------
 
 def _axis(op: str, x: np.ndarray, axis: Any) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{op}: expected an int axis, received {axis!r}")
+    axis = validation.integer(axis, op, "axis")
     if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
         raise ValueError(f"{op}: axis {axis} is out of range for an input of shape {x.shape}")
-    return int(axis) % x.ndim
+    return axis % x.ndim
 
 
 def _as_rows(a: np.ndarray, axis: int) -> np.ndarray:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import validation
 from minigrad._ext import _blas, _conv
 from minigrad.kernels.conv_plan import (ConvPlan, Padding, _pair, conv_output_size, force_path,
                                         plan, plans, resolve_padding, same_padding)
@@ -219,7 +220,7 @@ def _as_2d(op: str, x: np.ndarray, w: np.ndarray, strides: Any, padding: Padding
     (stride,), (dil,) = _pair(strides, "strides", op, 1), _pair(dilation, "dilation", op, 1)
     if isinstance(padding, str):
         pads: Padding = padding
-    elif isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
+    elif validation.is_int(padding):
         pads = (0, 0, padding, padding)
     else:
         pair = tuple(padding)

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from minigrad import validation
 from minigrad._ext import _conv
 
 __all__ = ["ConvPlan", "plan", "plans", "force_path", "conv_output_size", "same_padding",
@@ -56,13 +57,9 @@ def same_padding(in_size: int, kernel: int, stride: int, dilation: int) -> tuple
     return total // 2, total - total // 2
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
 def _pair(value: Any, name: str, op: str, rank: int = 2) -> tuple[int, ...]:
-    vals = (value,) * rank if _is_int(value) else tuple(value)
-    if len(vals) != rank or not all(_is_int(v) for v in vals):
+    vals = (value,) * rank if validation.is_int(value) else tuple(value)
+    if len(vals) != rank or not all(validation.is_int(v) for v in vals):
         raise TypeError(f"{op}: {name} must be an int or {rank} ints, received {value!r}")
     if min(vals) < 1 or max(vals) >= _INT64_SAFE:
         raise ValueError(f"{op}: {name} must be in [1, 2**62), received {value!r}")
@@ -76,7 +73,7 @@ def _normalize_padding(padding: Padding, op: str) -> str | tuple[int, int, int, 
             return padding.lower()
         raise ValueError(f"{op}: padding must be 'valid', 'same', an int or a tuple, "
                          f"received {padding!r}")
-    if _is_int(padding):
+    if validation.is_int(padding):
         pads: tuple = (padding,) * 4
     else:
         try:
@@ -86,7 +83,7 @@ def _normalize_padding(padding: Padding, op: str) -> str | tuple[int, int, int, 
         if len(flat) == 2 and all(isinstance(p, (tuple, list)) for p in flat):
             flat = (*flat[0], *flat[1])
         pads = (flat[0], flat[0], flat[1], flat[1]) if len(flat) == 2 else flat
-    if len(pads) != 4 or not all(_is_int(p) for p in pads):
+    if len(pads) != 4 or not all(validation.is_int(p) for p in pads):
         raise TypeError(f"{op}: padding must be 'valid', 'same', an int, (ph, pw) or "
                         f"(top, bottom, left, right), received {padding!r}")
     if min(pads) < 0 or max(pads) >= _INT64_SAFE:
@@ -134,7 +131,7 @@ def plan(op: str, x_shape: Sequence[int], w_shape: Sequence[int], dtype: Any, st
     from minigrad._ext._parallel import num_threads
 
     dtype = np.dtype(dtype)
-    if not _is_int(groups) or groups < 1:
+    if not validation.is_int(groups) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, received {groups!r}")
     # the op's name is not part of the key: errors name the op that built the plan, and a plan
     # that was built raises no more

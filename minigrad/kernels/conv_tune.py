@@ -59,7 +59,7 @@ def cpu_model() -> str:
 
 
 def _machine_key() -> str:
-    from minigrad import __version__
+    from minigrad._version import __version__
 
     built = os.stat(_conv.__file__)  # a rebuilt extension may choose differently
     return f"{cpu_model()}|{_conv.isa()}|minigrad {__version__}|{built.st_size}-{built.st_mtime_ns}"

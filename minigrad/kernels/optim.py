@@ -6,14 +6,13 @@ would swallow the update). Unused slots may be None.
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from minigrad._ext import _optim
 from minigrad._ext._parallel import num_threads
-from minigrad.kernels.activation import _flag
+from minigrad.validation import boolean, real
 
 __all__ = ["sgd_update", "rmsprop_update", "adam_update", "adagrad_update", "ema_update"]
 
@@ -50,16 +49,6 @@ def _slot(op: str, name: str, a: Any, w: np.ndarray, used: bool) -> np.ndarray:
     return _buffer(op, name, a, w)
 
 
-def _real(op: str, name: str, value: Any, low: float | None = None, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{op}: expected {name} to be a real number, received {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or (low is not None and value < low) or (high is not None and value > high):
-        bounds = f" in [{low}, {high}]" if high is not None else (f" >= {low}" if low is not None else "")
-        raise ValueError(f"{op}: expected a finite {name}{bounds}, received {name}={value}")
-    return value
-
-
 def _distinct(op: str, **buffers: np.ndarray) -> None:
     """In-place kernels read and write element by element: overlapping buffers give wrong updates."""
     named = [(n, b) for n, b in buffers.items() if b.size]
@@ -72,8 +61,8 @@ def _distinct(op: str, **buffers: np.ndarray) -> None:
 def _common(op: str, w: Any, g: Any, grad_scale: Any, clip_value: Any, weight_decay: Any) -> tuple:
     w = _buffer(op, "w", w)
     g = _buffer(op, "g", g, w, writable=False)
-    return (w, g, _real(op, "grad_scale", grad_scale, 0.0), _real(op, "clip_value", clip_value, 0.0),
-            _real(op, "weight_decay", weight_decay, 0.0))
+    return (w, g, real(grad_scale, op, "grad_scale", low=0), real(clip_value, op, "clip_value", low=0),
+            real(weight_decay, op, "weight_decay", low=0))
 
 
 def sgd_update(w: np.ndarray, g: np.ndarray, m: np.ndarray | None, *, lr: float, momentum: float = 0.0,
@@ -82,10 +71,10 @@ def sgd_update(w: np.ndarray, g: np.ndarray, m: np.ndarray | None, *, lr: float,
     """In place: m = momentum*m - lr*g; w += m (nesterov: w += momentum*m - lr*g); else w -= lr*g."""
     op = "sgd_update"
     w, g, scale, clip, wd = _common(op, w, g, grad_scale, clip_value, weight_decay)
-    momentum = _real(op, "momentum", momentum, 0.0, 1.0)
+    momentum = real(momentum, op, "momentum", low=0, high=1)
     m = _slot(op, "momentum", m, w, momentum != 0)
     _distinct(op, w=w, g=g, momentum=m)
-    _optim.sgd_update(w, g, m, _real(op, "lr", lr), momentum, _flag(op, "nesterov", nesterov), scale, clip, wd,
+    _optim.sgd_update(w, g, m, real(lr, op, "lr"), momentum, boolean(nesterov, op, "nesterov"), scale, clip, wd,
                       _threads(w.size))
 
 
@@ -96,14 +85,14 @@ def rmsprop_update(w: np.ndarray, g: np.ndarray, velocity: np.ndarray, momentum_
     """In place: v = rho*v + (1-rho)*g^2; w -= lr*g/sqrt(v + eps) (centered: v - a^2 + eps)."""
     op = "rmsprop_update"
     w, g, scale, clip, wd = _common(op, w, g, grad_scale, clip_value, weight_decay)
-    momentum = _real(op, "momentum", momentum, 0.0, 1.0)
+    momentum = real(momentum, op, "momentum", low=0, high=1)
     velocity = _slot(op, "velocity", velocity, w, True)
     momentum_buffer = _slot(op, "momentum", momentum_buffer, w, momentum > 0)
-    centered = _flag(op, "centered", centered)
+    centered = boolean(centered, op, "centered")
     average_gradient = _slot(op, "average_gradient", average_gradient, w, centered)
     _distinct(op, w=w, g=g, velocity=velocity, momentum=momentum_buffer, average_gradient=average_gradient)
-    _optim.rmsprop_update(w, g, velocity, momentum_buffer, average_gradient, _real(op, "lr", lr),
-                          _real(op, "rho", rho, 0.0, 1.0), momentum, _real(op, "epsilon", epsilon, 0.0),
+    _optim.rmsprop_update(w, g, velocity, momentum_buffer, average_gradient, real(lr, op, "lr"),
+                          real(rho, op, "rho", low=0, high=1), momentum, real(epsilon, op, "epsilon", low=0),
                           centered, scale, clip, wd, _threads(w.size))
 
 
@@ -116,12 +105,12 @@ def adam_update(w: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, v_ha
     w, g, scale, clip, wd = _common(op, w, g, grad_scale, clip_value, weight_decay)
     m = _slot(op, "m", m, w, True)
     v = _slot(op, "v", v, w, True)
-    amsgrad = _flag(op, "amsgrad", amsgrad)
+    amsgrad = boolean(amsgrad, op, "amsgrad")
     v_hat = _slot(op, "v_hat", v_hat, w, amsgrad)
     _distinct(op, w=w, g=g, m=m, v=v, v_hat=v_hat)
-    _optim.adam_update(w, g, m, v, v_hat, _real(op, "alpha", alpha), _real(op, "beta_1", beta_1, 0.0, 1.0),
-                       _real(op, "beta_2", beta_2, 0.0, 1.0), _real(op, "epsilon", epsilon, 0.0),
-                       amsgrad, _real(op, "lr", lr), scale, clip, wd, _threads(w.size))
+    _optim.adam_update(w, g, m, v, v_hat, real(alpha, op, "alpha"), real(beta_1, op, "beta_1", low=0, high=1),
+                       real(beta_2, op, "beta_2", low=0, high=1), real(epsilon, op, "epsilon", low=0),
+                       amsgrad, real(lr, op, "lr"), scale, clip, wd, _threads(w.size))
 
 
 def adagrad_update(w: np.ndarray, g: np.ndarray, accumulator: np.ndarray, *, lr: float,
@@ -132,7 +121,7 @@ def adagrad_update(w: np.ndarray, g: np.ndarray, accumulator: np.ndarray, *, lr:
     w, g, scale, clip, wd = _common(op, w, g, grad_scale, clip_value, weight_decay)
     accumulator = _slot(op, "accumulator", accumulator, w, True)
     _distinct(op, w=w, g=g, accumulator=accumulator)
-    _optim.adagrad_update(w, g, accumulator, _real(op, "lr", lr), _real(op, "epsilon", epsilon, 0.0),
+    _optim.adagrad_update(w, g, accumulator, real(lr, op, "lr"), real(epsilon, op, "epsilon", low=0),
                           scale, clip, wd, _threads(w.size))
 
 
@@ -142,4 +131,4 @@ def ema_update(average: np.ndarray, w: np.ndarray, momentum: float) -> None:
     w = _buffer(op, "w", w, writable=False)
     average = _buffer(op, "average", average, w)
     _distinct(op, average=average, w=w)
-    _optim.ema_update(average, w, _real(op, "momentum", momentum, 0.0, 1.0), _threads(w.size))
+    _optim.ema_update(average, w, real(momentum, op, "momentum", low=0, high=1), _threads(w.size))

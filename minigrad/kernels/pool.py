@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from minigrad import validation
 from minigrad._ext import _pool
 from minigrad._ext._parallel import num_threads
 from minigrad.kernels.activation import _float_array
@@ -74,25 +75,11 @@ class PoolGeometry(NamedTuple):
     out_shape: tuple[int, ...]  # in the caller's layout
 
 
-def _ints(op: str, name: str, value: Any, rank: int) -> tuple[int, ...]:
-    vals = (value,) * rank if isinstance(value, (int, np.integer)) else value
-    try:
-        vals = tuple(vals)
-    except TypeError:
-        vals = ()
-    if len(vals) != rank or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                    for v in vals):
-        raise TypeError(f"{op}: {name} must be an int or a tuple of {rank} ints, received {value!r}")
-    if min(vals) < 1 or max(vals) >= 2**31:
-        raise ValueError(f"{op}: {name} must be positive (and below 2**31), received {name}={value!r}")
-    return tuple(int(v) for v in vals)
-
-
 def pool_geometry(op: str, shape: tuple[int, ...], pool_size: Any, strides: Any, padding: str,
                   data_format: str, rank: int = 2) -> PoolGeometry:
     """Validate pooling attrs against an input shape ((N, H, W, C) / (N, C, H, W), or the 1-D forms)."""
-    pool = _ints(op, "pool_size", pool_size, rank)
-    stride = pool if strides is None else _ints(op, "strides", strides, rank)
+    pool = validation.int_tuple(pool_size, rank, op, "pool_size", high=2**31 - 1)
+    stride = pool if strides is None else validation.int_tuple(strides, rank, op, "strides", high=2**31 - 1)
     mode = padding.lower() if isinstance(padding, str) else None
     if mode not in ("valid", "same"):
         raise ValueError(f"{op}: padding must be 'valid' or 'same', received {padding!r}")
@@ -133,15 +120,7 @@ def _describe(x_shape: Any, g: PoolGeometry) -> str:
 
 def _x_shape(op: str, x_shape: Any) -> tuple[int, ...]:
     """The forward input's shape a backward was given: a tuple of non-negative ints."""
-    try:
-        dims = tuple(x_shape)
-    except TypeError:
-        dims = None
-    if dims is None or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0
-                               for d in dims):
-        raise TypeError(f"{op}: x_shape must be a tuple of non-negative ints (the forward input's shape), "
-                        f"received {x_shape!r}")
-    return tuple(int(d) for d in dims)
+    return validation.shape(x_shape, op, "x_shape (the forward input's shape)")
 
 
 def _threads(size: int) -> int:

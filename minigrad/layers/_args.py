@@ -1,54 +1,17 @@
-"""Validation of Keras-style layer arguments (kernel sizes, strides, padding, data_format)."""
+"""Keras-style layer arguments: data_format and conv output lengths."""
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
+from minigrad import validation
 
-from minigrad import activations, constraints, initializers, regularizers
-
-__all__ = ["int_tuple", "padding_mode", "data_format", "conv_output_length", "positive_int",
-           "serialize_identifier", "resolve_kernel_bias", "kernel_bias_config"]
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def positive_int(layer: str, arg: str, value: Any) -> int:
-    """A positive int, or a ValueError/TypeError naming the layer and argument."""
-    if not _is_int(value):
-        raise TypeError(f"{layer}: {arg} must be a positive int, received {value!r}")
-    if value < 1:
-        raise ValueError(f"{layer}: {arg} must be a positive int, received {value!r}")
-    return int(value)
-
-
-def int_tuple(layer: str, arg: str, value: Any, rank: int) -> tuple[int, ...]:
-    """An int or `rank` positive ints -> a tuple of `rank` ints (Keras' normalize_tuple)."""
-    values = (value,) * rank if _is_int(value) else value
-    if not isinstance(values, (tuple, list)) or len(values) != rank or not all(_is_int(v) for v in values):
-        raise TypeError(f"{layer}: {arg} must be an int or a tuple of {rank} ints, received {value!r}")
-    if min(values) < 1:
-        raise ValueError(f"{layer}: {arg} must hold positive ints, received {value!r}")
-    return tuple(int(v) for v in values)
-
-
-def padding_mode(layer: str, value: Any, allowed: tuple[str, ...] = ("valid", "same")) -> str:
-    """'valid' / 'same' (any case) -> lower case; anything else is a ValueError listing the choices."""
-    if not isinstance(value, str) or value.lower() not in allowed:
-        raise ValueError(f"{layer}: padding must be one of {', '.join(repr(a) for a in allowed)}, "
-                         f"received {value!r}")
-    return value.lower()
+__all__ = ["data_format", "conv_output_length"]
 
 
 def data_format(layer: str, value: Any) -> str:
-    """None -> 'channels_last'; otherwise 'channels_last' or 'channels_first'."""
-    if value is None:
-        return "channels_last"
-    if not isinstance(value, str) or value.lower() not in ("channels_last", "channels_first"):
-        raise ValueError(f"{layer}: data_format must be 'channels_last' or 'channels_first', received {value!r}")
-    return value.lower()
+    """None -> 'channels_last'; otherwise 'channels_last' or 'channels_first' (any case)."""
+    formats = ("channels_last", "channels_first")
+    return formats[0] if value is None else validation.choice(value, formats, layer, "data_format", fold_case=True)
 
 
 def conv_output_length(length: int | None, kernel: int, padding: str, stride: int,
@@ -62,48 +25,3 @@ def conv_output_length(length: int | None, kernel: int, padding: str, stride: in
     if padding == "causal":
         length += effective - 1
     return (length - effective) // stride + 1
-
-
-def serialize_identifier(module: Any, obj: Any) -> Any:
-    """None, or an activation's name / an initializer's, regularizer's or constraint's registry dict."""
-    return None if obj is None else module.serialize(obj)
-
-
-def resolve_kernel_bias(layer: Any, kernel: str, activation: Any, use_bias: Any, kernel_initializer: Any,
-                        bias_initializer: Any, kernel_regularizer: Any, bias_regularizer: Any,
-                        activity_regularizer: Any, kernel_constraint: Any, bias_constraint: Any) -> None:
-    """Set activation, use_bias and the `<kernel>`/bias initializer, regularizer, constraint on layer."""
-    try:
-        _resolve_kernel_bias(layer, kernel, activation, use_bias, kernel_initializer, bias_initializer,
-                             kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
-                             bias_constraint)
-    except (TypeError, ValueError) as e:  # the registries' messages do not know which layer asked
-        raise type(e)(f"{type(layer).__name__} '{getattr(layer, 'name', '?')}': {e}") from e
-
-
-def _resolve_kernel_bias(layer: Any, kernel: str, activation: Any, use_bias: Any, kernel_initializer: Any,
-                         bias_initializer: Any, kernel_regularizer: Any, bias_regularizer: Any,
-                         activity_regularizer: Any, kernel_constraint: Any, bias_constraint: Any) -> None:
-    layer.activation = activations.get(activation)
-    layer.use_bias = bool(use_bias)
-    setattr(layer, f"{kernel}_initializer", initializers.get(kernel_initializer))
-    layer.bias_initializer = initializers.get(bias_initializer)
-    setattr(layer, f"{kernel}_regularizer", regularizers.get(kernel_regularizer))
-    layer.bias_regularizer = regularizers.get(bias_regularizer)
-    layer.activity_regularizer = regularizers.get(activity_regularizer)
-    setattr(layer, f"{kernel}_constraint", constraints.get(kernel_constraint))
-    layer.bias_constraint = constraints.get(bias_constraint)
-
-
-def kernel_bias_config(layer: Any, kernel: str = "kernel") -> dict[str, Any]:
-    """The config entries resolve_kernel_bias() set, serialized through their registries."""
-    return {
-        "activation": activations.serialize(layer.activation), "use_bias": layer.use_bias,
-        f"{kernel}_initializer": initializers.serialize(getattr(layer, f"{kernel}_initializer")),
-        "bias_initializer": initializers.serialize(layer.bias_initializer),
-        f"{kernel}_regularizer": serialize_identifier(regularizers, getattr(layer, f"{kernel}_regularizer")),
-        "bias_regularizer": serialize_identifier(regularizers, layer.bias_regularizer),
-        "activity_regularizer": serialize_identifier(regularizers, layer.activity_regularizer),
-        f"{kernel}_constraint": serialize_identifier(constraints, getattr(layer, f"{kernel}_constraint")),
-        "bias_constraint": serialize_identifier(constraints, layer.bias_constraint),
-    }

@@ -15,25 +15,13 @@ import numpy as np
 
 from minigrad.errors import ShapeError
 
-__all__ = ["checked_build", "checked_shape", "call_flags", "init_arguments", "auto_config", "trace_output_shape", "find_layers"]
+__all__ = ["checked_shape", "call_flags", "init_arguments", "auto_config", "trace_output_shape", "find_layers"]
 
 _PLAIN = (str, int, float, bool, type(None))
 
 
-def checked_build(build: Any) -> Any:
-    """build() that checks the input shape first and records it (Layer wraps every subclass's build)."""
-    @functools.wraps(build)
-    def wrapper(self: Any, input_shape: Any) -> None:
-        if not self._multi_input:
-            input_shape = tuple(input_shape)
-            self._check_shape(input_shape)
-        build(self, input_shape)
-        self._build_input_shape = input_shape
-    return wrapper
-
-
 def checked_shape(compute: Any) -> Any:
-    """compute_output_shape() that checks the input shape first."""
+    """compute_output_shape() that checks the input shape against input_spec first (naming the layer)."""
     @functools.wraps(compute)
     def wrapper(self: Any, input_shape: Any) -> Any:
         if not self._multi_input:

@@ -2,30 +2,24 @@
 from __future__ import annotations
 
 import re
-from contextvars import ContextVar
 from typing import Any, Sequence
 
 import numpy as np
 
+from minigrad import regularizers, validation
 from minigrad._ext._tensor import TensorBase
 from minigrad.errors import ShapeError
-from minigrad.layers import _introspect
-from minigrad.layers._args import kernel_bias_config, resolve_kernel_bias, serialize_identifier  # re-exported
-from minigrad.layers._introspect import checked_build as _checked_build
-from minigrad.layers._introspect import checked_shape as _checked_shape
-from minigrad.layers.weight import InputSpec, Shape, Weight, new_weight
+from minigrad.layers import _introspect, symbolic
+from minigrad.layers.kernel_bias import Identifier
+from minigrad.layers.tracking import Tracking, require_init
+from minigrad.layers.weight import InputSpec, Shape, Weight
 from minigrad.ops import apply
 from minigrad.registry import Registry
 from minigrad.tensor import Tensor
 
-__all__ = ["Layer", "Weight", "InputSpec", "Shape", "to_snake_case", "clear_names", "registry", "register",
-           "serialize_identifier", "resolve_kernel_bias", "kernel_bias_config"]
+__all__ = ["Layer", "Weight", "InputSpec", "Shape", "to_snake_case", "clear_names", "registry", "register"]
 
 _name_counts: dict[str, int] = {}
-# While load_model rebuilds a model, weights come from the file (see minigrad.saving.model): a layer
-# then allocates only what the file holds, after the file's shape matched the config's, and draws no
-# throw-away initial values. Called as source(layer, weight_name, shape, dtype).
-stored_weights: ContextVar[Any] = ContextVar("stored_weights", default=None)
 
 
 def to_snake_case(name: str) -> str:
@@ -36,10 +30,6 @@ def to_snake_case(name: str) -> str:
 
 def _is_layer_class(obj: Any) -> bool:
     return isinstance(obj, type) and issubclass(obj, Layer)
-
-
-def _is_layer(obj: Any) -> bool:
-    return isinstance(obj, Layer)
 
 
 registry = Registry("layers", validate=_is_layer_class)
@@ -61,53 +51,19 @@ def clear_names() -> None:
     _name_counts.clear()
 
 
-# attributes of the framework's own that never hold sublayers (models keep their wiring in some)
-_UNTRACKED = frozenset({"_weights", "_activity_losses", "_inbound_nodes", "_loss_layers", "_metrics",
-                        "_metric_specs", "_inputs", "_outputs", "_nodes", "_syms", "_init_args"})
-_AGGREGATIONS = ("none", "mean", "sum", "only_first_replica")
-
 # The training flag of the layer call in progress: a layer called inside another's call() without
 # `training=` inherits it, as in Keras (a Dropout inside a custom block drops during fit).
 _call_training: list[bool] = [False]
 
 
-def _symbolic_call(layer: "Layer", inputs: Any, kwargs: dict[str, Any]) -> Any:
-    """The functional API's result when some input is a SymbolicTensor, else None."""
-    items = inputs if isinstance(inputs, (list, tuple)) else (inputs,)
-    if all(isinstance(x, (TensorBase, np.ndarray, np.generic, int, float, list, tuple)) for x in items):
-        return None
-    try:  # lazy: only the functional API needs the models package
-        from minigrad.models import functional
-    except ModuleNotFoundError:
-        return None
-    if any(isinstance(x, functional.SymbolicTensor) for x in items):
-        return functional.symbolic_call(layer, inputs, **kwargs)
-    return None
-
-
-def _is_dtype(value: Any) -> bool:
-    if not isinstance(value, (str, np.dtype)) and not (isinstance(value, type) and issubclass(value, np.generic)):
-        return False
-    try:
-        np.dtype(value)
-    except TypeError:
-        return False
-    return True
-
-
-def _require_init(layer: Any) -> None:
-    if "_weights" not in layer.__dict__:
-        raise TypeError(f"{type(layer).__name__}: call super().__init__() at the start of __init__, "
-                        "before add_weight() or calling the layer")
-
-
-class Layer:
+class Layer(Tracking):
     """Base of every layer: validates input, builds weights once, then calls; Keras semantics.
 
     Subclasses implement `build(input_shape)` (input_shape has None as batch size) and
     `call(inputs)` (with `training` and/or `mask` parameters only if they use them); optionally
-    `compute_output_shape(input_shape)` (else found by tracing call()) and `get_config()` (else the
-    plain arguments __init__ received). Built-in layers describe a tiny example for
+    `compute_output_shape(input_shape)` (else found by tracing call(); checked against input_spec
+    first) and `get_config()` (else the plain arguments __init__ received). build_from() is the one
+    place a layer gets built. Built-in layers describe a tiny example for
     `minigrad.testing.check_layer` with the class attributes `example_config` and
     `example_input_shape` (docs/CONTRACTS.md, "Checking layers").
     """
@@ -116,18 +72,19 @@ class Layer:
     _autocast = True          # cast inputs to the layer dtype (off for layers taking int ids)
     _multi_input = False      # True when call() takes a list of tensors (Add, Concatenate)
     _call_takes_training, _call_takes_mask = True, False
-    built, dtype = False, np.dtype(np.float32)  # class defaults: a missing super().__init__() reaches _require_init
+    _call_adds_losses = True  # False: the only losses are regularizers' (fit then skips the layer)
+    built, dtype = False, np.dtype(np.float32)  # class defaults: a missing super().__init__() reaches require_init
+
+    activity_regularizer = Identifier(regularizers)  # applied to the outputs of every call
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        # build() and compute_output_shape() check the input shape first whoever calls them
-        # (__call__, Sequential, the functional API), so wrong wiring fails naming the layer
         super().__init_subclass__(**kwargs)
-        if "build" in cls.__dict__:
-            cls.build = _checked_build(cls.__dict__["build"])
-        if "compute_output_shape" in cls.__dict__:
-            cls.compute_output_shape = _checked_shape(cls.__dict__["compute_output_shape"])
+        if "compute_output_shape" in cls.__dict__:  # a direct call with a wrong shape fails naming the layer
+            cls.compute_output_shape = _introspect.checked_shape(cls.__dict__["compute_output_shape"])
         if "call" in cls.__dict__:  # inspected once per class, not per call
             cls._call_takes_training, cls._call_takes_mask = _introspect.call_flags(cls.__dict__["call"])
+            # a call() of its own may add_loss(), unless the class says it does not
+            cls._call_adds_losses = cls.__dict__.get("_call_adds_losses", True)
         owner = next(k for k in cls.__mro__ if "_multi_input" in k.__dict__)
         if owner is Layer and not cls.__module__.startswith("minigrad."):
             cls._multi_input = None  # a user's layer takes one tensor or a list: its first call decides
@@ -149,9 +106,7 @@ class Layer:
         self.name = name or _unique_name(to_snake_case(type(self).__name__))
         self.dtype = np.dtype("float32" if dtype is None else dtype)  # Keras: None is the float32 policy
         if activity_regularizer is not None:  # layers with their own argument (Dense, Conv) set it later
-            from minigrad import regularizers
-
-            self.activity_regularizer = regularizers.get(activity_regularizer)
+            self.activity_regularizer = activity_regularizer
         if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise TypeError(f"{type(self).__name__} '{self.name}': dtype must be float32 or float64, "
                             f"received {dtype!r}")
@@ -162,145 +117,10 @@ class Layer:
         self._build_input_shape: Shape | None = None
         self._batch_input_shape: Shape | None = None
         if input_shape is not None:
-            if not isinstance(input_shape, (tuple, list)):
-                raise TypeError(f"{type(self).__name__} '{self.name}': input_shape must be a tuple without the "
-                                f"batch axis, e.g. (28, 28, 1), received {input_shape!r}")
-            dims = tuple(input_shape)
-            if not all(d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0)
-                       for d in dims):
-                raise ValueError(f"{type(self).__name__} '{self.name}': input_shape must hold positive "
-                                 f"ints or None, received {input_shape!r}")
-            self._batch_input_shape = (None, *(None if d is None else int(d) for d in dims))
+            dims = validation.shape(input_shape, f"{type(self).__name__} '{self.name}'",
+                                    "input_shape (without the batch axis)", low=1, none=True)
+            self._batch_input_shape = (None, *dims)
 
-    # ----- weights
-    def add_weight(self, shape: Any = None, initializer: Any = None, dtype: Any = None, trainable: Any = True,
-                   autocast: Any = True, regularizer: Any = None, constraint: Any = None,
-                   aggregation: str = "none", overwrite_with_gradient: bool = False,
-                   name: str | None = None) -> Weight:
-        """Create, initialise and track a weight (Keras 3's signature; name defaults to 'variable', ...).
-
-        minigrad's older positional form `add_weight(name, shape, initializer, regularizer,
-        constraint)` is still accepted: a str in first place is the name.
-        """
-        _require_init(self)
-        if isinstance(shape, str):  # the older form: (name, shape, initializer, regularizer, constraint)
-            name, shape = shape, initializer
-            # the initializer came in dtype's place unless dtype= was given instead (no initializer is a dtype)
-            initializer, dtype = (None, dtype) if _is_dtype(dtype) else (dtype, None)
-            # Keras' trainable/autocast are bools: anything else came positionally as regularizer/constraint
-            if not isinstance(trainable, bool):
-                regularizer, trainable = trainable, True
-            if not isinstance(autocast, bool):
-                constraint, autocast = autocast, True
-        if aggregation not in _AGGREGATIONS:
-            raise ValueError(f"{type(self).__name__} '{self.name}': add_weight aggregation must be one of "
-                             f"{', '.join(map(repr, _AGGREGATIONS))}, received {aggregation!r}")
-        if overwrite_with_gradient:
-            raise ValueError(f"{type(self).__name__} '{self.name}': add_weight(overwrite_with_gradient=True) "
-                             "(Keras' float8 training) is not supported by minigrad")
-        if name is None:
-            taken = {w.name for w in self._weights}
-            name = next(n for n in ("variable", *(f"variable_{i}" for i in range(1, len(taken) + 2)))
-                        if f"{self.name}/{n}" not in taken)
-        source = stored_weights.get()  # load_model: the file's array instead of an initializer
-        fill = None if source is None else (lambda dims, dt: source(self, name, dims, dt))
-        w = new_weight(f"{type(self).__name__} '{self.name}'", f"{self.name}/{name}", () if shape is None else shape,
-                       initializer, np.dtype(dtype or self.dtype), bool(trainable), regularizer, constraint, fill)
-        w.requires_grad = w.trainable and self._trainable
-        self._weights.append(w)
-        return w
-
-    def add_variable(self, shape: Any, initializer: Any, dtype: Any = None, trainable: bool = True,
-                     autocast: bool = True, regularizer: Any = None, constraint: Any = None,
-                     name: str | None = None) -> Weight:
-        """Keras 3's other spelling of add_weight (shape and initializer required)."""
-        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype, trainable=trainable,
-                               autocast=autocast, regularizer=regularizer, constraint=constraint, name=name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        # remember which attributes may hold sublayers (in assignment order, as Keras lists them),
-        # so weights/losses need not scan every attribute
-        if name not in _UNTRACKED and (isinstance(value, (Layer, list, dict)) or (
-                isinstance(value, tuple) and any(isinstance(v, (Layer, list, tuple, dict)) for v in value))):
-            self.__dict__.setdefault("_maybe_sublayers", {})[name] = None
-        object.__setattr__(self, name, value)
-
-    def _sublayers(self) -> list[Layer]:
-        """Layers held in attributes, directly or in (nested) lists, tuples and dicts, each once."""
-        found: list[Layer] = []
-        attrs = self.__dict__
-        for name in attrs.get("_maybe_sublayers", ()):
-            _introspect.find_layers(attrs.get(name), _is_layer, found)
-        unique = {id(layer): layer for layer in found if layer is not self}
-        return list(unique.values())
-
-    @property
-    def weights(self) -> list[Weight]:
-        """Every weight: own trainable-by-creation ones, own non-trainable ones, then sublayers'."""
-        own = [w for w in self._weights if w.trainable] + [w for w in self._weights if not w.trainable]
-        for layer in self._sublayers():
-            own += layer.weights
-        return own
-
-    @property
-    def trainable_weights(self) -> list[Weight]:
-        """Weights the optimizer updates (none while the layer is frozen)."""
-        if not self._trainable:
-            return []
-        own = [w for w in self._weights if w.trainable]
-        for layer in self._sublayers():
-            own += layer.trainable_weights
-        return own
-
-    @property
-    def non_trainable_weights(self) -> list[Weight]:
-        """Weights the optimizer leaves alone (all of them while the layer is frozen)."""
-        if not self._trainable:
-            return self.weights
-        own = [w for w in self._weights if not w.trainable]
-        for layer in self._sublayers():
-            own += layer.non_trainable_weights
-        return own
-
-    @property
-    def trainable(self) -> bool:
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        """Freezing turns requires_grad off on every weight, so training leaves them fixed."""
-        self._trainable = bool(value)
-        for w in self._weights:
-            w.requires_grad = self._trainable and w.trainable
-        for layer in self._sublayers():
-            layer.trainable = value
-
-    def get_weights(self) -> list[np.ndarray]:
-        """Copies of the weights in Keras order and layout."""
-        return [w.data.copy() for w in self.weights]
-
-    def set_weights(self, weights: Sequence[Any]) -> None:
-        """Overwrite every weight in place from arrays in get_weights() order and shapes."""
-        own = self.weights
-        weights = list(weights)
-        if len(weights) != len(own):
-            raise ValueError(f"{type(self).__name__} '{self.name}': set_weights expected {len(own)} "
-                             f"arrays ({', '.join(w.name for w in own) or 'the layer has no weights'}), "
-                             f"received {len(weights)}")
-        for w, value in zip(own, weights):
-            value = np.asarray(value.data if isinstance(value, TensorBase) else value)
-            if value.shape != w.data.shape:
-                raise ShapeError(f"{type(self).__name__} '{self.name}': weight '{w.name}' has shape "
-                                 f"{w.data.shape}, received an array of shape {value.shape}")
-        for w, value in zip(own, weights):
-            w.assign(value)
-
-    def count_params(self) -> int:
-        """Number of scalar weights (the layer must be built)."""
-        if not self.built:
-            raise ValueError(f"{type(self).__name__} '{self.name}': count_params() needs a built layer; "
-                             "call it on data or pass input_shape first")
-        return int(sum(w.data.size for w in self.weights))
 
     # ----- losses
     def add_loss(self, loss: Any) -> None:
@@ -336,6 +156,8 @@ class Layer:
         """Output shape for an input shape (batch axis None), found by running call() on a batch of one."""
         return _introspect.trace_output_shape(self, input_shape, self._plain_call)
 
+    compute_output_shape._traces_call = True  # type: ignore[attr-defined]  # symbolic_call may trace instead
+
     def _plain_call(self, inputs: Any, **kwargs: Any) -> Any:
         """call() with training=False when it takes it; its add_loss() terms are discarded (shape traces)."""
         kept, outer = self._activity_losses, _call_training[0]
@@ -360,10 +182,10 @@ class Layer:
         if isinstance(inputs, TensorBase) and inputs.data.dtype == self.dtype and not self._multi_input:
             pass  # the training-loop case: no conversion, no symbolic check
         else:
-            # a fixed training flag on a symbolic call is part of the graph (Keras' MC-dropout idiom)
-            symbolic = _symbolic_call(self, inputs, kwargs if training is None else {**kwargs, "training": training})
-            if symbolic is not None:
-                return symbolic
+            if symbolic.is_symbolic(inputs):
+                # a fixed training flag on a symbolic call is part of the graph (Keras' MC-dropout idiom)
+                return symbolic.symbolic_call(self, inputs, **(kwargs if training is None else
+                                                               {**kwargs, "training": training}))
             inputs = self._as_tensors(inputs)
         shapes = [x.shape for x in inputs] if self._multi_input else inputs.data.shape
         if not self.built:
@@ -384,9 +206,8 @@ class Layer:
             outputs = self.call(inputs, **kwargs)
         finally:
             _call_training[0] = outer
-        regularizer = getattr(self, "activity_regularizer", None)
-        if regularizer is not None:
-            self._add_activity_penalty(regularizer, outputs)
+        if self.activity_regularizer is not None:
+            self._add_activity_penalty(self.activity_regularizer, outputs)
         return outputs
 
     def _add_activity_penalty(self, regularizer: Any, outputs: Any) -> None:
@@ -398,14 +219,22 @@ class Layer:
             self.add_loss(penalty)
 
     def build_from(self, input_shape: Any) -> None:
-        """Build once for an input shape (batch axis replaced by None); a no-op when built."""
+        """The one way a layer gets built: check the input shape, run build() once, mark built.
+
+        The batch axis becomes None, so build(self, input_shape) as the Keras guides write it sees
+        (None, ...). __call__, Sequential and the functional API all build through here; a no-op when
+        built (also for layers that created their weights in __init__ and set built themselves).
+        """
         if self.built:
             return
-        _require_init(self)
+        require_init(self)
         if self._multi_input:
-            self.build([(None, *tuple(s)[1:]) for s in input_shape])
+            shape: Any = [(None, *tuple(s)[1:]) for s in input_shape]
         else:
-            self.build((None, *tuple(input_shape)[1:]))
+            shape = (None, *tuple(input_shape)[1:])
+            self._check_shape(shape)  # wrong wiring fails naming this layer, not inside build()
+        self.build(shape)
+        self._build_input_shape = shape
         self.built = True
 
     def _as_tensors(self, inputs: Any) -> Any:
@@ -463,10 +292,8 @@ class Layer:
         the plain Python arguments its __init__ received.
         """
         config: dict[str, Any] = {"name": self.name, "trainable": self._trainable, "dtype": self.dtype.name}
-        if getattr(self, "activity_regularizer", None) is not None:
-            from minigrad import regularizers
-
-            config["activity_regularizer"] = serialize_identifier(regularizers, self.activity_regularizer)
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = Layer.activity_regularizer.serialize(self)
         if self._batch_input_shape is not None:
             config["input_shape"] = list(self._batch_input_shape[1:])
         if getattr(type(self).get_config, "_default_config", False):

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from minigrad import activations
+from minigrad import activations, constraints, initializers, regularizers, validation
 from minigrad.errors import ShapeError
-from minigrad.layers._args import conv_output_length, int_tuple, padding_mode, positive_int
+from minigrad.layers._args import conv_output_length
 from minigrad.layers._args import data_format as check_data_format
-from minigrad.layers.base import InputSpec, Layer, Shape, kernel_bias_config, register, resolve_kernel_bias
+from minigrad.layers.base import InputSpec, Layer, Shape, register
+from minigrad.layers.kernel_bias import Identifier, KernelBias
 from minigrad.ops import apply
 from minigrad.tensor import Tensor
 
 __all__ = ["Conv1D", "Conv2D", "DepthwiseConv2D"]
 
 
-class _Conv(Layer):
+class _Conv(KernelBias, Layer):
     """Shared N-d convolution: argument checks, weight creation, output shape, config."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     rank = 2
     op = "conv2d"
     paddings: tuple[str, ...] = ("valid", "same")
@@ -34,18 +36,20 @@ class _Conv(Layer):
                  kernel_constraint: Any = None, bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         owner = f"{type(self).__name__} '{self.name}'"
-        self.filters = positive_int(owner, "filters", filters)
-        self.kernel_size = int_tuple(owner, "kernel_size", kernel_size, self.rank)
-        self.strides = int_tuple(owner, "strides", strides, self.rank)
-        self.padding = padding_mode(owner, padding, self.paddings)
+        self.filters = validation.integer(filters, owner, "filters", low=1)
+        self.kernel_size = validation.int_tuple(kernel_size, self.rank, owner, "kernel_size")
+        self.strides = validation.int_tuple(strides, self.rank, owner, "strides")
+        self.padding = validation.choice(padding, self.paddings, owner, "padding", fold_case=True)
         self.data_format = check_data_format(owner, data_format)
-        self.dilation_rate = int_tuple(owner, "dilation_rate", dilation_rate, self.rank)
-        self.groups = positive_int(owner, "groups", groups)
+        self.dilation_rate = validation.int_tuple(dilation_rate, self.rank, owner, "dilation_rate")
+        self.groups = validation.integer(groups, owner, "groups", low=1)
         if self.filters % self.groups:
             raise ValueError(f"{owner}: filters ({self.filters}) must be divisible by groups ({self.groups})")
-        resolve_kernel_bias(self, "kernel", activation, use_bias, kernel_initializer, bias_initializer,
-                            kernel_regularizer, bias_regularizer, activity_regularizer,
-                            kernel_constraint, bias_constraint)
+        self.activation, self.use_bias = activation, bool(use_bias)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.activity_regularizer = activity_regularizer
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
         self.input_spec = InputSpec(ndim=self.rank + 2)
         self.kernel = self.bias = None
 
@@ -116,7 +120,7 @@ class _Conv(Layer):
             **super().get_config(), "filters": self.filters, "kernel_size": one(self.kernel_size),
             "strides": one(self.strides), "padding": self.padding, "data_format": self.data_format,
             "dilation_rate": one(self.dilation_rate), "groups": self.groups,
-            **kernel_bias_config(self, "kernel"),
+            **self.kernel_bias_config(),
         }
 
 
@@ -149,6 +153,7 @@ class Conv1D(_Conv):
     padding='causal' left-pads by dilation * (k - 1) so output t sees inputs <= t only.
     """
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"filters": 2, "kernel_size": 2, "padding": "causal", "dilation_rate": 2}
     example_input_shape = (2, 5, 2)
 
@@ -165,9 +170,10 @@ class Conv1D(_Conv):
     def call(self, inputs: Tensor, training: bool = False) -> Tensor:
         if self.padding != "causal":
             return self._convolve(inputs, self.kernel)
+        # the conv plan pads virtually: a padded copy of the input would be as long as the
+        # dilated kernel (32 GiB for dilation_rate=2**31, found by the fuzz harness)
         left = self.dilation_rate[0] * (self.kernel_size[0] - 1)
-        widths = ((0, 0), (left, 0), (0, 0)) if self.data_format == "channels_last" else ((0, 0), (0, 0), (left, 0))
-        return self._convolve(apply("pad", inputs, pad_width=widths), self.kernel, padding="valid")
+        return self._convolve(inputs, self.kernel, padding=(left, 0))
 
 
 @register("depthwise_conv2d")
@@ -177,8 +183,14 @@ class DepthwiseConv2D(_Conv):
     Output channel c * depth_multiplier + j comes from input channel c, as in Keras.
     """
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"kernel_size": 2, "depth_multiplier": 2}
     example_input_shape = (2, 3, 3, 2)
+    depthwise_initializer = Identifier(initializers)
+    depthwise_regularizer = Identifier(regularizers)
+    depthwise_constraint = Identifier(constraints)
+    kernel_bias_names = ("activation", "depthwise_initializer", "bias_initializer", "depthwise_regularizer",
+                         "bias_regularizer", "activity_regularizer", "depthwise_constraint", "bias_constraint")
 
     def __init__(self, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
                  depth_multiplier: int = 1, data_format: str | None = None, dilation_rate: Any = (1, 1),
@@ -186,7 +198,7 @@ class DepthwiseConv2D(_Conv):
                  bias_initializer: Any = "zeros", depthwise_regularizer: Any = None,
                  bias_regularizer: Any = None, activity_regularizer: Any = None,
                  depthwise_constraint: Any = None, bias_constraint: Any = None, **kwargs: Any) -> None:
-        self.depth_multiplier = positive_int("DepthwiseConv2D", "depth_multiplier", depth_multiplier)
+        self.depth_multiplier = validation.integer(depth_multiplier, "DepthwiseConv2D", "depth_multiplier", low=1)
         # filters and groups are placeholders until build() knows the input channels
         super().__init__(1, kernel_size, strides, padding, data_format, dilation_rate, 1, activation, use_bias,
                          depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
@@ -223,5 +235,5 @@ class DepthwiseConv2D(_Conv):
             **config, "kernel_size": list(self.kernel_size), "strides": list(self.strides),
             "padding": self.padding, "depth_multiplier": self.depth_multiplier,
             "data_format": self.data_format, "dilation_rate": list(self.dilation_rate),
-            **kernel_bias_config(self, "depthwise"),
+            **self.kernel_bias_config(),
         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from minigrad import validation
 from minigrad.errors import ShapeError
 from minigrad.layers.base import Shape, register
 from minigrad.layers.conv import _Conv
@@ -21,6 +22,7 @@ __all__ = ["Conv1DTranspose", "Conv2DTranspose"]
 class _ConvTranspose(_Conv):
     """Shared transposed convolution: kernel (*kernel_size, filters, in_channels)."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     op = "conv2d_transpose"
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
@@ -29,12 +31,9 @@ class _ConvTranspose(_Conv):
         super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate, 1, activation,
                          use_bias, **kwargs)
         owner = f"{type(self).__name__} '{self.name}'"
-        pads = (output_padding,) * self.rank if isinstance(output_padding, int) else output_padding
-        if pads is not None and (not isinstance(pads, (tuple, list)) or len(pads) != self.rank or not all(
-                isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in pads)):
-            raise TypeError(f"{owner}: output_padding must be None, an int >= 0 or {self.rank} of them, "
-                            f"received {output_padding!r}")
-        self.output_padding = None if pads is None else tuple(pads)
+        pads = None if output_padding is None else validation.int_tuple(output_padding, self.rank, owner,
+                                                                        "output_padding", low=0)
+        self.output_padding = pads
         if pads is not None and any(p >= s for p, s in zip(pads, self.strides)):
             raise ValueError(f"{owner}: output_padding {self.output_padding} must be smaller than "
                              f"strides {self.strides}")

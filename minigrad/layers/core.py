@@ -6,12 +6,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad import activations
+from minigrad import activations, validation
 from minigrad import random as _random
 from minigrad.errors import ShapeError
 from minigrad.layers._args import data_format as check_data_format
-from minigrad.layers._args import positive_int
-from minigrad.layers.base import InputSpec, Layer, Shape, kernel_bias_config, register, resolve_kernel_bias
+from minigrad.layers.base import InputSpec, Layer, Shape, register
+from minigrad.layers.kernel_bias import KernelBias
+from minigrad.layers.symbolic import SymbolicTensor
 from minigrad.ops import apply
 from minigrad.tensor import Tensor
 
@@ -19,9 +20,10 @@ __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "InputLayer",
 
 
 @register("dense")
-class Dense(Layer):
+class Dense(KernelBias, Layer):
     """y = activation(x @ kernel + bias) on the last axis of any rank >= 2; kernel (in, units)."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"units": 3, "activation": "tanh", "kernel_regularizer": "l2"}
     example_input_shape = (2, 4)
 
@@ -31,10 +33,12 @@ class Dense(Layer):
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.units = positive_int(f"Dense '{self.name}'", "units", units)
-        resolve_kernel_bias(self, "kernel", activation, use_bias, kernel_initializer, bias_initializer,
-                            kernel_regularizer, bias_regularizer, activity_regularizer,
-                            kernel_constraint, bias_constraint)
+        self.units = validation.integer(units, f"Dense '{self.name}'", "units", low=1)
+        self.activation, self.use_bias = activation, bool(use_bias)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.activity_regularizer = activity_regularizer
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
         self.input_spec = InputSpec(min_ndim=2)
         self.kernel = self.bias = None
 
@@ -62,16 +66,14 @@ class Dense(Layer):
         return (*input_shape[:-1], self.units)
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(), "units": self.units,
-            **kernel_bias_config(self),
-        }
+        return {**super().get_config(), "units": self.units, **self.kernel_bias_config()}
 
 
 @register("activation")
 class Activation(Layer):
     """y = activation(x), the activation given by name or as a callable."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"activation": "tanh"}
     example_input_shape = (2, 3)
 
@@ -94,20 +96,18 @@ class Dropout(Layer):
     given); `noise_shape` shares one mask value along axes of size 1 (None takes the input's size).
     """
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"rate": 0.5}
     example_input_shape = (2, 3)
 
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None,
                  seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not 0 <= rate < 1:
-            raise ValueError(f"Dropout '{self.name}': rate must be a float in [0, 1), received {rate!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise ValueError(f"Dropout '{self.name}': seed must be None or a non-negative int, received {seed!r}")
-        self.rate = float(rate)
+        owner = f"Dropout '{self.name}'"
+        self.rate = validation.real(rate, owner, "rate", low=0, high=1, high_open=True)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
-        self.seed = seed
-        self._rng = None if seed is None else np.random.default_rng(seed)
+        self.seed = validation.integer(seed, owner, "seed", low=0, none=True)
+        self._rng = None if seed is None else np.random.default_rng(self.seed)
 
     def _mask_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         if self.noise_shape is None:
@@ -135,6 +135,7 @@ class Dropout(Layer):
 class Flatten(Layer):
     """(N, d1, d2, ...) -> (N, d1 * d2 * ...); channels_first inputs are flattened in channels_last order."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {}
     example_input_shape = (2, 2, 3)
 
@@ -163,17 +164,15 @@ class Flatten(Layer):
 class Reshape(Layer):
     """(N, ...) -> (N, *target_shape); one entry of target_shape may be -1 (inferred)."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"target_shape": [3, 2]}
     example_input_shape = (2, 6)
 
     def __init__(self, target_shape: Sequence[int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         owner = f"Reshape '{self.name}'"
-        if not isinstance(target_shape, (tuple, list)) or not all(
-                isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in target_shape):
-            raise TypeError(f"{owner}: target_shape must be a tuple of ints, received {target_shape!r}")
-        target = tuple(int(d) for d in target_shape)
-        if target.count(-1) > 1 or any(d == 0 or d < -1 for d in target):
+        target = validation.shape(target_shape, owner, "target_shape", low=-1)
+        if target.count(-1) > 1 or 0 in target:
             raise ValueError(f"{owner}: target_shape must hold positive ints and at most one -1, "
                              f"received {target_shape!r}")
         self.target_shape = target
@@ -203,6 +202,7 @@ class Reshape(Layer):
 class InputLayer(Layer):
     """Declares the model input: checks every batch against (batch_size, *shape) and passes it on."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"shape": [3]}
     example_input_shape = (2, 3)
 
@@ -215,8 +215,7 @@ class InputLayer(Layer):
         if kwargs.get("input_shape") is None:
             raise TypeError("InputLayer: shape is required, e.g. InputLayer(shape=(28, 28, 1))")
         super().__init__(**kwargs)
-        self.batch_size = None if batch_size is None else positive_int(f"InputLayer '{self.name}'",
-                                                                       "batch_size", batch_size)
+        self.batch_size = validation.integer(batch_size, f"InputLayer '{self.name}'", "batch_size", low=1, none=True)
         self._batch_input_shape = (self.batch_size, *self._batch_input_shape[1:])
         dims = self._batch_input_shape
         self.input_spec = InputSpec(ndim=len(dims), axes={i: d for i, d in enumerate(dims) if d is not None})
@@ -234,8 +233,6 @@ class InputLayer(Layer):
 def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = None, dtype: Any = "float32",
           name: str | None = None, batch_shape: Sequence[int | None] | None = None) -> Any:
     """A symbolic model input of shape (batch_size, *shape) for the functional API (Keras' Input)."""
-    from minigrad.models.functional import SymbolicTensor  # lazy: only the functional API needs models
-
     if (shape is None) == (batch_shape is None):
         raise TypeError("Input: pass exactly one of shape (without the batch axis) or batch_shape")
     given = shape if batch_shape is None else batch_shape

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import reduce
 from typing import Any
 
+from minigrad import validation
 from minigrad.errors import ShapeError
 from minigrad.layers.base import Layer, Shape, register
 from minigrad.ops import apply
@@ -17,6 +18,7 @@ __all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Conc
 class _Merge(Layer):
     """Element-wise merge of >= 2 tensors of one shape."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     _multi_input = True
     op = "add"
     arity: int | None = None  # exact number of inputs, or None for any >= 2
@@ -97,6 +99,7 @@ class Minimum(_Merge):
 class Average(_Merge):
     """y = (x1 + x2 + ...) / n."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {}
     example_input_shape = [(2, 3), (2, 3)]
 
@@ -108,14 +111,13 @@ class Average(_Merge):
 class Concatenate(_Merge):
     """y = inputs joined along axis (every other axis must agree)."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"axis": -1}
     example_input_shape = [(2, 3), (2, 2)]
 
     def __init__(self, axis: int = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise TypeError(f"Concatenate '{self.name}': axis must be an int, received {axis!r}")
-        self.axis = axis
+        self.axis = validation.integer(axis, f"Concatenate '{self.name}'", "axis")
 
     def _check_shapes(self, shapes: list[Shape]) -> None:
         rank = len(shapes[0])
@@ -150,19 +152,15 @@ class Dot(_Merge):
     """Batched dot product of two inputs along `axes` (Keras' batch_dot): (N, n) . (N, n) -> (N, 1);
     (N, a, d) . (N, b, d) with axes=2 -> (N, a, b). normalize=True l2-normalises along axes first (cosine)."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"axes": 1}
     example_input_shape = [(2, 3), (2, 3)]
     arity = 2
 
     def __init__(self, axes: int | tuple[int, int] = -1, normalize: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(axes, int) and not isinstance(axes, bool):
-            pair = (axes, axes)
-        else:
-            pair = tuple(axes) if isinstance(axes, (tuple, list)) else ()
-        if len(pair) != 2 or not all(isinstance(a, int) and not isinstance(a, bool) for a in pair):
-            raise TypeError(f"Dot '{self.name}': axes must be an int or a pair of ints, received {axes!r}")
-        self.axes, self.normalize = axes if isinstance(axes, int) else list(pair), bool(normalize)
+        pair = validation.int_tuple(axes, 2, f"Dot '{self.name}'", "axes", low=None)
+        self.axes, self.normalize = pair[0] if validation.is_int(axes) else list(pair), bool(normalize)
         self._pair = pair
 
     def _reduced(self, shapes: list[Shape]) -> tuple[int, int]:

@@ -5,9 +5,10 @@ from typing import Any
 
 import numpy as np
 
-from minigrad import constraints, initializers, regularizers
+from minigrad import constraints, initializers, regularizers, validation
 from minigrad.errors import ShapeError
-from minigrad.layers.base import InputSpec, Layer, Shape, Weight, register, serialize_identifier
+from minigrad.layers.base import InputSpec, Layer, Shape, Weight, register
+from minigrad.layers.kernel_bias import serialize_identifier
 from minigrad.ops import apply
 from minigrad.tensor import Tensor, no_grad
 
@@ -32,6 +33,7 @@ class BatchNormalization(Layer):
     ranks (two small all-reduces forward and two backward); otherwise each rank's own batch.
     """
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     example_config = {"momentum": 0.9}
     example_input_shape = (4, 3)
 
@@ -42,20 +44,10 @@ class BatchNormalization(Layer):
                  gamma_constraint: Any = None, synchronized: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         owner = f"BatchNormalization '{self.name}'"
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise TypeError(f"{owner}: axis must be an int, received {axis!r}")
-        for arg, value, kinds in (("momentum", momentum, (int, float, np.integer, np.floating)),
-                                  ("epsilon", epsilon, (int, float, np.integer, np.floating)),
-                                  ("center", center, (bool, np.bool_)), ("scale", scale, (bool, np.bool_))):
-            if not isinstance(value, kinds) or (kinds[0] is int and isinstance(value, bool)):
-                raise TypeError(f"{owner}: {arg} must be a {'bool' if kinds[0] is bool else 'real number'}, "
-                                f"received {value!r}")
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{owner}: momentum must be in [0, 1], received {momentum!r}")
-        if not epsilon > 0:
-            raise ValueError(f"{owner}: epsilon must be > 0, received {epsilon!r}")
-        self.axis, self.momentum, self.epsilon = int(axis), float(momentum), float(epsilon)
-        self.center, self.scale = bool(center), bool(scale)
+        self.axis = validation.integer(axis, owner, "axis")
+        self.momentum = validation.real(momentum, owner, "momentum", low=0, high=1)
+        self.epsilon = validation.real(epsilon, owner, "epsilon", low=0, low_open=True)
+        self.center, self.scale = validation.boolean(center, owner, "center"), validation.boolean(scale, owner, "scale")
         self.synchronized = bool(synchronized)  # hook (minigrad.distributed): statistics of the global batch
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)

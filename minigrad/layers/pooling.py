@@ -5,8 +5,9 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.errors import ShapeError
-from minigrad.layers._args import conv_output_length, int_tuple, padding_mode
+from minigrad.layers._args import conv_output_length
 from minigrad.layers._args import data_format as check_data_format
 from minigrad.layers.base import InputSpec, Layer, Shape, register
 from minigrad.ops import apply
@@ -19,6 +20,7 @@ __all__ = ["MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D
 class _Pooling(Layer):
     """Windows of pool_size every strides (default: pool_size); 'valid' drops the incomplete edge windows."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     rank = 2
     op = "max_pool2d"
 
@@ -26,9 +28,9 @@ class _Pooling(Layer):
                  data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         owner = f"{type(self).__name__} '{self.name}'"
-        self.pool_size = int_tuple(owner, "pool_size", pool_size, self.rank)
-        self.strides = self.pool_size if strides is None else int_tuple(owner, "strides", strides, self.rank)
-        self.padding = padding_mode(owner, padding)
+        self.pool_size = validation.int_tuple(pool_size, self.rank, owner, "pool_size")
+        self.strides = self.pool_size if strides is None else validation.int_tuple(strides, self.rank, owner, "strides")
+        self.padding = validation.choice(padding, ("valid", "same"), owner, "padding", fold_case=True)
         self.data_format = check_data_format(owner, data_format)
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
@@ -109,16 +111,14 @@ class AveragePooling1D(MaxPooling1D):
 class _GlobalPooling(Layer):
     """Reduce every spatial axis: (N, ..., C) -> (N, C), or (N, 1, ..., 1, C) with keepdims."""
 
+    _call_adds_losses = False  # its only losses come from its regularizers
     rank = 2
     op = "global_avg_pool"
 
     def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.data_format = check_data_format(f"{type(self).__name__} '{self.name}'", data_format)
-        if not isinstance(keepdims, (bool, np.bool_)):
-            raise TypeError(f"{type(self).__name__} '{self.name}': keepdims must be True or False, "
-                            f"received {keepdims!r}")
-        self.keepdims = bool(keepdims)
+        self.keepdims = validation.boolean(keepdims, f"{type(self).__name__} '{self.name}'", "keepdims")
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
     def _axes(self) -> tuple[int, ...]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import validation
 from minigrad._ext._tensor import TensorBase
 from minigrad.errors import ShapeError
 from minigrad.tensor import Tensor
@@ -69,11 +70,8 @@ def new_weight(owner: str, name: str, shape: Any, initializer: Any, dtype: np.dt
     given (load_model's stored arrays); errors name owner and weight."""
     from minigrad import constraints, initializers, regularizers
 
-    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0 for d in dims):
-        raise ValueError(f"{owner}: weight '{name.rpartition('/')[2]}' needs a shape of non-negative ints, "
-                         f"received {shape!r}")
-    shape = tuple(int(d) for d in dims)
+    dims = (shape,) if validation.is_int(shape) else tuple(shape)
+    shape = validation.shape(dims, f"{owner}: weight '{name.rpartition('/')[2]}'", "shape")
     if math.prod(shape) * dtype.itemsize > sys.maxsize:
         raise ValueError(f"{owner}: weight '{name.rpartition('/')[2]}' of shape {shape} would hold more "
                          "bytes than any array can address")

@@ -5,6 +5,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.registry import Registry
 from minigrad.tensor import Tensor, TensorBase
 
@@ -28,10 +29,8 @@ class Loss:
     """Base loss: `call(y_true, y_pred)` gives per-sample values, `__call__` reduces them (mean)."""
 
     def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size") -> None:
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, received {reduction!r}")
         self.name = name or registry_name(type(self))
-        self.reduction = reduction
+        self.reduction = validation.choice(reduction, _REDUCTIONS, type(self).__name__, "reduction")
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
         """Per-sample losses (times sample_weight) reduced to a scalar: their mean by default."""

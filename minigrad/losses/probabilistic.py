@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import validation
 from minigrad._ext._tensor import make_tensor
 from minigrad.losses.base import EPSILON, Loss, register
 from minigrad.ops import apply
@@ -43,9 +44,8 @@ class _SmoothedCrossentropy(Loss):
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, name: str | None = None,
                  reduction: str = "sum_over_batch_size") -> None:
         super().__init__(name=name, reduction=reduction)
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"{type(self).__name__}: label_smoothing must be in [0, 1], received {label_smoothing}")
-        self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = validation.real(label_smoothing, type(self).__name__, "label_smoothing", low=0, high=1)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
@@ -89,9 +89,8 @@ class SparseCategoricalCrossentropy(Loss):
     def __init__(self, from_logits: bool = False, ignore_class: int | None = None, name: str | None = None,
                  reduction: str | None = "sum_over_batch_size") -> None:
         super().__init__(name=name, reduction=reduction)
-        if ignore_class is not None and (isinstance(ignore_class, bool) or not isinstance(ignore_class, int)):
-            raise TypeError(f"{type(self).__name__}: ignore_class must be an int or None, received {ignore_class!r}")
-        self.from_logits, self.ignore_class = bool(from_logits), ignore_class
+        self.from_logits = bool(from_logits)
+        self.ignore_class = validation.integer(ignore_class, type(self).__name__, "ignore_class", none=True)
 
     def _class_labels(self, y_true: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         owner = type(self).__name__

@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.losses.base import EPSILON, Loss, register
 from minigrad.ops import apply
 from minigrad.tensor import Tensor
@@ -35,9 +36,7 @@ class Huber(Loss):
 
     def __init__(self, delta: float = 1.0, name: str | None = None, reduction: str = "sum_over_batch_size") -> None:
         super().__init__(name=name, reduction=reduction)
-        if not delta > 0:
-            raise ValueError(f"Huber: delta must be > 0, received {delta}")
-        self.delta = float(delta)
+        self.delta = validation.real(delta, "Huber", "delta", low=0, low_open=True)
 
     def call(self, y_true: np.ndarray, y_pred: Tensor) -> Tensor:
         err = (y_pred - self._same_shape(y_true, y_pred, "targets")).abs()
@@ -84,9 +83,7 @@ class CosineSimilarity(Loss):
 
     def __init__(self, axis: int = -1, name: str | None = None, reduction: str | None = "sum_over_batch_size") -> None:
         super().__init__(name=name, reduction=reduction)
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise TypeError(f"CosineSimilarity: axis must be an int, received {axis!r}")
-        self.axis = int(axis)
+        self.axis = validation.integer(axis, "CosineSimilarity", "axis")
 
     def call(self, y_true: np.ndarray, y_pred: Tensor) -> Tensor:
         from minigrad.ops.nn import normalize

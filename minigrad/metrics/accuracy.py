@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.metrics.base import MeanMetricWrapper, _class_axis, _registered_name, _same_rank, _sparse_labels, register
 
 __all__ = ["Accuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy", "BinaryAccuracy", "TopKCategoricalAccuracy",
@@ -76,9 +77,7 @@ def _in_top_k(owner: str, k: int, labels: np.ndarray, y_pred: np.ndarray) -> np.
 
 class _TopK(MeanMetricWrapper):
     def __init__(self, k: int = 5, name: str | None = None, dtype: str = "float32") -> None:
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"{type(self).__name__}: k must be a positive int, received {k!r}")
-        self.k = k
+        self.k = validation.integer(k, type(self).__name__, "k", low=1)
         super().__init__(self._values, name=name or _registered_name(type(self)), dtype=dtype)
 
     def get_config(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.metrics.base import Metric, _array, _same_rank, register
 from minigrad.metrics.confusion import EPSILON, _divide_no_nan, _weights, confusion_counts
 
@@ -28,23 +29,19 @@ class AUC(Metric):
                  multi_label: bool = False, num_labels: int | None = None, label_weights: Any = None,
                  from_logits: bool = False) -> None:
         owner = "AUC"
-        if not isinstance(curve, str) or curve.upper() not in _CURVES:
-            raise ValueError(f"{owner}: curve must be one of {_CURVES}, received {curve!r}")
-        if not isinstance(summation_method, str) or summation_method.lower() not in _SUMMATIONS:
-            raise ValueError(f"{owner}: summation_method must be one of {_SUMMATIONS}, received {summation_method!r}")
+        self.curve = validation.choice(curve, _CURVES, owner, "curve", fold_case=True)
+        self.summation_method = validation.choice(summation_method, _SUMMATIONS, owner, "summation_method",
+                                                  fold_case=True)
         if thresholds is not None:
             inner = sorted(float(t) for t in thresholds)
             self.num_thresholds = len(inner) + 2
         else:
-            if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int) or num_thresholds <= 1:
-                raise ValueError(f"{owner}: num_thresholds must be an int > 1, received {num_thresholds!r}")
-            self.num_thresholds = num_thresholds
+            self.num_thresholds = validation.integer(num_thresholds, owner, "num_thresholds", low=2)
             inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
         if num_labels and not multi_label:
             raise ValueError(f"{owner}: num_labels is needed only when multi_label=True")
         self._init_thresholds = None if thresholds is None else inner
         self._thresholds = np.array([0.0 - EPSILON] + inner + [1.0 + EPSILON])
-        self.curve, self.summation_method = curve.upper(), summation_method.lower()
         self.multi_label, self.num_labels, self.from_logits = bool(multi_label), num_labels, bool(from_logits)
         self.label_weights = None if label_weights is None else np.asarray(label_weights, np.float64)
         self._built_labels: int | None = None

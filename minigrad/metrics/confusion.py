@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.metrics.base import Metric, _array, _same_rank, register
 
 __all__ = ["TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives", "Precision", "Recall",
@@ -67,12 +68,8 @@ class _Thresholded(Metric):
             self.thresholds = np.array([-np.inf])
         else:
             self.thresholds = _thresholds(owner, thresholds, self.default_threshold)
-        for arg, value in (("top_k", top_k), ("class_id", class_id)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0
-                                      or (arg == "top_k" and value < 1)):
-                raise ValueError(f"{owner}: {arg} must be {'a positive' if arg == 'top_k' else 'a non-negative'} "
-                                 f"int or None, received {value!r}")
-        self.top_k, self.class_id = top_k, class_id
+        self.top_k = validation.integer(top_k, owner, "top_k", low=1, none=True)
+        self.class_id = validation.integer(class_id, owner, "class_id", low=0, none=True)
         super().__init__(name=name, dtype=dtype)
         size = len(self.thresholds)
         self.true_positives = self.add_variable((size,), "zeros", "float64", name="true_positives")
@@ -172,11 +169,8 @@ class _AtConstraint(_Thresholded):
     def __init__(self, value: float, num_thresholds: int = 200, class_id: int | None = None,
                  name: str | None = None, dtype: str | None = "float32") -> None:
         owner = type(self).__name__
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise ValueError(f"{owner}: {self.constraint} must be in [0, 1], received {value!r}")
-        if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int) or num_thresholds < 1:
-            raise ValueError(f"{owner}: num_thresholds must be an int > 0, received {num_thresholds!r}")
-        self.value, self.num_thresholds = float(value), num_thresholds
+        self.value = validation.real(value, owner, self.constraint, low=0, high=1)
+        self.num_thresholds = validation.integer(num_thresholds, owner, "num_thresholds", low=1)
         grid = [0.5] if num_thresholds == 1 else [0.0] + [(i + 1) / (num_thresholds - 1)
                                                           for i in range(num_thresholds - 2)] + [1.0]
         super().__init__(thresholds=grid, class_id=class_id, name=name, dtype=dtype)

@@ -5,6 +5,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.metrics.base import Metric, _array, register
 from minigrad.metrics.confusion import _divide_no_nan
 
@@ -23,14 +24,9 @@ class FBetaScore(Metric):
     def __init__(self, average: str | None = None, beta: float = 1.0, threshold: float | None = None,
                  name: str | None = None, dtype: str | None = "float32") -> None:
         owner = type(self).__name__
-        if average not in _AVERAGES:
-            raise ValueError(f"{owner}: average must be one of {_AVERAGES}, received {average!r}")
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta <= 0:
-            raise ValueError(f"{owner}: beta must be a float > 0, received {beta!r}")
-        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
-                                      or not 0 < threshold <= 1):
-            raise ValueError(f"{owner}: threshold must be a float in (0, 1], received {threshold!r}")
-        self.average, self.beta, self.threshold = average, float(beta), threshold
+        self.average = validation.choice(average, _AVERAGES, owner, "average")
+        self.beta = validation.real(beta, owner, "beta", low=0, low_open=True)
+        self.threshold = validation.real(threshold, owner, "threshold", low=0, high=1, low_open=True, none=True)
         self._classes: int | None = None
         super().__init__(name=name, dtype=dtype)
 

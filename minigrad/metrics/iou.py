@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.metrics.base import Metric, _array, register
 
 __all__ = ["IoU", "MeanIoU", "BinaryIoU", "OneHotIoU", "OneHotMeanIoU"]
@@ -25,10 +26,9 @@ class IoU(Metric):
                  dtype: str | None = "float32", ignore_class: int | None = None, sparse_y_true: bool = True,
                  sparse_y_pred: bool = True, axis: int = -1) -> None:
         owner = type(self).__name__
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f"{owner}: num_classes must be a positive int, received {num_classes!r}")
+        num_classes = validation.integer(num_classes, owner, "num_classes", low=1)
         ids = list(target_class_ids)
-        if not ids or any(not isinstance(c, (int, np.integer)) or not 0 <= c < num_classes for c in ids):
+        if not ids or any(not validation.is_int(c) or not 0 <= c < num_classes for c in ids):
             raise ValueError(f"{owner}: target_class_ids must be class ids in [0, {num_classes}), received "
                              f"{target_class_ids!r}")
         self.num_classes, self.target_class_ids = num_classes, [int(c) for c in ids]

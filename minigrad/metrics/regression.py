@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad import losses
+from minigrad import losses, validation
 from minigrad.metrics.base import Mean, MeanMetricWrapper, Metric, _array, _same_rank, register
 
 __all__ = ["MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError", "MeanAbsolutePercentageError",
@@ -183,12 +183,9 @@ class R2Score(Metric):
 
     def __init__(self, class_aggregation: str | None = "uniform_average", num_regressors: int = 0,
                  name: str | None = None, dtype: str | None = "float32") -> None:
-        if class_aggregation not in self._AGGREGATIONS:
-            raise ValueError(f"R2Score: class_aggregation must be one of {self._AGGREGATIONS}, "
-                             f"received {class_aggregation!r}")
-        if isinstance(num_regressors, bool) or not isinstance(num_regressors, int) or num_regressors < 0:
-            raise ValueError(f"R2Score: num_regressors must be an int >= 0, received {num_regressors!r}")
-        self.class_aggregation, self.num_regressors = class_aggregation, num_regressors
+        self.class_aggregation = validation.choice(class_aggregation, self._AGGREGATIONS, "R2Score",
+                                                   "class_aggregation")
+        self.num_regressors = validation.integer(num_regressors, "R2Score", "num_regressors", low=0)
         self._outputs: int | None = None
         super().__init__(name=name, dtype=dtype)
 

@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.models import data
 from minigrad.random import generator
 from minigrad.tensor import Tensor
@@ -98,7 +99,7 @@ class StreamSource:
             n = obj.num_batches
         else:
             n = len(obj) if hasattr(obj, "__len__") else None
-        if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0):
+        if n is not None and (not validation.is_int(n) or n < 0):
             raise ValueError(f"{self.who}: {source_name(obj)} {type(obj).__name__} must report a number of "
                              f"batches >= 0 (or None when endless), received {n!r}")
         return None if n is None else int(n)

@@ -14,9 +14,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from minigrad import saving
 from minigrad.errors import ShapeError
 from minigrad.layers import base as layer_base
 from minigrad.layers.base import Layer, to_snake_case
+from minigrad.layers.symbolic import SymbolicTensor, symbolic_call
+from minigrad.models import summary
 from minigrad.models.data import shape_str
 from minigrad.models.training import TrainingMixin
 from minigrad.tensor import Tensor, no_grad
@@ -84,7 +87,17 @@ class ModelBase(TrainingMixin, Layer):
         own = type(self).__module__.startswith("minigrad.models.")
         default = self._default_name if own else to_snake_case(type(self).__name__)
         Layer.__init__(self, name=name or _unique_name(default), **kwargs)
-        self.stop_training = False
+        # training state (models.steps / models.training): compile() and the loops set it
+        self.optimizer = self.loss = self.history = None
+        self._compiled, self.stop_training = False, False
+        self._compile_metrics: Any = None
+        self._loss_tracker: Any = None
+        self._loss_weight = 1.0
+        self._metric_specs: list[Any] = []
+        self._weighted_metric_specs: list[Any] = []
+        self.run_eagerly, self.steps_per_execution, self.jit_compile, self.auto_scale_loss = False, 1, False, True
+        self._initial_epoch: int | None = None
+        self._loss_layers = self._train_weights = self._metrics_cache = None
         self._call_shapes: list[tuple[int | None, ...]] | None = None  # subclassing: known after a call
         self._call_output_shape: Any = None
 
@@ -141,10 +154,8 @@ class ModelBase(TrainingMixin, Layer):
 
     def _graph(self) -> list[Any]:
         """Summary rows: a subclassed model lists its layers; their output shapes are unknown ('?')."""
-        from minigrad.models.summary import GraphRow
-
-        return [GraphRow("input", None, (), self._call_shapes[0])] + [
-            GraphRow(layer.name, layer, (), None) for layer in self.layers]
+        return [summary.GraphRow("input", None, (), self._call_shapes[0])] + [
+            summary.GraphRow(layer.name, layer, (), None) for layer in self.layers]
 
     @property
     def _multi_input(self) -> bool:  # type: ignore[override]
@@ -153,8 +164,6 @@ class ModelBase(TrainingMixin, Layer):
     # ----- calling
     def __call__(self, inputs: Any, training: bool | None = None, **kwargs: Any) -> Any:
         """Forward pass on Tensors/arrays (checked against the model's input shape), or a graph node on symbols."""
-        from minigrad.models.functional import SymbolicTensor, symbolic_call
-
         many = isinstance(inputs, (list, tuple))
         items = list(inputs) if many else [inputs]
         if any(isinstance(x, SymbolicTensor) for x in items):
@@ -246,9 +255,7 @@ class ModelBase(TrainingMixin, Layer):
 
     def to_json(self, **kwargs: Any) -> str:
         """The architecture as JSON (json.dumps keyword arguments pass through); models.model_from_json reads it."""
-        from minigrad.saving import serialization
-
-        return json.dumps(serialization.serialize_keras_object(self), **kwargs)
+        return json.dumps(saving.serialize_keras_object(self), **kwargs)
 
     # ----- weights
     def _require_built(self, who: str) -> None:
@@ -325,20 +332,14 @@ class ModelBase(TrainingMixin, Layer):
     # ----- saving (minigrad.saving owns the file formats)
     def save(self, filepath: Any, **kwargs: Any) -> None:
         """Architecture, weights and optimizer state to one file (minigrad.saving.save_model)."""
-        from minigrad import saving
-
         saving.save_model(self, filepath, **kwargs)
 
     def save_weights(self, filepath: Any, **kwargs: Any) -> None:
         """Weights only (minigrad.saving.save_weights)."""
-        from minigrad import saving
-
         saving.save_weights(self, filepath, **kwargs)
 
     def load_weights(self, filepath: Any, **kwargs: Any) -> Any:
         """Weights saved by save_weights (minigrad.saving.load_weights)."""
-        from minigrad import saving
-
         return saving.load_weights(self, filepath, **kwargs)
 
     # ----- explaining the network
@@ -346,8 +347,6 @@ class ModelBase(TrainingMixin, Layer):
                 show_flops: bool = False, show_receptive_field: bool = False, expand_nested: bool = False,
                 show_trainable: bool = False, positions: Any = None, layer_range: Any = None) -> None:
         """Keras-style table (layer, output shape, params; optional FLOPs and receptive field)."""
-        from minigrad.models import summary
-
         unsupported = {"expand_nested": expand_nested, "show_trainable": show_trainable, "positions": positions,
                        "layer_range": layer_range}
         for arg, value in unsupported.items():
@@ -363,8 +362,6 @@ class ModelBase(TrainingMixin, Layer):
 
     def receptive_fields(self, target: str | None = None) -> list[Any]:
         """Per layer: output size, receptive field on the input, its share, region seen by target."""
-        from minigrad.models import summary
-
         self._require_built("receptive_fields")
         return summary.receptive_fields(self, target)
 

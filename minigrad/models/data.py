@@ -6,6 +6,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.distributed import _state as _distributed  # hook: each rank its shard of a batch
 from minigrad.tensor import Tensor
 
@@ -85,24 +86,18 @@ def check_batch_size(batch_size: Any, who: str, default: int = 32) -> int:
     """A positive int; None means Keras' default of 32 (or `default`)."""
     if batch_size is None:
         return default
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-        raise ValueError(f"{who}: batch_size must be a positive int, received {batch_size!r}")
-    return int(batch_size)
+    return validation.integer(batch_size, who, "batch_size", low=1)
 
 
 def resolve_verbose(verbose: Any, who: str) -> int:
     """'auto' -> 1 (progress bar); 0 silent, 1 progress bar, 2 one line per epoch."""
-    if verbose == "auto":
-        return 1
-    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
-        raise ValueError(f"{who}: verbose must be 'auto', 0, 1 or 2, received {verbose!r}")
-    return int(verbose)
+    verbose = validation.choice(verbose, ("auto", 0, 1, 2), who, "verbose")
+    return 1 if verbose == "auto" else verbose
 
 
 def split_validation(xs: Arrays, y: np.ndarray | None, sw: np.ndarray | None, fraction: Any, who: str) -> tuple[tuple, tuple]:
     """Keras' validation_split: ((xs, y, sw) kept, (xs, y, sw) held out), the last `fraction` before shuffling."""
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
-        raise ValueError(f"{who}: validation_split must be a float in [0, 1), received {fraction!r}")
+    fraction = validation.real(fraction, who, "validation_split", low=0, high=1, low_open=True, high_open=True)
     n = len(xs[0])
     n_train = int(math.floor(n * (1.0 - fraction)))
     if n_train == 0 or n_train == n:

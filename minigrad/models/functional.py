@@ -1,119 +1,17 @@
-"""Functional API: SymbolicTensor placeholders, recorded layer calls, and Model(inputs, outputs)."""
+"""Functional API: Model(inputs, outputs) over the layer calls recorded on SymbolicTensors (layers.symbolic)."""
 from __future__ import annotations
 
-import functools
-import itertools
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
+from minigrad import layers as layers_mod
 from minigrad.layers.base import Layer, register
-from minigrad.layers._introspect import trace_output_shape
+from minigrad.layers.symbolic import CallNode, SymbolicTensor, symbolic_call
 from minigrad.models.base import ModelBase
 from minigrad.models.summary import GraphRow
 
 __all__ = ["SymbolicTensor", "CallNode", "symbolic_call", "Model"]
-
-_input_ids = itertools.count()
-
-
-class CallNode:
-    """One recorded layer call: the layer, its input symbols and the symbols it produced."""
-
-    __slots__ = ("layer", "inputs", "outputs", "multi_input", "kwargs")
-
-    def __init__(self, layer: Any, inputs: list[SymbolicTensor], multi_input: bool,
-                 kwargs: dict[str, Any] | None = None) -> None:
-        self.layer = layer
-        self.inputs = inputs
-        self.outputs: list[SymbolicTensor] = []
-        self.multi_input = multi_input
-        self.kwargs = dict(kwargs or {})  # extra call() arguments, replayed on every run
-
-    def __repr__(self) -> str:
-        return f"<CallNode {getattr(self.layer, 'name', self.layer)}>"
-
-
-class SymbolicTensor:
-    """A placeholder for a batch in a functional graph: shape (None, ...), dtype and its history.
-
-    `layer`/`inputs` are the layer that produced it and that call's input symbols (None and ()
-    for a model input made by `layers.Input`). `index` is its position among the call's outputs.
-    """
-
-    __slots__ = ("shape", "dtype", "node", "index", "name")
-
-    def __init__(self, shape: Sequence[int | None], dtype: Any = "float32", *,
-                 node: CallNode | None = None, index: int = 0, name: str | None = None) -> None:
-        shape = tuple(shape)
-        if any(d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0)
-               for d in shape):
-            raise ValueError(f"SymbolicTensor: shape must hold non-negative ints or None, received {shape}")
-        self.shape = tuple(None if d is None else int(d) for d in shape)
-        self.dtype = np.dtype(dtype)
-        self.node = node
-        self.index = index
-        self.name = name if name is not None else f"input_{next(_input_ids)}" if node is None else (
-            f"{node.layer.name}/out{index}")
-
-    @property
-    def layer(self) -> Any:
-        """The layer whose call produced this symbol (None for a model input)."""
-        return None if self.node is None else self.node.layer
-
-    @property
-    def inputs(self) -> tuple[SymbolicTensor, ...]:
-        """The symbols that went into the call that produced this one (() for a model input)."""
-        return () if self.node is None else tuple(self.node.inputs)
-
-    @property
-    def ndim(self) -> int:
-        """Number of axes, batch included."""
-        return len(self.shape)
-
-    def __repr__(self) -> str:
-        return f"<SymbolicTensor '{self.name}' shape={self.shape} dtype={self.dtype}>"
-
-
-def _as_shape(shape: Any, layer: Any) -> tuple[int | None, ...]:
-    if not isinstance(shape, (tuple, list)) or any(
-        d is not None and not isinstance(d, (int, np.integer)) for d in shape
-    ):
-        raise TypeError(f"Layer '{layer.name}': compute_output_shape returned {shape!r}, "
-                        "expected a shape tuple (or a list of them for several outputs)")
-    return tuple(shape)
-
-
-def symbolic_call(layer: Any, inputs: SymbolicTensor | Sequence[SymbolicTensor], **kwargs: Any) -> Any:
-    """Record `layer(inputs)` on symbols: build the layer on their shapes, return output symbol(s).
-
-    The layer's own input check runs first (a ShapeError naming the layer), so wrong wiring fails
-    while the graph is being written, as in Keras.
-    """
-    multi = isinstance(inputs, (list, tuple))
-    symbols = list(inputs) if multi else [inputs]
-    for s in symbols:
-        if not isinstance(s, SymbolicTensor):
-            raise TypeError(f"Layer '{layer.name}': cannot mix symbolic and concrete inputs in one "
-                            f"functional call, received {type(s).__name__}")
-    if multi != bool(getattr(layer, "_multi_input", False)):
-        wanted = "a list of tensors" if not multi else "one tensor"
-        raise TypeError(f"{type(layer).__name__} '{layer.name}': expected {wanted}, received "
-                        f"{f'a list of {len(symbols)}' if multi else 'one tensor'}")
-    shapes = [s.shape for s in symbols] if multi else symbols[0].shape
-    layer.build_from(shapes)  # a no-op once built; checks the input spec before building
-    layer._check_shape(shapes)
-    if kwargs and type(layer).compute_output_shape is Layer.compute_output_shape:
-        out_shape = trace_output_shape(layer, shapes, functools.partial(layer._plain_call, **kwargs))
-    else:
-        out_shape = layer.compute_output_shape(shapes)
-    node = CallNode(layer, symbols, multi, kwargs)
-    many = isinstance(out_shape, list) and bool(out_shape) and all(
-        isinstance(shape, (tuple, list)) for shape in out_shape)
-    for i, shape in enumerate(out_shape if many else [out_shape]):
-        node.outputs.append(SymbolicTensor(_as_shape(shape, layer), layer.dtype, node=node, index=i))
-    layer.__dict__.setdefault("_inbound_nodes", []).append(node)  # layer.input / layer.output
-    return list(node.outputs) if many else node.outputs[0]
 
 
 def _flatten_symbols(value: Any, what: str) -> tuple[list[SymbolicTensor], bool]:
@@ -312,8 +210,6 @@ class Model(ModelBase):
 
         A subclassed model gets Layer's default: its __init__ arguments (or its own get_config()).
         """
-        from minigrad import layers as layers_mod
-
         if not self._functional:
             return Layer.get_config(self)
         layer_index = {id(l): i for i, l in enumerate(self._layers)}
@@ -340,8 +236,6 @@ class Model(ModelBase):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Model:
         """Rebuild the graph of get_config (fresh, unbuilt-then-rebuilt layers; weights not included)."""
-        from minigrad import layers as layers_mod
-
         if "nodes" not in config:  # a subclassed model's own config
             return super().from_config(config)
         built = [layers_mod.deserialize(entry) for entry in config["layers"]]

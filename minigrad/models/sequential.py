@@ -5,18 +5,13 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from minigrad import layers as layers_mod
 from minigrad.layers.base import register
+from minigrad.layers.symbolic import SymbolicTensor
 from minigrad.models.base import ModelBase
-from minigrad.models.functional import SymbolicTensor
 from minigrad.models.summary import GraphRow
 
 __all__ = ["Sequential"]
-
-
-def _is_layer(obj: Any) -> bool:
-    from minigrad.layers import Layer
-
-    return isinstance(obj, Layer)
 
 
 def _known_input_shape(layer: Any) -> tuple[int | None, ...] | None:
@@ -65,14 +60,12 @@ class Sequential(ModelBase):
                                  "as the model input (layers.Input(shape))")
             self._input = layer
             return
-        from minigrad.layers import InputLayer
-
-        if isinstance(layer, InputLayer):  # like Keras, it only declares the input shape
+        if isinstance(layer, layers_mod.InputLayer):  # like Keras, it only declares the input shape
             if self._input is not None or self._layers:
                 raise ValueError(f"Sequential '{self.name}': an InputLayer may only be added first")
             self._input = SymbolicTensor(layer._batch_input_shape, layer.dtype, name=layer.name)
             return
-        if not _is_layer(layer):
+        if not isinstance(layer, layers_mod.Layer):
             raise TypeError(f"Sequential '{self.name}': add() expects a Layer, received "
                             f"{type(layer).__name__}")
         if any(layer.name == other.name for other in self._layers):
@@ -195,8 +188,6 @@ class Sequential(ModelBase):
     # ----- config
     def get_config(self) -> dict[str, Any]:
         """{'name', 'input_shape' (None while unknown), 'layers': serialized layers}."""
-        from minigrad import layers as layers_mod
-
         return {
             "name": self.name,
             "input_shape": None if self._input is None else list(self._input.shape[1:]),
@@ -207,8 +198,6 @@ class Sequential(ModelBase):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Sequential:
         """A new, freshly initialised model with the same architecture."""
-        from minigrad import layers as layers_mod
-
         layers = [layers_mod.deserialize(entry) for entry in config["layers"]]
         model = cls(name=config.get("name"))
         if config.get("input_shape") is not None:

@@ -12,16 +12,18 @@ from __future__ import annotations
 import functools
 import inspect
 import warnings
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from minigrad import losses, optimizers
 from minigrad import metrics as metrics_mod
+from minigrad import validation
 from minigrad._ext._tensor import make_tensor
 from minigrad.tensor import TensorBase
 from minigrad.utils import unpack_x_y_sample_weight
 
-__all__ = ["StepsMixin", "CompileMetrics", "LossTracker"]
+__all__ = ["TrainingHost", "StepsMixin", "CompileMetrics", "LossTracker"]
 
 
 class LossTracker(metrics_mod.Mean):
@@ -124,25 +126,49 @@ def _batch_size(x: Any) -> int:
     return len(first) if isinstance(first, np.ndarray) else int(np.shape(first)[0])
 
 
-class StepsMixin:
-    """compile() and the overridable per-batch steps; the loops in training.py drive them."""
+@runtime_checkable
+class TrainingHost(Protocol):
+    """What StepsMixin and TrainingMixin use of the model they are mixed into (ModelBase provides it)."""
 
-    optimizer: Any = None
-    loss: Any = None
-    _compiled: bool = False
-    _compile_metrics: CompileMetrics | None = None
-    _loss_tracker: Any = None
-    _loss_weight: float = 1.0
-    _loss_layers: list[Any] | None = None
-    _train_weights: list[Any] | None = None
-    _metrics_cache: list[Any] | None = None  # self.metrics, fixed for the length of a loop
+    name: str
+
+    @property
+    def layers(self) -> list[Any]: ...
+
+    @property
+    def trainable_weights(self) -> list[Any]: ...
+
+    def call(self, inputs: Any, training: bool = False) -> Any: ...
+
+    def _n_inputs(self) -> int: ...
+
+    def _input_dtypes(self) -> list[np.dtype]: ...
+
+    def _ensure_built(self, shapes: list[tuple[int | None, ...]]) -> None: ...
+
+    def _check_input_shapes(self, arrays: list[np.ndarray], who: str) -> None: ...
+
+
+class StepsMixin:
+    """compile() and the overridable per-batch steps of a TrainingHost; the loops in training.py drive them.
+
+    The model's __init__ creates every attribute below (ModelBase.__init__); compile() sets them.
+    """
+
+    optimizer: Any
+    loss: Any
+    _compiled: bool
+    _compile_metrics: CompileMetrics | None
+    _loss_tracker: LossTracker | None
+    _loss_weight: float
+    _loss_layers: list[Any] | None      # the layers compute_loss asks, fixed for the length of a loop
+    _train_weights: list[Any] | None
+    _metrics_cache: list[Any] | None    # self.metrics, fixed for the length of a loop
 
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None,
                 metrics: Any = None, weighted_metrics: Any = None, run_eagerly: bool = False,
                 steps_per_execution: int = 1, jit_compile: Any = "auto", auto_scale_loss: bool = True) -> None:
         """Keras 3's compile: optimizer, loss (optional when layers add_loss), metrics and weighted_metrics."""
-        from minigrad import losses, optimizers
-
         self._check_compile_flags(run_eagerly, steps_per_execution, jit_compile)
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
@@ -159,17 +185,13 @@ class StepsMixin:
 
     def _check_compile_flags(self, run_eagerly: Any, steps_per_execution: Any, jit_compile: Any) -> None:
         who = f"{self.name}.compile"
-        if not isinstance(run_eagerly, bool):
-            raise TypeError(f"{who}: run_eagerly must be a bool, received {run_eagerly!r}")
-        if jit_compile not in ("auto", True, False):
-            raise ValueError(f"{who}: jit_compile must be 'auto', True or False, received {jit_compile!r}")
+        validation.boolean(run_eagerly, who, "run_eagerly")
+        validation.choice(jit_compile, ("auto", True, False), who, "jit_compile")
         if jit_compile is True:  # Keras warns the same way for a model it cannot compile
             warnings.warn(f"{who}: jit_compile=True asks for XLA/torch.compile, which minigrad does not have; "
                           "proceeding with jit_compile=False (minigrad always runs eagerly)", UserWarning,
                           stacklevel=3)
-        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, (int, np.integer)) \
-                or steps_per_execution < 1:
-            raise ValueError(f"{who}: steps_per_execution must be an int >= 1, received {steps_per_execution!r}")
+        validation.integer(steps_per_execution, who, "steps_per_execution", low=1)
         if steps_per_execution > 1:
             warnings.warn(f"{who}: steps_per_execution={steps_per_execution} has no effect on minigrad (each "
                           "batch is one step and callbacks see every batch)", UserWarning, stacklevel=3)
@@ -183,7 +205,7 @@ class StepsMixin:
             value = next(iter(value.values()))
         if value is None:
             return 1.0
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        if not validation.is_real(value):
             raise ValueError(f"{self.name}.compile: loss_weights must be a float (or a one-element list or "
                              f"dict: minigrad trains single-output models), received {loss_weights!r}")
         return float(value)
@@ -258,12 +280,11 @@ class StepsMixin:
     def _find_loss_layers(self) -> list[Any]:
         """Layers that may add loss terms, found once per fit/evaluate (Layer.losses costs ~15 us each).
 
-        Built-in layers add terms only through weight or activity regularizers; other layers may
-        call add_loss().
+        A layer whose class declares `_call_adds_losses = False` (the built-ins) adds terms only
+        through weight or activity regularizers; any other call() may call add_loss().
         """
         return [layer for layer in self.layers
-                if not type(layer).__module__.startswith("minigrad.layers.") or layer.losses
-                or getattr(layer, "activity_regularizer", None) is not None]
+                if layer._call_adds_losses or layer.losses or layer.activity_regularizer is not None]
 
     def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
                      training: bool = True) -> Any:

@@ -7,10 +7,15 @@ predict_step (steps.py), so a Model subclass that overrides them changes what fi
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 
+from minigrad import validation
+from minigrad.callbacks import CallbackList
+from minigrad.distributed import _state as _distributed  # hook: each rank its own callbacks
+from minigrad.distributed import callbacks as _distributed_callbacks
 from minigrad.models import data
 from minigrad.models.adapters import ArraySource, EpochIterator, StreamSource, kind_of, source_name
 from minigrad.models.steps import StepsMixin
@@ -38,21 +43,20 @@ def _pythonify(logs: Any, who: str) -> dict[str, Any]:
     return out
 
 
-def _check_steps(value: Any, who: str, name: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{who}: {name} must be a positive int or None, received {value!r}")
-    return int(value)
-
-
 def _check_freq(freq: Any) -> Any:
     """Keras' validation_freq: every N epochs (int) or at the listed 1-based epochs."""
-    if isinstance(freq, (list, tuple, set)) and all(isinstance(e, (int, np.integer)) for e in freq):
+    if isinstance(freq, (list, tuple, set)) and all(validation.is_int(e) for e in freq):
         return {int(e) for e in freq}
-    if isinstance(freq, bool) or not isinstance(freq, (int, np.integer)) or freq < 1:
+    if not validation.is_int(freq) or freq < 1:
         raise ValueError(f"fit: validation_freq must be an int >= 1 or a list of epochs, received {freq!r}")
     return int(freq)
+
+
+def _callback_list(callbacks: Any, **kwargs: Any) -> CallbackList:
+    """The loop's CallbackList; in a data-parallel job, this rank's arrangement of it."""
+    world = _distributed.world
+    arrange = None if world is None else (lambda items: _distributed_callbacks.arrange(items, world))
+    return CallbackList(callbacks, arrange=arrange, **kwargs)
 
 
 def _outputs(out: Any) -> list[np.ndarray]:
@@ -61,11 +65,11 @@ def _outputs(out: Any) -> list[np.ndarray]:
 
 
 class TrainingMixin(StepsMixin):
-    """Keras' training API over a model exposing layers, call(), input checks and trainable_weights."""
+    """Keras' training API (fit, evaluate, predict, *_on_batch) over a TrainingHost."""
 
-    stop_training: bool = False
-    history: Any = None
-    _initial_epoch: int | None = None
+    stop_training: bool
+    history: Any
+    _initial_epoch: int | None  # BackupAndRestore sets it in on_train_begin to resume an interrupted fit
 
     # ----- data
     def _prepare(self, x: Any, y: Any, who: str, **kwargs: Any) -> Any:
@@ -112,8 +116,6 @@ class TrainingMixin(StepsMixin):
                 raise ValueError(f"{who}: when providing x as a {name}, `{arg}` should not be passed; instead, "
                                  f"{what_it_is} should be included as part of the {name} (Keras' rule)")
         if batch_size is not None:
-            import warnings
-
             warnings.warn(f"{who}: batch_size={batch_size!r} is ignored because x is a {name}, which yields "
                           "its own batches (Keras ignores it too)", UserWarning, stacklevel=3)
         return StreamSource(self, x, shuffle=shuffle, class_weight=class_weight, who=who, what=what)
@@ -172,23 +174,20 @@ class TrainingMixin(StepsMixin):
         """Train for epochs - initial_epoch epochs; returns the History of per-epoch logs (Keras 3's fit)."""
         self._require_compiled("fit")
         verbose = data.resolve_verbose(verbose, "fit")
-        for arg, value in (("epochs", epochs), ("initial_epoch", initial_epoch)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"fit: {arg} must be a non-negative int, received {value!r}")
+        epochs = validation.integer(epochs, "fit", "epochs", low=0)
+        initial_epoch = validation.integer(initial_epoch, "fit", "initial_epoch", low=0)
         if epochs < initial_epoch:
             raise ValueError(f"fit: epochs ({epochs}) is the index of the last epoch and must be "
                              f">= initial_epoch ({initial_epoch})")
-        steps = _check_steps(steps_per_epoch, "fit", "steps_per_epoch")
-        val_steps = _check_steps(validation_steps, "fit", "validation_steps")
+        steps = validation.integer(steps_per_epoch, "fit", "steps_per_epoch", low=1, none=True)
+        val_steps = validation.integer(validation_steps, "fit", "validation_steps", low=1, none=True)
         freq = _check_freq(validation_freq)
         train, val = self._fit_sources(x, y, sample_weight, class_weight, batch_size, shuffle, steps,
                                        validation_split, validation_data, validation_batch_size)
         epochs_it = EpochIterator(train, steps, "steps_per_epoch")
         if val is not None:
             EpochIterator(val, val_steps, "validation_steps")  # refuse an endless one now, not after an epoch
-        from minigrad.callbacks import CallbackList
-
-        cbs = CallbackList(callbacks, model=self, add_history=True, add_progbar=verbose != 0,
+        cbs = _callback_list(callbacks, model=self, add_history=True, add_progbar=verbose != 0,
                            verbose=verbose, epochs=epochs, steps=epochs_it.num_batches)
         self.history = cbs.history
         self.stop_training = False
@@ -256,13 +255,11 @@ class TrainingMixin(StepsMixin):
         """Loss (and metrics) over the data: a float, [loss, *metrics], or a dict if return_dict."""
         self._require_compiled("evaluate")
         verbose = data.resolve_verbose(verbose, "evaluate")
-        steps = _check_steps(steps, "evaluate", "steps")
+        steps = validation.integer(steps, "evaluate", "steps", low=1, none=True)
         source = self._source(x, y, sample_weight, who="evaluate", batch_size=batch_size, shuffle=False,
                               steps=steps)
         epochs_it = EpochIterator(source, steps)
-        from minigrad.callbacks import CallbackList
-
-        cbs = CallbackList(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
+        cbs = _callback_list(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
                            epochs=1, steps=epochs_it.num_batches)
         self._loss_layers, self._metrics_cache = None, self.metrics
         try:
@@ -280,13 +277,11 @@ class TrainingMixin(StepsMixin):
                 callbacks: Any = None) -> Any:
         """Outputs for every sample, computed batch by batch with predict_step and no graph."""
         verbose = data.resolve_verbose(verbose, "predict")
-        steps = _check_steps(steps, "predict", "steps")
+        steps = validation.integer(steps, "predict", "steps", low=1, none=True)
         source = self._source(x, None, None, who="predict", batch_size=batch_size, shuffle=False, steps=steps,
                               labels=False)
         epochs_it = EpochIterator(source, steps)
-        from minigrad.callbacks import CallbackList
-
-        cbs = CallbackList(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
+        cbs = _callback_list(callbacks, model=self, add_progbar=verbose != 0, verbose=verbose,
                            epochs=1, steps=epochs_it.num_batches)
         cbs.on_predict_begin()
         # arrays of known length are written into preallocated outputs (no concatenate copy at the end)

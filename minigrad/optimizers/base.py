@@ -12,6 +12,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.distributed import _state as _distributed  # hook: data-parallel gradient average
 from minigrad.optimizers import schedules
 from minigrad.optimizers.flat import FlatGroup, FlatLayout, weight_label
@@ -20,18 +21,6 @@ from minigrad.tensor import TensorBase, no_grad
 __all__ = ["Optimizer"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _positive(owner: str, name: str, value: Any, *, allow_none: bool = True, upper: float | None = None) -> Any:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{owner}: expected {name} to be a number, received {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (upper is not None and value > upper):
-        bound = f"in [0, {upper}]" if upper is not None else ">= 0"
-        raise ValueError(f"{owner}: expected {name} {bound}, received {name}={value}")
-    return value
 
 
 class Optimizer:
@@ -45,21 +34,17 @@ class Optimizer:
         self.name = name or owner.lower()  # Keras: 'rmsprop', 'adamw', ...
         self._learning_rate: Any = None
         self.learning_rate = learning_rate
-        self.weight_decay = _positive(owner, "weight_decay", weight_decay)
-        self.clipnorm = _positive(owner, "clipnorm", clipnorm)
-        self.clipvalue = _positive(owner, "clipvalue", clipvalue)
-        self.global_clipnorm = _positive(owner, "global_clipnorm", global_clipnorm)
+        self.weight_decay = validation.real(weight_decay, owner, "weight_decay", low=0, none=True)
+        self.clipnorm = validation.real(clipnorm, owner, "clipnorm", low=0, none=True)
+        self.clipvalue = validation.real(clipvalue, owner, "clipvalue", low=0, none=True)
+        self.global_clipnorm = validation.real(global_clipnorm, owner, "global_clipnorm", low=0, none=True)
         if sum(c is not None for c in (self.clipnorm, self.clipvalue, self.global_clipnorm)) > 1:
             raise ValueError(f"{owner}: only one of clipnorm, clipvalue and global_clipnorm can be set, "
                              f"received clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}")
         self.use_ema = bool(use_ema)
-        self.ema_momentum = _positive(owner, "ema_momentum", ema_momentum, allow_none=False, upper=1.0)
-        if ema_overwrite_frequency is not None and (
-                isinstance(ema_overwrite_frequency, bool) or not isinstance(ema_overwrite_frequency, int)
-                or ema_overwrite_frequency < 1):
-            raise ValueError(f"{owner}: expected ema_overwrite_frequency to be None or a positive int, "
-                             f"received {ema_overwrite_frequency!r}")
-        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.ema_momentum = validation.real(ema_momentum, owner, "ema_momentum", low=0, high=1)
+        self.ema_overwrite_frequency = validation.integer(ema_overwrite_frequency, owner, "ema_overwrite_frequency",
+                                                          low=1, none=True)
         self.iterations = 0
         self._layout: FlatLayout | None = None
         self._pending_state: dict[str, np.ndarray] | None = None
@@ -79,9 +64,11 @@ class Optimizer:
     def learning_rate(self) -> float:
         """The learning rate of the next step (schedules are evaluated at `iterations`)."""
         lr = self._learning_rate
-        if isinstance(lr, schedules.LearningRateSchedule):
-            return float(lr(self.iterations))
-        return float(lr()) if callable(lr) else lr
+        if not callable(lr):
+            return lr  # validated when assigned
+        value = lr(self.iterations) if isinstance(lr, schedules.LearningRateSchedule) else lr()
+        return validation.real(value.item() if isinstance(value, TensorBase) else value, type(self).__name__,
+                               "learning_rate")
 
     @learning_rate.setter
     def learning_rate(self, value: Any) -> None:
@@ -93,7 +80,7 @@ class Optimizer:
                             "its learning rate is not settable to a number; assign a new schedule instead")
         if isinstance(value, TensorBase):
             value = value.item()
-        self._learning_rate = _positive(type(self).__name__, "learning_rate", value, allow_none=False)
+        self._learning_rate = validation.real(value, type(self).__name__, "learning_rate", low=0)
 
     # ----- building and stepping
     def build(self, weights: Iterable[Any]) -> None:
@@ -214,12 +201,13 @@ class Optimizer:
         return [1.0] * len(runs)
 
     def _update_ema(self) -> None:
-        from minigrad.kernels import optim as kernels
+        from minigrad._ext import _optim
+        from minigrad.kernels.optim import _threads
 
         momentum = self.ema_momentum if self.iterations != 0 else 0.0  # the first average is the weight
         overwrite = self.ema_overwrite_frequency is not None and (self.iterations + 1) % self.ema_overwrite_frequency == 0
         for group in self._layout.groups:
-            kernels.ema_update(group.ema, group.w, momentum)
+            _optim.ema_update(group.ema, group.w, momentum, _threads(group.w.size))
             if overwrite:
                 group.w[...] = group.ema
 

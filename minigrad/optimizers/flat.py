@@ -31,6 +31,7 @@ class FlatGroup:
         self.g = np.zeros(total, dtype)
         self.slots = {name: np.full(total, init, dtype) for name, init in slots.items()}
         self.ema = np.empty(total, dtype) if ema else None
+        self.empty = np.empty(0, dtype)  # passed to a kernel for a slot the rule does not use
 
 
 class FlatLayout:

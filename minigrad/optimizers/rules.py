@@ -1,11 +1,18 @@
-"""The built-in update rules (Keras 3 formulas and defaults), each one fused kernel per flat span."""
+"""The built-in update rules (Keras 3 formulas and defaults), each one fused kernel per flat span.
+
+The rules call the compiled kernels directly, not the checking wrappers of minigrad.kernels.optim:
+the hyper-parameters were validated when set, and FlatLayout's buffers are 1-D, C-contiguous, of one
+dtype and distinct by construction, so a step re-checks nothing.
+"""
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from minigrad.kernels import optim as kernels
-from minigrad.optimizers.base import Optimizer, _positive
+from minigrad import validation
+from minigrad._ext import _optim
+from minigrad.kernels.optim import _threads
+from minigrad.optimizers.base import Optimizer
 from minigrad.optimizers.flat import FlatGroup
 
 __all__ = ["SGD", "RMSprop", "Adam", "AdamW", "Adagrad"]
@@ -13,7 +20,7 @@ __all__ = ["SGD", "RMSprop", "Adam", "AdamW", "Adagrad"]
 
 def _slot(group: FlatGroup, name: str, start: int, stop: int) -> Any:
     buf = group.slots.get(name)
-    return None if buf is None else buf[start:stop]
+    return group.empty if buf is None else buf[start:stop]
 
 
 class SGD(Optimizer):
@@ -22,7 +29,7 @@ class SGD(Optimizer):
     def __init__(self, learning_rate: Any = 0.01, momentum: float = 0.0, nesterov: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(learning_rate=learning_rate, **kwargs)
-        self.momentum = _positive("SGD", "momentum", momentum, allow_none=False, upper=1.0)
+        self.momentum = validation.real(momentum, "SGD", "momentum", low=0, high=1)
         self.nesterov = bool(nesterov)
 
     def _slots(self) -> dict[str, float]:
@@ -30,9 +37,8 @@ class SGD(Optimizer):
 
     def _update(self, group: FlatGroup, start: int, stop: int, lr: float, scale: float, clip: float,
                 weight_decay: float) -> None:
-        kernels.sgd_update(group.w[start:stop], group.g[start:stop], _slot(group, "momentum", start, stop),
-                           lr=lr, momentum=self.momentum, nesterov=self.nesterov, grad_scale=scale,
-                           clip_value=clip, weight_decay=weight_decay)
+        _optim.sgd_update(group.w[start:stop], group.g[start:stop], _slot(group, "momentum", start, stop), lr,
+                          self.momentum, self.nesterov, scale, clip, weight_decay, _threads(stop - start))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -44,9 +50,9 @@ class RMSprop(Optimizer):
     def __init__(self, learning_rate: Any = 0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False, **kwargs: Any) -> None:
         super().__init__(learning_rate=learning_rate, **kwargs)
-        self.rho = _positive("RMSprop", "rho", rho, allow_none=False, upper=1.0)
-        self.momentum = _positive("RMSprop", "momentum", momentum, allow_none=False, upper=1.0)
-        self.epsilon = _positive("RMSprop", "epsilon", epsilon, allow_none=False)
+        self.rho = validation.real(rho, "RMSprop", "rho", low=0, high=1)
+        self.momentum = validation.real(momentum, "RMSprop", "momentum", low=0, high=1)
+        self.epsilon = validation.real(epsilon, "RMSprop", "epsilon", low=0)
         self.centered = bool(centered)
 
     def _slots(self) -> dict[str, float]:
@@ -59,10 +65,10 @@ class RMSprop(Optimizer):
 
     def _update(self, group: FlatGroup, start: int, stop: int, lr: float, scale: float, clip: float,
                 weight_decay: float) -> None:
-        kernels.rmsprop_update(group.w[start:stop], group.g[start:stop], _slot(group, "velocity", start, stop),
-                               _slot(group, "momentum", start, stop), _slot(group, "average_gradient", start, stop),
-                               lr=lr, rho=self.rho, momentum=self.momentum, epsilon=self.epsilon,
-                               centered=self.centered, grad_scale=scale, clip_value=clip, weight_decay=weight_decay)
+        _optim.rmsprop_update(group.w[start:stop], group.g[start:stop], _slot(group, "velocity", start, stop),
+                              _slot(group, "momentum", start, stop), _slot(group, "average_gradient", start, stop),
+                              lr, self.rho, self.momentum, self.epsilon, self.centered, scale, clip, weight_decay,
+                              _threads(stop - start))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
@@ -76,12 +82,10 @@ class Adam(Optimizer):
                  epsilon: float = 1e-7, amsgrad: bool = False, **kwargs: Any) -> None:
         super().__init__(learning_rate=learning_rate, **kwargs)
         owner = type(self).__name__
-        self.beta_1 = _positive(owner, "beta_1", beta_1, allow_none=False, upper=1.0)
-        self.beta_2 = _positive(owner, "beta_2", beta_2, allow_none=False, upper=1.0)
-        if self.beta_1 == 1.0 or self.beta_2 == 1.0:
-            raise ValueError(f"{owner}: beta_1 and beta_2 must be < 1 (bias correction divides by 1 - beta^t), "
-                             f"received beta_1={beta_1}, beta_2={beta_2}")
-        self.epsilon = _positive(owner, "epsilon", epsilon, allow_none=False)
+        # < 1: the bias correction divides by 1 - beta^t
+        self.beta_1 = validation.real(beta_1, owner, "beta_1", low=0, high=1, high_open=True)
+        self.beta_2 = validation.real(beta_2, owner, "beta_2", low=0, high=1, high_open=True)
+        self.epsilon = validation.real(epsilon, owner, "epsilon", low=0)
         self.amsgrad = bool(amsgrad)
 
     def _slots(self) -> dict[str, float]:
@@ -91,11 +95,10 @@ class Adam(Optimizer):
                 weight_decay: float) -> None:
         t = self.iterations + 1
         alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        kernels.adam_update(group.w[start:stop], group.g[start:stop], _slot(group, "momentum", start, stop),
-                            _slot(group, "velocity", start, stop), _slot(group, "velocity_hat", start, stop),
-                            alpha=alpha, beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
-                            amsgrad=self.amsgrad, lr=lr, grad_scale=scale, clip_value=clip,
-                            weight_decay=weight_decay)
+        _optim.adam_update(group.w[start:stop], group.g[start:stop], _slot(group, "momentum", start, stop),
+                           _slot(group, "velocity", start, stop), _slot(group, "velocity_hat", start, stop),
+                           alpha, self.beta_1, self.beta_2, self.epsilon, self.amsgrad, lr, scale, clip,
+                           weight_decay, _threads(stop - start))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
@@ -119,18 +122,17 @@ class Adagrad(Optimizer):
     def __init__(self, learning_rate: Any = 0.001, initial_accumulator_value: float = 0.1,
                  epsilon: float = 1e-7, **kwargs: Any) -> None:
         super().__init__(learning_rate=learning_rate, **kwargs)
-        self.initial_accumulator_value = _positive("Adagrad", "initial_accumulator_value",
-                                                   initial_accumulator_value, allow_none=False)
-        self.epsilon = _positive("Adagrad", "epsilon", epsilon, allow_none=False)
+        self.initial_accumulator_value = validation.real(initial_accumulator_value, "Adagrad",
+                                                         "initial_accumulator_value", low=0)
+        self.epsilon = validation.real(epsilon, "Adagrad", "epsilon", low=0)
 
     def _slots(self) -> dict[str, float]:
         return {"accumulator": self.initial_accumulator_value}
 
     def _update(self, group: FlatGroup, start: int, stop: int, lr: float, scale: float, clip: float,
                 weight_decay: float) -> None:
-        kernels.adagrad_update(group.w[start:stop], group.g[start:stop], _slot(group, "accumulator", start, stop),
-                               lr=lr, epsilon=self.epsilon, grad_scale=scale, clip_value=clip,
-                               weight_decay=weight_decay)
+        _optim.adagrad_update(group.w[start:stop], group.g[start:stop], _slot(group, "accumulator", start, stop),
+                              lr, self.epsilon, scale, clip, weight_decay, _threads(stop - start))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,

@@ -4,20 +4,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from minigrad import validation
 from minigrad.registry import Registry
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay",
            "PolynomialDecay", "CosineDecay", "CosineDecayRestarts", "registry", "serialize", "deserialize", "get"]
 
 registry = Registry("schedules", validate=lambda obj: isinstance(obj, type) and issubclass(obj, LearningRateSchedule))
-
-
-def _number(owner: str, name: str, value: Any, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise TypeError(f"{owner}: expected {name} to be a finite number, received {value!r}")
-    if positive and value <= 0:
-        raise ValueError(f"{owner}: expected {name} > 0, received {name}={value}")
-    return float(value)
 
 
 class LearningRateSchedule:
@@ -42,9 +35,9 @@ class _Decay(LearningRateSchedule):
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
                  staircase: bool = False, name: str | None = None) -> None:
         owner = type(self).__name__
-        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate)
-        self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
-        self.decay_rate = _number(owner, "decay_rate", decay_rate)
+        self.initial_learning_rate = validation.real(initial_learning_rate, owner, "initial_learning_rate")
+        self.decay_steps = validation.real(decay_steps, owner, "decay_steps", low=0, low_open=True)
+        self.decay_rate = validation.real(decay_rate, owner, "decay_rate")
         self.staircase = bool(staircase)
         self.name = owner if name is None else name
 
@@ -83,10 +76,10 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         if len(values) != len(boundaries) + 1:
             raise ValueError(f"{owner}: expected len(values) == len(boundaries) + 1, received "
                              f"{len(values)} values for {len(boundaries)} boundaries")
-        self.boundaries = [_number(owner, "a boundary", b) for b in boundaries]
+        self.boundaries = [validation.real(b, owner, "a boundary") for b in boundaries]
         if any(a >= b for a, b in zip(self.boundaries, self.boundaries[1:])):
             raise ValueError(f"{owner}: boundaries must increase strictly, received {boundaries}")
-        self.values = [_number(owner, "a value", v) for v in values]
+        self.values = [validation.real(v, owner, "a value") for v in values]
         self.name = name
 
     def __call__(self, step: int) -> float:
@@ -107,10 +100,10 @@ class PolynomialDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate: float, decay_steps: int, end_learning_rate: float = 0.0001,
                  power: float = 1.0, cycle: bool = False, name: str = "PolynomialDecay") -> None:
         owner = type(self).__name__
-        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate)
-        self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
-        self.end_learning_rate = _number(owner, "end_learning_rate", end_learning_rate)
-        self.power = _number(owner, "power", power)
+        self.initial_learning_rate = validation.real(initial_learning_rate, owner, "initial_learning_rate")
+        self.decay_steps = validation.real(decay_steps, owner, "decay_steps", low=0, low_open=True)
+        self.end_learning_rate = validation.real(end_learning_rate, owner, "end_learning_rate")
+        self.power = validation.real(power, owner, "power")
         self.cycle, self.name = bool(cycle), name
 
     def __call__(self, step: int) -> float:
@@ -137,11 +130,11 @@ class CosineDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0,
                  name: str = "CosineDecay", warmup_target: float | None = None, warmup_steps: int = 0) -> None:
         owner = type(self).__name__
-        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate)
-        self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
-        self.alpha = _number(owner, "alpha", alpha)
-        self.warmup_target = None if warmup_target is None else _number(owner, "warmup_target", warmup_target)
-        self.warmup_steps = _number(owner, "warmup_steps", warmup_steps)
+        self.initial_learning_rate = validation.real(initial_learning_rate, owner, "initial_learning_rate")
+        self.decay_steps = validation.real(decay_steps, owner, "decay_steps", low=0, low_open=True)
+        self.alpha = validation.real(alpha, owner, "alpha")
+        self.warmup_target = validation.real(warmup_target, owner, "warmup_target", none=True)
+        self.warmup_steps = validation.real(warmup_steps, owner, "warmup_steps")
         if self.warmup_steps < 0:
             raise ValueError(f"{owner}: expected warmup_steps >= 0, received warmup_steps={warmup_steps}")
         self.name = name
@@ -173,11 +166,11 @@ class CosineDecayRestarts(LearningRateSchedule):
     def __init__(self, initial_learning_rate: float, first_decay_steps: int, t_mul: float = 2.0,
                  m_mul: float = 1.0, alpha: float = 0.0, name: str = "SGDRDecay") -> None:
         owner = type(self).__name__
-        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate)
-        self.first_decay_steps = _number(owner, "first_decay_steps", first_decay_steps, positive=True)
-        self.t_mul = _number(owner, "t_mul", t_mul, positive=True)
-        self.m_mul = _number(owner, "m_mul", m_mul)
-        self.alpha = _number(owner, "alpha", alpha)
+        self.initial_learning_rate = validation.real(initial_learning_rate, owner, "initial_learning_rate")
+        self.first_decay_steps = validation.real(first_decay_steps, owner, "first_decay_steps", low=0, low_open=True)
+        self.t_mul = validation.real(t_mul, owner, "t_mul", low=0, low_open=True)
+        self.m_mul = validation.real(m_mul, owner, "m_mul")
+        self.alpha = validation.real(alpha, owner, "alpha")
         self.name = name
 
     def __call__(self, step: int) -> float:

@@ -35,6 +35,7 @@ from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
+from minigrad import validation
 from minigrad.errors import SerializationError
 
 __all__ = ["FORMAT_VERSION", "MAX_DEPTH", "atomic_write", "write_archive", "read_archive", "pack", "unpack",
@@ -145,7 +146,7 @@ def unpack(obj: Any, arrays: list[np.ndarray], path: str = "saved file") -> Any:
     if isinstance(obj, dict):
         if set(obj) == {_MARK}:
             i = obj[_MARK]
-            if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(arrays):
+            if not validation.is_int(i) or not 0 <= i < len(arrays):
                 raise SerializationError(f"{path}: {_DOCUMENT} refers to a missing array {i!r} "
                                          f"(the file holds {len(arrays)})")
             return arrays[i]

@@ -8,9 +8,11 @@ from typing import Any, Callable
 
 import numpy as np
 
+from minigrad import losses, metrics, optimizers
 from minigrad import random as mg_random
+from minigrad._version import __version__
 from minigrad.errors import MissingPluginError, RegistryError, SerializationError
-from minigrad.layers.base import stored_weights
+from minigrad.layers.tracking import stored_weights
 from minigrad.registry import all_registries, is_installed, only_plugins
 from minigrad.saving import serialization
 from minigrad.saving.archive import read_archive, write_archive
@@ -132,11 +134,9 @@ def load_weights(model: Any, filepath: str | os.PathLike) -> None:
 
 # ----- whole model
 def _compile_document(model: Any) -> dict[str, Any] | None:
-    if not getattr(model, "_compiled", False):
+    if not model._compiled:
         return None
-    from minigrad import losses, metrics, optimizers
-
-    specs = [m if isinstance(m, str) else metrics.serialize(m) for m in getattr(model, "_metric_specs", [])]
+    specs = [m if isinstance(m, str) else metrics.serialize(m) for m in model._metric_specs]
     return {
         "optimizer": optimizers.serialize(model.optimizer),
         "loss": None if model.loss is None else losses.serialize(model.loss),  # None: add_loss alone
@@ -155,8 +155,6 @@ def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True, 
         "optimizer_state": model.optimizer.get_state() if include_optimizer and model.optimizer is not None else None,
     }
     document["requires"] = _providers({"model": document["model"], "compile": document["compile"]})
-    from minigrad import __version__
-
     document["minigrad_version"] = __version__
     write_archive(path, "model", document)
 
@@ -216,8 +214,6 @@ def _required_plugins(requires: Any, path: str) -> list[str]:
 
 
 def _compile(model: Any, config: Any, path: str) -> None:
-    from minigrad import losses, optimizers
-
     if not isinstance(config, dict) or not isinstance(config.get("metrics", []), list):
         raise SerializationError(f"{path}: the compile entry is malformed")
     model.compile(

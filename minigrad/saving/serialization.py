@@ -141,9 +141,7 @@ def unknown_hint(name: str) -> str:
 # ----- Keras' object (de)serialization
 def _kind_registry(obj: Any) -> tuple[Any, str]:
     """(registry, registered name) of obj, trying layers first (models are layers)."""
-    from minigrad import layers  # noqa: F401 - makes sure the layer and model registries exist
-    from minigrad import models  # noqa: F401
-    from minigrad.registry import all_registries
+    from minigrad.registry import all_registries  # every kind is registered: the package imports them all
 
     registries = all_registries()
     order = ["layers"] + [k for k in registries if k != "layers"]
@@ -175,8 +173,6 @@ def serialize_keras_object(obj: Any) -> Any:
 
 def deserialize_keras_object(config: Any, custom_objects: dict[str, Any] | None = None, **kwargs: Any) -> Any:
     """The object serialize_keras_object() described, classes found only through registries and custom objects."""
-    from minigrad import layers  # noqa: F401
-    from minigrad import models  # noqa: F401
     from minigrad.registry import all_registries
 
     if isinstance(config, _PLAIN) or isinstance(config, list):
@@ -204,16 +200,24 @@ def deserialize_keras_object(config: Any, custom_objects: dict[str, Any] | None 
     raise ValueError(f"deserialize_keras_object: nothing provides '{name}'")  # pragma: no cover
 
 
-# ----- whole models (saving.model's hooks)
-def model_spec(model: Any) -> dict[str, Any]:
-    """{'class_name', 'config'} of a model; a custom class also records its input shapes to rebuild it."""
-    from minigrad import models
+# ----- whole models (saving.model's hooks); model classes are found through the layer registry, so
+# saving never imports minigrad.models (models import saving for Model.save)
+_MODEL_CLASSES = {"Sequential": "sequential", "Model": "functional"}  # saved class_name -> registered name
 
-    cls = type(model)
-    if cls in (models.Sequential, models.Model):
-        return {"class_name": cls.__name__, "config": model.get_config()}
+
+def _builtin_model(class_name: str) -> Any:
     from minigrad import layers
 
+    return layers.registry.builtins()[_MODEL_CLASSES[class_name]]
+
+
+def model_spec(model: Any) -> dict[str, Any]:
+    """{'class_name', 'config'} of a model; a custom class also records its input shapes to rebuild it."""
+    from minigrad import layers
+
+    cls = type(model)
+    if cls.__name__ in _MODEL_CLASSES and cls is _builtin_model(cls.__name__):
+        return {"class_name": cls.__name__, "config": model.get_config()}
     name = custom_name_of(layers.registry, model)
     try:
         config = model.get_config()
@@ -225,22 +229,22 @@ def model_spec(model: Any) -> dict[str, Any]:
 
 def model_from_spec(spec: dict[str, Any], path: str) -> Any:
     """The model model_spec() described: built-in classes by name, custom ones only from custom objects."""
-    from minigrad import models
+    from minigrad import layers
     from minigrad.errors import SerializationError
-    from minigrad.models.base import ModelBase
 
     name, config = spec.get("class_name"), spec.get("config")
     if not isinstance(name, str) or not isinstance(config, dict):
         raise SerializationError(f"{path}: the model entry must have a class_name and a config")
     if not spec.get("custom"):
-        if name not in ("Sequential", "Model"):
+        if name not in _MODEL_CLASSES:
             raise SerializationError(f"{path}: the model entry must name Sequential or Model, received {name!r}")
-        return getattr(models, name).from_config(config)
+        return _builtin_model(name).from_config(config)
     cls = get_registered_object(name)
     if cls is None:
         raise UnknownNameError(f"load_model: {path} holds a model of the custom class '{name}', which is not "
                                "registered" + unknown_hint(name))
-    if not (isinstance(cls, type) and issubclass(cls, ModelBase)):
+    # a model is a Layer that can build itself from input shapes (models.base.ModelBase)
+    if not (isinstance(cls, type) and issubclass(cls, layers.Layer) and hasattr(cls, "_ensure_built")):
         raise TypeError(f"load_model: custom object '{name}' is {cls!r}, not a model class")
     model = cls.from_config(config)
     shapes = spec.get("input_shapes")

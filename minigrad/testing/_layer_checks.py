@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.errors import GradcheckError
 from minigrad.tensor import Tensor, no_grad
 from minigrad.testing.checks import CheckReport, describe_example, kernel_threads, run_hypothesis
+from minigrad.testing.gradcheck import Problem, Target, compare
 
 _MISSING = object()
 _LEARNING_RATE = 0.05
@@ -193,49 +193,33 @@ def _check_save_load(layer: Any, config: dict[str, Any], x: Any) -> None:
 
 
 def layer_gradcheck(layer: Any, x: Any, *, seed: int = 0, eps: float = 1e-6, atol: float = 1e-6,
-                    rtol: float = 1e-4, max_elements: int = 48) -> float:
-    """Central differences vs autograd for the inputs and trainable weights of a float64 layer.
+                    rtol: float = 1e-4) -> float:
+    """gradcheck's comparison for the float64 inputs and trainable weights of a layer (nudged in place).
 
-    Returns the worst relative error; raises GradcheckError naming the tensor and element.
-    Tensors larger than max_elements are checked on a seeded random subset of elements.
+    Returns the worst relative error; raises GradcheckError in gradcheck's form, naming the input or
+    weight and its element. Tensors above DIRECTIONAL_ABOVE elements are checked along random directions.
     """
-    rng = np.random.default_rng(seed)
+    __tracebackhide__ = True
     inputs = _as_tensors(x, track=True)
-    for w in layer.weights:
-        w.grad = None
-    out = layer(inputs, training=False)
-    r = rng.uniform(0.5, 1.5, size=out.shape)
-    out.backward(r)
-    flat_inputs = inputs if isinstance(inputs, list) else [inputs]
-    targets = [(f"input {i}", t.data, t.grad) for i, t in enumerate(flat_inputs) if t.requires_grad]
-    targets += [(f"weight '{w.name}'", w.data, w.grad) for w in layer.trainable_weights]
+    flat = inputs if isinstance(inputs, list) else [inputs]
+    tracked = [(f"input {i}", f"x{i}", t) for i, t in enumerate(flat) if t.requires_grad]
+    tracked += [(f"weight '{w.name}'", w.name.rpartition("/")[2], w) for w in layer.trainable_weights]
 
-    def projected() -> float:
+    def gradients(weights: np.ndarray) -> list[np.ndarray]:
+        for *_, t in tracked:
+            t.grad = None
+        layer(inputs, training=False).backward(weights)
+        return [np.zeros_like(t.data) if t.grad is None else t.grad for *_, t in tracked]
+
+    def outputs() -> np.ndarray:
         with no_grad():
-            return float(np.sum(layer(inputs, training=False).numpy() * r))
+            return np.array(layer(inputs, training=False).numpy(), dtype=np.float64, copy=True)
 
-    worst = 0.0
-    for label, values, grad in targets:
-        analytic = np.zeros_like(values) if grad is None else grad
-        picks = range(values.size) if values.size <= max_elements else \
-            rng.choice(values.size, max_elements, replace=False)
-        for k in picks:
-            idx = np.unravel_index(int(k), values.shape)
-            orig = values[idx]
-            values[idx] = orig + eps
-            plus = projected()
-            values[idx] = orig - eps
-            minus = projected()
-            values[idx] = orig
-            numeric = (plus - minus) / (2 * eps)
-            err = abs(float(analytic[idx]) - numeric)
-            if err > atol + rtol * abs(numeric):
-                raise GradcheckError(
-                    f"{type(layer).__name__}: {label} element {tuple(int(i) for i in idx)}: analytic "
-                    f"{float(analytic[idx])!r} vs numeric {numeric!r} (|diff| {err:.3g} > atol {atol:g} "
-                    f"+ rtol {rtol:g} * |numeric|)")
-            worst = max(worst, err / max(abs(numeric), atol / rtol))
-    return worst
+    r = np.random.default_rng(seed).uniform(0.5, 1.5, size=outputs().shape)
+    targets = [Target(what, symbol, t.data, g) for (what, symbol, t), g in zip(tracked, gradients(r))]
+    report = compare(type(layer).__name__, Problem(targets, outputs, gradients), r, eps=eps, atol=atol,
+                     rtol=rtol, seed=seed, mode="auto")
+    return report.max_rel_error
 
 
 def _float64_twin(layer: Any, shape: Any) -> Any:

@@ -142,8 +142,8 @@ class _Recorder:
 
 # ----- ops
 def run_op_check(name_or_op: Any, *, examples: int = 20, seed: int | None = None, atol: float = 1e-6,
-                 rtol: float = 1e-4, threads: int | None = 1) -> CheckReport:
-    """Gradcheck (float64) an op on its own strategy and compare forward with op.reference; never raises."""
+                 rtol: float = 1e-4, threads: int | None = 1, float32: bool = False) -> CheckReport:
+    """check_op's checks, returning a report instead of raising (for the CLI and the suite)."""
     from minigrad import ops
 
     op = ops.get(name_or_op)
@@ -162,23 +162,41 @@ def run_op_check(name_or_op: Any, *, examples: int = 20, seed: int | None = None
             worst = gradcheck(partial(ops.apply, op, **attrs), *inputs, atol=atol, rtol=rtol,
                               name=label).max_rel_error
         expected = op.reference(*inputs, **attrs)
-        if expected is not None:
+        if expected is not None or float32:
             actual = ops.apply(op, *inputs, **attrs).numpy()
+        if expected is not None:
             np.testing.assert_allclose(actual, np.asarray(expected), rtol=1e-7, atol=1e-10,
                                        err_msg=f"{label}: forward differs from {label}.reference")
+        if float32:
+            _check_float32(op, label, inputs, attrs, actual)
         return worst
 
     return run_hypothesis("op", label, body, examples, seed, threads)
 
 
+def _check_float32(op: Any, label: str, inputs: tuple, attrs: dict[str, Any], y64: np.ndarray) -> None:
+    """The float32 path computes the same function as float64, to float32 precision, in float32."""
+    from minigrad import ops
+
+    low = [x.astype(np.float32) if x.dtype == np.float64 else x for x in inputs]
+    y32 = ops.apply(op, *low, **attrs)
+    if y64.dtype.kind == "f" and y32.dtype != np.float32:
+        raise AssertionError(f"{label}: float32 inputs gave a {y32.dtype} output")
+    np.testing.assert_allclose(y32.numpy(), y64, rtol=2e-3, atol=2e-3,
+                               err_msg=f"{label}: the float32 forward differs from the float64 one")
+
+
 def check_op(name_or_op: Any, *, examples: int = 20, seed: int | None = None, atol: float = 1e-6,
-             rtol: float = 1e-4, threads: int | None = 1) -> CheckReport:
-    """Property-test an op: float64 gradcheck on op.strategy() and forward vs op.reference.
+             rtol: float = 1e-4, threads: int | None = 1, float32: bool = False) -> CheckReport:
+    """Property-test an op: float64 gradcheck on op.strategy() (full differences on small inputs,
+    random directions on large ones) and forward vs op.reference; float32=True also compares the
+    float32 forward with the float64 one.
 
     Raises GradcheckError naming the op and the falsifying example; returns the report when it passes.
     """
     __tracebackhide__ = True  # pytest shows the caller's line and this report, not minigrad's frames
-    report = run_op_check(name_or_op, examples=examples, seed=seed, atol=atol, rtol=rtol, threads=threads)
+    report = run_op_check(name_or_op, examples=examples, seed=seed, atol=atol, rtol=rtol, threads=threads,
+                          float32=float32)
     if report.failure is not None:
         raise GradcheckError(f"check_op '{report.name}' failed after {report.examples} example(s):\n"
                              f"{report.failure}")

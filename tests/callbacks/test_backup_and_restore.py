@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _tinymodel import TinyModel, regression_data
+from _fit import fit, tiny_model
 
 import minigrad
 from minigrad.callbacks import BackupAndRestore, Callback, CSVLogger, EarlyStopping, ReduceLROnPlateau
@@ -41,11 +41,10 @@ def _callbacks(tmp: Path) -> list[Callback]:
             CSVLogger(tmp / "log.csv"), BackupAndRestore(tmp / "backup")]
 
 
-def _fit(tmp: Path, extra: list[Callback] = ()) -> TinyModel:
-    minigrad.set_seed(3)
-    x, y = regression_data(n=40)
-    model = TinyModel()
-    model.fit(x, y, batch_size=8, epochs=6, callbacks=[*_callbacks(tmp), *extra])
+def _fit(tmp: Path, extra: list[Callback] = ()):
+    """The real fit, 6 epochs of 5 batches; the model with .epochs_run, the epochs that ran."""
+    model, script = fit(*_callbacks(tmp), *extra, n=40, seed=3, epochs=6)
+    model.epochs_run = script.epochs
     return model
 
 
@@ -71,7 +70,7 @@ def test_callback_state_is_restored(tmp_path: Path) -> None:
         _fit(tmp_path, [CrashAt(epoch=2, batch=0)])
     es, plateau, csvlog, backup = _callbacks(tmp_path)
     minigrad.set_seed(3)
-    model = TinyModel()
+    model = tiny_model()
     from minigrad.callbacks import CallbackList
 
     cbs = CallbackList([es, plateau, csvlog, backup], model=model, add_history=True)
@@ -82,44 +81,35 @@ def test_callback_state_is_restored(tmp_path: Path) -> None:
 
 
 def test_keep_backup_and_fresh_start(tmp_path: Path) -> None:
-    minigrad.set_seed(0)
-    x, y = regression_data(n=16)
     keep = BackupAndRestore(tmp_path, delete_checkpoint=False)
-    TinyModel().fit(x, y, epochs=2, callbacks=[keep])
+    fit(keep, epochs=2)
     assert os.path.exists(keep.backup_path)
-    again = TinyModel()
-    again.fit(x, y, epochs=3, callbacks=[BackupAndRestore(tmp_path)])
-    assert again.epochs_run == [2]
+    _, again = fit(BackupAndRestore(tmp_path), epochs=3)
+    assert again.epochs == [2]
 
 
 def test_integer_save_freq_backs_up_mid_epoch(tmp_path: Path) -> None:
-    minigrad.set_seed(0)
-    x, y = regression_data(n=40)  # 5 batches of 8 per epoch
-    seen: list = []
+    seen: list = []  # 40 rows: 5 batches of 8 per epoch
 
     class Watch(Callback):
         def on_train_batch_end(self, batch, logs=None):
             seen.append(self.model.get_weights())
 
     with pytest.raises(Crash):
-        TinyModel().fit(x, y, epochs=3, callbacks=[BackupAndRestore(tmp_path, save_freq=3), Watch(),
-                                                   CrashAt(epoch=1, batch=2)])
+        fit(BackupAndRestore(tmp_path, save_freq=3), Watch(), CrashAt(epoch=1, batch=2), n=40, epochs=3)
     from minigrad.saving import read_archive
 
     backup = read_archive(tmp_path / "backup.mgckpt", "backup")
     assert backup["epoch"] == 1  # one completed epoch; the last backup was after global batch 6
     np.testing.assert_array_equal(backup["weights"][0], seen[5][0])
-    resumed = TinyModel()
-    resumed.fit(x, y, epochs=3, callbacks=[BackupAndRestore(tmp_path, save_freq=3)])
-    assert resumed.epochs_run == [1, 2]  # restarts the interrupted epoch from the mid-epoch weights
+    _, resumed = fit(BackupAndRestore(tmp_path, save_freq=3), n=40, epochs=3)
+    assert resumed.epochs == [1, 2]  # restarts the interrupted epoch from the mid-epoch weights
 
 
 def test_damaged_backup_fails_clearly(tmp_path: Path) -> None:
     (tmp_path / "backup.mgckpt").write_bytes(b"PK\x03\x04 not really")
-    minigrad.set_seed(0)
-    x, y = regression_data(n=16)
     with pytest.raises(SerializationError, match="not a minigrad file, or truncated"):
-        TinyModel().fit(x, y, callbacks=[BackupAndRestore(tmp_path)])
+        fit(BackupAndRestore(tmp_path))
 
 
 def test_argument_checks(tmp_path: Path) -> None:
@@ -178,6 +168,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, n
     return dict(np.load(folder / "out.npz")), (folder / "log.csv").read_text()
 
 
+@pytest.mark.slow  # two fresh interpreters per case
 @pytest.mark.parametrize("kill", [(0, 2), (3, 1)])
 def test_sigkill_mid_epoch_then_rerun_matches_uninterrupted(tmp_path: Path, kill: tuple[int, int],
                                                              uninterrupted) -> None:

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from _tinymodel import TinyModel, regression_data
+from _fit import Scripted, fit, regression_data, tiny_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -39,14 +39,13 @@ def test_base_hooks_exist_and_do_nothing() -> None:
 
 
 def test_fit_calls_hooks_in_keras_order() -> None:
-    minigrad.set_seed(0)
     x, y = regression_data(n=16)
     rec = Recorder()
-    TinyModel().fit(x, y, batch_size=8, epochs=2, callbacks=[rec], validation_data=(x[:8], y[:8]))
+    fit(rec, epochs=2, validation_data=(x[:8], y[:8]))
     epoch0 = [("on_epoch_begin", 0), ("on_train_batch_begin", 0), ("on_train_batch_end", 0),
               ("on_train_batch_begin", 1), ("on_train_batch_end", 1), ("on_test_begin",),
               ("on_test_batch_begin", 0), ("on_test_batch_end", 0), ("on_test_end",), ("on_epoch_end", 0)]
-    assert rec.calls[0] == ("on_train_begin",)
+    assert rec.calls[0] == ("on_train_begin",)  # after Scripted, which only counts epochs here
     assert rec.calls[1:11] == epoch0
     assert rec.calls[-1] == ("on_train_end",)
     assert len(rec.calls) == 2 + 2 * len(epoch0)
@@ -56,7 +55,7 @@ def test_fit_calls_hooks_in_keras_order() -> None:
 def test_predict_hooks() -> None:
     rec = Recorder()
     minigrad.set_seed(0)
-    TinyModel().predict(np.zeros((10, 3)), batch_size=8, callbacks=[rec])
+    tiny_model().predict(np.zeros((10, 3), np.float32), batch_size=8, verbose=0, callbacks=[rec])
     assert rec.calls == [("on_predict_begin",), ("on_predict_batch_begin", 0), ("on_predict_batch_end", 0),
                          ("on_predict_batch_begin", 1), ("on_predict_batch_end", 1), ("on_predict_end",)]
 
@@ -86,10 +85,8 @@ def test_callback_list_puts_state_keepers_last_and_sets_model() -> None:
 
 
 def test_history_records_epochs_and_sets_model_history() -> None:
-    minigrad.set_seed(1)
-    x, y = regression_data()
-    model = TinyModel()
-    history = model.fit(x, y, epochs=3, validation_data=(x, y))
+    model, _ = fit(n=40, seed=1, epochs=3, validation_data=regression_data(n=40))
+    history = model.history
     assert model.history is history and history.epoch == [0, 1, 2]
     assert set(history.history) == {"loss", "mae", "val_loss", "val_mae"}
     assert all(len(v) == 3 and all(isinstance(f, float) for f in v) for v in history.history.values())
@@ -137,9 +134,7 @@ def test_lambda_callback_routes_each_hook() -> None:
     cb = LambdaCallback(on_epoch_end=lambda e, logs: seen.append(("end", e, logs["loss"])),
                         on_train_begin=lambda logs: seen.append("begin"),
                         on_test_end=lambda logs: seen.append("test"))
-    minigrad.set_seed(0)
-    x, y = regression_data(n=8)
-    TinyModel().fit(x, y, epochs=2, callbacks=[cb], validation_data=(x, y))
+    fit(cb, n=8, epochs=2, validation_data=regression_data(n=8))
     assert seen[0] == "begin" and seen[1] == "test" and seen[2][:2] == ("end", 0) and seen[4][:2] == ("end", 1)
     with pytest.raises(TypeError, match="unknown hook 'on_epoch_ended'"):
         LambdaCallback(on_epoch_ended=print)
@@ -168,11 +163,15 @@ def test_terminate_on_nan_stops_at_first_bad_batch(bad_at: int, value: float) ->
 def test_terminate_on_nan_in_fit_stops_training() -> None:
     minigrad.set_seed(0)
     x, y = regression_data(n=32)
-    x[20] = np.inf  # the batch holding row 20 produces an infinite loss
-    model = TinyModel()
+    y[20] = 1e30  # finite, but its square overflows float32: the batch holding row 20 has an infinite loss
+    model, script = tiny_model(), Scripted()
+    seen: list[int] = []
+    after = LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(batch))
     with np.errstate(all="ignore"), pytest.warns(RuntimeWarning, match="Batch 5: invalid loss"):
-        history = model.fit(x, y, batch_size=4, epochs=5, shuffle=False, callbacks=[TerminateOnNaN()])
-    assert model.epochs_run == [0] and history.epoch == [0]
+        history = model.fit(x, y, batch_size=4, epochs=5, shuffle=False, verbose=0,
+                            callbacks=[script, TerminateOnNaN(), after])
+    assert script.epochs == [0] and history.epoch == [0]
+    assert seen == [0, 1, 2, 3, 4, 5]  # fit stopped right after the bad batch, not at the epoch end
 
 
 def test_function_holding_callbacks_refuse_serialization() -> None:

@@ -115,7 +115,7 @@ def test_tensorboard_embeddings_without_an_embedding_layer(tmp_path: Path) -> No
     with pytest.raises(ValueError, match=r"unrecognized Embedding layer names in embeddings_metadata: \['emb'\]"):
         _model().fit(X, Y, verbose=0, callbacks=[callbacks.TensorBoard(
             tmp_path, embeddings_freq=1, embeddings_metadata={"emb": "labels.tsv"})])
-    with pytest.raises(ValueError, match="embeddings_freq must be an int >= 0"):
+    with pytest.raises(ValueError, match="TensorBoard: expected embeddings_freq to be a non-negative int, received -1"):
         callbacks.TensorBoard(tmp_path, embeddings_freq=-1)
     with pytest.warns(UserWarning, match="profile_batch=5 is a TensorFlow feature"):
         callbacks.TensorBoard(tmp_path, profile_batch=5, write_graph=False)

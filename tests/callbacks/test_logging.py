@@ -11,17 +11,15 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from _tinymodel import TinyModel, regression_data
+from _fit import fit, regression_data
 
-import minigrad
 from minigrad.callbacks import CSVLogger, RemoteMonitor, TensorBoard
 
 
-def _fit(*cbs, epochs: int = 3, validation: bool = True) -> TinyModel:
-    minigrad.set_seed(0)
-    x, y = regression_data(n=16)
-    model = TinyModel()
-    model.fit(x, y, epochs=epochs, callbacks=list(cbs), validation_data=(x, y) if validation else None)
+def _fit(*cbs, epochs: int = 3, validation: bool = True):
+    """The real fit; the model with .epochs_run, the epochs that ran."""
+    model, script = fit(*cbs, epochs=epochs, validation_data=regression_data(n=16) if validation else None)
+    model.epochs_run = script.epochs
     return model
 
 
@@ -76,7 +74,7 @@ class _Collector(BaseHTTPRequestHandler):
 def server():
     _Collector.received = []
     httpd = HTTPServer(("127.0.0.1", 0), _Collector)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}", _Collector.received
     httpd.shutdown()

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _tinymodel import TinyModel, regression_data
+from _fit import fit, regression_data, tiny_model
 
 import minigrad
 from minigrad.callbacks import Callback, ModelCheckpoint
-from minigrad.saving import read_archive
 
 
 class Snapshots(Callback):
@@ -22,22 +21,18 @@ class Snapshots(Callback):
         self.weights.append(self.model.get_weights())
 
 
-def _fit(scripted: list[float], *cbs, batch_size: int = 8) -> TinyModel:
-    minigrad.set_seed(0)
-    x, y = regression_data(n=16)
-    model = TinyModel(scripted_losses=scripted)
-    model.fit(x, y, epochs=len(scripted), batch_size=batch_size, callbacks=list(cbs))
-    return model
+def _fit(scripted: list[float], *cbs, batch_size: int = 8) -> None:
+    fit(*cbs, scripted=scripted, batch_size=batch_size)
 
 
 def test_template_names_one_file_per_epoch(tmp_path: Path) -> None:
     snap = Snapshots()
     _fit([0.5, 0.25, 0.125], snap, ModelCheckpoint(str(tmp_path / "ckpt-{epoch:02d}-{val_loss:.2f}.mg")))
     assert sorted(os.listdir(tmp_path)) == ["ckpt-01-0.50.mg", "ckpt-02-0.25.mg", "ckpt-03-0.12.mg"]
-    saved = read_archive(tmp_path / "ckpt-02-0.25.mg", "tiny")
-    for got, want in zip(saved["weights"], snap.weights[1]):
+    saved = minigrad.load_model(tmp_path / "ckpt-02-0.25.mg")
+    for got, want in zip(saved.get_weights(), snap.weights[1]):
         np.testing.assert_array_equal(got, want)
-    assert saved["optimizer"]["iterations"] == 4  # full model: optimizer state included
+    assert saved.optimizer.iterations == 4  # full model: optimizer state included
 
 
 def test_save_best_only_keeps_the_best_epoch(tmp_path: Path) -> None:
@@ -46,7 +41,9 @@ def test_save_best_only_keeps_the_best_epoch(tmp_path: Path) -> None:
     cb = ModelCheckpoint(path, save_best_only=True, save_weights_only=True)
     _fit([3.0, 1.0, 2.0, 1.5], snap, cb)
     assert cb.best == 1.0
-    np.testing.assert_array_equal(read_archive(path, "tiny_weights")["weights"][0], snap.weights[1][0])
+    model = tiny_model()
+    model.load_weights(path)
+    np.testing.assert_array_equal(model.get_weights()[0], snap.weights[1][0])
 
 
 def test_save_best_only_mode_max_and_initial_threshold(tmp_path: Path) -> None:
@@ -102,7 +99,7 @@ def test_real_model_checkpoints_load_back(tmp_path: Path) -> None:
     x, y = regression_data(n=16)
     model = models.Sequential([layers.Dense(4, activation="relu", input_shape=(3,)), layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
-    model.fit(x.astype(np.float32), y.astype(np.float32), epochs=2, verbose=0, validation_split=0.25,
+    model.fit(x, y, epochs=2, verbose=0, validation_split=0.25,
               callbacks=[ModelCheckpoint(tmp_path / "m-{epoch}.mg"),
                          ModelCheckpoint(tmp_path / "w-{epoch}.mg", save_weights_only=True)])
     loaded = minigrad.load_model(tmp_path / "m-2.mg")

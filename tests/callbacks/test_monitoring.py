@@ -3,19 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _tinymodel import TinyModel, TinySGD, regression_data
+from _fit import fit
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import minigrad
 from minigrad.callbacks import Callback, EarlyStopping, LearningRateScheduler, ReduceLROnPlateau
 
 
-def _run(scripted: list[float], *cbs, lr: float = 0.05) -> TinyModel:
-    minigrad.set_seed(0)
-    x, y = regression_data(n=16)
-    model = TinyModel(optimizer=TinySGD(learning_rate=lr), scripted_losses=scripted)
-    model.fit(x, y, epochs=len(scripted), callbacks=list(cbs))
+def _run(scripted: list[float], *cbs, lr: float = 0.05):
+    """The real fit with val_loss = scripted[epoch]; the model with .epochs_run, the epochs that ran."""
+    model, script = fit(*cbs, scripted=scripted, learning_rate=lr)
+    model.epochs_run = script.epochs
     return model
 
 

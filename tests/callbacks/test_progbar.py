@@ -5,7 +5,7 @@ import io
 import re
 
 import pytest
-from _tinymodel import TinyModel, regression_data
+from _fit import fit, regression_data, tiny_model
 
 import minigrad
 from minigrad.callbacks import ProgbarLogger
@@ -18,11 +18,9 @@ class FakeTerminal(io.StringIO):
 
 
 def _fit(verbose: int, out: io.StringIO, epochs: int = 2) -> None:
-    minigrad.set_seed(0)
     x, y = regression_data(n=24)
-    bar = ProgbarLogger(file=out, mininterval=0.0)
-    TinyModel().fit(x, y, batch_size=8, epochs=epochs, verbose=verbose, callbacks=[bar],
-                    validation_data=(x[:8], y[:8]))
+    fit(ProgbarLogger(file=out, mininterval=0.0), n=24, epochs=epochs, verbose=verbose,
+        validation_data=(x[:8], y[:8]))
 
 
 def test_bar_on_a_terminal_shows_steps_eta_and_metrics() -> None:
@@ -66,7 +64,7 @@ def test_verbose_2_prints_one_line_per_epoch_anywhere() -> None:
 def test_evaluate_and_predict_bars() -> None:
     minigrad.set_seed(0)
     x, y = regression_data(n=24)
-    model = TinyModel()
+    model = tiny_model()
     out = FakeTerminal()
     model.evaluate(x, y, batch_size=8, verbose=1, callbacks=[ProgbarLogger(file=out, mininterval=0.0)])
     assert "Evaluate" in out.getvalue() and "3/3" in out.getvalue()
@@ -79,9 +77,7 @@ def test_evaluate_and_predict_bars() -> None:
 
 
 def test_default_output_is_stdout_looked_up_late(capsys: pytest.CaptureFixture) -> None:
-    minigrad.set_seed(0)
-    x, y = regression_data(n=8)
-    TinyModel().fit(x, y, epochs=1, verbose=2)  # fit adds its own ProgbarLogger
+    fit(n=8, verbose=2)  # fit adds its own ProgbarLogger
     assert capsys.readouterr().out.startswith("Epoch 1/1 - ")
 
 

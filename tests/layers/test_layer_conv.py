@@ -137,6 +137,22 @@ def test_conv1d_matches_numpy_and_causal_padding_looks_back_only() -> None:
     assert not np.allclose(a[0, 5:], b[0, 5:])
 
 
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_causal_conv1d_pads_virtually_even_for_a_dilation_of_2_31(data_format: str) -> None:
+    # found by the fuzz harness: the left padding was materialised (a 32 GiB array for this case)
+    x = np.random.default_rng(5).random((2, 5, 2)).astype(np.float32)
+    if data_format == "channels_first":
+        x = x.transpose(0, 2, 1).copy()
+    layer = layers.Conv1D(2, 2, padding="causal", dilation_rate=2**31, data_format=data_format)
+    y = layer(x).data
+    # every output sees only its own input row: the other tap lies 2**31 steps back, in the padding
+    tap = layer.kernel.data[1]
+    rows = x if data_format == "channels_last" else x.transpose(0, 2, 1)
+    expected = rows @ tap + layer.bias.data
+    np.testing.assert_allclose(y if data_format == "channels_last" else y.transpose(0, 2, 1), expected,
+                               rtol=1e-6)
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(filters=0, kernel_size=3), ValueError, "filters"),
     (dict(filters=2.5, kernel_size=3), TypeError, "filters"),

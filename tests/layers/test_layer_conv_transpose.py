@@ -83,8 +83,8 @@ def test_decoder_trains_and_keeps_keras_defaults_and_config():
 
 @pytest.mark.parametrize("config, match", [
     ({"filters": 2, "kernel_size": 3, "strides": 2, "output_padding": 2}, "must be smaller than strides"),
-    ({"filters": 2, "kernel_size": 3, "output_padding": -1}, "output_padding must be None"),
-    ({"filters": 2, "kernel_size": 3, "padding": "causal"}, "padding must be one of"),
+    ({"filters": 2, "kernel_size": 3, "output_padding": -1}, "expected output_padding to be a non-negative int or"),
+    ({"filters": 2, "kernel_size": 3, "padding": "causal"}, "expected padding to be one of 'valid', 'same'"),
 ])
 def test_bad_arguments_name_the_layer(config, match):
     with pytest.raises((ValueError, TypeError), match=match):

@@ -63,8 +63,8 @@ def test_dropout_scales_kept_units_and_is_identity_at_inference() -> None:
     np.testing.assert_array_equal(layer(x, training=True).data, y)  # reproducible under set_seed
     shared = layers.Dropout(0.5, noise_shape=(None, 1))(x, training=True).data
     assert ((shared == 0).all(axis=1) | (shared != 0).all(axis=1)).all()
-    for rate in (-0.1, 1.0, "0.5"):
-        with pytest.raises(ValueError, match="rate"):
+    for rate, error in ((-0.1, ValueError), (1.0, ValueError), ("0.5", TypeError)):
+        with pytest.raises(error, match=r"Dropout '.*': expected rate to be a float in \[0, 1\), received"):
             layers.Dropout(rate)
 
 
@@ -117,7 +117,7 @@ def test_input_layer_checks_batches_and_input_makes_symbols() -> None:
         layers.Input()
     with pytest.raises(TypeError, match=r"Input: shape must be a tuple"):
         layers.Input(shape=784)
-    with pytest.raises(TypeError, match=r"Dense 'd': input_shape must be a tuple"):
+    with pytest.raises(TypeError, match=r"Dense 'd': expected input_shape \(without the batch axis\) to be a tuple"):
         layers.Dense(2, input_shape=784, name="d")
     with pytest.raises(ValueError, match="positive"):
         layers.Dense(2, input_shape=(0,))

@@ -46,7 +46,7 @@ def test_dot_is_keras_batch_dot(axes, normalize, s1, s2, expected):
 def test_dot_refuses_mismatched_axes_naming_the_layer():
     with pytest.raises(ShapeError, match="Dot 'dot.*differ in size"):
         layers.Dot(axes=1)([mg.Tensor(np.ones((2, 3))), mg.Tensor(np.ones((2, 4)))])
-    with pytest.raises(TypeError, match="Dot '.*': axes must be an int or a pair"):
+    with pytest.raises(TypeError, match="Dot '.*': expected axes to be an int or a tuple of 2 ints"):
         layers.Dot(axes="x")
 
 

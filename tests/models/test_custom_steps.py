@@ -154,7 +154,7 @@ def test_compile_accepts_keras_3_arguments() -> None:
         model.compile(optimizer="sgd", loss="mse", steps_per_execution=8)
     with pytest.raises(ValueError, match="loss_weights must be a float"):
         model.compile(optimizer="sgd", loss="mse", loss_weights=[1.0, 2.0])
-    with pytest.raises(ValueError, match="steps_per_execution must be an int >= 1"):
+    with pytest.raises(ValueError, match="compile: expected steps_per_execution to be a positive int, received 0"):
         model.compile(optimizer="sgd", loss="mse", steps_per_execution=0)
 
 

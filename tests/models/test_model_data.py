@@ -150,7 +150,7 @@ def test_stream_arguments_follow_keras_rules() -> None:
         model.fit(batch_generator(x, y, 8), steps_per_epoch=1, validation_split=0.2, verbose=0)
     with pytest.warns(UserWarning, match="batch_size=4 is ignored because x is a Python generator"):
         model.fit(batch_generator(x, y, 8), batch_size=4, steps_per_epoch=1, verbose=0)
-    with pytest.raises(ValueError, match="steps_per_epoch must be a positive int"):
+    with pytest.raises(ValueError, match="fit: expected steps_per_epoch to be a positive int or None"):
         model.fit(x, y, steps_per_epoch=0, verbose=0)
     with pytest.raises(ValueError, match="each batch must be"):
         model.fit(iter([(x, y, None, None)]), verbose=0)

@@ -77,19 +77,20 @@ def test_labels_that_do_not_fit_the_loss(loss: str, labels: np.ndarray, match: s
         compiled(loss).fit(X, labels, verbose=0)
 
 
-@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True, "32"])
-def test_bad_batch_size(batch_size: object) -> None:
+@pytest.mark.parametrize("batch_size, error", [(0, ValueError), (-1, ValueError), (2.5, TypeError),
+                                               (True, TypeError), ("32", TypeError)])
+def test_bad_batch_size(batch_size: object, error: type) -> None:
     model = compiled()
-    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+    with pytest.raises(error, match="fit: expected batch_size to be a positive int, received"):
         model.fit(X, Y, batch_size=batch_size, verbose=0)
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(error, match="predict: expected batch_size"):
         model.predict(X, batch_size=batch_size, verbose=0)
 
 
 def test_epochs_before_initial_epoch_and_negative_epochs() -> None:
     with pytest.raises(ValueError, match="epochs \\(1\\).*initial_epoch \\(3\\)"):
         compiled().fit(X, Y, epochs=1, initial_epoch=3, verbose=0)
-    with pytest.raises(ValueError, match="epochs must be a non-negative int"):
+    with pytest.raises(ValueError, match="fit: expected epochs to be a non-negative int, received -1"):
         compiled().fit(X, Y, epochs=-1, verbose=0)
 
 
@@ -118,8 +119,8 @@ def test_nan_or_inf_in_x_or_y_is_reported(bad: float) -> None:
 
 
 def test_bad_validation_arguments() -> None:
-    for split in (1.0, -0.1, "0.2"):
-        with pytest.raises(ValueError, match="validation_split"):
+    for split, error in ((1.0, ValueError), (-0.1, ValueError), ("0.2", TypeError)):
+        with pytest.raises(error, match=r"fit: expected validation_split to be a float in \(0, 1\), received"):
             compiled().fit(X, Y, validation_split=split, verbose=0)
     with pytest.raises(ValueError, match="leaves"):
         compiled().fit(X[:1], Y[:1], validation_split=0.5, verbose=0)

@@ -270,3 +270,33 @@ def test_compile_accepts_objects_classes_and_config_dicts() -> None:
     assert type(model.optimizer).__name__ == "SGD" and model.optimizer.learning_rate == pytest.approx(0.1)
     h = model.fit(x, labels, epochs=3, verbose=0)
     assert set(h.history) == {"loss", "sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy"}
+
+
+def test_every_model_kind_is_a_training_host_with_its_training_state_from_init() -> None:
+    from minigrad.models.steps import TrainingHost
+
+    class Sub(models.Model):
+        def __init__(self) -> None:
+            super().__init__()
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    inputs = layers.Input((3,))
+    for model in (models.Sequential([layers.Dense(2)]), models.Model(inputs, layers.Dense(2)(inputs)), Sub()):
+        assert isinstance(model, TrainingHost)
+        # state the loops read exists before compile(), so nothing is created outside __init__
+        assert (model.optimizer, model.history, model._compiled, model._loss_layers) == (None, None, False, None)
+    assert not isinstance(layers.Dense(2), TrainingHost)  # a layer has no input checks to train with
+
+
+def test_a_user_layer_adding_losses_is_asked_every_step_and_a_built_in_one_only_when_regularized() -> None:
+    class Penalty(layers.Dense):  # a built-in's subclass with its own call() may add_loss()
+        def call(self, x, training=False):
+            self.add_loss(1.0)
+            return super().call(x)
+
+    model = models.Sequential([layers.Dense(4, input_shape=(3,)), Penalty(2),
+                               layers.Dense(2, kernel_regularizer="l2")])
+    assert [type(l).__name__ for l in model._find_loss_layers()] == ["Penalty", "Dense"]

@@ -228,7 +228,7 @@ def test_kernel_wrappers_validate():
         kernels.sgd_update(w, g, None, lr=0.1, momentum=0.9)
     with pytest.raises(TypeError, match="float32 or float64"):
         kernels.adagrad_update(np.zeros(3, np.int32), g[:3], np.zeros(3), lr=0.1)
-    with pytest.raises(ValueError, match="finite lr"):
+    with pytest.raises(ValueError, match="expected lr to be a finite float"):
         kernels.rmsprop_update(w, g, np.zeros(8), None, None, lr=math.nan)
     frozen = np.zeros(8)
     frozen.flags.writeable = False
