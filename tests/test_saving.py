@@ -455,19 +455,28 @@ def _writer_loop(path: Path, ready_fd: int, stage: str, hold_at: int) -> None:
             time.sleep(60)
 
     def after(original, here):
-        return lambda *args, **kwargs: (original(*args, **kwargs), hold(here))[0]
+        def call(*args, **kwargs):
+            result = original(*args, **kwargs)
+            hold(here)
+            return result
+        return call
+
+    def before(original, here):
+        def call(*args, **kwargs):
+            hold(here)
+            return original(*args, **kwargs)
+        return call
 
     zipfile.ZipFile.writestr = after(zipfile.ZipFile.writestr, "mid-write")
     os.fsync = after(os.fsync, "written")  # the temp file's fsync comes first in a save
-    fsync_dir = archive._fsync_dir
-    archive._fsync_dir = lambda folder: (hold("replaced"), fsync_dir(folder))[1]
+    archive._fsync_dir = before(archive._fsync_dir, "replaced")
     while True:
         save += 1
         write_archive(path, "weights", {"version": 2 - save % 2, "data": big[2 - save % 2]})
         hold("saved")
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # eight forked writers of 3 MB files
 def test_sigkill_mid_save_leaves_old_or_new_file(tmp_path: Path) -> None:
     path = tmp_path / "model.mg"
     write_archive(path, "weights", {"version": 0, "data": np.zeros(400_000)})
@@ -495,7 +504,8 @@ def test_sigkill_mid_save_leaves_old_or_new_file(tmp_path: Path) -> None:
             document = read_archive(path, "weights")  # never a partial file
             assert document["version"] == on_disk, (stage, hold_at)
             assert np.all(document["data"] == on_disk) and document["data"].shape == (400_000,)
-            assert any(p.name.endswith(".tmp") for p in tmp_path.iterdir()) == (not renamed), (stage, hold_at)
+            dead_temp = any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+            assert dead_temp == (not renamed), (stage, hold_at)
     write_archive(path, "weights", {"version": 3})  # the next save removes the dead writers' temp files
     assert [p.name for p in tmp_path.iterdir()] == ["model.mg"]
 

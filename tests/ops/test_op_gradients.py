@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minigrad import Tensor, ops
+from minigrad.testing import strategies as S
 from minigrad.testing.checks import run_op_check
 
 _PROFILE = settings()  # the hypothesis profile's budget: 15 examples under CI=true, 30 dev, 500 thorough
@@ -29,8 +30,6 @@ def test_every_registered_op_passes_check_op(name: str) -> None:
 
 @given(data=st.data())
 def test_gradient_of_sum_is_ones(data):
-    from minigrad.testing import strategies as S
-
     x = Tensor(data.draw(S.arrays()), requires_grad=True)
     x.sum().backward()
     np.testing.assert_array_equal(x.grad, np.ones_like(x.data))
@@ -38,8 +37,6 @@ def test_gradient_of_sum_is_ones(data):
 
 @given(data=st.data())
 def test_a_minus_a_has_zero_gradient(data):
-    from minigrad.testing import strategies as S
-
     a = Tensor(data.draw(S.arrays(S.shapes(min_dims=1))), requires_grad=True)
     (a - a).sum().backward()
     np.testing.assert_array_equal(a.grad, np.zeros_like(a.data))
@@ -47,8 +44,6 @@ def test_a_minus_a_has_zero_gradient(data):
 
 @given(data=st.data())
 def test_broadcast_gradient_sums_over_broadcast_axes(data):
-    from minigrad.testing import strategies as S
-
     sa, sb = data.draw(S.broadcastable_shapes())
     a = Tensor(data.draw(S.arrays(sa)), requires_grad=True)
     b = Tensor(data.draw(S.arrays(sb)), requires_grad=True)
