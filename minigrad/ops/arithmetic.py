@@ -18,6 +18,8 @@ def _pair(**attrs):
 class Add(Op):
     """y = a + b (broadcasting)."""
 
+    broadcasts = True
+
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.add(a, b)
 
@@ -32,6 +34,8 @@ class Add(Op):
 class Subtract(Op):
     """y = a - b (broadcasting)."""
 
+    broadcasts = True
+
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.subtract(a, b)
 
@@ -45,6 +49,8 @@ class Subtract(Op):
 @register("multiply")
 class Multiply(Op):
     """y = a * b (broadcasting); da = dy * b, db = dy * a."""
+
+    broadcasts = True
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ctx.save(a, b)
@@ -62,6 +68,8 @@ class Multiply(Op):
 @register("divide")
 class Divide(Op):
     """y = a / b; da = dy / b, db = -dy * a / b**2."""
+
+    broadcasts = True
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ctx.save(a, b)
@@ -85,6 +93,13 @@ class Divide(Op):
 @register("power")
 class Power(Op):
     """y = a ** b; da = b a**(b-1) dy, db = a**b log(a) dy (a > 0 where b needs a gradient)."""
+
+    broadcasts = True
+
+    def check(self, a: np.ndarray, b: np.ndarray) -> None:
+        if a.dtype.kind in "biu" and b.dtype.kind in "iu" and b.size and b.min() < 0:
+            raise ValueError(f"power: an integer base needs exponents >= 0 (numpy's rule), received an exponent "
+                             f"of {b.min()}; cast the base to float")
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         y = np.power(a, b)
@@ -125,6 +140,7 @@ class Negative(Op):
 class _Extremum(Op):
     """Elementwise max/min of two arrays; ties send half the gradient to each side."""
 
+    broadcasts = True
     pick = staticmethod(np.maximum)
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -169,6 +185,8 @@ class Minimum(_Extremum):
 class Where(Op):
     """y = a where cond else b; cond gets no gradient."""
 
+    broadcasts = True
+
     def check(self, cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
         if cond.dtype != np.bool_:
             raise TypeError(f"where: cond must be a bool array, received dtype {cond.dtype}")
@@ -198,14 +216,48 @@ class _Compare(Op):
     """Elementwise comparison returning a bool array; not differentiable."""
 
     differentiable = False
+    broadcasts = True
     fn = staticmethod(np.equal)
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return self.fn(a, b)
 
 
-for _name, _fn in [("equal", np.equal), ("not_equal", np.not_equal), ("less", np.less),
-                   ("less_equal", np.less_equal), ("greater", np.greater), ("greater_equal", np.greater_equal)]:
-    register(_name)(type(_name.title().replace("_", ""), (_Compare,), {
-        "fn": staticmethod(_fn), "__doc__": f"Elementwise {_name} (bool result, not differentiable).",
-    }))
+@register("equal")
+class Equal(_Compare):
+    """a == b elementwise."""
+
+
+@register("not_equal")
+class NotEqual(_Compare):
+    """a != b elementwise."""
+
+    fn = staticmethod(np.not_equal)
+
+
+@register("less")
+class Less(_Compare):
+    """a < b elementwise."""
+
+    fn = staticmethod(np.less)
+
+
+@register("less_equal")
+class LessEqual(_Compare):
+    """a <= b elementwise."""
+
+    fn = staticmethod(np.less_equal)
+
+
+@register("greater")
+class Greater(_Compare):
+    """a > b elementwise."""
+
+    fn = staticmethod(np.greater)
+
+
+@register("greater_equal")
+class GreaterEqual(_Compare):
+    """a >= b elementwise."""
+
+    fn = staticmethod(np.greater_equal)
