@@ -8,7 +8,7 @@ import numpy as np
 
 from minigrad.errors import ShapeError
 from minigrad.kernels import activation as K
-from minigrad.ops.base import Context, Op, register, twin
+from minigrad.ops.base import Context, Op, register, strategies, twin
 
 
 # Keras (TF backend) keeps a softmax/sigmoid output's logits on the output tensor (`_keras_logits`)
@@ -59,8 +59,7 @@ class _Activation(Op):
         return (self.backward_kernel(dy, ctx.saved[0], *ctx.plan),)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.op_inputs(S.kink_free_arrays(kinks=self.kinks, low=self.low, high=self.high),
                            **self.attr_strategies())
 
@@ -148,8 +147,7 @@ class LeakyRelu(_Activation):
         return (_number(self.name, "negative_slope", negative_slope, minimum=0.0),)
 
     def attr_strategies(self) -> dict[str, Any]:
-        from hypothesis import strategies as st
-
+        st, S = strategies()
         return {"negative_slope": st.floats(0.0, 0.9)}
 
 
@@ -164,8 +162,7 @@ class Elu(_Activation):
         return (_number(self.name, "alpha", alpha),)
 
     def attr_strategies(self) -> dict[str, Any]:
-        from hypothesis import strategies as st
-
+        st, S = strategies()
         return {"alpha": st.floats(0.1, 2.0)}
 
 
@@ -181,8 +178,7 @@ class Gelu(_Activation):
         return (bool(approximate),)
 
     def attr_strategies(self) -> dict[str, Any]:
-        from hypothesis import strategies as st
-
+        st, S = strategies()
         return {"approximate": st.booleans()}
 
 
@@ -212,10 +208,7 @@ class _Softmax(Op):
         return (self.backward_kernel(dy, ctx.saved[0], ctx.plan),)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.shapes(min_dims=1).flatmap(lambda s: S.op_inputs(
             S.arrays(s, -5.0, 5.0), axis=st.integers(-len(s), len(s) - 1)))
 
@@ -239,9 +232,7 @@ class LogSoftmax(_Softmax):
 
 
 def _loss_strategy(sparse: bool):
-    from hypothesis import strategies as st
-
-    from minigrad.testing import strategies as S
+    st, S = strategies()
 
     def build(nc: tuple[int, int]):
         n, c = nc

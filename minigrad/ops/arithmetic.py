@@ -3,22 +3,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad.ops.base import Context, Op, register
+from minigrad.ops.base import Context, Op, register, strategies
 
 
-def _pair(**attrs):
-    from minigrad.testing import strategies as S
+class _Binary(Op):
+    """Two inputs that broadcast together (numpy's rule, checked by apply)."""
 
-    return S.broadcastable_shapes().flatmap(
-        lambda shapes: S.op_inputs(*(S.arrays(s, **attrs) for s in shapes))
-    )
+    broadcasts = True
+
+    def strategy(self):
+        st, S = strategies()
+        return S.broadcastable_shapes().flatmap(lambda shapes: S.op_inputs(*(S.arrays(s) for s in shapes)))
 
 
 @register("add")
-class Add(Op):
+class Add(_Binary):
     """y = a + b (broadcasting)."""
-
-    broadcasts = True
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.add(a, b)
@@ -26,15 +26,10 @@ class Add(Op):
     def backward(self, ctx: Context, dy: np.ndarray):
         return dy, dy
 
-    def strategy(self):
-        return _pair()
-
 
 @register("subtract")
-class Subtract(Op):
+class Subtract(_Binary):
     """y = a - b (broadcasting)."""
-
-    broadcasts = True
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.subtract(a, b)
@@ -42,15 +37,10 @@ class Subtract(Op):
     def backward(self, ctx: Context, dy: np.ndarray):
         return dy, (np.negative(dy) if ctx.needs_input_grad[1] else None)
 
-    def strategy(self):
-        return _pair()
-
 
 @register("multiply")
-class Multiply(Op):
+class Multiply(_Binary):
     """y = a * b (broadcasting); da = dy * b, db = dy * a."""
-
-    broadcasts = True
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ctx.save(a, b)
@@ -61,15 +51,10 @@ class Multiply(Op):
         need_a, need_b = ctx.needs_input_grad
         return (dy * b if need_a else None), (dy * a if need_b else None)
 
-    def strategy(self):
-        return _pair()
-
 
 @register("divide")
-class Divide(Op):
+class Divide(_Binary):
     """y = a / b; da = dy / b, db = -dy * a / b**2."""
-
-    broadcasts = True
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ctx.save(a, b)
@@ -83,18 +68,15 @@ class Divide(Op):
         return da, db
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.broadcastable_shapes().flatmap(
             lambda s: S.op_inputs(S.arrays(s[0]), S.positive_arrays(s[1]))
         )
 
 
 @register("power")
-class Power(Op):
+class Power(_Binary):
     """y = a ** b; da = b a**(b-1) dy, db = a**b log(a) dy (a > 0 where b needs a gradient)."""
-
-    broadcasts = True
 
     def check(self, a: np.ndarray, b: np.ndarray) -> None:
         if a.dtype.kind in "biu" and b.dtype.kind in "iu" and b.size and b.min() < 0:
@@ -114,8 +96,7 @@ class Power(Op):
         return da, db
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.broadcastable_shapes().flatmap(
             lambda s: S.op_inputs(S.positive_arrays(s[0], 0.3, 2.0), S.arrays(s[1], -2.0, 2.0))
         )
@@ -132,15 +113,13 @@ class Negative(Op):
         return (np.negative(dy),)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.op_inputs(S.arrays())
 
 
-class _Extremum(Op):
+class _Extremum(_Binary):
     """Elementwise max/min of two arrays; ties send half the gradient to each side."""
 
-    broadcasts = True
     pick = staticmethod(np.maximum)
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -157,14 +136,12 @@ class _Extremum(Op):
         return (dy * wa / total if need_a else None), (dy * wb / total if need_b else None)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
         def apart(pair):
             (a, b), attrs = pair
             b = np.where(np.abs(a - b) < 1e-2, b + 0.05, b)  # finite differences fail on a tie
             return (a, b), attrs
 
-        return _pair().map(apart)
+        return super().strategy().map(apart)
 
 
 @register("maximum")
@@ -182,10 +159,8 @@ class Minimum(_Extremum):
 
 
 @register("where")
-class Where(Op):
+class Where(_Binary):
     """y = a where cond else b; cond gets no gradient."""
-
-    broadcasts = True
 
     def check(self, cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
         if cond.dtype != np.bool_:
@@ -202,21 +177,18 @@ class Where(Op):
         return None, (np.where(cond, dy, zero) if need_a else None), (np.where(cond, zero, dy) if need_b else None)
 
     def strategy(self):
-        from hypothesis import strategies as st
         from hypothesis.extra import numpy as hnp
 
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.shapes().flatmap(
             lambda s: S.op_inputs(hnp.arrays(np.bool_, s, elements=st.booleans()), S.arrays(s), S.arrays(s))
         )
 
 
-class _Compare(Op):
+class _Compare(_Binary):
     """Elementwise comparison returning a bool array; not differentiable."""
 
     differentiable = False
-    broadcasts = True
     fn = staticmethod(np.equal)
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -59,6 +59,15 @@ class Op:
         return f"<op {self.name or type(self).__name__}>"
 
 
+def strategies() -> tuple[Any, Any]:
+    """(hypothesis.strategies, minigrad.testing.strategies), imported when a strategy is asked for."""
+    from hypothesis import strategies as st
+
+    from minigrad.testing import strategies as S
+
+    return st, S
+
+
 def twin(kernel: Any) -> Any:
     """The NumPy twin of a compiled kernel's wrapper: the function of the same name in kernels.reference."""
     from minigrad.kernels import reference  # test-time only

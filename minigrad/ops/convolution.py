@@ -13,7 +13,7 @@ from minigrad import kernels
 from minigrad.errors import ShapeError
 from minigrad.kernels.conv import Padding, conv1d_plan, conv2d_plan
 from minigrad.kernels.conv_plan import ConvPlan
-from minigrad.ops.base import Context, Op, register, twin
+from minigrad.ops.base import Context, Op, register, strategies, twin
 
 
 class _Conv(Op):
@@ -56,9 +56,7 @@ class _Conv(Op):
 
     def strategy(self):
         from hypothesis import assume
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
+        st, S = strategies()
 
         @st.composite
         def inputs(draw):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad.ops.base import Context, Op, register
+from minigrad.ops.base import Context, Op, register, strategies
 
 
 class _Unary(Op):
@@ -28,8 +28,7 @@ class _Unary(Op):
         return (dy * self.slope(ctx.saved[0]),)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.op_inputs(S.kink_free_arrays(kinks=self.kinks, low=self.low, high=self.high))
 
 
@@ -137,8 +136,7 @@ class Clip(Op):
         return (np.where(inside, dy, np.zeros((), dy.dtype)),)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.op_inputs(S.kink_free_arrays(kinks=(-0.5, 0.7)), low=-0.5, high=0.7)
 
 
@@ -158,8 +156,7 @@ class Cast(Op):
         return (dy.astype(ctx.plan),)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.op_inputs(S.arrays(), dtype=np.dtype(np.float64))
 
 
@@ -180,7 +177,6 @@ class Arctan2(Op):
         return (dy * b / r2 if need_a else None), (-dy * a / r2 if need_b else None)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         # away from the origin (no slope) and from the branch cut b < 0, a = 0
         return S.broadcastable_shapes().flatmap(lambda s: S.op_inputs(S.arrays(s[0]), S.positive_arrays(s[1])))

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.errors import ShapeError
-from minigrad.ops.base import Context, Op, register
+from minigrad.ops.base import Context, Op, register, strategies
 from minigrad.ops.reduce import normalize_axis
 
 
@@ -35,8 +35,7 @@ class Reshape(Op):
         return (dy.reshape(ctx.plan),)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.shapes(min_dims=1).flatmap(lambda s: S.op_inputs(S.arrays(s), shape=(-1,) + (1,)))
 
 
@@ -56,10 +55,7 @@ class Flatten(Op):
         return (dy.reshape(ctx.plan),)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.shapes(min_dims=1).flatmap(
             lambda s: S.op_inputs(S.arrays(s), start_axis=st.integers(0, len(s) - 1)))
 
@@ -84,10 +80,7 @@ class Transpose(Op):
         return (np.transpose(dy, np.argsort(ctx.plan)),)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.shapes().flatmap(lambda s: S.op_inputs(
             S.arrays(s), axes=st.one_of(st.none(), st.permutations(range(len(s))).map(tuple))))
 
@@ -95,7 +88,7 @@ class Transpose(Op):
 class _Join(Op):
     """Joins arrays along an axis; the gradient is split back into the pieces."""
 
-    def check(self, *xs: np.ndarray, axis: int = 0) -> Any:
+    def check(self, *xs: np.ndarray, axis: int = 0) -> None:
         if not xs:
             raise ValueError(f"{self.name}: needs at least one array")
         if not _is_int(axis):
@@ -104,10 +97,6 @@ class _Join(Op):
         for i, x in enumerate(xs[1:], 1):
             if self._mismatch(first, x.shape, axis):
                 raise ShapeError(f"{self.name}: array {i} has shape {x.shape}, incompatible with array 0's {first} along axis {axis}")
-        return self._plan(xs, axis)
-
-    def _plan(self, xs: tuple[np.ndarray, ...], axis: int) -> Any:
-        return None
 
 
 @register("concatenate")
@@ -121,7 +110,8 @@ class Concatenate(_Join):
         ax = axis % len(a)
         return any(p != q for i, (p, q) in enumerate(zip(a, b)) if i != ax)
 
-    def _plan(self, xs: tuple[np.ndarray, ...], axis: int) -> np.ndarray:
+    def check(self, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
+        super().check(*xs, axis=axis)
         return np.cumsum([x.shape[axis] for x in xs])[:-1]  # where backward splits dy
 
     def forward(self, ctx: Context, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -131,9 +121,7 @@ class Concatenate(_Join):
         return tuple(np.split(dy, ctx.plan, axis=ctx.attrs.get("axis", 0)))
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
+        st, S = strategies()
 
         def pieces(shape):
             axis = len(shape) - 1
@@ -158,10 +146,7 @@ class Stack(_Join):
         return tuple(np.moveaxis(dy, axis, 0))
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return st.tuples(S.shapes(max_dims=2), st.integers(1, 3)).flatmap(
             lambda sn: S.op_inputs(*(S.arrays(sn[0]) for _ in range(sn[1])), axis=0))
 
@@ -201,10 +186,9 @@ class GetItem(Op):
         return (dx,)
 
     def strategy(self):
-        from hypothesis import strategies as st
         from hypothesis.extra import numpy as hnp
 
-        from minigrad.testing import strategies as S
+        st, S = strategies()
 
         def with_index(shape):
             basic = hnp.basic_indices(shape, allow_newaxis=True)
@@ -239,10 +223,7 @@ class Pad(Op):
         return (dy[tuple(slice(int(b), int(n - a)) for (b, a), n in zip(ctx.plan, dy.shape))],)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.shapes(min_dims=1, max_dims=3).flatmap(lambda s: S.op_inputs(
             S.arrays(s), pad_width=st.tuples(*(st.tuples(st.integers(0, 2), st.integers(0, 2)) for _ in s)),
             value=st.floats(-1, 1)))
@@ -267,8 +248,7 @@ class BroadcastTo(Op):
         return (dy,)  # the engine sums a gradient down to its input's shape (one _sum_to for every op)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.broadcastable_shapes().flatmap(lambda s: S.op_inputs(
             S.arrays(s[0]), shape=np.broadcast_shapes(s[0], s[1])))
 
@@ -302,9 +282,7 @@ class SliceUpdate(Op):
         return dx, dy[ctx.plan]
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
+        st, S = strategies()
 
         def build(shape):
             sizes = st.tuples(*(st.integers(1, d) for d in shape))
@@ -341,9 +319,7 @@ class Scatter(Op):
         return (dy[ctx.plan],)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
+        st, S = strategies()
 
         def build(shape_k):
             shape, k = shape_k

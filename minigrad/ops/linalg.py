@@ -8,7 +8,7 @@ from typing import Any, Sequence
 from minigrad._ext._tensor import apply
 from minigrad.errors import ShapeError
 from minigrad.ops.arrays import moveaxis, reshape, transpose
-from minigrad.ops.base import Context, Op, register
+from minigrad.ops.base import Context, Op, register, strategies
 from minigrad.ops.core import as_tensor
 from minigrad.ops.numeric import Axis, _axis, _constant
 from minigrad.tensor import Tensor
@@ -49,9 +49,7 @@ class MatMul(Op):
         return da, db
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
+        st, S = strategies()
 
         def shapes(dims):
             batch, m, k, n, ra, rb = dims
@@ -143,10 +141,7 @@ class Einsum(Op):
         return tuple(grads)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         equations = ["ij,jk->ik", "bij,bjk->bik", "ij->j", "i,i->", "abc,cd->abd", "ij,ij->ij", "ij->ji",
                      "...ij,jk->...ik", "ij,jk", "abcd,cde->abe"]
 
@@ -179,15 +174,13 @@ def _mT(a: np.ndarray) -> np.ndarray:
 def _well_conditioned(shape: tuple[int, ...]):
     """Matrices kept far from singular (strictly diagonally dominant): entries in [-0.5, 0.5] plus
     n + 1 on the diagonal."""
-    from minigrad.testing import strategies as S
-
+    st, S = strategies()
     n = shape[-1]
     return S.arrays(shape, -0.5, 0.5).map(lambda a: a + (n + 1) * np.eye(n))
 
 
 def _square_strategy():
-    from hypothesis import strategies as st
-
+    st, S = strategies()
     return st.tuples(st.lists(st.integers(1, 2), max_size=1).map(tuple), st.integers(1, 3)).map(
         lambda bn: bn[0] + (bn[1], bn[1]))
 
@@ -209,8 +202,7 @@ class Inv(Op):
         return (-_mT(y) @ dy @ _mT(y),)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return _square_strategy().flatmap(lambda s: S.op_inputs(_well_conditioned(s)))
 
 
@@ -231,8 +223,7 @@ class Det(Op):
         return ((dy * y)[..., None, None] * _mT(np.linalg.inv(a)),)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return _square_strategy().flatmap(lambda s: S.op_inputs(_well_conditioned(s)))
 
 
@@ -258,10 +249,7 @@ class Solve(Op):
         return (-db @ _mT(x) if ctx.needs_input_grad[0] else None), db
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return st.tuples(_square_strategy(), st.integers(1, 2)).flatmap(lambda sk: S.op_inputs(
             _well_conditioned(sk[0]), S.arrays(sk[0][:-1] + (sk[1],))))
 

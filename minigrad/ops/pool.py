@@ -10,7 +10,7 @@ import numpy as np
 
 from minigrad.errors import ShapeError
 from minigrad.kernels import pool as P
-from minigrad.ops.base import Context, Op, register, twin
+from minigrad.ops.base import Context, Op, register, strategies, twin
 
 
 class _Pool(Op):
@@ -41,10 +41,7 @@ class _Pool(Op):
         return (self.backward_kernel(dy, *(ctx.saved or ()), ctx.plan, **ctx.attrs),)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         side = st.integers(1, 3)
         sizes = st.tuples(side, side) if self.rank == 2 else side
 
@@ -124,10 +121,7 @@ class _GlobalPool(Op):
         return (self.backward_kernel(dy, *(ctx.saved or ()), ctx.plan, fmt),)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return st.sampled_from(["channels_last", "channels_first"]).flatmap(
             lambda fmt: S.op_inputs(S.distinct_arrays(S.shapes(min_dims=3, max_dims=4)), data_format=fmt))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad.errors import ShapeError
-from minigrad.ops.base import Context, Op, register
+from minigrad.ops.base import Context, Op, register, strategies
 
 Axis = int | tuple[int, ...] | None
 
@@ -39,10 +39,7 @@ class _Reduce(Op):
         return normalize_axis(self.name, axis, x.ndim), x.shape
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.shapes(min_dims=1).flatmap(lambda s: S.op_inputs(
             self._arrays(s),
             axis=st.one_of(st.none(), st.integers(-len(s), len(s) - 1),
@@ -51,8 +48,7 @@ class _Reduce(Op):
         ))
 
     def _arrays(self, shape):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.arrays(shape)
 
 
@@ -104,8 +100,7 @@ class _Extreme(_Reduce):
         return (mask * _expand(dy, axes, ctx.attrs.get("keepdims", False)),)
 
     def _arrays(self, shape):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.distinct_arrays(shape)
 
 
@@ -150,8 +145,7 @@ class Prod(_Reduce):
         return (_exclusive_products(x, axes) * _expand(dy, axes, ctx.attrs.get("keepdims", False)),)
 
     def _arrays(self, shape):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.arrays(shape, -1.5, 1.5)
 
 
@@ -176,10 +170,7 @@ class Cumsum(Op):
         return (np.flip(np.cumsum(np.flip(dy, axis), axis=axis), axis),)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.shapes(min_dims=1).flatmap(lambda s: S.op_inputs(
             S.arrays(s), axis=st.one_of(st.none(), st.integers(-len(s), len(s) - 1))))
 

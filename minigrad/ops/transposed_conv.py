@@ -13,7 +13,7 @@ import numpy as np
 from minigrad import kernels
 from minigrad.errors import ShapeError
 from minigrad.kernels.conv import conv1d_plan, conv2d_plan
-from minigrad.ops.base import Context, Op, register
+from minigrad.ops.base import Context, Op, register, strategies
 
 
 def _ints(op: str, name: str, value: Any, rank: int, minimum: int) -> tuple[int, ...]:
@@ -126,9 +126,7 @@ class _ConvTranspose(Op):
         return (dx, dw, db)[:len(needs)]
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
+        st, S = strategies()
 
         @st.composite
         def inputs(draw):
