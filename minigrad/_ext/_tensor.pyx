@@ -185,11 +185,15 @@ def apply(op, *inputs, **attrs):
     return _apply(op, inputs, attrs)
 
 
+# needs_input_grad of the common arities, shared instead of built per call
+cdef tuple _NONE_NEED = ((), (False,), (False, False), (False, False, False))
+cdef tuple _ALL_NEED = ((), (True,), (True, True), (True, True, True))
+
+
 cpdef object _apply(object op, tuple inputs, dict attrs):
-    cdef Py_ssize_t i, n = len(inputs)
+    cdef Py_ssize_t i, n = len(inputs), n_grad = 0
     cdef list arrays = [None] * n
-    cdef list needs = [False] * n
-    cdef bint any_grad = False
+    cdef list needs = None
     cdef object x, dtype = None, out, plan = None
     cdef bint scalars_seen = False
     if type(op) is str:
@@ -199,8 +203,10 @@ cpdef object _apply(object op, tuple inputs, dict attrs):
         if isinstance(x, TensorBase):
             arrays[i] = (<TensorBase>x).data
             if (<TensorBase>x)._requires_grad:
+                if needs is None:
+                    needs = [False] * n
                 needs[i] = True
-                any_grad = True
+                n_grad += 1
         elif type(x) is _ndarray and x.dtype.kind in _ALLOWED_KINDS:
             arrays[i] = x
         else:
@@ -217,13 +223,21 @@ cpdef object _apply(object op, tuple inputs, dict attrs):
             if op.name in str(e):
                 raise
             raise _named(op, e) from e
-    cdef bint record = any_grad and _grad_enabled and op.differentiable
+    cdef bint record = n_grad and _grad_enabled and op.differentiable
     cdef Context ctx = Context.__new__(Context)
     ctx.attrs = attrs
     ctx.plan = plan
-    ctx.needs_input_grad = tuple(needs) if record else (False,) * n
-    try:
-        out = op.forward(ctx, *arrays, **attrs)
+    if not record:
+        ctx.needs_input_grad = _NONE_NEED[n] if n <= 3 else (False,) * n
+    else:
+        ctx.needs_input_grad = _ALL_NEED[n] if n_grad == n and n <= 3 else tuple(needs)
+    try:  # one or two inputs without attrs (most calls) go without an args tuple and kwargs dict
+        if not attrs and n == 2:
+            out = op.forward(ctx, arrays[0], arrays[1])
+        elif not attrs and n == 1:
+            out = op.forward(ctx, arrays[0])
+        else:
+            out = op.forward(ctx, *arrays, **attrs)
     except TypeError as e:
         if e.__traceback__.tb_next is None:  # raised binding the call (an op without check): forward never ran
             raise TypeError(f"{op.name}: {e}") from None
@@ -237,7 +251,7 @@ cpdef object _apply(object op, tuple inputs, dict attrs):
     cdef Node node = Node.__new__(Node)
     node.op = op
     node.ctx = ctx
-    node.inputs = tuple([inputs[i] if needs[i] else None for i in range(n)])
+    node.inputs = inputs if n_grad == n else tuple([inputs[i] if needs[i] else None for i in range(n)])
     return _new_tensor(out, True, node)
 
 
