@@ -9,7 +9,6 @@ import os as _os
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from minigrad import ops  # noqa: E402
-from minigrad._ext import _tensor as _engine
 from minigrad.random import set_seed
 from minigrad.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
 from minigrad.threads import get_blas_threads, get_num_threads, openmp_available, set_num_threads
@@ -25,8 +24,6 @@ from minigrad import utils
 from minigrad.utils import to_categorical
 
 from minigrad._version import __version__  # noqa: E402 - re-exported
-
-_engine._install(Tensor, ops.get)
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "ops",

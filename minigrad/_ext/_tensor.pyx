@@ -1,30 +1,38 @@
 # cython: binding=False
 """TensorBase, graph Node and the reverse-mode engine: the hot path of every op call."""
 cimport cython
+cimport numpy as cnp
 import numpy as np
 
 from minigrad.errors import ShapeError
 
+cnp.import_array()
+
 cdef bint _grad_enabled = True
-cdef object _tensor_cls = None    # minigrad.tensor.Tensor, installed at import
-cdef object _resolve_op = None    # name -> Op, installed by minigrad.ops
-cdef dict _op_cache = {}
+cdef object _tensor_cls = None    # minigrad.tensor.Tensor: it subclasses TensorBase, so it is bound on first use
+cdef dict _ops_by_name = None     # minigrad.ops.base.by_name: every name apply() has resolved
+cdef object _resolve_op = None    # minigrad.ops.get: the registry, for a name not resolved yet
 cdef dict _EMPTY = {}
 cdef object _ndarray = np.ndarray
 cdef object _asarray = np.asarray
 cdef str _ALLOWED_KINDS = "fiub"
 
 
-def _install(tensor_cls, resolve_op) -> None:
-    """Wire the Python Tensor class and the op resolver into the engine (called once at import)."""
-    global _tensor_cls, _resolve_op
-    _tensor_cls = tensor_cls
-    _resolve_op = resolve_op
+cdef object _bind_tensor():
+    global _tensor_cls
+    from minigrad.tensor import Tensor
+    _tensor_cls = Tensor
+    return Tensor
 
 
-def _forget_op(name) -> None:
-    """Drop a cached op (after the registry re-registers a name with override=True)."""
-    _op_cache.pop(name, None)
+cdef object _op_named(str name):
+    """The registered Op called name; ops.base keeps what it resolved in one dict, read here directly."""
+    global _ops_by_name, _resolve_op
+    if _ops_by_name is None:  # both modules import this one: bound on the first call by name
+        from minigrad.ops import base
+        _ops_by_name, _resolve_op = base.by_name, base.get
+    op = _ops_by_name.get(name)
+    return op if op is not None else _resolve_op(name)
 
 
 def is_grad_enabled() -> bool:
@@ -41,11 +49,12 @@ def set_grad_enabled(bint mode) -> bool:
 
 
 cdef class Context:
-    """What forward leaves for backward: attrs, saved arrays, which inputs need a gradient."""
+    """What an op's backward reads, and nothing else: the call's attrs, what check returned (plan),
+    the arrays forward saved and which inputs need a gradient."""
     cdef public dict attrs
+    cdef public object plan
     cdef public tuple saved
     cdef public tuple needs_input_grad
-    cdef dict __dict__
 
     def save(self, *arrays) -> None:
         self.saved = arrays
@@ -91,7 +100,8 @@ cdef class TensorBase:
 
 
 cdef inline object _new_tensor(object data, bint requires_grad, Node node):
-    cdef TensorBase t = _tensor_cls.__new__(_tensor_cls)
+    cls = _tensor_cls if _tensor_cls is not None else _bind_tensor()
+    cdef TensorBase t = cls.__new__(cls)
     t.data = data
     t._requires_grad = requires_grad
     t.node = node
@@ -149,31 +159,54 @@ cdef object _named(object op, BaseException e):
     return ShapeError(f"{op.name}: {prefix}{e}")
 
 
+cdef bint _broadcastable(cnp.ndarray a, cnp.ndarray b) noexcept:
+    """numpy's rule, aligned from the last axis: each pair of sizes is equal or contains a 1."""
+    cdef int i, na = cnp.PyArray_NDIM(a), nb = cnp.PyArray_NDIM(b)
+    cdef cnp.npy_intp *da = cnp.PyArray_DIMS(a)
+    cdef cnp.npy_intp *db = cnp.PyArray_DIMS(b)
+    for i in range(1, min(na, nb) + 1):
+        if da[na - i] != db[nb - i] and da[na - i] != 1 and db[nb - i] != 1:
+            return False
+    return True
+
+
+cdef void _check_broadcast(object op, list arrays) except *:
+    """A ShapeError naming op unless every array input broadcasts with every other."""
+    cdef Py_ssize_t i, j, n = len(arrays)
+    for i in range(n):
+        for j in range(i + 1, n):
+            if not _broadcastable(arrays[i], arrays[j]):
+                shapes = " and ".join([str(a.shape) for a in arrays])
+                raise ShapeError(f"{op.name}: inputs of shapes {shapes} do not broadcast together (numpy's rule)")
+
+
 def apply(op, *inputs, **attrs):
     """Run a registered op (name or Op) on Tensors/arrays/scalars and record it for backward."""
     return _apply(op, inputs, attrs)
 
 
+# needs_input_grad of the common arities, shared instead of built per call
+cdef tuple _NONE_NEED = ((), (False,), (False, False), (False, False, False))
+cdef tuple _ALL_NEED = ((), (True,), (True, True), (True, True, True))
+
+
 cpdef object _apply(object op, tuple inputs, dict attrs):
-    cdef Py_ssize_t i, n = len(inputs)
+    cdef Py_ssize_t i, n = len(inputs), n_grad = 0
     cdef list arrays = [None] * n
-    cdef list needs = [False] * n
-    cdef bint any_grad = False
-    cdef object x, dtype = None, out
+    cdef list needs = None
+    cdef object x, dtype = None, out, plan = None
     cdef bint scalars_seen = False
     if type(op) is str:
-        name = op
-        op = _op_cache.get(name)
-        if op is None:
-            op = _resolve_op(name)
-            _op_cache[name] = op
+        op = _op_named(op)
     for i in range(n):
         x = inputs[i]
         if isinstance(x, TensorBase):
             arrays[i] = (<TensorBase>x).data
             if (<TensorBase>x)._requires_grad:
+                if needs is None:
+                    needs = [False] * n
                 needs[i] = True
-                any_grad = True
+                n_grad += 1
         elif type(x) is _ndarray and x.dtype.kind in _ALLOWED_KINDS:
             arrays[i] = x
         else:
@@ -181,25 +214,34 @@ cpdef object _apply(object op, tuple inputs, dict attrs):
                 dtype = _float_dtype_of(inputs)
                 scalars_seen = True
             arrays[i] = _as_array(x, dtype, op)
-    if op.has_check:
+    if op.broadcasts:
+        _check_broadcast(op, arrays)
+    if op.has_check:  # the only validation of the call: forward runs on what it accepted
         try:
-            op.check(*arrays, **attrs)
+            plan = op.check(*arrays, **attrs)
         except _UNNAMED as e:  # e.g. a missing input or an unknown attr: say which op refused it
             if op.name in str(e):
                 raise
             raise _named(op, e) from e
-    cdef bint record = any_grad and _grad_enabled and op.differentiable
+    cdef bint record = n_grad and _grad_enabled and op.differentiable
     cdef Context ctx = Context.__new__(Context)
     ctx.attrs = attrs
-    ctx.needs_input_grad = tuple(needs) if record else (False,) * n
-    try:
-        out = op.forward(ctx, *arrays, **attrs)
-    except ValueError as e:
-        raise ShapeError(f"{op.name}: {e}") from e
-    except _UNNAMED as e:
-        if op.name in str(e):
-            raise
-        raise _named(op, e) from e
+    ctx.plan = plan
+    if not record:
+        ctx.needs_input_grad = _NONE_NEED[n] if n <= 3 else (False,) * n
+    else:
+        ctx.needs_input_grad = _ALL_NEED[n] if n_grad == n and n <= 3 else tuple(needs)
+    try:  # one or two inputs without attrs (most calls) go without an args tuple and kwargs dict
+        if not attrs and n == 2:
+            out = op.forward(ctx, arrays[0], arrays[1])
+        elif not attrs and n == 1:
+            out = op.forward(ctx, arrays[0])
+        else:
+            out = op.forward(ctx, *arrays, **attrs)
+    except TypeError as e:
+        if e.__traceback__.tb_next is None:  # raised binding the call (an op without check): forward never ran
+            raise TypeError(f"{op.name}: {e}") from None
+        raise
     except MemoryError as e:  # what was asked for is too large: still a MemoryError, but whose
         raise MemoryError(f"{op.name}: {e}") from e
     if type(out) is not _ndarray:
@@ -209,7 +251,7 @@ cpdef object _apply(object op, tuple inputs, dict attrs):
     cdef Node node = Node.__new__(Node)
     node.op = op
     node.ctx = ctx
-    node.inputs = tuple([inputs[i] if needs[i] else None for i in range(n)])
+    node.inputs = inputs if n_grad == n else tuple([inputs[i] if needs[i] else None for i in range(n)])
     return _new_tensor(out, True, node)
 
 

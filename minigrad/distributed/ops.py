@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.distributed import _state
-from minigrad.ops.base import Context, Op, register
+from minigrad.ops.base import Context, Op, register, strategies
 
 
 def _share(world: Any) -> float:
@@ -26,23 +26,26 @@ class CrossReplicaMean(Op):
     chain rule for the job's loss sum_r s_r * L_r.
     """
 
-    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
+    def check(self, x: np.ndarray) -> tuple[Any, float] | None:
+        """(world, this rank's share), or None on one process."""
         world = _state.world
-        if world is None:
+        return None if world is None else (world, _share(world))
+
+    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
+        if ctx.plan is None:
             return x.copy()
-        ctx.share = _share(world)
-        return world.allreduce_(np.ascontiguousarray(x * ctx.share), "cross_replica_mean")
+        world, share = ctx.plan
+        return world.allreduce_(np.ascontiguousarray(x * share), "cross_replica_mean")
 
     def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray]:
-        world = _state.world
-        if world is None:
+        if ctx.plan is None:
             return (dy,)
-        return (world.allreduce_(np.ascontiguousarray(dy * ctx.share), "cross_replica_mean (backward)"),)
+        world, share = ctx.plan
+        return (world.allreduce_(np.ascontiguousarray(dy * share), "cross_replica_mean (backward)"),)
 
     def reference(self, x: np.ndarray) -> np.ndarray:
         return np.array(x)  # an array even for a Python sequence, as forward returns
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.op_inputs(S.arrays())

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.errors import ShapeError
 from minigrad.kernels import activation as K
-from minigrad.kernels import reference as R
-from minigrad.ops.base import Context, Op, register
+from minigrad.ops.base import Context, Op, register, strategies, twin
 
 
 # Keras (TF backend) keeps a softmax/sigmoid output's logits on the output tensor (`_keras_logits`)
@@ -31,26 +31,23 @@ def logits_of(y: np.ndarray, op: str) -> np.ndarray | None:
 
 
 class _Activation(Op):
-    """y = f(x) elementwise through kernels.<kernel>_forward; dx = kernels.<kernel>_backward."""
+    """y = forward_kernel(x, *params) elementwise; dx = backward_kernel(dy, x or y, *params)."""
 
-    kernel = ""
+    forward_kernel: Any = None
+    backward_kernel: Any = None
     from_output = False  # backward is cheaper from y (sigmoid, tanh) than from x
     kinks: tuple[float, ...] = ()  # points where f' jumps: the strategy keeps away from them
     low, high = -4.0, 4.0
     keeps_logits = False  # sigmoid: binary crossentropy reads its logits back (see logits_of)
 
-    def params(self, **attrs: Any) -> tuple:
-        """Validated kernel parameters, in kernel order (none by default)."""
+    def check(self, x: np.ndarray, **attrs: Any) -> tuple:
+        """The validated kernel parameters, in kernel order (none by default)."""
         if attrs:
             raise TypeError(f"{self.name}: takes no attributes, received {sorted(attrs)}")
         return ()
 
-    def check(self, x: np.ndarray, **attrs: Any) -> None:
-        self.params(**attrs)
-
     def forward(self, ctx: Context, x: np.ndarray, **attrs: Any) -> np.ndarray:
-        ctx.params = self.params(**attrs)
-        y = getattr(K, f"{self.kernel}_forward")(x, *ctx.params)
+        y = self.forward_kernel(x, *ctx.plan)
         ctx.save(y if self.from_output else x)
         if self.keeps_logits:
             _remember_logits(self.name, y, x, -1)
@@ -59,11 +56,10 @@ class _Activation(Op):
     def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray | None]:
         if not ctx.needs_input_grad[0]:
             return (None,)
-        return (getattr(K, f"{self.kernel}_backward")(dy, ctx.saved[0], *ctx.params),)
+        return (self.backward_kernel(dy, ctx.saved[0], *ctx.plan),)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.op_inputs(S.kink_free_arrays(kinks=self.kinks, low=self.low, high=self.high),
                            **self.attr_strategies())
 
@@ -72,23 +68,63 @@ class _Activation(Op):
         return {}
 
     def reference(self, x: np.ndarray, **attrs: Any) -> np.ndarray:
-        return getattr(R, f"{self.kernel}_forward")(x, *self.params(**attrs))
+        return twin(self.forward_kernel)(x, *self.check(x, **attrs))
 
 
-def _activation(name: str, doc: str, **cls_attrs: Any) -> type[_Activation]:
-    cls = type(name.title().replace("_", ""), (_Activation,),
-               {"__doc__": doc, "kernel": name, **cls_attrs})
-    return register(name)(cls)
+@register("relu")
+class Relu(_Activation):
+    """y = max(x, 0); dx = dy where x > 0."""
+
+    forward_kernel, backward_kernel = staticmethod(K.relu_forward), staticmethod(K.relu_backward)
+    kinks = (0.0,)
 
 
-_activation("relu", "y = max(x, 0); dx = dy where x > 0.", kinks=(0.0,))
-_activation("selu", "y = scale * elu(x, alpha) with the self-normalising constants.", kinks=(0.0,))
-_activation("sigmoid", "y = 1 / (1 + exp(-x)); dx = dy y (1 - y).", from_output=True, low=-30.0,
-            high=30.0, keeps_logits=True)
-_activation("hard_sigmoid", "y = relu6(x + 3) / 6; dx = dy / 6 inside (-3, 3).", kinks=(-3.0, 3.0))
-_activation("tanh", "y = tanh(x); dx = dy (1 - y^2).", from_output=True)
-_activation("softplus", "y = log(1 + exp(x)); dx = dy sigmoid(x).", low=-30.0, high=30.0)
-_activation("silu", "y = x sigmoid(x) (swish).")
+@register("selu")
+class Selu(_Activation):
+    """y = scale * elu(x, alpha) with the self-normalising constants."""
+
+    forward_kernel, backward_kernel = staticmethod(K.selu_forward), staticmethod(K.selu_backward)
+    kinks = (0.0,)
+
+
+@register("sigmoid")
+class Sigmoid(_Activation):
+    """y = 1 / (1 + exp(-x)); dx = dy y (1 - y)."""
+
+    forward_kernel, backward_kernel = staticmethod(K.sigmoid_forward), staticmethod(K.sigmoid_backward)
+    from_output, keeps_logits = True, True
+    low, high = -30.0, 30.0
+
+
+@register("hard_sigmoid")
+class HardSigmoid(_Activation):
+    """y = relu6(x + 3) / 6; dx = dy / 6 inside (-3, 3)."""
+
+    forward_kernel, backward_kernel = staticmethod(K.hard_sigmoid_forward), staticmethod(K.hard_sigmoid_backward)
+    kinks = (-3.0, 3.0)
+
+
+@register("tanh")
+class Tanh(_Activation):
+    """y = tanh(x); dx = dy (1 - y^2)."""
+
+    forward_kernel, backward_kernel = staticmethod(K.tanh_forward), staticmethod(K.tanh_backward)
+    from_output = True
+
+
+@register("softplus")
+class Softplus(_Activation):
+    """y = log(1 + exp(x)); dx = dy sigmoid(x)."""
+
+    forward_kernel, backward_kernel = staticmethod(K.softplus_forward), staticmethod(K.softplus_backward)
+    low, high = -30.0, 30.0
+
+
+@register("silu")
+class Silu(_Activation):
+    """y = x sigmoid(x) (swish)."""
+
+    forward_kernel, backward_kernel = staticmethod(K.silu_forward), staticmethod(K.silu_backward)
 
 
 def _number(op: str, name: str, value: Any, minimum: float | None = None) -> float:
@@ -104,14 +140,14 @@ def _number(op: str, name: str, value: Any, minimum: float | None = None) -> flo
 class LeakyRelu(_Activation):
     """y = x if x >= 0 else negative_slope * x."""
 
-    kernel, kinks = "leaky_relu", (0.0,)
+    forward_kernel, backward_kernel = staticmethod(K.leaky_relu_forward), staticmethod(K.leaky_relu_backward)
+    kinks = (0.0,)
 
-    def params(self, *, negative_slope: float = 0.2) -> tuple:
+    def check(self, x: np.ndarray, *, negative_slope: float = 0.2) -> tuple:
         return (_number(self.name, "negative_slope", negative_slope, minimum=0.0),)
 
     def attr_strategies(self) -> dict[str, Any]:
-        from hypothesis import strategies as st
-
+        st, S = strategies()
         return {"negative_slope": st.floats(0.0, 0.9)}
 
 
@@ -119,14 +155,14 @@ class LeakyRelu(_Activation):
 class Elu(_Activation):
     """y = x if x > 0 else alpha * (exp(x) - 1)."""
 
-    kernel, kinks = "elu", (0.0,)
+    forward_kernel, backward_kernel = staticmethod(K.elu_forward), staticmethod(K.elu_backward)
+    kinks = (0.0,)
 
-    def params(self, *, alpha: float = 1.0) -> tuple:
+    def check(self, x: np.ndarray, *, alpha: float = 1.0) -> tuple:
         return (_number(self.name, "alpha", alpha),)
 
     def attr_strategies(self) -> dict[str, Any]:
-        from hypothesis import strategies as st
-
+        st, S = strategies()
         return {"alpha": st.floats(0.1, 2.0)}
 
 
@@ -134,28 +170,33 @@ class Elu(_Activation):
 class Gelu(_Activation):
     """y = x * Phi(x) (exact, erf; Keras' default) or its tanh approximation (approximate=True)."""
 
-    kernel = "gelu"
+    forward_kernel, backward_kernel = staticmethod(K.gelu_forward), staticmethod(K.gelu_backward)
 
-    def params(self, *, approximate: bool = False) -> tuple:
+    def check(self, x: np.ndarray, *, approximate: bool = False) -> tuple:
         if not isinstance(approximate, (bool, np.bool_)):
             raise TypeError(f"gelu: approximate must be a bool, received {approximate!r}")
         return (bool(approximate),)
 
     def attr_strategies(self) -> dict[str, Any]:
-        from hypothesis import strategies as st
-
+        st, S = strategies()
         return {"approximate": st.booleans()}
 
 
 class _Softmax(Op):
-    kernel = ""
+    """y = forward_kernel(x, axis) along one axis; dx = backward_kernel(dy, y, axis)."""
+
+    forward_kernel: Any = None
+    backward_kernel: Any = None
     keeps_logits = False
 
-    def check(self, x: np.ndarray, *, axis: int = -1) -> None:
-        K._axis(self.name, x, axis)
+    def check(self, x: np.ndarray, *, axis: int = -1) -> int:
+        try:
+            return K._axis(self.name, x, axis)
+        except ValueError as e:
+            raise ShapeError(str(e)) from None
 
     def forward(self, ctx: Context, x: np.ndarray, *, axis: int = -1) -> np.ndarray:
-        y = getattr(K, f"{self.kernel}_forward")(x, axis)
+        y = self.forward_kernel(x, ctx.plan)
         ctx.save(y)
         if self.keeps_logits:
             _remember_logits(self.name, y, x, axis)
@@ -164,25 +205,22 @@ class _Softmax(Op):
     def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray | None]:
         if not ctx.needs_input_grad[0]:
             return (None,)
-        return (getattr(K, f"{self.kernel}_backward")(dy, ctx.saved[0], ctx.attrs.get("axis", -1)),)
+        return (self.backward_kernel(dy, ctx.saved[0], ctx.plan),)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.shapes(min_dims=1).flatmap(lambda s: S.op_inputs(
             S.arrays(s, -5.0, 5.0), axis=st.integers(-len(s), len(s) - 1)))
 
     def reference(self, x: np.ndarray, *, axis: int = -1) -> np.ndarray:
-        return getattr(R, f"{self.kernel}_forward")(x, axis)
+        return twin(self.forward_kernel)(x, axis)
 
 
 @register("softmax")
 class Softmax(_Softmax):
     """y = exp(x - max) / sum(exp(x - max)) along axis; dx = y (dy - sum(dy y))."""
 
-    kernel = "softmax"
+    forward_kernel, backward_kernel = staticmethod(K.softmax_forward), staticmethod(K.softmax_backward)
     keeps_logits = True
 
 
@@ -190,13 +228,11 @@ class Softmax(_Softmax):
 class LogSoftmax(_Softmax):
     """y = x - logsumexp(x) along axis; dx = dy - softmax(x) sum(dy)."""
 
-    kernel = "log_softmax"
+    forward_kernel, backward_kernel = staticmethod(K.log_softmax_forward), staticmethod(K.log_softmax_backward)
 
 
 def _loss_strategy(sparse: bool):
-    from hypothesis import strategies as st
-
-    from minigrad.testing import strategies as S
+    st, S = strategies()
 
     def build(nc: tuple[int, int]):
         n, c = nc
@@ -213,7 +249,7 @@ class SoftmaxCrossEntropy(Op):
 
     def check(self, logits: np.ndarray, target: np.ndarray) -> None:
         if logits.ndim != 2 or target.shape != logits.shape:
-            raise ValueError(f"softmax_cross_entropy: expected logits and target of one shape (N, C), "
+            raise ShapeError(f"softmax_cross_entropy: expected logits and target of one shape (N, C), "
                              f"received {logits.shape} and {target.shape}")
 
     def forward(self, ctx: Context, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -233,7 +269,7 @@ class SoftmaxCrossEntropy(Op):
         return _loss_strategy(sparse=False)
 
     def reference(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
-        return R.softmax_cross_entropy_forward(logits, target)
+        return twin(K.softmax_cross_entropy_forward)(logits, target)
 
 
 @register("sparse_softmax_cross_entropy")
@@ -242,7 +278,7 @@ class SparseSoftmaxCrossEntropy(Op):
 
     def check(self, logits: np.ndarray, labels: np.ndarray) -> None:
         if logits.ndim != 2 or labels.shape != logits.shape[:1]:
-            raise ValueError(f"sparse_softmax_cross_entropy: expected logits (N, C) and labels (N,), "
+            raise ShapeError(f"sparse_softmax_cross_entropy: expected logits (N, C) and labels (N,), "
                              f"received {logits.shape} and {labels.shape}")
 
     def forward(self, ctx: Context, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -259,4 +295,4 @@ class SparseSoftmaxCrossEntropy(Op):
         return _loss_strategy(sparse=True)
 
     def reference(self, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        return R.sparse_softmax_cross_entropy_forward(logits, labels)
+        return twin(K.sparse_softmax_cross_entropy_forward)(logits, labels)

@@ -3,19 +3,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad.ops.base import Context, Op, register
+from minigrad.ops.base import Context, Op, register, strategies
 
 
-def _pair(**attrs):
-    from minigrad.testing import strategies as S
+class _Binary(Op):
+    """Two inputs that broadcast together (numpy's rule, checked by apply)."""
 
-    return S.broadcastable_shapes().flatmap(
-        lambda shapes: S.op_inputs(*(S.arrays(s, **attrs) for s in shapes))
-    )
+    broadcasts = True
+
+    def strategy(self):
+        st, S = strategies()
+        return S.broadcastable_shapes().flatmap(lambda shapes: S.op_inputs(*(S.arrays(s) for s in shapes)))
 
 
 @register("add")
-class Add(Op):
+class Add(_Binary):
     """y = a + b (broadcasting)."""
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -24,12 +26,9 @@ class Add(Op):
     def backward(self, ctx: Context, dy: np.ndarray):
         return dy, dy
 
-    def strategy(self):
-        return _pair()
-
 
 @register("subtract")
-class Subtract(Op):
+class Subtract(_Binary):
     """y = a - b (broadcasting)."""
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -38,12 +37,9 @@ class Subtract(Op):
     def backward(self, ctx: Context, dy: np.ndarray):
         return dy, (np.negative(dy) if ctx.needs_input_grad[1] else None)
 
-    def strategy(self):
-        return _pair()
-
 
 @register("multiply")
-class Multiply(Op):
+class Multiply(_Binary):
     """y = a * b (broadcasting); da = dy * b, db = dy * a."""
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -55,12 +51,9 @@ class Multiply(Op):
         need_a, need_b = ctx.needs_input_grad
         return (dy * b if need_a else None), (dy * a if need_b else None)
 
-    def strategy(self):
-        return _pair()
-
 
 @register("divide")
-class Divide(Op):
+class Divide(_Binary):
     """y = a / b; da = dy / b, db = -dy * a / b**2."""
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -75,16 +68,20 @@ class Divide(Op):
         return da, db
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.broadcastable_shapes().flatmap(
             lambda s: S.op_inputs(S.arrays(s[0]), S.positive_arrays(s[1]))
         )
 
 
 @register("power")
-class Power(Op):
+class Power(_Binary):
     """y = a ** b; da = b a**(b-1) dy, db = a**b log(a) dy (a > 0 where b needs a gradient)."""
+
+    def check(self, a: np.ndarray, b: np.ndarray) -> None:
+        if a.dtype.kind in "biu" and b.dtype.kind in "iu" and b.size and b.min() < 0:
+            raise ValueError(f"power: an integer base needs exponents >= 0 (numpy's rule), received an exponent "
+                             f"of {b.min()}; cast the base to float")
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         y = np.power(a, b)
@@ -99,8 +96,7 @@ class Power(Op):
         return da, db
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.broadcastable_shapes().flatmap(
             lambda s: S.op_inputs(S.positive_arrays(s[0], 0.3, 2.0), S.arrays(s[1], -2.0, 2.0))
         )
@@ -117,12 +113,11 @@ class Negative(Op):
         return (np.negative(dy),)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.op_inputs(S.arrays())
 
 
-class _Extremum(Op):
+class _Extremum(_Binary):
     """Elementwise max/min of two arrays; ties send half the gradient to each side."""
 
     pick = staticmethod(np.maximum)
@@ -141,14 +136,12 @@ class _Extremum(Op):
         return (dy * wa / total if need_a else None), (dy * wb / total if need_b else None)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
         def apart(pair):
             (a, b), attrs = pair
             b = np.where(np.abs(a - b) < 1e-2, b + 0.05, b)  # finite differences fail on a tie
             return (a, b), attrs
 
-        return _pair().map(apart)
+        return super().strategy().map(apart)
 
 
 @register("maximum")
@@ -166,7 +159,7 @@ class Minimum(_Extremum):
 
 
 @register("where")
-class Where(Op):
+class Where(_Binary):
     """y = a where cond else b; cond gets no gradient."""
 
     def check(self, cond: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
@@ -184,17 +177,15 @@ class Where(Op):
         return None, (np.where(cond, dy, zero) if need_a else None), (np.where(cond, zero, dy) if need_b else None)
 
     def strategy(self):
-        from hypothesis import strategies as st
         from hypothesis.extra import numpy as hnp
 
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.shapes().flatmap(
             lambda s: S.op_inputs(hnp.arrays(np.bool_, s, elements=st.booleans()), S.arrays(s), S.arrays(s))
         )
 
 
-class _Compare(Op):
+class _Compare(_Binary):
     """Elementwise comparison returning a bool array; not differentiable."""
 
     differentiable = False
@@ -204,8 +195,41 @@ class _Compare(Op):
         return self.fn(a, b)
 
 
-for _name, _fn in [("equal", np.equal), ("not_equal", np.not_equal), ("less", np.less),
-                   ("less_equal", np.less_equal), ("greater", np.greater), ("greater_equal", np.greater_equal)]:
-    register(_name)(type(_name.title().replace("_", ""), (_Compare,), {
-        "fn": staticmethod(_fn), "__doc__": f"Elementwise {_name} (bool result, not differentiable).",
-    }))
+@register("equal")
+class Equal(_Compare):
+    """a == b elementwise."""
+
+
+@register("not_equal")
+class NotEqual(_Compare):
+    """a != b elementwise."""
+
+    fn = staticmethod(np.not_equal)
+
+
+@register("less")
+class Less(_Compare):
+    """a < b elementwise."""
+
+    fn = staticmethod(np.less)
+
+
+@register("less_equal")
+class LessEqual(_Compare):
+    """a <= b elementwise."""
+
+    fn = staticmethod(np.less_equal)
+
+
+@register("greater")
+class Greater(_Compare):
+    """a > b elementwise."""
+
+    fn = staticmethod(np.greater)
+
+
+@register("greater_equal")
+class GreaterEqual(_Compare):
+    """a >= b elementwise."""
+
+    fn = staticmethod(np.greater_equal)

@@ -10,32 +10,36 @@ from typing import Any
 import numpy as np
 
 from minigrad import kernels
+from minigrad.errors import ShapeError
 from minigrad.kernels.conv import Padding, conv1d_plan, conv2d_plan
-from minigrad.ops.base import Context, Op, register
+from minigrad.kernels.conv_plan import ConvPlan
+from minigrad.ops.base import Context, Op, register, strategies, twin
 
 
 class _Conv(Op):
     """Shared check/forward/backward; subclasses name the kernels and the input rank."""
 
     rank = 2
-    _plan = staticmethod(conv2d_plan)
-    _forward = staticmethod(kernels.conv2d_forward)
-    _backward = staticmethod(kernels.conv2d_backward)
+    plan_kernel = staticmethod(conv2d_plan)
+    forward_kernel = staticmethod(kernels.conv2d_forward)
+    backward_kernel = staticmethod(kernels.conv2d_backward)
 
     def check(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
               strides: Any = 1, padding: Padding = "valid", dilation: Any = 1, groups: int = 1,
-              data_format: str = "channels_last", activation: str | None = None) -> None:
-        # the plan validates everything (raising errors that name the op) before a node is
-        # recorded; forward and backward then find the same plan in the cache
-        if getattr(x, "ndim", 0) != self.rank + 2:
-            raise ValueError(f"{self.name}: expected x of rank {self.rank + 2}, received shape "
-                             f"{getattr(x, 'shape', None)}")
-        self._plan(x, w, b, strides=strides, padding=padding, dilation=dilation, groups=groups,
-                   data_format=data_format, activation=activation)
+              data_format: str = "channels_last", activation: str | None = None) -> ConvPlan:
+        # the plan validates everything (its errors name the op) before a node is recorded;
+        # the kernels of forward and backward find this same plan in the plan cache
+        if x.ndim != self.rank + 2:
+            raise ShapeError(f"{self.name}: expected x of rank {self.rank + 2}, received shape {x.shape}")
+        try:
+            return self.plan_kernel(x, w, b, strides=strides, padding=padding, dilation=dilation,
+                                    groups=groups, data_format=data_format, activation=activation)
+        except ValueError as e:
+            raise ShapeError(str(e)) from None
 
     def forward(self, ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
                 **attrs: Any) -> np.ndarray:
-        y = self._forward(x, w, b, **attrs)
+        y = self.forward_kernel(x, w, b, **attrs)
         ctx.save(x, w, y if attrs.get("activation") == "relu" else None)
         return y
 
@@ -45,16 +49,14 @@ class _Conv(Op):
         if attrs.pop("activation", None) == "relu":  # y > 0 exactly where the pre-activation is
             dy = kernels.relu_backward(np.ascontiguousarray(dy, x.dtype), y)
         needs = ctx.needs_input_grad
-        dx, dw, db = self._backward(
+        dx, dw, db = self.backward_kernel(
             np.ascontiguousarray(dy, x.dtype), x, w, **attrs, need_dx=needs[0],
             need_dw=needs[1], need_db=len(needs) > 2 and needs[2])
         return (dx, dw, db)[:len(needs)]
 
     def strategy(self):
         from hypothesis import assume
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
+        st, S = strategies()
 
         @st.composite
         def inputs(draw):
@@ -84,10 +86,7 @@ class _Conv(Op):
 
     def reference(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
                   **attrs: Any) -> np.ndarray:
-        from minigrad.kernels import reference
-
-        twin = reference.conv2d_forward if self.rank == 2 else reference.conv1d_forward
-        return twin(x, w, b, **attrs)
+        return twin(self.forward_kernel)(x, w, b, **attrs)
 
 
 @register("conv2d")
@@ -100,6 +99,6 @@ class Conv1D(_Conv):
     """y[n, t, f] = b[f] + sum_{k, c} x[n, t*s + k*d - pl, c] w[k, c, f] (conv2d with H = 1)."""
 
     rank = 1
-    _plan = staticmethod(conv1d_plan)
-    _forward = staticmethod(kernels.conv1d_forward)
-    _backward = staticmethod(kernels.conv1d_backward)
+    plan_kernel = staticmethod(conv1d_plan)
+    forward_kernel = staticmethod(kernels.conv1d_forward)
+    backward_kernel = staticmethod(kernels.conv1d_backward)

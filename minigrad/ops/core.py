@@ -166,13 +166,14 @@ class _CustomGradient(Op):
 
     def forward(self, ctx: Context, *arrays: np.ndarray, fn: Any) -> np.ndarray:
         with no_grad():  # f's own ops record nothing: its gradient is the one it returns
-            value, ctx.grad_fn = fn(*(make_tensor(a, False) for a in arrays))
+            value, grad_fn = fn(*(make_tensor(a, False) for a in arrays))
+        ctx.save(grad_fn)
         return np.asarray(as_array(value))
 
     def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         with no_grad():
             # upstream passed positionally suits both grad(upstream) and grad(*args, upstream=None)
-            grads = ctx.grad_fn(make_tensor(dy, False))
+            grads = ctx.saved[0](make_tensor(dy, False))
         grads = tuple(grads) if isinstance(grads, (list, tuple)) else (grads,)
         if len(grads) != len(ctx.needs_input_grad):
             raise ValueError(f"custom_gradient: the gradient function returned {len(grads)} gradients for "

@@ -3,77 +3,111 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad.ops.base import Context, Op, register
+from minigrad.ops.base import Context, Op, register, strategies
+
+
+class _Unary(Op):
+    """y = fn(x) with dx = dy * slope(x), or slope(y) when from_output; the strategy keeps x inside
+    [low, high] (the open domain) and away from kinks."""
+
+    fn = staticmethod(np.arctan)
+    from_output = False
+    low, high = -2.0, 2.0
+    kinks: tuple[float, ...] = ()
+
+    @staticmethod
+    def slope(x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + x * x)
+
+    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
+        y = self.fn(x)
+        ctx.save(y if self.from_output else x)
+        return y
+
+    def backward(self, ctx: Context, dy: np.ndarray):
+        return (dy * self.slope(ctx.saved[0]),)
+
+    def strategy(self):
+        st, S = strategies()
+        return S.op_inputs(S.kink_free_arrays(kinks=self.kinks, low=self.low, high=self.high))
 
 
 @register("exp")
-class Exp(Op):
+class Exp(_Unary):
     """y = exp(x); dx = y dy."""
 
-    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
-        y = np.exp(x)
-        ctx.save(y)
-        return y
-
-    def backward(self, ctx: Context, dy: np.ndarray):
-        return (dy * ctx.saved[0],)
-
-    def strategy(self):
-        from minigrad.testing import strategies as S
-
-        return S.op_inputs(S.arrays())
+    fn, slope, from_output = staticmethod(np.exp), staticmethod(lambda y: y), True
 
 
 @register("log")
-class Log(Op):
+class Log(_Unary):
     """y = ln(x); dx = dy / x."""
 
-    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save(x)
-        return np.log(x)
-
-    def backward(self, ctx: Context, dy: np.ndarray):
-        return (dy / ctx.saved[0],)
-
-    def strategy(self):
-        from minigrad.testing import strategies as S
-
-        return S.op_inputs(S.positive_arrays())
+    fn, slope = staticmethod(np.log), staticmethod(np.reciprocal)
+    low, high = 0.2, 3.0
 
 
 @register("sqrt")
-class Sqrt(Op):
+class Sqrt(_Unary):
     """y = sqrt(x); dx = dy / (2 y)."""
 
-    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
-        y = np.sqrt(x)
-        ctx.save(y)
-        return y
-
-    def backward(self, ctx: Context, dy: np.ndarray):
-        return (dy / (2 * ctx.saved[0]),)
-
-    def strategy(self):
-        from minigrad.testing import strategies as S
-
-        return S.op_inputs(S.positive_arrays())
+    fn, slope, from_output = staticmethod(np.sqrt), staticmethod(lambda y: 0.5 / y), True
+    low, high = 0.2, 3.0
 
 
 @register("abs")
-class Abs(Op):
+class Abs(_Unary):
     """y = |x|; dx = sign(x) dy (0 at x = 0)."""
 
-    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save(x)
-        return np.abs(x)
+    fn, slope, kinks = staticmethod(np.abs), staticmethod(np.sign), (0.0,)
 
-    def backward(self, ctx: Context, dy: np.ndarray):
-        return (dy * np.sign(ctx.saved[0]),)
 
-    def strategy(self):
-        from minigrad.testing import strategies as S
+@register("sin")
+class Sin(_Unary):
+    """y = sin(x); dx = cos(x) dy."""
 
-        return S.op_inputs(S.kink_free_arrays(kinks=(0.0,)))
+    fn, slope = staticmethod(np.sin), staticmethod(np.cos)
+
+
+@register("cos")
+class Cos(_Unary):
+    """y = cos(x); dx = -sin(x) dy."""
+
+    fn, slope = staticmethod(np.cos), staticmethod(lambda x: -np.sin(x))
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erf  # scipy.special costs import time: loaded on first use
+
+    return erf(x)
+
+
+@register("erf")
+class Erf(_Unary):
+    """y = erf(x); dx = 2 / sqrt(pi) exp(-x^2) dy."""
+
+    fn, slope = staticmethod(_erf), staticmethod(lambda x: (2.0 / np.sqrt(np.pi)) * np.exp(-x * x))
+
+
+@register("arctan")
+class Arctan(_Unary):
+    """y = arctan(x); dx = dy / (1 + x^2)."""
+
+
+@register("arcsin")
+class Arcsin(_Unary):
+    """y = arcsin(x) for |x| <= 1; dx = dy / sqrt(1 - x^2)."""
+
+    fn, slope = staticmethod(np.arcsin), staticmethod(lambda x: 1.0 / np.sqrt(1.0 - x * x))
+    low, high = -0.9, 0.9
+
+
+@register("arccos")
+class Arccos(_Unary):
+    """y = arccos(x) for |x| <= 1; dx = -dy / sqrt(1 - x^2)."""
+
+    fn, slope = staticmethod(np.arccos), staticmethod(lambda x: -1.0 / np.sqrt(1.0 - x * x))
+    low, high = -0.9, 0.9
 
 
 @register("clip")
@@ -102,8 +136,7 @@ class Clip(Op):
         return (np.where(inside, dy, np.zeros((), dy.dtype)),)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.op_inputs(S.kink_free_arrays(kinks=(-0.5, 0.7)), low=-0.5, high=0.7)
 
 
@@ -111,132 +144,27 @@ class Clip(Op):
 class Cast(Op):
     """y = x as dtype; the gradient is cast back to x's dtype."""
 
-    def check(self, x: np.ndarray, *, dtype: np.dtype) -> None:
+    def check(self, x: np.ndarray, *, dtype: np.dtype) -> np.dtype:
         if np.dtype(dtype).kind not in "fiub" or np.dtype(dtype) == np.float16:
             raise TypeError(f"cast: unsupported target dtype {dtype}")
+        return x.dtype  # the gradient's dtype
 
     def forward(self, ctx: Context, x: np.ndarray, *, dtype: np.dtype) -> np.ndarray:
-        ctx.source = x.dtype
         return x.astype(dtype)
 
     def backward(self, ctx: Context, dy: np.ndarray):
-        return (dy.astype(ctx.source),)
+        return (dy.astype(ctx.plan),)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.op_inputs(S.arrays(), dtype=np.dtype(np.float64))
-
-
-@register("sin")
-class Sin(Op):
-    """y = sin(x); dx = cos(x) dy."""
-
-    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save(x)
-        return np.sin(x)
-
-    def backward(self, ctx: Context, dy: np.ndarray):
-        return (dy * np.cos(ctx.saved[0]),)
-
-    def strategy(self):
-        from minigrad.testing import strategies as S
-
-        return S.op_inputs(S.arrays())
-
-
-@register("cos")
-class Cos(Op):
-    """y = cos(x); dx = -sin(x) dy."""
-
-    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save(x)
-        return np.cos(x)
-
-    def backward(self, ctx: Context, dy: np.ndarray):
-        return (-dy * np.sin(ctx.saved[0]),)
-
-    def strategy(self):
-        from minigrad.testing import strategies as S
-
-        return S.op_inputs(S.arrays())
-
-
-@register("erf")
-class Erf(Op):
-    """y = erf(x); dx = 2 / sqrt(pi) exp(-x^2) dy."""
-
-    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
-        from scipy.special import erf
-
-        ctx.save(x)
-        return erf(x)
-
-    def backward(self, ctx: Context, dy: np.ndarray):
-        (x,) = ctx.saved
-        return (dy * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x),)
-
-    def strategy(self):
-        from minigrad.testing import strategies as S
-
-        return S.op_inputs(S.arrays())
-
-
-class _Unary(Op):
-    """y = fn(x) with dx = dy * slope(x); the strategy keeps x inside the open domain."""
-
-    fn = staticmethod(np.arctan)
-    low, high = -2.0, 2.0
-
-    @staticmethod
-    def slope(x: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + x * x)
-
-    def forward(self, ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save(x)
-        return self.fn(x)
-
-    def backward(self, ctx: Context, dy: np.ndarray):
-        return (dy * self.slope(ctx.saved[0]),)
-
-    def strategy(self):
-        from minigrad.testing import strategies as S
-
-        return S.op_inputs(S.arrays(low=self.low, high=self.high))
-
-
-@register("arctan")
-class Arctan(_Unary):
-    """y = arctan(x); dx = dy / (1 + x^2)."""
-
-
-@register("arcsin")
-class Arcsin(_Unary):
-    """y = arcsin(x) for |x| <= 1; dx = dy / sqrt(1 - x^2)."""
-
-    fn = staticmethod(np.arcsin)
-    low, high = -0.9, 0.9
-
-    @staticmethod
-    def slope(x: np.ndarray) -> np.ndarray:
-        return 1.0 / np.sqrt(1.0 - x * x)
-
-
-@register("arccos")
-class Arccos(_Unary):
-    """y = arccos(x) for |x| <= 1; dx = -dy / sqrt(1 - x^2)."""
-
-    fn = staticmethod(np.arccos)
-    low, high = -0.9, 0.9
-
-    @staticmethod
-    def slope(x: np.ndarray) -> np.ndarray:
-        return -1.0 / np.sqrt(1.0 - x * x)
 
 
 @register("arctan2")
 class Arctan2(Op):
     """y = atan2(a, b), the angle of (b, a); da = dy b / (a^2 + b^2), db = -dy a / (a^2 + b^2)."""
+
+    broadcasts = True
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ctx.save(a, b)
@@ -249,7 +177,6 @@ class Arctan2(Op):
         return (dy * b / r2 if need_a else None), (-dy * a / r2 if need_b else None)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         # away from the origin (no slope) and from the branch cut b < 0, a = 0
         return S.broadcastable_shapes().flatmap(lambda s: S.op_inputs(S.arrays(s[0]), S.positive_arrays(s[1])))

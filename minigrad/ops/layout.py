@@ -7,31 +7,35 @@ from typing import Any
 import numpy as np
 
 from minigrad.errors import ShapeError
-from minigrad.ops.base import Context, Op, register
+from minigrad.ops.base import Context, Op, register, strategies
+from minigrad.ops.reduce import normalize_axis
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
 @register("reshape")
 class Reshape(Op):
     """y = x with a new shape (one -1 allowed); dx = dy reshaped back."""
 
-    def check(self, x: np.ndarray, *, shape: tuple[int, ...]) -> None:
+    def check(self, x: np.ndarray, *, shape: tuple[int, ...]) -> tuple[int, ...]:
         shape = tuple(shape)
         known = int(np.prod([s for s in shape if s != -1]))
         if shape.count(-1) > 1 or any(s < -1 for s in shape):
             raise ShapeError(f"reshape: invalid target shape {shape}")
         if (-1 not in shape and known != x.size) or (-1 in shape and (known == 0 or x.size % known)):
             raise ShapeError(f"reshape: cannot reshape an array of shape {x.shape} ({x.size} elements) into {shape}")
+        return x.shape
 
     def forward(self, ctx: Context, x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
-        ctx.shape = x.shape
         return x.reshape(shape)
 
     def backward(self, ctx: Context, dy: np.ndarray):
-        return (dy.reshape(ctx.shape),)
+        return (dy.reshape(ctx.plan),)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.shapes(min_dims=1).flatmap(lambda s: S.op_inputs(S.arrays(s), shape=(-1,) + (1,)))
 
 
@@ -39,23 +43,19 @@ class Reshape(Op):
 class Flatten(Op):
     """y = x with the axes from start_axis on merged into one."""
 
-    def check(self, x: np.ndarray, *, start_axis: int = 0) -> None:
-        if not 0 <= start_axis <= max(x.ndim - 1, 0):
+    def check(self, x: np.ndarray, *, start_axis: int = 0) -> tuple[int, ...]:
+        if not _is_int(start_axis) or not 0 <= start_axis <= max(x.ndim - 1, 0):
             raise ShapeError(f"flatten: start_axis {start_axis} is out of range for shape {x.shape}")
+        return x.shape
 
     def forward(self, ctx: Context, x: np.ndarray, *, start_axis: int = 0) -> np.ndarray:
-        ctx.shape = x.shape
-        return x.reshape(x.shape[:start_axis] + (-1,)) if x.size else x.reshape(
-            x.shape[:start_axis] + (int(np.prod(x.shape[start_axis:])),))
+        return x.reshape(x.shape[:start_axis] + (int(np.prod(x.shape[start_axis:])),))
 
     def backward(self, ctx: Context, dy: np.ndarray):
-        return (dy.reshape(ctx.shape),)
+        return (dy.reshape(ctx.plan),)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.shapes(min_dims=1).flatmap(
             lambda s: S.op_inputs(S.arrays(s), start_axis=st.integers(0, len(s) - 1)))
 
@@ -64,22 +64,23 @@ class Flatten(Op):
 class Transpose(Op):
     """y = x with axes permuted (reversed when axes is None); dx = dy with the inverse permutation."""
 
-    def check(self, x: np.ndarray, *, axes: tuple[int, ...] | None = None) -> None:
-        if axes is not None and sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
-            raise ShapeError(f"transpose: axes {tuple(axes)} are not a permutation of the {x.ndim} axes of {x.shape}")
+    def check(self, x: np.ndarray, *, axes: tuple[int, ...] | None = None) -> tuple[int, ...]:
+        """The permutation as non-negative ints."""
+        if axes is None:
+            return tuple(range(x.ndim))[::-1]
+        if not isinstance(axes, (tuple, list, np.ndarray)) or len(axes) != x.ndim:
+            raise ShapeError(f"transpose: axes {axes!r} are not a permutation of the {x.ndim} axes of {x.shape}")
+        normalize_axis(self.name, tuple(axes), x.ndim)  # ints, in range, none repeated
+        return tuple(int(a) % x.ndim for a in axes)
 
     def forward(self, ctx: Context, x: np.ndarray, *, axes: tuple[int, ...] | None = None) -> np.ndarray:
-        return np.transpose(x, axes)
+        return np.transpose(x, ctx.plan)
 
     def backward(self, ctx: Context, dy: np.ndarray):
-        axes = ctx.attrs.get("axes")
-        return (np.transpose(dy, None if axes is None else np.argsort(axes)),)
+        return (np.transpose(dy, np.argsort(ctx.plan)),)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.shapes().flatmap(lambda s: S.op_inputs(
             S.arrays(s), axes=st.one_of(st.none(), st.permutations(range(len(s))).map(tuple))))
 
@@ -90,6 +91,8 @@ class _Join(Op):
     def check(self, *xs: np.ndarray, axis: int = 0) -> None:
         if not xs:
             raise ValueError(f"{self.name}: needs at least one array")
+        if not _is_int(axis):
+            raise TypeError(f"{self.name}: axis must be an int, received {axis!r}")
         first = xs[0].shape
         for i, x in enumerate(xs[1:], 1):
             if self._mismatch(first, x.shape, axis):
@@ -107,17 +110,18 @@ class Concatenate(_Join):
         ax = axis % len(a)
         return any(p != q for i, (p, q) in enumerate(zip(a, b)) if i != ax)
 
+    def check(self, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
+        super().check(*xs, axis=axis)
+        return np.cumsum([x.shape[axis] for x in xs])[:-1]  # where backward splits dy
+
     def forward(self, ctx: Context, *xs: np.ndarray, axis: int = 0) -> np.ndarray:
-        ctx.splits = np.cumsum([x.shape[axis] for x in xs])[:-1]
         return np.concatenate(xs, axis=axis)
 
     def backward(self, ctx: Context, dy: np.ndarray):
-        return tuple(np.split(dy, ctx.splits, axis=ctx.attrs.get("axis", 0)))
+        return tuple(np.split(dy, ctx.plan, axis=ctx.attrs.get("axis", 0)))
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
+        st, S = strategies()
 
         def pieces(shape):
             axis = len(shape) - 1
@@ -142,10 +146,7 @@ class Stack(_Join):
         return tuple(np.moveaxis(dy, axis, 0))
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return st.tuples(S.shapes(max_dims=2), st.integers(1, 3)).flatmap(
             lambda sn: S.op_inputs(*(S.arrays(sn[0]) for _ in range(sn[1])), axis=0))
 
@@ -166,25 +167,28 @@ def _plain_index(index: Any) -> Any:
 class GetItem(Op):
     """y = x[index] (ints, slices, None, Ellipsis, integer or bool arrays); repeated indices add up."""
 
-    def forward(self, ctx: Context, x: np.ndarray, *, index: Any) -> np.ndarray:
-        ctx.index = _plain_index(index)
-        ctx.shape = x.shape
-        try:
-            y = x[ctx.index]
+    def check(self, x: np.ndarray, *, index: Any) -> tuple[Any, tuple[int, ...]]:
+        plain = _plain_index(index)
+        try:  # on a zero-stride stand-in of x's shape: numpy's index rules without touching x
+            np.broadcast_to(np.zeros((), bool), x.shape)[plain]
         except IndexError as e:
             raise IndexError(f"getitem: {e} (array shape {x.shape}, index {index!r})") from None
+        return plain, x.shape
+
+    def forward(self, ctx: Context, x: np.ndarray, *, index: Any) -> np.ndarray:
+        y = x[ctx.plan[0]]
         return np.array(y) if not isinstance(y, np.ndarray) else y
 
     def backward(self, ctx: Context, dy: np.ndarray):
-        dx = np.zeros(ctx.shape, dtype=dy.dtype)
-        np.add.at(dx, ctx.index, dy)
+        index, shape = ctx.plan
+        dx = np.zeros(shape, dtype=dy.dtype)
+        np.add.at(dx, index, dy)
         return (dx,)
 
     def strategy(self):
-        from hypothesis import strategies as st
         from hypothesis.extra import numpy as hnp
 
-        from minigrad.testing import strategies as S
+        st, S = strategies()
 
         def with_index(shape):
             basic = hnp.basic_indices(shape, allow_newaxis=True)
@@ -197,7 +201,7 @@ class GetItem(Op):
 class Pad(Op):
     """y = x padded with a constant; pad_width is an int, a (before, after) pair, or one pair per axis."""
 
-    def check(self, x: np.ndarray, *, pad_width: Any, value: float = 0.0) -> None:
+    def check(self, x: np.ndarray, *, pad_width: Any, value: float = 0.0) -> np.ndarray:
         if x.ndim == 0:
             raise ShapeError("pad: cannot pad a 0-d array")
         try:
@@ -206,20 +210,20 @@ class Pad(Op):
             raise ShapeError(f"pad: pad_width {pad_width!r} does not fit an array of rank {x.ndim}") from None
         if widths.dtype.kind not in "iu" or (widths < 0).any():
             raise ValueError(f"pad: pad_width must hold non-negative ints, received {pad_width!r}")
+        try:  # the fill must be a number x's dtype holds (numpy's assignment rule)
+            np.empty((), x.dtype)[()] = value
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"pad: value must be a number an array of dtype {x.dtype} holds, received {value!r}") from None
+        return widths
 
     def forward(self, ctx: Context, x: np.ndarray, *, pad_width: Any, value: float = 0.0) -> np.ndarray:
-        widths = np.broadcast_to(np.asarray(pad_width), (x.ndim, 2))
-        ctx.slices = tuple(slice(int(b), int(b) + n) for (b, _), n in zip(widths, x.shape))
-        return np.pad(x, widths, mode="constant", constant_values=value)
+        return np.pad(x, ctx.plan, mode="constant", constant_values=value)
 
     def backward(self, ctx: Context, dy: np.ndarray):
-        return (dy[ctx.slices],)
+        return (dy[tuple(slice(int(b), int(n - a)) for (b, a), n in zip(ctx.plan, dy.shape))],)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.shapes(min_dims=1, max_dims=3).flatmap(lambda s: S.op_inputs(
             S.arrays(s), pad_width=st.tuples(*(st.tuples(st.integers(0, 2), st.integers(0, 2)) for _ in s)),
             value=st.floats(-1, 1)))
@@ -244,8 +248,7 @@ class BroadcastTo(Op):
         return (dy,)  # the engine sums a gradient down to its input's shape (one _sum_to for every op)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.broadcastable_shapes().flatmap(lambda s: S.op_inputs(
             S.arrays(s[0]), shape=np.broadcast_shapes(s[0], s[1])))
 
@@ -265,24 +268,21 @@ class SliceUpdate(Op):
     """y = x with the block starting at start_indices replaced by updates; dx = dy outside the block,
     dupdates = dy inside it."""
 
-    def check(self, x: np.ndarray, updates: np.ndarray, *, start_indices: Any) -> None:
-        _region(self.name, x.shape, start_indices, updates.shape)
+    def check(self, x: np.ndarray, updates: np.ndarray, *, start_indices: Any) -> tuple[slice, ...]:
+        return _region(self.name, x.shape, start_indices, updates.shape)
 
     def forward(self, ctx: Context, x: np.ndarray, updates: np.ndarray, *, start_indices: Any) -> np.ndarray:
-        ctx.region = _region(self.name, x.shape, start_indices, updates.shape)
         y = x.astype(np.result_type(x, updates), copy=True)
-        y[ctx.region] = updates
+        y[ctx.plan] = updates
         return y
 
     def backward(self, ctx: Context, dy: np.ndarray):
         dx = dy.copy()
-        dx[ctx.region] = 0
-        return dx, dy[ctx.region]
+        dx[ctx.plan] = 0
+        return dx, dy[ctx.plan]
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
+        st, S = strategies()
 
         def build(shape):
             sizes = st.tuples(*(st.integers(1, d) for d in shape))
@@ -296,7 +296,7 @@ class Scatter(Op):
     """y = zeros(shape) with values[i] added at indices[i] (tf.scatter_nd: duplicates add up);
     dvalues[i] = dy[indices[i]]."""
 
-    def check(self, values: np.ndarray, *, indices: Any, shape: tuple[int, ...]) -> None:
+    def check(self, values: np.ndarray, *, indices: Any, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
         idx = np.asarray(indices)
         shape = tuple(shape)
         if idx.dtype.kind not in "iu" or idx.ndim < 1 or idx.shape[-1] > len(shape):
@@ -308,21 +308,18 @@ class Scatter(Op):
                              f"{shape}, received {values.shape}")
         if idx.size and ((idx < 0).any() or (idx >= np.asarray(shape[:idx.shape[-1]])).any()):
             raise IndexError(f"scatter: indices out of range for shape {shape}")
+        return tuple(np.moveaxis(idx, -1, 0))  # one index array per leading axis
 
     def forward(self, ctx: Context, values: np.ndarray, *, indices: Any, shape: tuple[int, ...]) -> np.ndarray:
-        idx = np.asarray(indices)
-        ctx.index = tuple(np.moveaxis(idx, -1, 0))
         y = np.zeros(tuple(shape), values.dtype)
-        np.add.at(y, ctx.index, values)
+        np.add.at(y, ctx.plan, values)
         return y
 
     def backward(self, ctx: Context, dy: np.ndarray):
-        return (dy[ctx.index],)
+        return (dy[ctx.plan],)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
+        st, S = strategies()
 
         def build(shape_k):
             shape, k = shape_k

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 from minigrad._ext._tensor import apply
 from minigrad.errors import ShapeError
 from minigrad.ops.arrays import moveaxis, reshape, transpose
-from minigrad.ops.base import Context, Op, register
+from minigrad.ops.base import Context, Op, register, strategies
 from minigrad.ops.core import as_tensor
 from minigrad.ops.numeric import Axis, _axis, _constant
 from minigrad.tensor import Tensor
@@ -25,6 +25,7 @@ class MatMul(Op):
             raise ShapeError(f"matmul: operands must have rank >= 1, received shapes {a.shape} and {b.shape}")
         if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
             raise ShapeError(f"matmul: inner dimensions differ: {a.shape} @ {b.shape}")
+        _batch_shape(self.name, a.shape[:-2], b.shape[:-2], a, b)
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ctx.save(a, b)
@@ -48,9 +49,7 @@ class MatMul(Op):
         return da, db
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
+        st, S = strategies()
 
         def shapes(dims):
             batch, m, k, n, ra, rb = dims
@@ -60,6 +59,15 @@ class MatMul(Op):
         small = st.integers(1, 3)
         return st.tuples(st.lists(small, max_size=2).map(tuple), small, small, small,
                          st.sampled_from([1, 2]), st.sampled_from([1, 2])).flatmap(shapes)
+
+
+def _batch_shape(op: str, sa: tuple[int, ...], sb: tuple[int, ...], a: np.ndarray, b: np.ndarray) -> tuple[int, ...]:
+    """The broadcast batch shape of two stacks of matrices (numpy's rule)."""
+    try:
+        return np.broadcast_shapes(sa, sb)
+    except ValueError:
+        raise ShapeError(f"{op}: the batch axes {sa} and {sb} do not broadcast together (operands of shapes "
+                         f"{a.shape} and {b.shape})") from None
 
 
 def parse_einsum(equation: str, ndims: tuple[int, ...]) -> tuple[list[str], str]:
@@ -100,7 +108,7 @@ class Einsum(Op):
     """y = np.einsum(equation, *operands); d operand_i = einsum of dy with the other operands, broadcast
     over the indices only operand i carries."""
 
-    def check(self, *operands: np.ndarray, equation: str) -> None:
+    def check(self, *operands: np.ndarray, equation: str) -> tuple[list[str], str]:
         terms, out = parse_einsum(equation, tuple(x.ndim for x in operands))
         sizes: dict[str, int] = {}
         for t, x in zip(terms, operands):
@@ -110,31 +118,30 @@ class Einsum(Op):
                                      f"('{equation}', shapes {[a.shape for a in operands]})")
         if len(set(out)) != len(out) or any(c not in sizes for c in out):
             raise ValueError(f"einsum: the output '{out}' must name distinct indices of the operands ('{equation}')")
+        return terms, out
 
     def forward(self, ctx: Context, *operands: np.ndarray, equation: str) -> np.ndarray:
-        ctx.terms, ctx.out = parse_einsum(equation, tuple(x.ndim for x in operands))
+        terms, out = ctx.plan
         ctx.save(*operands)
-        return np.asarray(np.einsum(f"{','.join(ctx.terms)}->{ctx.out}", *operands))
+        return np.asarray(np.einsum(f"{','.join(terms)}->{out}", *operands))
 
     def backward(self, ctx: Context, dy: np.ndarray):
+        terms, out = ctx.plan
         grads = []
-        for i, (term, x) in enumerate(zip(ctx.terms, ctx.saved)):
+        for i, (term, x) in enumerate(zip(terms, ctx.saved)):
             if not ctx.needs_input_grad[i]:
                 grads.append(None)
                 continue
-            others = [t for j, t in enumerate(ctx.terms) if j != i]
-            kept = "".join(c for c in term if c in ctx.out or any(c in t for t in others))
-            g = np.einsum(f"{','.join([ctx.out] + others)}->{kept}", dy,
+            others = [t for j, t in enumerate(terms) if j != i]
+            kept = "".join(c for c in term if c in out or any(c in t for t in others))
+            g = np.einsum(f"{','.join([out] + others)}->{kept}", dy,
                           *[a for j, a in enumerate(ctx.saved) if j != i])
             shape = [n if c in kept else 1 for c, n in zip(term, x.shape)]  # kept keeps term's order
             grads.append(np.ascontiguousarray(np.broadcast_to(np.reshape(g, shape), x.shape)))
         return tuple(grads)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         equations = ["ij,jk->ik", "bij,bjk->bik", "ij->j", "i,i->", "abc,cd->abd", "ij,ij->ij", "ij->ji",
                      "...ij,jk->...ik", "ij,jk", "abcd,cde->abe"]
 
@@ -152,6 +159,14 @@ def _square(op: str, a: np.ndarray) -> None:
         raise ShapeError(f"{op}: expected (..., n, n) square matrices, received shape {a.shape}")
 
 
+def _solved(op: str, fn: Any, *arrays: np.ndarray) -> np.ndarray:
+    """fn(*arrays), a singular matrix reported naming op (the values decide it: no check can know)."""
+    try:
+        return fn(*arrays)
+    except np.linalg.LinAlgError as e:
+        raise ValueError(f"{op}: {e} (a matrix of the input has no inverse)") from None
+
+
 def _mT(a: np.ndarray) -> np.ndarray:
     return np.swapaxes(a, -1, -2)
 
@@ -159,15 +174,13 @@ def _mT(a: np.ndarray) -> np.ndarray:
 def _well_conditioned(shape: tuple[int, ...]):
     """Matrices kept far from singular (strictly diagonally dominant): entries in [-0.5, 0.5] plus
     n + 1 on the diagonal."""
-    from minigrad.testing import strategies as S
-
+    st, S = strategies()
     n = shape[-1]
     return S.arrays(shape, -0.5, 0.5).map(lambda a: a + (n + 1) * np.eye(n))
 
 
 def _square_strategy():
-    from hypothesis import strategies as st
-
+    st, S = strategies()
     return st.tuples(st.lists(st.integers(1, 2), max_size=1).map(tuple), st.integers(1, 3)).map(
         lambda bn: bn[0] + (bn[1], bn[1]))
 
@@ -180,7 +193,7 @@ class Inv(Op):
         _square(self.name, a)
 
     def forward(self, ctx: Context, a: np.ndarray) -> np.ndarray:
-        y = np.linalg.inv(a)
+        y = _solved(self.name, np.linalg.inv, a)
         ctx.save(y)
         return y
 
@@ -189,8 +202,7 @@ class Inv(Op):
         return (-_mT(y) @ dy @ _mT(y),)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return _square_strategy().flatmap(lambda s: S.op_inputs(_well_conditioned(s)))
 
 
@@ -211,8 +223,7 @@ class Det(Op):
         return ((dy * y)[..., None, None] * _mT(np.linalg.inv(a)),)
 
     def strategy(self):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return _square_strategy().flatmap(lambda s: S.op_inputs(_well_conditioned(s)))
 
 
@@ -225,9 +236,10 @@ class Solve(Op):
         if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
             raise ShapeError(f"solve: expected b of shape (..., {a.shape[-1]}, k) for a of shape {a.shape}, "
                              f"received {b.shape}")
+        _batch_shape(self.name, a.shape[:-2], b.shape[:-2], a, b)
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        x = np.linalg.solve(a, b)
+        x = _solved(self.name, np.linalg.solve, a, b)
         ctx.save(a, x)
         return x
 
@@ -237,10 +249,7 @@ class Solve(Op):
         return (-db @ _mT(x) if ctx.needs_input_grad[0] else None), db
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return st.tuples(_square_strategy(), st.integers(1, 2)).flatmap(lambda sk: S.op_inputs(
             _well_conditioned(sk[0]), S.arrays(sk[0][:-1] + (sk[1],))))
 

@@ -127,26 +127,6 @@ def log10(x: Any) -> Tensor:
     return apply("multiply", apply("log", x), 1.0 / np.log(10.0))
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def erf(x: Any) -> Tensor:
     """The Gauss error function."""
     return apply("erf", x)

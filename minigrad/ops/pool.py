@@ -8,43 +8,40 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.errors import ShapeError
 from minigrad.kernels import pool as P
-from minigrad.ops.base import Context, Op, register
+from minigrad.ops.base import Context, Op, register, strategies, twin
 
 
 class _Pool(Op):
     """Windowed pooling; attrs pool_size, strides (default: pool_size), padding, data_format."""
 
     rank = 2
-    kind = "max"
-
-    def _fn(self, suffix: str, module: Any = P) -> Any:
-        return getattr(module, f"{self.kind}_pool{self.rank}d_{suffix}")
+    forward_kernel = staticmethod(P.max_pool2d_forward)  # max pools return (y, argmax)
+    backward_kernel = staticmethod(P.max_pool2d_backward)
 
     def check(self, x: np.ndarray, *, pool_size: Any = 2, strides: Any = None,
-              padding: str = "valid", data_format: str = "channels_last") -> None:
-        P.pool_geometry(self.name, x.shape, pool_size, strides, padding, data_format, self.rank)
+              padding: str = "valid", data_format: str = "channels_last") -> tuple[int, ...]:
+        try:
+            P.pool_geometry(self.name, x.shape, pool_size, strides, padding, data_format, self.rank)
+        except ValueError as e:  # raised naming the op: only its class changes
+            raise ShapeError(str(e)) from None
+        return x.shape  # what the backward kernel needs beside the attrs
 
-    def forward(self, ctx: Context, x: np.ndarray, *, pool_size: Any = 2, strides: Any = None,
-                padding: str = "valid", data_format: str = "channels_last") -> np.ndarray:
-        ctx.geometry = (x.shape, pool_size, strides, padding, data_format)
-        out = self._fn("forward")(x, pool_size, strides, padding, data_format)
-        if self.kind == "max":
-            out, ctx.argmax = out
+    def forward(self, ctx: Context, x: np.ndarray, **attrs: Any) -> np.ndarray:
+        out = self.forward_kernel(x, **attrs)
+        if isinstance(out, tuple):
+            out, argmax = out
+            ctx.save(argmax)
         return out
 
     def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray | None]:
         if not ctx.needs_input_grad[0]:
             return (None,)
-        if self.kind == "max":
-            return (self._fn("backward")(dy, ctx.argmax, *ctx.geometry),)
-        return (self._fn("backward")(dy, *ctx.geometry),)
+        return (self.backward_kernel(dy, *(ctx.saved or ()), ctx.plan, **ctx.attrs),)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         side = st.integers(1, 3)
         sizes = st.tuples(side, side) if self.rank == 2 else side
 
@@ -62,10 +59,8 @@ class _Pool(Op):
                          st.integers(1, 2), st.tuples(*[st.integers(0, 3)] * self.rank)).flatmap(build)
 
     def reference(self, x: np.ndarray, **attrs: Any) -> np.ndarray:
-        from minigrad.kernels import reference as R  # NumPy twins: test-time only
-
-        out = self._fn("forward", R)(x, **attrs)
-        return out[0] if self.kind == "max" else out
+        out = twin(self.forward_kernel)(x, **attrs)
+        return out[0] if isinstance(out, tuple) else out
 
 
 @register("max_pool2d")
@@ -77,7 +72,8 @@ class MaxPool2D(_Pool):
 class AvgPool2D(_Pool):
     """y = mean over the valid (non-padded) elements of each window."""
 
-    kind = "avg"
+    forward_kernel = staticmethod(P.avg_pool2d_forward)
+    backward_kernel = staticmethod(P.avg_pool2d_backward)
 
 
 @register("max_pool1d")
@@ -85,47 +81,53 @@ class MaxPool1D(_Pool):
     """max_pool2d over (N, L, C) / (N, C, L) as a 1 x L image."""
 
     rank = 1
+    forward_kernel = staticmethod(P.max_pool1d_forward)
+    backward_kernel = staticmethod(P.max_pool1d_backward)
 
 
 @register("avg_pool1d")
 class AvgPool1D(_Pool):
     """avg_pool2d over (N, L, C) / (N, C, L) as a 1 x L image."""
 
-    rank, kind = 1, "avg"
+    rank = 1
+    forward_kernel = staticmethod(P.avg_pool1d_forward)
+    backward_kernel = staticmethod(P.avg_pool1d_backward)
 
 
 class _GlobalPool(Op):
-    kind = "max"
+    """Pooling over every spatial position: (N, *spatial, C) / (N, C, *spatial) -> (N, C)."""
 
-    def check(self, x: np.ndarray, *, data_format: str = "channels_last") -> None:
-        P._global_view(self.name, x, data_format)
+    forward_kernel = staticmethod(P.global_max_pool_forward)  # returns (y, tie weights)
+    backward_kernel = staticmethod(P.global_max_pool_backward)
+
+    def check(self, x: np.ndarray, *, data_format: str = "channels_last") -> tuple[int, ...]:
+        try:
+            P._global_view(self.name, x, data_format)
+        except ValueError as e:
+            raise ShapeError(str(e)) from None
+        return x.shape
 
     def forward(self, ctx: Context, x: np.ndarray, *, data_format: str = "channels_last") -> np.ndarray:
-        ctx.x_shape = x.shape
-        if self.kind == "avg":
-            return P.global_avg_pool_forward(x, data_format)
-        y, ctx.argmax = P.global_max_pool_forward(x, data_format)
-        return y
+        out = self.forward_kernel(x, data_format)
+        if isinstance(out, tuple):
+            out, weights = out
+            ctx.save(weights)
+        return out
 
     def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray | None]:
         if not ctx.needs_input_grad[0]:
             return (None,)
         fmt = ctx.attrs.get("data_format", "channels_last")
-        if self.kind == "avg":
-            return (P.global_avg_pool_backward(dy, ctx.x_shape, fmt),)
-        return (P.global_max_pool_backward(dy, ctx.argmax, ctx.x_shape, fmt),)
+        return (self.backward_kernel(dy, *(ctx.saved or ()), ctx.plan, fmt),)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return st.sampled_from(["channels_last", "channels_first"]).flatmap(
             lambda fmt: S.op_inputs(S.distinct_arrays(S.shapes(min_dims=3, max_dims=4)), data_format=fmt))
 
     def reference(self, x: np.ndarray, *, data_format: str = "channels_last") -> np.ndarray:
         axes = tuple(range(1, x.ndim - 1)) if data_format == "channels_last" else tuple(range(2, x.ndim))
-        return x.max(axis=axes) if self.kind == "max" else x.mean(axis=axes)
+        return x.max(axis=axes) if self.forward_kernel is P.global_max_pool_forward else x.mean(axis=axes)
 
 
 @register("global_max_pool")
@@ -137,4 +139,5 @@ class GlobalMaxPool(_GlobalPool):
 class GlobalAvgPool(_GlobalPool):
     """y[n, c] = mean over every spatial position (any spatial rank)."""
 
-    kind = "avg"
+    forward_kernel = staticmethod(P.global_avg_pool_forward)
+    backward_kernel = staticmethod(P.global_avg_pool_backward)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad.errors import ShapeError
-from minigrad.ops.base import Context, Op, register
+from minigrad.ops.base import Context, Op, register, strategies
 
 Axis = int | tuple[int, ...] | None
 
@@ -31,14 +31,15 @@ def _expand(dy: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray
 
 
 class _Reduce(Op):
-    def check(self, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> None:
-        normalize_axis(self.name, axis, x.ndim)
+    """A reduction over axes; check returns (axes, x.shape) for backward."""
+
+    def check(self, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> tuple[tuple[int, ...], tuple]:
+        if not isinstance(keepdims, (bool, np.bool_)):
+            raise TypeError(f"{self.name}: keepdims must be True or False, received {keepdims!r}")
+        return normalize_axis(self.name, axis, x.ndim), x.shape
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.shapes(min_dims=1).flatmap(lambda s: S.op_inputs(
             self._arrays(s),
             axis=st.one_of(st.none(), st.integers(-len(s), len(s) - 1),
@@ -47,8 +48,7 @@ class _Reduce(Op):
         ))
 
     def _arrays(self, shape):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.arrays(shape)
 
 
@@ -57,27 +57,23 @@ class Sum(_Reduce):
     """y = sum of x over axis; dx = dy broadcast back."""
 
     def forward(self, ctx: Context, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
-        ctx.shape = x.shape
-        return np.sum(x, axis=axis, keepdims=keepdims)
+        return np.sum(x, axis=ctx.plan[0], keepdims=keepdims)
 
     def backward(self, ctx: Context, dy: np.ndarray):
-        axes = normalize_axis(self.name, ctx.attrs.get("axis"), len(ctx.shape))
-        return (np.broadcast_to(_expand(dy, axes, ctx.attrs.get("keepdims", False)), ctx.shape),)
+        axes, shape = ctx.plan
+        return (np.broadcast_to(_expand(dy, axes, ctx.attrs.get("keepdims", False)), shape),)
 
 
 @register("mean")
-class Mean(_Reduce):
-    """y = mean of x over axis; dx = dy / count broadcast back."""
+class Mean(Sum):
+    """y = mean of x over axis = sum / count; dx = Sum's dx / count."""
 
     def forward(self, ctx: Context, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
-        ctx.shape = x.shape
-        return np.mean(x, axis=axis, keepdims=keepdims)
+        return np.mean(x, axis=ctx.plan[0], keepdims=keepdims)
 
     def backward(self, ctx: Context, dy: np.ndarray):
-        axes = normalize_axis(self.name, ctx.attrs.get("axis"), len(ctx.shape))
-        count = int(np.prod([ctx.shape[a] for a in axes])) if axes else 1
-        dx = _expand(dy, axes, ctx.attrs.get("keepdims", False)) / max(count, 1)
-        return (np.broadcast_to(dx, ctx.shape),)
+        axes, shape = ctx.plan
+        return super().backward(ctx, dy / max(int(np.prod([shape[a] for a in axes])), 1))
 
 
 class _Extreme(_Reduce):
@@ -85,26 +81,26 @@ class _Extreme(_Reduce):
 
     fn = staticmethod(np.max)
 
-    def check(self, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> None:
-        axes = normalize_axis(self.name, axis, x.ndim)
+    def check(self, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> tuple[tuple[int, ...], tuple]:
+        axes, shape = super().check(x, axis=axis, keepdims=keepdims)
         if any(x.shape[a] == 0 for a in axes):
-            raise ValueError(f"{self.name}: cannot reduce over an empty axis (shape {x.shape}, axis {axis})")
+            raise ShapeError(f"{self.name}: cannot reduce over an empty axis (shape {x.shape}, axis {axis})")
+        return axes, shape
 
     def forward(self, ctx: Context, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
-        y = self.fn(x, axis=axis, keepdims=True)
+        y = self.fn(x, axis=ctx.plan[0], keepdims=True)
         ctx.save(x, y)
-        return y if keepdims else np.squeeze(y, axis=normalize_axis(self.name, axis, x.ndim))
+        return y if keepdims else np.squeeze(y, axis=ctx.plan[0])
 
     def backward(self, ctx: Context, dy: np.ndarray):
         x, y = ctx.saved
-        axes = normalize_axis(self.name, ctx.attrs.get("axis"), x.ndim)
+        axes = ctx.plan[0]
         mask = (x == y).astype(dy.dtype)
         mask /= mask.sum(axis=axes, keepdims=True)
         return (mask * _expand(dy, axes, ctx.attrs.get("keepdims", False)),)
 
     def _arrays(self, shape):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.distinct_arrays(shape)
 
 
@@ -141,16 +137,15 @@ class Prod(_Reduce):
 
     def forward(self, ctx: Context, x: np.ndarray, *, axis: Axis = None, keepdims: bool = False) -> np.ndarray:
         ctx.save(x)
-        return np.prod(x, axis=axis, keepdims=keepdims)
+        return np.prod(x, axis=ctx.plan[0], keepdims=keepdims)
 
     def backward(self, ctx: Context, dy: np.ndarray):
         (x,) = ctx.saved
-        axes = normalize_axis(self.name, ctx.attrs.get("axis"), x.ndim)
+        axes = ctx.plan[0]
         return (_exclusive_products(x, axes) * _expand(dy, axes, ctx.attrs.get("keepdims", False)),)
 
     def _arrays(self, shape):
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.arrays(shape, -1.5, 1.5)
 
 
@@ -158,39 +153,33 @@ class Prod(_Reduce):
 class Cumsum(Op):
     """y = running sum of x along axis (of the flattened x when axis is None); dx = reversed running sum."""
 
-    def check(self, x: np.ndarray, *, axis: int | None = None) -> None:
+    def check(self, x: np.ndarray, *, axis: int | None = None) -> tuple[int, ...]:
         if axis is not None:
             if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-                raise TypeError(f"cumsum: axis must be an int or None, received {axis!r}")
+                raise TypeError(f"{self.name}: axis must be an int or None, received {axis!r}")
             normalize_axis(self.name, axis, x.ndim)
+        return x.shape
 
     def forward(self, ctx: Context, x: np.ndarray, *, axis: int | None = None) -> np.ndarray:
-        ctx.shape = x.shape
         return np.cumsum(x, axis=axis)
 
     def backward(self, ctx: Context, dy: np.ndarray):
         axis = ctx.attrs.get("axis")
         if axis is None:
-            return (np.flip(np.cumsum(np.flip(dy))).reshape(ctx.shape),)
+            return (np.flip(np.cumsum(np.flip(dy))).reshape(ctx.plan),)
         return (np.flip(np.cumsum(np.flip(dy, axis), axis=axis), axis),)
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
-
+        st, S = strategies()
         return S.shapes(min_dims=1).flatmap(lambda s: S.op_inputs(
             S.arrays(s), axis=st.one_of(st.none(), st.integers(-len(s), len(s) - 1))))
 
 
 @register("cumprod")
-class Cumprod(Op):
+class Cumprod(Cumsum):
     """y = running product of x along axis (of the flattened x when axis is None).
 
     dx_k = (prod_{i<k} x_i) * S_k with S_k = dy_k + x_{k+1} S_{k+1}: exact at zeros (no division)."""
-
-    def check(self, x: np.ndarray, *, axis: int | None = None) -> None:
-        Cumsum.check(self, x, axis=axis)
 
     def forward(self, ctx: Context, x: np.ndarray, *, axis: int | None = None) -> np.ndarray:
         ctx.save(x)
@@ -208,6 +197,3 @@ class Cumprod(Op):
         for k in range(len(xs) - 2, -1, -1):
             tail[k] = gs[k] + xs[k + 1] * tail[k + 1]
         return (np.moveaxis(before * tail, 0, ax).reshape(x.shape),)
-
-    def strategy(self):
-        return Cumsum.strategy(self)

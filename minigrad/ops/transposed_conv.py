@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 
 from minigrad import kernels
-from minigrad.ops.base import Context, Op, register
+from minigrad.errors import ShapeError
+from minigrad.kernels.conv import conv1d_plan, conv2d_plan
+from minigrad.ops.base import Context, Op, register, strategies
 
 
 def _ints(op: str, name: str, value: Any, rank: int, minimum: int) -> tuple[int, ...]:
@@ -39,6 +41,9 @@ class _ConvTranspose(Op):
     """x (N, *spatial, C_in) with w (*k, F, C_in) [+ b (F,)] -> (N, *out, F) (or channels_first)."""
 
     rank = 2
+    conv_plan = staticmethod(conv2d_plan)  # the conv this op transposes
+    conv_forward = staticmethod(kernels.conv2d_forward)
+    conv_backward = staticmethod(kernels.conv2d_backward)
 
     def _geometry(self, x: np.ndarray, w: np.ndarray, strides: Any, padding: str, output_padding: Any,
                   dilation: Any, data_format: str) -> tuple[tuple[int, ...], tuple, tuple]:
@@ -48,11 +53,11 @@ class _ConvTranspose(Op):
         if padding not in ("valid", "same"):
             raise ValueError(f"{op}: padding must be 'valid' or 'same', received {padding!r}")
         if x.ndim != r + 2 or w.ndim != r + 2:
-            raise ValueError(f"{op}: expected x of rank {r + 2} and kernel of rank {r + 2} (*kernel_size, "
+            raise ShapeError(f"{op}: expected x of rank {r + 2} and kernel of rank {r + 2} (*kernel_size, "
                              f"filters, in_channels), received shapes {x.shape} and {w.shape}")
         channels = x.shape[-1] if data_format == "channels_last" else x.shape[1]
         if w.shape[-1] != channels:
-            raise ValueError(f"{op}: the kernel's last axis ({w.shape[-1]}) must equal the input channels "
+            raise ShapeError(f"{op}: the kernel's last axis ({w.shape[-1]}) must equal the input channels "
                              f"({channels}); kernel shape {w.shape}, input shape {x.shape} ({data_format})")
         s, d = _ints(op, "strides", strides, r, 1), _ints(op, "dilation", dilation, r, 1)
         pads = None if output_padding is None else _ints(op, "output_padding", output_padding, r, 0)
@@ -65,7 +70,7 @@ class _ConvTranspose(Op):
             # the forward conv of the output must land back on the input size
             back = -(-length // s[i]) if padding == "same" else (length - d[i] * (k - 1) - 1) // s[i] + 1
             if length < 1 or back != n:
-                raise ValueError(f"{op}: no output size maps back onto input size {n} along spatial axis {i} "
+                raise ShapeError(f"{op}: no output size maps back onto input size {n} along spatial axis {i} "
                                  f"(kernel {k}, stride {s[i]}, dilation {d[i]}, padding '{padding}', "
                                  f"output_padding {None if pads is None else pads[i]})")
             out.append(length)
@@ -78,48 +83,50 @@ class _ConvTranspose(Op):
 
     def check(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *, strides: Any = 1,
               padding: str = "valid", output_padding: Any = None, dilation: Any = 1,
-              data_format: str = "channels_last") -> None:
-        shape, _, _ = self._geometry(x, w, strides, padding, output_padding, dilation, data_format)
+              data_format: str = "channels_last") -> tuple[tuple[int, ...], dict[str, Any]]:
+        """(output shape, the transposed conv's attrs)."""
+        shape, s, d = self._geometry(x, w, strides, padding, output_padding, dilation, data_format)
         if b is not None and b.shape != (shape[-1 if data_format == "channels_last" else 1],):
-            raise ValueError(f"{self.name}: expected bias of shape ({w.shape[-2]},), received {b.shape}")
+            raise ShapeError(f"{self.name}: expected bias of shape ({w.shape[-2]},), received {b.shape}")
         if x.dtype != w.dtype or x.dtype.kind != "f":
             raise TypeError(f"{self.name}: expected float inputs and kernel of one dtype, received "
                             f"{x.dtype} and {w.dtype}")
+        conv = self._conv_attrs(s, d, padding, data_format)
+        try:  # the conv's own plan, on a zero-stride stand-in of the output: its limits hold here too
+            self.conv_plan(np.broadcast_to(np.zeros((), x.dtype), shape), w, **conv)
+        except ValueError as e:
+            raise ShapeError(f"{self.name}: {e}") from None
+        return shape, conv
 
     def forward(self, ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
                 strides: Any = 1, padding: str = "valid", output_padding: Any = None, dilation: Any = 1,
                 data_format: str = "channels_last") -> np.ndarray:
-        shape, s, d = self._geometry(x, w, strides, padding, output_padding, dilation, data_format)
-        ctx.conv = self._conv_attrs(s, d, padding, data_format)
+        shape, conv = ctx.plan
         ctx.save(x, w)
         stand_in = np.zeros(shape, x.dtype)  # only its shape is read: the conv's input geometry
-        backward = kernels.conv2d_backward if self.rank == 2 else kernels.conv1d_backward
-        y, _, _ = backward(np.ascontiguousarray(x), stand_in, np.ascontiguousarray(w), **ctx.conv,
-                           need_dx=True, need_dw=False, need_db=False)
+        y, _, _ = self.conv_backward(np.ascontiguousarray(x), stand_in, np.ascontiguousarray(w), **conv,
+                                     need_dx=True, need_dw=False, need_db=False)
         if b is not None:
             y += b if data_format == "channels_last" else b.reshape((-1,) + (1,) * self.rank)
         return y
 
     def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         x, w = ctx.saved
+        conv = ctx.plan[1]
         needs = ctx.needs_input_grad
         dy = np.ascontiguousarray(dy, x.dtype)
-        forward = kernels.conv2d_forward if self.rank == 2 else kernels.conv1d_forward
-        backward = kernels.conv2d_backward if self.rank == 2 else kernels.conv1d_backward
-        dx = forward(dy, np.ascontiguousarray(w), **ctx.conv) if needs[0] else None
+        dx = self.conv_forward(dy, np.ascontiguousarray(w), **conv) if needs[0] else None
         dw = None
         if needs[1]:  # the conv's kernel gradient with its input dy and its output gradient x
-            _, dw, _ = backward(np.ascontiguousarray(x), dy, np.ascontiguousarray(w), **ctx.conv,
-                                need_dx=False, need_dw=True, need_db=False)
-        channel_axis = -1 if ctx.conv["data_format"] == "channels_last" else 1
+            _, dw, _ = self.conv_backward(np.ascontiguousarray(x), dy, np.ascontiguousarray(w), **conv,
+                                          need_dx=False, need_dw=True, need_db=False)
+        channel_axis = -1 if conv["data_format"] == "channels_last" else 1
         db = dy.sum(axis=tuple(a for a in range(dy.ndim) if a != channel_axis % dy.ndim)) \
             if len(needs) > 2 and needs[2] else None
         return (dx, dw, db)[:len(needs)]
 
     def strategy(self):
-        from hypothesis import strategies as st
-
-        from minigrad.testing import strategies as S
+        st, S = strategies()
 
         @st.composite
         def inputs(draw):
@@ -157,3 +164,6 @@ class Conv1DTranspose(_ConvTranspose):
     """y = C^T x for the 1-D conv C of kernel w (k, F, C_in)."""
 
     rank = 1
+    conv_plan = staticmethod(conv1d_plan)
+    conv_forward = staticmethod(kernels.conv1d_forward)
+    conv_backward = staticmethod(kernels.conv1d_backward)
