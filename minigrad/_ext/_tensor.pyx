@@ -12,7 +12,6 @@ cdef bint _grad_enabled = True
 cdef object _tensor_cls = None    # minigrad.tensor.Tensor: it subclasses TensorBase, so it is bound on first use
 cdef dict _ops_by_name = None     # minigrad.ops.base.by_name: every name apply() has resolved
 cdef object _resolve_op = None    # minigrad.ops.get: the registry, for a name not resolved yet
-cdef dict _EMPTY = {}
 cdef object _ndarray = np.ndarray
 cdef object _asarray = np.asarray
 cdef str _ALLOWED_KINDS = "fiub"
@@ -147,7 +146,7 @@ cdef object _as_array(object x, object dtype, object op):
     return x
 
 
-# errors an op's check or forward may let through from numpy/Python without the op's name
+# errors an op's check may let through from numpy/Python without the op's name
 _UNNAMED = (TypeError, ValueError, OverflowError, IndexError, ZeroDivisionError)
 
 

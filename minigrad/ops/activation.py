@@ -247,6 +247,10 @@ def _loss_strategy(sparse: bool):
 class SoftmaxCrossEntropy(Op):
     """loss[i] = -sum_j target[i, j] log_softmax(logits)[i, j]: (N, C), (N, C) -> (N,)."""
 
+    forward_kernel = staticmethod(K.softmax_cross_entropy_forward)
+    backward_kernel = staticmethod(K.softmax_cross_entropy_backward)
+    target_grad_kernel = staticmethod(K.log_softmax_forward)  # the loss is linear in the target
+
     def check(self, logits: np.ndarray, target: np.ndarray) -> None:
         if logits.ndim != 2 or target.shape != logits.shape:
             raise ShapeError(f"softmax_cross_entropy: expected logits and target of one shape (N, C), "
@@ -254,27 +258,30 @@ class SoftmaxCrossEntropy(Op):
 
     def forward(self, ctx: Context, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
         ctx.save(logits, target)
-        return K.softmax_cross_entropy_forward(logits, target)
+        return self.forward_kernel(logits, target)
 
     def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
         logits, target = ctx.saved
         d_logits = d_target = None
         if ctx.needs_input_grad[0]:
-            d_logits = K.softmax_cross_entropy_backward(dy, logits, target)
-        if ctx.needs_input_grad[1]:  # the loss is linear in the target
-            d_target = -K.log_softmax_forward(logits, 1) * dy[:, None]
+            d_logits = self.backward_kernel(dy, logits, target)
+        if ctx.needs_input_grad[1]:
+            d_target = -self.target_grad_kernel(logits, 1) * dy[:, None]
         return d_logits, d_target
 
     def strategy(self):
         return _loss_strategy(sparse=False)
 
     def reference(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
-        return twin(K.softmax_cross_entropy_forward)(logits, target)
+        return twin(self.forward_kernel)(logits, target)
 
 
 @register("sparse_softmax_cross_entropy")
 class SparseSoftmaxCrossEntropy(Op):
     """loss[i] = logsumexp(logits[i]) - logits[i, labels[i]]: (N, C), int (N,) -> (N,)."""
+
+    forward_kernel = staticmethod(K.sparse_softmax_cross_entropy_forward)
+    backward_kernel = staticmethod(K.sparse_softmax_cross_entropy_backward)
 
     def check(self, logits: np.ndarray, labels: np.ndarray) -> None:
         if logits.ndim != 2 or labels.shape != logits.shape[:1]:
@@ -283,16 +290,16 @@ class SparseSoftmaxCrossEntropy(Op):
 
     def forward(self, ctx: Context, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
         ctx.save(logits, labels)
-        return K.sparse_softmax_cross_entropy_forward(logits, labels)
+        return self.forward_kernel(logits, labels)
 
     def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray | None, None]:
         if not ctx.needs_input_grad[0]:
             return None, None
         logits, labels = ctx.saved
-        return K.sparse_softmax_cross_entropy_backward(dy, logits, labels), None
+        return self.backward_kernel(dy, logits, labels), None
 
     def strategy(self):
         return _loss_strategy(sparse=True)
 
     def reference(self, logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        return twin(K.sparse_softmax_cross_entropy_forward)(logits, labels)
+        return twin(self.forward_kernel)(logits, labels)

@@ -185,10 +185,11 @@ class Where(_Binary):
         )
 
 
-class _Compare(_Binary):
-    """Elementwise comparison returning a bool array; not differentiable."""
+class _Compare(Op):
+    """Elementwise comparison returning a bool array; not differentiable (so no gradcheck strategy)."""
 
     differentiable = False
+    broadcasts = True
     fn = staticmethod(np.equal)
 
     def forward(self, ctx: Context, a: np.ndarray, b: np.ndarray) -> np.ndarray:

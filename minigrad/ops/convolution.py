@@ -23,6 +23,7 @@ class _Conv(Op):
     plan_kernel = staticmethod(conv2d_plan)
     forward_kernel = staticmethod(kernels.conv2d_forward)
     backward_kernel = staticmethod(kernels.conv2d_backward)
+    relu_backward_kernel = staticmethod(kernels.relu_backward)  # the fused activation's
 
     def check(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, *,
               strides: Any = 1, padding: Padding = "valid", dilation: Any = 1, groups: int = 1,
@@ -47,7 +48,7 @@ class _Conv(Op):
         x, w, y = ctx.saved
         attrs = dict(ctx.attrs)
         if attrs.pop("activation", None) == "relu":  # y > 0 exactly where the pre-activation is
-            dy = kernels.relu_backward(np.ascontiguousarray(dy, x.dtype), y)
+            dy = self.relu_backward_kernel(np.ascontiguousarray(dy, x.dtype), y)
         needs = ctx.needs_input_grad
         dx, dw, db = self.backward_kernel(
             np.ascontiguousarray(dy, x.dtype), x, w, **attrs, need_dx=needs[0],

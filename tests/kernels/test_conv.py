@@ -416,13 +416,13 @@ def test_conv2d_op_computes_only_the_gradients_asked_for(monkeypatch: pytest.Mon
     from minigrad.ops import convolution as conv_ops
 
     asked = []
-    real = conv_ops.Conv2D._backward
+    real = conv_ops.Conv2D.backward_kernel
 
     def spy(*args, **kwargs):
         asked.append((kwargs["need_dx"], kwargs["need_dw"], kwargs["need_db"]))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(conv_ops.Conv2D, "_backward", staticmethod(spy))
+    monkeypatch.setattr(conv_ops.Conv2D, "backward_kernel", staticmethod(spy))
     rng = np.random.default_rng(10)
     images = Tensor(rng.random((2, 6, 6, 1)))  # the first layer's input needs no gradient
     w, b = Tensor(rng.random((3, 3, 1, 4)), requires_grad=True), Tensor(np.zeros(4), requires_grad=True)
