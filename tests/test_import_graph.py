@@ -21,7 +21,6 @@ PACKAGE = Path(__file__).resolve().parents[1] / "minigrad"
 ALLOWED: dict[tuple[str, str], str] = {
     ("ops", "testing"): "an op carries its own hypothesis strategy (STYLE.md: the op unit), built from "
                         "minigrad.testing.strategies, which in turn applies ops",
-    ("distributed", "testing"): "distributed's collective ops carry their strategy like every op (ops -> testing)",
     ("ops", "losses"): "keras.ops' crossentropy functions (ops/nn.py) are the loss classes with "
                        "reduction='none' (helper ops, issue 16 item 4)",
 }

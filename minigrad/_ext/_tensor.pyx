@@ -189,6 +189,24 @@ cdef tuple _NONE_NEED = ((), (False,), (False, False), (False, False, False))
 cdef tuple _ALL_NEED = ((), (True,), (True, True), (True, True, True))
 
 
+cdef object _forward(object op, Context ctx, list arrays, dict attrs, Py_ssize_t n):
+    """op.forward on the checked arrays, as an ndarray; errors binding the call or allocating name the op."""
+    try:  # one or two inputs without attrs (most calls) go without an args tuple and kwargs dict
+        if not attrs and n == 2:
+            out = op.forward(ctx, arrays[0], arrays[1])
+        elif not attrs and n == 1:
+            out = op.forward(ctx, arrays[0])
+        else:
+            out = op.forward(ctx, *arrays, **attrs)
+    except TypeError as e:
+        if e.__traceback__.tb_next is None:  # raised binding the call (an op without check): forward never ran
+            raise TypeError(f"{op.name}: {e}") from None
+        raise
+    except MemoryError as e:  # what was asked for is too large: still a MemoryError, but whose
+        raise MemoryError(f"{op.name}: {e}") from e
+    return out if type(out) is _ndarray else _asarray(out)
+
+
 cpdef object _apply(object op, tuple inputs, dict attrs):
     cdef Py_ssize_t i, n = len(inputs), n_grad = 0
     cdef list arrays = [None] * n
@@ -230,21 +248,7 @@ cpdef object _apply(object op, tuple inputs, dict attrs):
         ctx.needs_input_grad = _NONE_NEED[n] if n <= 3 else (False,) * n
     else:
         ctx.needs_input_grad = _ALL_NEED[n] if n_grad == n and n <= 3 else tuple(needs)
-    try:  # one or two inputs without attrs (most calls) go without an args tuple and kwargs dict
-        if not attrs and n == 2:
-            out = op.forward(ctx, arrays[0], arrays[1])
-        elif not attrs and n == 1:
-            out = op.forward(ctx, arrays[0])
-        else:
-            out = op.forward(ctx, *arrays, **attrs)
-    except TypeError as e:
-        if e.__traceback__.tb_next is None:  # raised binding the call (an op without check): forward never ran
-            raise TypeError(f"{op.name}: {e}") from None
-        raise
-    except MemoryError as e:  # what was asked for is too large: still a MemoryError, but whose
-        raise MemoryError(f"{op.name}: {e}") from e
-    if type(out) is not _ndarray:
-        out = _asarray(out)
+    out = _forward(op, ctx, arrays, attrs, n)
     if not record:
         return _new_tensor(out, False, None)
     cdef Node node = Node.__new__(Node)
