@@ -3,6 +3,11 @@
 Every kernel trusts its caller (minigrad.kernels.activation): C-contiguous, matching shapes and
 dtypes, outputs preallocated, labels already range-checked. Float32 math stays in float32 (expf,
 tanhf, ...); row reductions accumulate in double.
+
+The piecewise kernels compute every arm into a local before the select (`g = dy[i]`, `t = s * g`,
+then `t if x[i] < 0 else g`): a load or a multiply inside one arm is conditional (it might fault or
+raise a floating-point flag), which baseline x86-64 (SSE2: no masked loads) cannot vectorize, and
+the loop then ran scalar (relu backward 10x slower than with -march=native). tests/kernels/test_disassembly.py checks that these loops stay packed.
 """
 from cython.parallel cimport prange
 from cython cimport floating
@@ -77,9 +82,11 @@ def relu_forward(const floating[::1] x, floating[::1] y, int n_threads):
 def leaky_relu_forward(const floating[::1] x, floating[::1] y, double negative_slope,
                        int n_threads):
     cdef Py_ssize_t i
-    cdef floating s = <floating>negative_slope
+    cdef floating v, t, s = <floating>negative_slope
     for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        y[i] = s * x[i] if x[i] < 0 else x[i]
+        v = x[i]
+        t = s * v
+        y[i] = t if v < 0 else v
 
 
 def elu_forward(const floating[::1] x, floating[::1] y, double alpha, int n_threads):
@@ -149,16 +156,20 @@ def silu_forward(const floating[::1] x, floating[::1] y, int n_threads):
 def relu_backward(const floating[::1] dy, const floating[::1] x, floating[::1] dx,
                   int n_threads):
     cdef Py_ssize_t i
+    cdef floating g
     for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        dx[i] = dy[i] if x[i] > 0 else 0
+        g = dy[i]
+        dx[i] = g if x[i] > 0 else 0
 
 
 def leaky_relu_backward(const floating[::1] dy, const floating[::1] x, floating[::1] dx,
                         double negative_slope, int n_threads):
     cdef Py_ssize_t i
-    cdef floating s = <floating>negative_slope
+    cdef floating g, t, s = <floating>negative_slope
     for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        dx[i] = s * dy[i] if x[i] < 0 else dy[i]
+        g = dy[i]
+        t = s * g
+        dx[i] = t if x[i] < 0 else g
 
 
 def elu_backward(const floating[::1] dy, const floating[::1] x, floating[::1] dx,
@@ -211,9 +222,11 @@ def sigmoid_backward(const floating[::1] dy, const floating[::1] y, floating[::1
 def hard_sigmoid_backward(const floating[::1] dy, const floating[::1] x, floating[::1] dx,
                           int n_threads):
     cdef Py_ssize_t i
-    cdef floating sixth = <floating>(1.0 / 6.0)
+    cdef floating v, g, sixth = <floating>(1.0 / 6.0)
     for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        dx[i] = dy[i] * sixth if (x[i] > -3 and x[i] < 3) else 0
+        v = x[i]
+        g = dy[i] * sixth
+        dx[i] = g if (v > -3) & (v < 3) else 0  # `&`: `and` short-circuits into a branch
 
 
 def tanh_backward(const floating[::1] dy, const floating[::1] y, floating[::1] dx,

@@ -38,6 +38,13 @@ cdef inline void _span(Py_ssize_t o, Py_ssize_t stride, Py_ssize_t pad, Py_ssize
     hi[0] = start + pool if start + pool < n else n
 
 
+cdef inline int32_t _pick(bint take, int32_t a, int32_t b) noexcept nogil:
+    """take ? a : b as a mask blend: an int32 select under a float compare stays a branch on
+    baseline x86-64 (SSE2 has no such blend), which kept max pooling scalar without -march=native."""
+    cdef int32_t mask = -<int32_t>take
+    return (a & mask) | (b & ~mask)
+
+
 cdef inline void _max_window(const floating* xs, floating* yo, int32_t* ao, Py_ssize_t h0,
                              Py_ssize_t h1, Py_ssize_t w0, Py_ssize_t w1, Py_ssize_t W) noexcept nogil:
     """One clipped window of a one-channel plane, kept in registers."""
@@ -66,7 +73,6 @@ cdef inline void _max_row_plane(const floating* xs, floating* yrow, int32_t* aro
     cdef Py_ssize_t ow, h, dw, base, w0, w1
     cdef int32_t pos
     cdef floating v, m
-    cdef bint take
     hi = hi if hi < OW else OW
     lo = lo if lo < hi else hi
     for ow in range(OW):
@@ -84,9 +90,8 @@ cdef inline void _max_row_plane(const floating* xs, floating* yrow, int32_t* aro
                 v = xs[base + ow * sw]  # index in Py_ssize_t: an int32 index blocks vectorizing
                 pos = <int32_t>(base + ow * sw)
                 m = yrow[ow]
-                take = v > m
-                yrow[ow] = v if take else m
-                arow[ow] = pos if take else arow[ow]
+                yrow[ow] = v if v > m else m
+                arow[ow] = _pick(v > m, pos, arow[ow])
 
 
 cdef inline void _max_row(const floating* xs, floating* yrow, int32_t* arow, Py_ssize_t oh,
@@ -94,7 +99,7 @@ cdef inline void _max_row(const floating* xs, floating* yrow, int32_t* arow, Py_
     """One output row of one sample: y[oh, :, :] and its argmax."""
     cdef Py_ssize_t K = g.K, W = g.W
     cdef Py_ssize_t h0, h1, ow, w0, w1, h, w, c
-    cdef int32_t pos, first, a
+    cdef int32_t pos, first
     cdef floating v, m
     cdef floating* yo
     cdef int32_t* ao
@@ -122,9 +127,8 @@ cdef inline void _max_row(const floating* xs, floating* yrow, int32_t* arow, Py_
                 for c in range(K):
                     v = src[c]
                     m = yo[c]
-                    a = ao[c]
                     yo[c] = v if v > m else m
-                    ao[c] = pos if v > m else a
+                    ao[c] = _pick(v > m, pos, ao[c])
 
 
 cdef inline void _avg_row(const floating* xs, floating* yrow, Py_ssize_t oh,
