@@ -1,6 +1,7 @@
 /* What _conv.pyx includes: the plan struct (conv_plan.h), the kernels of each ISA level, each
-   compiled for its own target inside this one translation unit (conv_isa_*.h: a getter per level,
-   NULL where the architecture lacks it, and mg_cpu_isa), and the small row helpers for float and
+   compiled for its own target inside this one translation unit (conv_isa_baseline.h, then
+   conv_isa_fma.h once per FMA level: a getter per level, NULL where the architecture lacks it, and
+   mg_cpu_isa), and the small row helpers for float and
    double (conv_rows.h). */
 #ifndef MINIGRAD_CONV_KERNELS_H
 #define MINIGRAD_CONV_KERNELS_H
@@ -12,9 +13,19 @@
 #endif
 #define MG_CAT_(a, b) a##b
 #define MG_CAT(a, b) MG_CAT_(a, b)
+#define MG_PRAGMA_(text) _Pragma(#text)
+#define MG_PRAGMA(text) MG_PRAGMA_(text)  /* a #pragma whose text holds macros (ISA_TARGET) */
 #include "conv_isa_baseline.h"
-#include "conv_isa_avx2.h"
-#include "conv_isa_avx512.h"
+#define ISA_NAME avx2  /* 256-bit vectors, 16 registers: 6 x 2 implicit-GEMM tiles */
+#define ISA_TARGET "avx2,fma"
+#define ISA_BITS 256
+#define NV_MAX 2
+#include "conv_isa_fma.h"
+#define ISA_NAME avx512  /* 512-bit vectors, 32 registers: 6 x 4 implicit-GEMM tiles */
+#define ISA_TARGET "avx512f,avx2,fma"
+#define ISA_BITS 512
+#define NV_MAX 4
+#include "conv_isa_fma.h"
 #ifndef MG_MAX_ISA  /* the build knob MINIGRAD_BUILD_ISA caps the level the import may pick */
 #define MG_MAX_ISA MG_ISA_AVX512
 #endif
