@@ -2,16 +2,16 @@
 
 OpenMP is probed by compiling a tiny program; without it the kernels build single-threaded.
 Every extension is portable by default (no -march=native: the binary runs on any x86-64). The conv
-kernels are compiled for baseline x86-64, AVX2+FMA and AVX-512 in one build
-(minigrad/_ext/conv_isa_*.h) and _conv picks a level from CPUID at import; the other extensions'
+and optimizer kernels are compiled for baseline x86-64, AVX2+FMA and AVX-512 in one build
+(minigrad/_ext/isa.h) and _conv/_optim pick a level from CPUID at import; the other extensions'
 hot loops are written to vectorize at baseline (SSE2) already (see _native).
 BuildExt compiles the extensions in parallel (one job per usable core), says what it does, and keeps
 each compiled module in build/ext-cache/ keyed by everything that goes into it, so a second
 `pip install` in the same clone (editable or not) copies instead of compiling again.
 Environment knobs: MINIGRAD_NO_OPENMP=1 (skip OpenMP), MINIGRAD_NATIVE=1 (-march=native for every
 extension: a binary for this CPU only), MINIGRAD_PORTABLE=1 (no -march=native even if MINIGRAD_NATIVE
-is set: what a wheel build asks for), MINIGRAD_BUILD_ISA=baseline|avx2|avx512 (the highest conv
-kernel level the import may pick), MINIGRAD_EXTENSIONS=_conv,_pool (developers: build only these).
+is set: what a wheel build asks for), MINIGRAD_BUILD_ISA=baseline|avx2|avx512 (the highest
+level of the conv and optimizer kernels the import may pick), MINIGRAD_EXTENSIONS=_conv,_pool (developers: build only these).
 """
 import hashlib
 import os
@@ -78,11 +78,12 @@ def _flags(native: bool) -> tuple[list[str], list[str]]:
     return compile_args, link_args
 
 
-_ISA_LEVELS = ("baseline", "avx2", "avx512")  # index = MG_ISA_* in minigrad/_ext/conv_plan.h
+_ISA_LEVELS = ("baseline", "avx2", "avx512")  # index = MG_ISA_* in minigrad/_ext/isa.h
 
 
-def _conv_macros() -> list[tuple[str, str]]:
-    """_conv's MG_MAX_ISA from MINIGRAD_BUILD_ISA (the highest kernel level the import may pick)."""
+def _isa_macros() -> list[tuple[str, str]]:
+    """MG_MAX_ISA from MINIGRAD_BUILD_ISA: the highest level of the dispatched kernels (_conv,
+    _optim: minigrad/_ext/isa.h) that the import may pick."""
     level = os.environ.get("MINIGRAD_BUILD_ISA", "avx512")
     if level not in _ISA_LEVELS:
         raise SystemExit(f"setup.py: MINIGRAD_BUILD_ISA must be one of {_ISA_LEVELS}, "
@@ -98,7 +99,6 @@ def _extensions() -> list[Extension]:
     for pyx in sorted((HERE / "minigrad" / "_ext").glob("*.pyx")):
         if wanted and pyx.stem not in wanted:
             continue
-        macros = _conv_macros() if pyx.stem == "_conv" else []
         compile_args, link_args = _flags(_native())
         exts.append(
             Extension(
@@ -106,7 +106,7 @@ def _extensions() -> list[Extension]:
                 [str(pyx.relative_to(HERE))],
                 include_dirs=[np.get_include(), str(ext_dir)],
                 depends=headers,
-                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"), *macros],
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"), *_isa_macros()],
                 extra_compile_args=compile_args,
                 extra_link_args=link_args,
             )

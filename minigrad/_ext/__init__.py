@@ -1,1 +1,30 @@
-"""Compiled Cython extensions. Kernels here trust their input: validate in minigrad.kernels first."""
+"""Compiled Cython extensions. Kernels here trust their input: validate in minigrad.kernels first.
+
+_conv and _optim carry their vector kernels for every ISA level (isa.h) and pick one at import:
+the best CPUID reports, capped by the build's MINIGRAD_BUILD_ISA and by MINIGRAD_ISA.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+
+ISA_LEVELS = ("baseline", "avx2", "avx512")  # index = MG_ISA_* of isa.h
+
+
+def isa_index(module: str, level: str | None) -> int:
+    """The MG_ISA_* index of an ISA level name (None: the highest)."""
+    if level is None:
+        return len(ISA_LEVELS) - 1
+    if level not in ISA_LEVELS:
+        raise ValueError(f"{module}: ISA level must be one of {ISA_LEVELS}, received {level!r}")
+    return ISA_LEVELS.index(level)
+
+
+def isa_from_environment() -> str | None:
+    """The level MINIGRAD_ISA asks for, or None (a value that names no level warns and is ignored)."""
+    level = os.environ.get("MINIGRAD_ISA") or None
+    if level is not None and level not in ISA_LEVELS:
+        warnings.warn(f"minigrad: MINIGRAD_ISA={level!r} is not one of {ISA_LEVELS}; ignored",
+                      RuntimeWarning, stacklevel=3)
+        return None
+    return level

@@ -1,9 +1,10 @@
-/* Included by conv_kernels.h once per FMA level (AVX2 + FMA, then AVX-512): the conv kernels
-   compiled for that target (push/pop_options, whatever the build's -march), used only when CPUID
-   reports it. The including file defines ISA_NAME (avx2, avx512), ISA_TARGET (the target string),
-   ISA_BITS (the vector width: 256 gives __m256 and _mm256_* intrinsics) and NV_MAX (the widest
-   implicit-GEMM tile in vectors: 2 of 16 registers, 4 of 32); this file undefines them. */
-#define ISA_TABLE MG_CAT(mg_conv_kernels_, ISA_NAME)
+/* Included once per FMA level (AVX2 + FMA, then AVX-512) by a kernel family (see isa.h): its body
+   ISA_BODY compiled for that target (push/pop_options, whatever the build's -march), with vector
+   macros V32, LOAD32, FMA32, ... (and 64) for bodies written in intrinsics. The family defines
+   ISA_BODY and ISA_FAMILY (conv: the getter mg_conv_kernels_avx2 of a mg_conv_kernels table); each
+   level defines ISA_NAME (avx2, avx512), ISA_TARGET (the target string), ISA_BITS (the vector
+   width: 256 gives __m256 and _mm256_* intrinsics) and what its body needs (conv: NV_MAX). */
+#define ISA_TABLE MG_CAT(MG_CAT(MG_CAT(mg_, ISA_FAMILY), _kernels_), ISA_NAME)
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
 #if defined(__clang__)
 MG_PRAGMA(clang attribute push(__attribute__((target(ISA_TARGET))), apply_to = function))
@@ -28,18 +29,13 @@ MG_PRAGMA(GCC target(ISA_TARGET))
 #define SET64(s) VOP(set1_pd)(s)
 #define FMA64(a, b, c) VOP(fmadd_pd)((a), (b), (c))
 #define ADD64(a, b) VOP(add_pd)((a), (b))
-#include "conv_isa.h"
-#undef VOP
+#include ISA_BODY
 #if defined(__clang__)
 MG_PRAGMA(clang attribute pop)
 #else
 MG_PRAGMA(GCC pop_options)
 #endif
 #else
-static const mg_conv_kernels* ISA_TABLE(void) { return NULL; }
-#undef NV_MAX
-#undef ISA_NAME
-#undef ISA_TABLE
+static const MG_CAT(MG_CAT(mg_, ISA_FAMILY), _kernels)* ISA_TABLE(void) { return NULL; }
 #endif
-#undef ISA_TARGET
-#undef ISA_BITS
+#include "isa_undef.h"
