@@ -69,7 +69,8 @@ cdef extern from "conv_kernels.h":
     const mg_conv_kernels* mg_conv_kernels_avx2() noexcept nogil
     const mg_conv_kernels* mg_conv_kernels_avx512() noexcept nogil
     int mg_cpu_isa() noexcept nogil
-    const void* mg_isa_table(const void** tables, int* level) noexcept nogil
+    const void* mg_isa_table(const void* baseline, const void* avx2, const void* avx512,
+                             int* level) noexcept nogil
     void mg_add_rows_float(float* y, int64_t rows, int64_t F, const float* b) noexcept nogil
     void mg_add_rows_double(double* y, int64_t rows, int64_t F, const double* b) noexcept nogil
     void mg_sum_rows_float(const float* a, int64_t rows, int64_t F, float* out) noexcept nogil
@@ -92,10 +93,9 @@ def select_isa(str level=None) -> str:
     """Use the kernels of `level` ('baseline', 'avx2', 'avx512'; None: the best), capped by the CPU
     and the build; returns the level chosen."""
     global _k, _isa
-    cdef const void* tables[3]
-    tables[0], tables[1], tables[2] = mg_conv_kernels_baseline(), mg_conv_kernels_avx2(), mg_conv_kernels_avx512()
     _isa = isa_index("_conv", level)
-    _k = <const mg_conv_kernels*>mg_isa_table(tables, &_isa)
+    _k = <const mg_conv_kernels*>mg_isa_table(mg_conv_kernels_baseline(), mg_conv_kernels_avx2(),
+                                             mg_conv_kernels_avx512(), &_isa)
     return ISA_LEVELS[_isa]
 
 

@@ -44,7 +44,8 @@ cdef extern from "optim_kernels.h":
     const mg_optim_kernels* mg_optim_kernels_baseline() noexcept nogil
     const mg_optim_kernels* mg_optim_kernels_avx2() noexcept nogil
     const mg_optim_kernels* mg_optim_kernels_avx512() noexcept nogil
-    const void* mg_isa_table(const void** tables, int* level) noexcept nogil
+    const void* mg_isa_table(const void* baseline, const void* avx2, const void* avx512,
+                             int* level) noexcept nogil
 
 cdef const mg_optim_kernels* _k = mg_optim_kernels_baseline()
 cdef int _isa = 0
@@ -54,10 +55,9 @@ def select_isa(str level=None) -> str:
     """Use the update kernels of `level` ('baseline', 'avx2', 'avx512'; None: the best), capped by
     the CPU and the build; returns the level chosen."""
     global _k, _isa
-    cdef const void* tables[3]
-    tables[0], tables[1], tables[2] = mg_optim_kernels_baseline(), mg_optim_kernels_avx2(), mg_optim_kernels_avx512()
     _isa = isa_index("_optim", level)
-    _k = <const mg_optim_kernels*>mg_isa_table(tables, &_isa)
+    _k = <const mg_optim_kernels*>mg_isa_table(mg_optim_kernels_baseline(), mg_optim_kernels_avx2(),
+                                             mg_optim_kernels_avx512(), &_isa)
     return ISA_LEVELS[_isa]
 
 

@@ -29,8 +29,10 @@ static int mg_cpu_isa(void) {
 }
 
 /* The table of the highest level <= *level that the CPU runs, the build allows and that was
-   compiled (tables[l] != NULL); *level becomes that level. */
-static const void* mg_isa_table(const void* const tables[3], int* level) {
+   compiled (its getter does not return NULL); *level becomes that level. */
+static const void* mg_isa_table(const void* baseline, const void* avx2, const void* avx512,
+                                int* level) {
+    const void* tables[3] = {baseline, avx2, avx512};
     int l = *level < mg_cpu_isa() ? *level : mg_cpu_isa();
     l = l < MG_MAX_ISA ? l : MG_MAX_ISA;
     while (l > MG_ISA_BASELINE && tables[l] == NULL) l--;

@@ -1,6 +1,6 @@
 /* The fused optimizer updates of one element type T at one ISA level (optim_isa.h includes this
-   for float and double after defining T, FN(name) and SQRT). Each walks w, its gradient and its
-   slot buffers once over [start, stop): gradient scaling and clipping (clip = inf is off),
+   for float and double after defining T, FN(name) and LIBM(name): sqrtf or sqrt). Each walks w,
+   its gradient and its slot buffers once over [start, stop): gradient scaling and clipping (clip = inf is off),
    decoupled weight decay (wd = 0 is off), the slot updates and the weight update, in Keras' order
    of operations; `1.0 - r` is a double, as the Cython kernels had it, so the bits stay theirs.
    Options that change which buffers are touched (momentum, nesterov, centered, amsgrad) select one
@@ -53,7 +53,7 @@ static inline __attribute__((always_inline)) void FN(rmsprop_loop)(
         } else {
             den = vi + eps;
         }
-        inc = lr * gi / SQRT(den);
+        inc = lr * gi / LIBM(sqrt)(den);
         if (momentum) {
             inc = mu * mom[i] + inc;
             mom[i] = inc;
@@ -85,7 +85,7 @@ static inline __attribute__((always_inline)) void FN(adam_loop)(
             vi = vi > vh[i] ? vi : vh[i];
             vh[i] = vi;
         }
-        w[i] = wi - (mi * alpha) / (SQRT(vi) + eps);
+        w[i] = wi - (mi * alpha) / (LIBM(sqrt)(vi) + eps);
     }
 }
 
@@ -102,7 +102,7 @@ static void FN(adagrad)(T* restrict w, const T* restrict g, T* restrict acc, int
         T wi = w[i] - w[i] * wd * lr;
         T ai = acc[i] + gi * gi;
         acc[i] = ai;
-        w[i] = wi - lr * gi / SQRT(ai + eps);
+        w[i] = wi - lr * gi / LIBM(sqrt)(ai + eps);
     }
 }
 

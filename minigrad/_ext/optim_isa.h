@@ -1,20 +1,8 @@
 /* The optimizer family's body (see isa.h): optim_body.h for float then double, and the table of
    this ISA level (ISA_NAME, ISA_TABLE: the getter's name). Plain C that GCC vectorizes for the
    level's target; on the FMA levels it contracts a * b + c as -march=native did. */
-#define T float
-#define FN(name) MG_CAT(MG_CAT(name, _f32_), ISA_NAME)
-#define SQRT sqrtf
-#include "optim_body.h"
-#undef T
-#undef FN
-#undef SQRT
-#define T double
-#define FN(name) MG_CAT(MG_CAT(name, _f64_), ISA_NAME)
-#define SQRT sqrt
-#include "optim_body.h"
-#undef T
-#undef FN
-#undef SQRT
+#define ISA_TYPES_BODY "optim_body.h"
+#include "isa_types.h"
 
 #define FN32(name) MG_CAT(MG_CAT(name, _f32_), ISA_NAME)
 #define FN64(name) MG_CAT(MG_CAT(name, _f64_), ISA_NAME)

@@ -1,5 +1,5 @@
 /* What _optim.pyx includes: the table type of the optimizer updates and one table per ISA level
-   (isa.h: optim_isa.h compiled for baseline, then through isa_fma.h for AVX2 + FMA and AVX-512).
+   (isa.h, isa_levels.h: optim_isa.h compiled for baseline, AVX2 + FMA and AVX-512).
    These L2-sized loops are bound by sqrt and divide throughput: the wider levels ran RMSprop and
    the EMA about 2x faster than SSE2, and contracting a * b + c as -march=native did, they keep its
    bits. Arguments: w, g, the slot buffers, the span [start, stop), the scalars, the option flag. */
@@ -30,18 +30,7 @@ typedef struct mg_optim_kernels {
     void (*ema_f64)(double*, const double*, int64_t, int64_t, double);
 } mg_optim_kernels;
 
-#define ISA_NAME baseline
-#define ISA_TABLE mg_optim_kernels_baseline
-#include "optim_isa.h"
-#include "isa_undef.h"
 #define ISA_FAMILY optim
 #define ISA_BODY "optim_isa.h"
-#define ISA_NAME avx2
-#define ISA_TARGET "avx2,fma"
-#define ISA_BITS 256
-#include "isa_fma.h"
-#define ISA_NAME avx512
-#define ISA_TARGET "avx512f,avx2,fma"
-#define ISA_BITS 512
-#include "isa_fma.h"
+#include "isa_levels.h"
 #endif
