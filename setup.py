@@ -1,17 +1,17 @@
 """Build the Cython extensions: every minigrad/_ext/*.pyx becomes minigrad._ext.<name>.
 
 OpenMP is probed by compiling a tiny program; without it the kernels build single-threaded.
-Every extension is portable by default (no -march=native: the binary runs on any x86-64). The conv
-and optimizer kernels are compiled for baseline x86-64, AVX2+FMA and AVX-512 in one build
-(minigrad/_ext/isa.h) and _conv/_optim pick a level from CPUID at import; the other extensions'
-hot loops are written to vectorize at baseline (SSE2) already (see _native).
+Every extension is portable by default (no -march=native: the binary runs on any x86-64). The conv,
+activation, optimizer and pooling kernels are compiled for baseline x86-64, AVX2+FMA and AVX-512 in
+one build (minigrad/_ext/isa.h) and their extensions pick a level from CPUID at import (see _native).
 BuildExt compiles the extensions in parallel (one job per usable core), says what it does, and keeps
 each compiled module in build/ext-cache/ keyed by everything that goes into it, so a second
 `pip install` in the same clone (editable or not) copies instead of compiling again.
 Environment knobs: MINIGRAD_NO_OPENMP=1 (skip OpenMP), MINIGRAD_NATIVE=1 (-march=native for every
 extension: a binary for this CPU only), MINIGRAD_PORTABLE=1 (no -march=native even if MINIGRAD_NATIVE
-is set: what a wheel build asks for), MINIGRAD_BUILD_ISA=baseline|avx2|avx512 (the highest
-level of the conv and optimizer kernels the import may pick), MINIGRAD_EXTENSIONS=_conv,_pool (developers: build only these).
+is set: what a wheel build asks for), MINIGRAD_BUILD_ISA=baseline|avx2|avx512 (the highest ISA
+level of the dispatched kernels the import may pick), MINIGRAD_EXTENSIONS=_conv,_pool (developers:
+build only these).
 """
 import hashlib
 import os
@@ -55,9 +55,9 @@ def _native() -> bool:
     """Whether the extensions are compiled for this CPU only (-march=native): MINIGRAD_NATIVE=1 and
     not MINIGRAD_PORTABLE=1.
 
-    The default is portable: _conv carries its own baseline/AVX2/AVX-512 kernels, and the other
-    extensions' hot loops (relu backward, max pooling, ...) are written so that GCC vectorizes them
-    for baseline x86-64 (SSE2); tests/kernels/test_disassembly.py checks that they stay vectorized.
+    The default is portable: _conv, _activation, _optim and _pool carry their kernels for every ISA
+    level (minigrad/_ext/isa.h), written so that GCC vectorizes them even for baseline x86-64
+    (SSE2); tests/kernels/test_disassembly.py checks that the hot loops stay vectorized.
     """
     return bool(os.environ.get("MINIGRAD_NATIVE")) and not os.environ.get("MINIGRAD_PORTABLE")
 
@@ -82,8 +82,8 @@ _ISA_LEVELS = ("baseline", "avx2", "avx512")  # index = MG_ISA_* in minigrad/_ex
 
 
 def _isa_macros() -> list[tuple[str, str]]:
-    """MG_MAX_ISA from MINIGRAD_BUILD_ISA: the highest level of the dispatched kernels (_conv,
-    _optim: minigrad/_ext/isa.h) that the import may pick."""
+    """MG_MAX_ISA from MINIGRAD_BUILD_ISA: the highest level of the dispatched kernels
+    (minigrad/_ext/isa.h) that the import may pick."""
     level = os.environ.get("MINIGRAD_BUILD_ISA", "avx512")
     if level not in _ISA_LEVELS:
         raise SystemExit(f"setup.py: MINIGRAD_BUILD_ISA must be one of {_ISA_LEVELS}, "
@@ -95,7 +95,7 @@ def _extensions() -> list[Extension]:
     wanted = {n for n in os.environ.get("MINIGRAD_EXTENSIONS", "").split(",") if n}
     exts = []
     ext_dir = HERE / "minigrad" / "_ext"
-    headers = [str(h.relative_to(HERE)) for h in sorted(ext_dir.glob("*.h"))]  # rebuild on change
+    headers = [str(h.relative_to(HERE)) for h in sorted([*ext_dir.glob("*.h"), *ext_dir.glob("*.pxi")])]
     for pyx in sorted((HERE / "minigrad" / "_ext").glob("*.pyx")):
         if wanted and pyx.stem not in wanted:
             continue

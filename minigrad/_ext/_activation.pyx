@@ -6,8 +6,8 @@ dtypes, outputs preallocated, labels already range-checked. Float32 math stays i
 tanhf, ...); row reductions accumulate in double.
 
 The elementwise kernels are C (activation_body.h), compiled for baseline x86-64, AVX2 + FMA and
-AVX-512 in this one module (activation_kernels.h, the mechanism of isa.h that _conv and _optim use);
-the import picks the level as they do, and prange hands each thread one contiguous span.
+AVX-512 in this one module (activation_kernels.h: the mechanism of isa.h that every dispatched
+extension uses); the import picks the level, and prange hands each thread one contiguous span.
 tests/kernels/test_disassembly.py checks that the loops without libm calls stay vectorized.
 -fno-trapping-math (above, this file only) lets GCC compute both arms of a select such as
 leaky_relu's `v < 0 ? p * v : v` (it moves a multiply that only one arm uses into that arm, and
@@ -19,7 +19,6 @@ from cython cimport floating
 from libc.math cimport exp, expf, log, isfinite
 from libc.stdint cimport int64_t
 
-from minigrad._ext import ISA_LEVELS, isa_from_environment, isa_index
 
 cdef extern from "activation_kernels.h":
     enum:
@@ -31,37 +30,14 @@ cdef extern from "activation_kernels.h":
                                          float) noexcept nogil
     ctypedef void (*mg_act_backward_f64)(const double*, const double*, double*, int64_t, int64_t,
                                          double) noexcept nogil
-    ctypedef struct mg_activation_kernels:
+    ctypedef struct Kernels "mg_activation_kernels":
         mg_act_forward_f32* forward_f32
         mg_act_forward_f64* forward_f64
         mg_act_backward_f32* backward_f32
         mg_act_backward_f64* backward_f64
-    const mg_activation_kernels* mg_activation_kernels_baseline() noexcept nogil
-    const mg_activation_kernels* mg_activation_kernels_avx2() noexcept nogil
-    const mg_activation_kernels* mg_activation_kernels_avx512() noexcept nogil
-    const void* mg_isa_table(const void* baseline, const void* avx2, const void* avx512,
-                             int* level) noexcept nogil
+    const void* mg_family_table(int* level) noexcept nogil
 
-cdef const mg_activation_kernels* _k = mg_activation_kernels_baseline()
-cdef int _isa = 0
-
-
-def select_isa(str level=None) -> str:
-    """Use the elementwise kernels of `level` ('baseline', 'avx2', 'avx512'; None: the best),
-    capped by the CPU and the build; returns the level chosen."""
-    global _k, _isa
-    _isa = isa_index("_activation", level)
-    _k = <const mg_activation_kernels*>mg_isa_table(
-        mg_activation_kernels_baseline(), mg_activation_kernels_avx2(), mg_activation_kernels_avx512(), &_isa)
-    return ISA_LEVELS[_isa]
-
-
-def isa() -> str:
-    """The ISA level whose elementwise kernels run."""
-    return ISA_LEVELS[_isa]
-
-
-select_isa(isa_from_environment())
+include "isa_select.pxi"
 
 
 cdef inline floating _exp(floating v) noexcept nogil:

@@ -28,7 +28,6 @@ from cython.parallel cimport prange, threadid
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy, memset
 
-from minigrad._ext import ISA_LEVELS, isa_from_environment, isa_index
 from minigrad._ext._blas cimport gemm
 
 cdef extern from "conv_kernels.h":
@@ -43,7 +42,7 @@ cdef extern from "conv_kernels.h":
         int64_t groups, Fg, Kg, xp_h, xp_w, padded, chunk, n_chunks, n_threads
         int64_t slot_forward, slot_backward, partials
         int64_t path_forward, path_input_grad, path_weight_grad
-    ctypedef struct mg_conv_kernels:
+    ctypedef struct Kernels "mg_conv_kernels":
         int64_t lanes_f32, lanes_f64
         void (*direct_forward_f32)(const mg_conv_plan*, const float*, const float*, const float*,
                                    float*, int64_t, int64_t) noexcept nogil
@@ -65,12 +64,8 @@ cdef extern from "conv_kernels.h":
                               int64_t) noexcept nogil
         void (*ig_dinput_f64)(const mg_conv_plan*, const double*, const double*, double*,
                               int64_t) noexcept nogil
-    const mg_conv_kernels* mg_conv_kernels_baseline() noexcept nogil
-    const mg_conv_kernels* mg_conv_kernels_avx2() noexcept nogil
-    const mg_conv_kernels* mg_conv_kernels_avx512() noexcept nogil
     int mg_cpu_isa() noexcept nogil
-    const void* mg_isa_table(const void* baseline, const void* avx2, const void* avx512,
-                             int* level) noexcept nogil
+    const void* mg_family_table(int* level) noexcept nogil
     void mg_add_rows_float(float* y, int64_t rows, int64_t F, const float* b) noexcept nogil
     void mg_add_rows_double(double* y, int64_t rows, int64_t F, const double* b) noexcept nogil
     void mg_sum_rows_float(const float* a, int64_t rows, int64_t F, float* out) noexcept nogil
@@ -83,33 +78,14 @@ cdef extern from "conv_kernels.h":
 PATHS = ("direct", "implicit", "im2col")  # index = MG_PATH_*
 DIRECT_MAX_TAPS = MG_DIRECT_MAX_TAPS
 IMPLICIT_MAX_TAPS = MG_IMPLICIT_MAX_TAPS
+include "isa_select.pxi"
 CPU_ISA = ISA_LEVELS[mg_cpu_isa()]  # what CPUID reports
 BUILD_ISA = ISA_LEVELS[MG_MAX_ISA]  # the highest level this build may pick
-cdef const mg_conv_kernels* _k = mg_conv_kernels_baseline()
-cdef int _isa = MG_ISA_BASELINE
-
-
-def select_isa(str level=None) -> str:
-    """Use the kernels of `level` ('baseline', 'avx2', 'avx512'; None: the best), capped by the CPU
-    and the build; returns the level chosen."""
-    global _k, _isa
-    _isa = isa_index("_conv", level)
-    _k = <const mg_conv_kernels*>mg_isa_table(mg_conv_kernels_baseline(), mg_conv_kernels_avx2(),
-                                             mg_conv_kernels_avx512(), &_isa)
-    return ISA_LEVELS[_isa]
-
-
-def isa() -> str:
-    """The ISA level whose kernels run."""
-    return ISA_LEVELS[_isa]
 
 
 def lanes(int itemsize) -> int:
     """Vector lanes of the running kernels for this element size (implicit needs C, F multiples)."""
     return _k.lanes_f32 if itemsize == 4 else _k.lanes_f64
-
-
-select_isa(isa_from_environment())
 
 _FIELDS = ("N", "H", "W", "C", "KH", "KW", "Cg", "F", "OH", "OW", "stride_h", "stride_w",
            "dilation_h", "dilation_w", "pad_top", "pad_bottom", "pad_left", "pad_right", "groups",

@@ -7,8 +7,8 @@ happen in the same pass, in the weights' dtype. Every kernel trusts its caller
 (minigrad.kernels.optim): equal lengths, matching dtypes, slot buffers present when used.
 
 The element loops are C (optim_body.h), compiled for baseline x86-64, AVX2 + FMA and AVX-512 in
-this one module (optim_kernels.h, the mechanism of isa.h that _conv uses too); the import picks the
-level as _conv does (CPUID, capped by MINIGRAD_ISA and the build's MINIGRAD_BUILD_ISA). prange only
+this one module (optim_kernels.h: the mechanism of isa.h that every dispatched extension uses); the
+import picks the level (CPUID, capped by MINIGRAD_ISA and the build's MINIGRAD_BUILD_ISA). prange only
 hands each thread one contiguous span. Clipping and weight decay are branch-free (clip = inf and
 wd = 0 are exact no-ops for finite values). -fno-math-errno (above, this file only) lets sqrt
 become a vector instruction instead of a scalar call that may set errno; nothing here reads errno.
@@ -18,10 +18,9 @@ from cython cimport floating
 from libc.math cimport INFINITY
 from libc.stdint cimport int64_t
 
-from minigrad._ext import ISA_LEVELS, isa_from_environment, isa_index
 
 cdef extern from "optim_kernels.h":
-    ctypedef struct mg_optim_kernels:
+    ctypedef struct Kernels "mg_optim_kernels":
         void (*sgd_f32)(float*, const float*, float*, int64_t, int64_t, float, float, float, float,
                         float, int) noexcept nogil
         void (*sgd_f64)(double*, const double*, double*, int64_t, int64_t, double, double, double,
@@ -41,32 +40,9 @@ cdef extern from "optim_kernels.h":
                             double, double, double) noexcept nogil
         void (*ema_f32)(float*, const float*, int64_t, int64_t, float) noexcept nogil
         void (*ema_f64)(double*, const double*, int64_t, int64_t, double) noexcept nogil
-    const mg_optim_kernels* mg_optim_kernels_baseline() noexcept nogil
-    const mg_optim_kernels* mg_optim_kernels_avx2() noexcept nogil
-    const mg_optim_kernels* mg_optim_kernels_avx512() noexcept nogil
-    const void* mg_isa_table(const void* baseline, const void* avx2, const void* avx512,
-                             int* level) noexcept nogil
+    const void* mg_family_table(int* level) noexcept nogil
 
-cdef const mg_optim_kernels* _k = mg_optim_kernels_baseline()
-cdef int _isa = 0
-
-
-def select_isa(str level=None) -> str:
-    """Use the update kernels of `level` ('baseline', 'avx2', 'avx512'; None: the best), capped by
-    the CPU and the build; returns the level chosen."""
-    global _k, _isa
-    _isa = isa_index("_optim", level)
-    _k = <const mg_optim_kernels*>mg_isa_table(mg_optim_kernels_baseline(), mg_optim_kernels_avx2(),
-                                             mg_optim_kernels_avx512(), &_isa)
-    return ISA_LEVELS[_isa]
-
-
-def isa() -> str:
-    """The ISA level whose update kernels run."""
-    return ISA_LEVELS[_isa]
-
-
-select_isa(isa_from_environment())
+include "isa_select.pxi"
 
 
 cdef inline double _clip_bound(double clip_value) noexcept nogil:

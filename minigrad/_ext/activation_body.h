@@ -1,12 +1,13 @@
 /* The elementwise activations of one element type T at one ISA level (activation_isa.h includes
-   this for float and double after defining T, FN(name) and LIBM(name): expf or exp, ...). Forward kernels map x to y, backward kernels dy and the saved x (y for sigmoid and tanh)
-   to dx, over [start, stop); p is the kernel's parameter (leaky_relu's slope, elu's alpha), unused
-   elsewhere. The arithmetic is the Cython kernels' to the letter, double literals included (1.0 -
-   y is a double, as Cython wrote it), so the bits stay theirs. Piecewise kernels load every operand
-   before the select: a load under the condition might fault, which SSE2 cannot vectorize (no
-   masked loads); an arm's arithmetic may be computed and discarded (-fno-trapping-math). The libm
-   calls keep their kernels scalar; the FMA levels still contract their arithmetic as
-   -march=native did. FWD and BWD are the two parameter lists. */
+   this for float and double after defining T, FN(name) and LIBM(name): expf or exp, ...). Forward
+   kernels map x to y, backward kernels dy and the saved x (y for sigmoid and tanh) to dx, over
+   [start, stop); p is the kernel's parameter (leaky_relu's slope, elu's alpha), unused elsewhere.
+   The arithmetic is the Cython kernels' to the letter, double literals included (1.0 - y is a
+   double, as Cython wrote it), so the bits stay theirs. Piecewise kernels load every operand before
+   the select: a load under the condition might fault, which SSE2 cannot vectorize (no masked
+   loads); an arm's arithmetic may be computed and discarded (-fno-trapping-math). The libm calls
+   keep their kernels scalar; the FMA levels still contract their arithmetic as -march=native did.
+   FWD and BWD are the two parameter lists. */
 
 static inline __attribute__((always_inline)) T FN(sigmoid)(T v) {
     if (v >= 0) return 1.0 / (1.0 + LIBM(exp)(-v));  /* exp of a non-positive argument only: no overflow */
@@ -124,7 +125,8 @@ static void FN(gelu_backward)(BWD) {
     for (int64_t i = start; i < stop; i++) {
         T v = x[i];  /* the pdf term is exactly 0 past |x| = 40: no inf * 0 there */
         dx[i] = v > 40 || v < -40 ? dy[i] * (v > 0 ? 1 : 0)
-                : dy[i] * ((T)0.5 * LIBM(erfc)(-v * (T)MG_INV_SQRT_2) + v * (T)MG_INV_SQRT_2PI * LIBM(exp)((T)-0.5 * v * v));
+                : dy[i] * ((T)0.5 * LIBM(erfc)(-v * (T)MG_INV_SQRT_2)
+                           + v * (T)MG_INV_SQRT_2PI * LIBM(exp)((T)-0.5 * v * v));
     }
 }
 
@@ -134,7 +136,8 @@ static void FN(gelu_tanh_backward)(BWD) {
            1e-200 but x^3 could overflow into inf * 0 */
         T v = x[i], g = FN(gelu_tanh_gate)(v);
         dx[i] = v > 20 || v < -20 ? dy[i] * g
-                : dy[i] * (g + v * g * (1.0 - g) * (T)(2.0 * MG_SQRT_2_OVER_PI) * (1.0 + (T)(3.0 * MG_GELU_C) * v * v));
+                : dy[i] * (g + v * g * (1.0 - g) * (T)(2.0 * MG_SQRT_2_OVER_PI)
+                                   * (1.0 + (T)(3.0 * MG_GELU_C) * v * v));
     }
 }
 

@@ -21,6 +21,10 @@
 #define ISA_BITS 512
 #define NV_MAX 4
 #include "isa_fma.h"
+static const void* mg_family_table(int* level) {  /* see mg_isa_table and isa_select.pxi */
+    return mg_isa_table(mg_conv_kernels_baseline(), mg_conv_kernels_avx2(), mg_conv_kernels_avx512(),
+                        level);
+}
 #define T float
 #define ROWS(name) name##_float
 #include "conv_rows.h"

@@ -1,11 +1,11 @@
-/* The fused optimizer updates of one element type T at one ISA level (optim_isa.h includes this
-   for float and double after defining T, FN(name) and LIBM(name): sqrtf or sqrt). Each walks w,
-   its gradient and its slot buffers once over [start, stop): gradient scaling and clipping (clip = inf is off),
-   decoupled weight decay (wd = 0 is off), the slot updates and the weight update, in Keras' order
-   of operations; `1.0 - r` is a double, as the Cython kernels had it, so the bits stay theirs.
-   Options that change which buffers are touched (momentum, nesterov, centered, amsgrad) select one
-   of the always-inlined loops with literal flags: each compiles to a branch-free vector loop. The
-   buffers never overlap (minigrad.kernels.optim checks), hence restrict. */
+/* The fused optimizer updates of one element type T at one ISA level (optim_isa.h includes this for
+   float and double after defining T, FN(name) and LIBM(name): sqrtf or sqrt). Each walks w, its
+   gradient and its slot buffers once over [start, stop): gradient scaling and clipping (clip = inf
+   is off), decoupled weight decay (wd = 0 is off), the slot updates and the weight update, in
+   Keras' order of operations; `1.0 - r` is a double, as the Cython kernels had it, so the bits stay
+   theirs. Options that change which buffers are touched (momentum, nesterov, centered, amsgrad)
+   select one of the always-inlined loops with literal flags: each compiles to a branch-free vector
+   loop. The buffers never overlap (minigrad.kernels.optim checks), hence restrict. */
 
 static inline __attribute__((always_inline)) T FN(prepare)(T gi, T scale, T clip) {
     gi = gi * scale;
@@ -64,10 +64,14 @@ static inline __attribute__((always_inline)) void FN(rmsprop_loop)(
 
 static void FN(rmsprop)(T* w, const T* g, T* v, T* mom, T* avg, int64_t start, int64_t stop, T lr,
                         T r, T mu, T eps, T scale, T clip, T wd, int centered) {
-    if (mu > 0 && centered) FN(rmsprop_loop)(w, g, v, mom, avg, start, stop, lr, r, mu, eps, scale, clip, wd, 1, 1);
-    else if (mu > 0) FN(rmsprop_loop)(w, g, v, mom, avg, start, stop, lr, r, mu, eps, scale, clip, wd, 1, 0);
-    else if (centered) FN(rmsprop_loop)(w, g, v, mom, avg, start, stop, lr, r, mu, eps, scale, clip, wd, 0, 1);
-    else FN(rmsprop_loop)(w, g, v, mom, avg, start, stop, lr, r, mu, eps, scale, clip, wd, 0, 0);
+    if (mu > 0 && centered)
+        FN(rmsprop_loop)(w, g, v, mom, avg, start, stop, lr, r, mu, eps, scale, clip, wd, 1, 1);
+    else if (mu > 0)
+        FN(rmsprop_loop)(w, g, v, mom, avg, start, stop, lr, r, mu, eps, scale, clip, wd, 1, 0);
+    else if (centered)
+        FN(rmsprop_loop)(w, g, v, mom, avg, start, stop, lr, r, mu, eps, scale, clip, wd, 0, 1);
+    else
+        FN(rmsprop_loop)(w, g, v, mom, avg, start, stop, lr, r, mu, eps, scale, clip, wd, 0, 0);
 }
 
 static inline __attribute__((always_inline)) void FN(adam_loop)(

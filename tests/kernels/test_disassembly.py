@@ -41,8 +41,7 @@ HOT_LOOPS = {
                   **dict.fromkeys(["sigmoid_backward", "tanh_backward"], ("arith", "sd"))},
     # float64 max pooling stays scalar on SSE2 (GCC does not narrow the 64-bit compare mask onto
     # the int32 argmax; AVX2 and later do): float32 is what trains
-    _pool: {"max_pool2d_forward": ("select", "s"), "avg_pool2d_forward": ("arith", "sd"),
-            "avg_pool2d_backward": ("arith", "sd")},
+    _pool: {"max_row": ("select", "s"), "avg_row": ("arith", "sd"), "avg_row_backward": ("arith", "sd")},
     _optim: dict.fromkeys(["sgd", "rmsprop", "adam", "adagrad", "ema"], ("arith", "sd")),
 }
 OMP_BODY = r"__pyx_pf_\w+_\d+{}\._omp_fn\.\d+"
@@ -95,8 +94,8 @@ def test_hot_loops_are_vectorized(module: ModuleType, kernel: str) -> None:
     job, widths = HOT_LOOPS[module][kernel]
     packed = re.compile(rf"\b{PACKED[job]}\s")
     functions = _disassemble(module)
-    c_kernels = {name: "s" if m.group(1) == "32" else "d" for name in functions
-                 if (m := re.fullmatch(C_KERNEL.format(kernel), name))}
+    c_kernels = {name: width for name in functions if (m := re.fullmatch(C_KERNEL.format(kernel), name))
+                 and (width := "s" if m.group(1) == "32" else "d") in widths}
     if c_kernels:  # each compilation (element type x ISA level) is vectorized on its own
         scalar = [name for name, width in c_kernels.items()
                   if not any((m := packed.search(line)) and m.group(1) == width for line in functions[name])]
@@ -107,4 +106,4 @@ def test_hot_loops_are_vectorized(module: ModuleType, kernel: str) -> None:
         pytest.skip(f"no OpenMP bodies of {kernel} with symbols (built without OpenMP, or stripped)")
     found = {m.group(1) for body in bodies.values() for line in body if (m := packed.search(line))}
     missing = [{"s": "float (ps)", "d": "double (pd)"}[w] for w in widths if w not in found]
-    assert not missing, f"{kernel}: no packed {job} instruction for {missing} in {sorted(bodies)} (loop left scalar?)"
+    assert not missing, f"{kernel}: no packed {job} for {missing} in {sorted(bodies)} (loop left scalar?)"

@@ -1,6 +1,6 @@
 """Every ISA level of the dispatched kernel families this CPU runs (isa.h: the optimizer updates,
-the elementwise activations) gives the baseline level's result, up to the rounding FMA contraction
-changes, for every kernel and every option that selects another loop."""
+the elementwise activations, the pooling rows) gives the baseline level's result, up to the
+rounding FMA contraction changes, for every kernel and every option that selects another loop."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -10,9 +10,10 @@ import pytest
 
 from types import ModuleType
 
-from minigrad._ext import ISA_LEVELS, _activation, _conv, _optim
+from minigrad._ext import ISA_LEVELS, _activation, _conv, _optim, _pool
 from minigrad.kernels import activation as A
 from minigrad.kernels import optim as K
+from minigrad.kernels import pool as P
 
 LEVELS = ISA_LEVELS[:min(ISA_LEVELS.index(_conv.CPU_ISA), ISA_LEVELS.index(_conv.BUILD_ISA)) + 1]
 N = 1027  # not a multiple of any vector width: the loops' remainders run too
@@ -39,9 +40,17 @@ ACTIVATIONS = {  # name -> (forward, backward from x and y)
 }
 
 
+POOLS = {  # name -> (pool size, strides, padding, data format)
+    "max 2x2": (2, None, "valid", "channels_last"), "max 3x3 same s1": (3, 1, "same", "channels_last"),
+    "max 3x3 planes": (3, 2, "same", "channels_first"), "avg 3x3 same s1": (3, 1, "same", "channels_last"),
+    "avg 2x2 planes": (2, None, "valid", "channels_first"),
+}
+FAMILIES = (_optim, _activation, _pool)
+
+
 @pytest.fixture
 def levels_restored() -> Iterator[None]:
-    previous = [(m, m.isa()) for m in (_optim, _activation)]
+    previous = [(m, m.isa()) for m in FAMILIES]
     yield
     for module, level in previous:
         module.select_isa(level)
@@ -64,9 +73,21 @@ def _activate(name: str, dtype: type) -> list[np.ndarray]:
     return [y, backward(dy, x, y)]
 
 
+def _pool_run(name: str, dtype: type) -> list[np.ndarray]:
+    size, strides, padding, data_format = POOLS[name]
+    x = np.random.default_rng(0).standard_normal((2, 9, 11, 5)).astype(dtype)
+    kw = {"strides": strides, "padding": padding, "data_format": data_format}
+    if name.startswith("max"):
+        y, argmax = P.max_pool2d_forward(x, size, **kw)
+        return [y, np.asarray(argmax), P.max_pool2d_backward(y * 3, argmax, x.shape, size, **kw)]
+    y = P.avg_pool2d_forward(x, size, **kw)
+    return [y, P.avg_pool2d_backward(y * 3, x.shape, size, **kw)]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("module, run, name", [(_optim, _update, n) for n in UPDATES]
-                         + [(_activation, _activate, n) for n in ACTIVATIONS],
+                         + [(_activation, _activate, n) for n in ACTIVATIONS]
+                         + [(_pool, _pool_run, n) for n in POOLS],
                          ids=lambda v: v if isinstance(v, str) else "")
 def test_every_level_matches_baseline(levels_restored: None, module: ModuleType, run: Callable,
                                       name: str, dtype: type) -> None:
@@ -79,7 +100,7 @@ def test_every_level_matches_baseline(levels_restored: None, module: ModuleType,
             np.testing.assert_allclose(got, expected, rtol=tol, atol=tol, err_msg=f"{name} at {level}")
 
 
-@pytest.mark.parametrize("module", [_optim, _activation], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", FAMILIES, ids=lambda m: m.__name__)
 def test_an_unknown_level_is_refused(module: ModuleType) -> None:
     with pytest.raises(ValueError, match=f"{module.__name__.rpartition('.')[2]}: ISA level must be one of"):
         module.select_isa("sse9")
