@@ -1,15 +1,17 @@
 """Build the Cython extensions: every minigrad/_ext/*.pyx becomes minigrad._ext.<name>.
 
 OpenMP is probed by compiling a tiny program; without it the kernels build single-threaded.
-The conv kernels are compiled for baseline x86-64, AVX2+FMA and AVX-512 in one build
-(minigrad/_ext/conv_isa_*.h) and _conv picks a level from CPUID at import; the other extensions are
-compiled for this CPU (-march=native) unless MINIGRAD_PORTABLE=1 (see _native).
+Every extension is portable by default (no -march=native: the binary runs on any x86-64). The conv,
+activation, optimizer and pooling kernels are compiled for baseline x86-64, AVX2+FMA and AVX-512 in
+one build (minigrad/_ext/isa.h) and their extensions pick a level from CPUID at import (see _native).
 BuildExt compiles the extensions in parallel (one job per usable core), says what it does, and keeps
 each compiled module in build/ext-cache/ keyed by everything that goes into it, so a second
 `pip install` in the same clone (editable or not) copies instead of compiling again.
-Environment knobs: MINIGRAD_NO_OPENMP=1 (skip OpenMP), MINIGRAD_PORTABLE=1 (no -march=native
-anywhere: a binary for any x86-64), MINIGRAD_NATIVE=1 (-march=native for _conv too), MINIGRAD_BUILD_ISA=baseline|avx2|avx512 (the highest
-conv kernel level the import may pick), MINIGRAD_EXTENSIONS=_conv,_pool (developers: build only these).
+Environment knobs: MINIGRAD_NO_OPENMP=1 (skip OpenMP), MINIGRAD_NATIVE=1 (-march=native for every
+extension: a binary for this CPU only), MINIGRAD_PORTABLE=1 (no -march=native even if MINIGRAD_NATIVE
+is set: what a wheel build asks for), MINIGRAD_BUILD_ISA=baseline|avx2|avx512 (the highest ISA
+level of the dispatched kernels the import may pick), MINIGRAD_EXTENSIONS=_conv,_pool (developers:
+build only these).
 """
 import hashlib
 import os
@@ -49,18 +51,15 @@ def _compiler_accepts(flags: list[str], source: str) -> bool:
         return subprocess.run(cmd, capture_output=True).returncode == 0
 
 
-def _native(stem: str) -> bool:
-    """Whether an extension is compiled for this CPU (-march=native).
+def _native() -> bool:
+    """Whether the extensions are compiled for this CPU only (-march=native): MINIGRAD_NATIVE=1 and
+    not MINIGRAD_PORTABLE=1.
 
-    _conv carries its own baseline/AVX2/AVX-512 kernels and is portable unless MINIGRAD_NATIVE=1.
-    The other extensions' loops (relu backward, max pooling, ...) vectorize only with the build
-    CPU's instruction set: portable, the reference CNN's step took 38 ms instead of 22 (one thread,
-    Xeon model 207), so they stay native unless MINIGRAD_PORTABLE=1 asks for a binary that runs on
-    any x86-64.
+    The default is portable: _conv, _activation, _optim and _pool carry their kernels for every ISA
+    level (minigrad/_ext/isa.h), written so that GCC vectorizes them even for baseline x86-64
+    (SSE2); tests/kernels/test_disassembly.py checks that the hot loops stay vectorized.
     """
-    if os.environ.get("MINIGRAD_PORTABLE"):
-        return False
-    return stem != "_conv" or bool(os.environ.get("MINIGRAD_NATIVE"))
+    return bool(os.environ.get("MINIGRAD_NATIVE")) and not os.environ.get("MINIGRAD_PORTABLE")
 
 
 def _flags(native: bool) -> tuple[list[str], list[str]]:
@@ -79,11 +78,12 @@ def _flags(native: bool) -> tuple[list[str], list[str]]:
     return compile_args, link_args
 
 
-_ISA_LEVELS = ("baseline", "avx2", "avx512")  # index = MG_ISA_* in minigrad/_ext/conv_plan.h
+_ISA_LEVELS = ("baseline", "avx2", "avx512")  # index = MG_ISA_* in minigrad/_ext/isa.h
 
 
-def _conv_macros() -> list[tuple[str, str]]:
-    """_conv's MG_MAX_ISA from MINIGRAD_BUILD_ISA (the highest kernel level the import may pick)."""
+def _isa_macros() -> list[tuple[str, str]]:
+    """MG_MAX_ISA from MINIGRAD_BUILD_ISA: the highest level of the dispatched kernels
+    (minigrad/_ext/isa.h) that the import may pick."""
     level = os.environ.get("MINIGRAD_BUILD_ISA", "avx512")
     if level not in _ISA_LEVELS:
         raise SystemExit(f"setup.py: MINIGRAD_BUILD_ISA must be one of {_ISA_LEVELS}, "
@@ -95,19 +95,18 @@ def _extensions() -> list[Extension]:
     wanted = {n for n in os.environ.get("MINIGRAD_EXTENSIONS", "").split(",") if n}
     exts = []
     ext_dir = HERE / "minigrad" / "_ext"
-    headers = [str(h.relative_to(HERE)) for h in sorted(ext_dir.glob("*.h"))]  # rebuild on change
+    headers = [str(h.relative_to(HERE)) for h in sorted([*ext_dir.glob("*.h"), *ext_dir.glob("*.pxi")])]
     for pyx in sorted((HERE / "minigrad" / "_ext").glob("*.pyx")):
         if wanted and pyx.stem not in wanted:
             continue
-        macros = _conv_macros() if pyx.stem == "_conv" else []
-        compile_args, link_args = _flags(_native(pyx.stem))
+        compile_args, link_args = _flags(_native())
         exts.append(
             Extension(
                 f"minigrad._ext.{pyx.stem}",
                 [str(pyx.relative_to(HERE))],
                 include_dirs=[np.get_include(), str(ext_dir)],
                 depends=headers,
-                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"), *macros],
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"), *_isa_macros()],
                 extra_compile_args=compile_args,
                 extra_link_args=link_args,
             )

@@ -1,20 +1,43 @@
+# distutils: extra_compile_args = -fno-trapping-math
 """Activation, softmax and softmax-cross-entropy kernels over flat or (rows, classes) arrays.
 
 Every kernel trusts its caller (minigrad.kernels.activation): C-contiguous, matching shapes and
 dtypes, outputs preallocated, labels already range-checked. Float32 math stays in float32 (expf,
 tanhf, ...); row reductions accumulate in double.
+
+The elementwise kernels are C (activation_body.h), compiled for baseline x86-64, AVX2 + FMA and
+AVX-512 in this one module (activation_kernels.h: the mechanism of isa.h that every dispatched
+extension uses); the import picks the level, and prange hands each thread one contiguous span.
+tests/kernels/test_disassembly.py checks that the loops without libm calls stay vectorized.
+-fno-trapping-math (above, this file only) lets GCC compute both arms of a select such as
+leaky_relu's `v < 0 ? p * v : v` (it moves a multiply that only one arm uses into that arm, and
+a conditional multiply is not vectorized on SSE2 or AVX2); nothing here reads the floating-point
+exception flags, and no value changes.
 """
 from cython.parallel cimport prange
 from cython cimport floating
-from libc.math cimport exp, expf, expm1, expm1f, log, log1p, log1pf, tanh, tanhf, erfc, erfcf, isfinite
+from libc.math cimport exp, expf, log, isfinite
 from libc.stdint cimport int64_t
 
-cdef double SELU_ALPHA = 1.6732632423543772848170429916717
-cdef double SELU_SCALE = 1.0507009873554804934193349852946
-cdef double SQRT_2_OVER_PI = 0.7978845608028654
-cdef double INV_SQRT_2 = 0.7071067811865476
-cdef double INV_SQRT_2PI = 0.3989422804014327
-cdef double GELU_C = 0.044715
+
+cdef extern from "activation_kernels.h":
+    enum:
+        MG_ACT_RELU, MG_ACT_LEAKY_RELU, MG_ACT_ELU, MG_ACT_SELU, MG_ACT_GELU, MG_ACT_GELU_TANH,
+        MG_ACT_SIGMOID, MG_ACT_HARD_SIGMOID, MG_ACT_TANH, MG_ACT_SOFTPLUS, MG_ACT_SILU
+    ctypedef void (*mg_act_forward_f32)(const float*, float*, int64_t, int64_t, float) noexcept nogil
+    ctypedef void (*mg_act_forward_f64)(const double*, double*, int64_t, int64_t, double) noexcept nogil
+    ctypedef void (*mg_act_backward_f32)(const float*, const float*, float*, int64_t, int64_t,
+                                         float) noexcept nogil
+    ctypedef void (*mg_act_backward_f64)(const double*, const double*, double*, int64_t, int64_t,
+                                         double) noexcept nogil
+    ctypedef struct Kernels "mg_activation_kernels":
+        mg_act_forward_f32* forward_f32
+        mg_act_forward_f64* forward_f64
+        mg_act_backward_f32* backward_f32
+        mg_act_backward_f64* backward_f64
+    const void* mg_family_table(int* level) noexcept nogil
+
+include "isa_select.pxi"
 
 
 cdef inline floating _exp(floating v) noexcept nogil:
@@ -24,219 +47,129 @@ cdef inline floating _exp(floating v) noexcept nogil:
         return exp(v)
 
 
-cdef inline floating _expm1(floating v) noexcept nogil:
-    if floating is float:
-        return expm1f(v)
-    else:
-        return expm1(v)
+cdef inline Py_ssize_t _bound(Py_ssize_t n, Py_ssize_t part, Py_ssize_t parts) noexcept nogil:
+    return n * part // parts
 
 
-cdef inline floating _log1p(floating v) noexcept nogil:
-    if floating is float:
-        return log1pf(v)
-    else:
-        return log1p(v)
+cdef void _forward(int kernel, const floating[::1] x, floating[::1] y, double p, int n_threads):
+    """y = f(x) by the MG_ACT_* kernel, each thread over one span; p: its parameter, if any."""
+    cdef Py_ssize_t part, n = x.shape[0], parts = max(1, n_threads)
+    cdef const floating* px = &x[0] if n > 0 else NULL
+    cdef floating* py = &y[0] if n > 0 else NULL
+    for part in prange(parts, nogil=True, num_threads=parts, schedule="static"):
+        if floating is float:
+            _k.forward_f32[kernel](px, py, _bound(n, part, parts), _bound(n, part + 1, parts), <float>p)
+        else:
+            _k.forward_f64[kernel](px, py, _bound(n, part, parts), _bound(n, part + 1, parts), p)
 
 
-cdef inline floating _tanh(floating v) noexcept nogil:
-    if floating is float:
-        return tanhf(v)
-    else:
-        return tanh(v)
-
-
-cdef inline floating _erfc(floating v) noexcept nogil:
-    if floating is float:
-        return erfcf(v)
-    else:
-        return erfc(v)
-
-
-cdef inline floating _sigmoid(floating v) noexcept nogil:
-    # exp of a non-positive argument only: no overflow for any |v|
-    cdef floating e
-    if v >= 0:
-        return 1 / (1 + _exp(-v))
-    e = _exp(v)
-    return e / (1 + e)
-
-
-cdef inline floating _gelu_tanh_gate(floating v) noexcept nogil:
-    # 0.5 * (1 + tanh(u)) == sigmoid(2u): the sigmoid form keeps the negative tail accurate
-    return _sigmoid(<floating>(2 * SQRT_2_OVER_PI) * (v + <floating>GELU_C * v * v * v))
+cdef void _backward(int kernel, const floating[::1] dy, const floating[::1] saved, floating[::1] dx,
+                    double p, int n_threads):
+    """dx = dy * f'(.) by the MG_ACT_* kernel from the saved x (or y), each thread over one span."""
+    cdef Py_ssize_t part, n = dy.shape[0], parts = max(1, n_threads)
+    cdef const floating* pd = &dy[0] if n > 0 else NULL
+    cdef const floating* ps = &saved[0] if n > 0 else NULL
+    cdef floating* pdx = &dx[0] if n > 0 else NULL
+    for part in prange(parts, nogil=True, num_threads=parts, schedule="static"):
+        if floating is float:
+            _k.backward_f32[kernel](pd, ps, pdx, _bound(n, part, parts), _bound(n, part + 1, parts), <float>p)
+        else:
+            _k.backward_f64[kernel](pd, ps, pdx, _bound(n, part, parts), _bound(n, part + 1, parts), p)
 
 
 # ---- elementwise forward: y = f(x) ------------------------------------------------------------
 
 def relu_forward(const floating[::1] x, floating[::1] y, int n_threads):
-    cdef Py_ssize_t i
-    for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        y[i] = 0 if x[i] <= 0 else x[i]  # NaN propagates
+    _forward(MG_ACT_RELU, x, y, 0, n_threads)
 
 
 def leaky_relu_forward(const floating[::1] x, floating[::1] y, double negative_slope,
                        int n_threads):
-    cdef Py_ssize_t i
-    cdef floating s = <floating>negative_slope
-    for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        y[i] = s * x[i] if x[i] < 0 else x[i]
+    _forward(MG_ACT_LEAKY_RELU, x, y, negative_slope, n_threads)
 
 
 def elu_forward(const floating[::1] x, floating[::1] y, double alpha, int n_threads):
-    cdef Py_ssize_t i
-    cdef floating a = <floating>alpha
-    for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        y[i] = x[i] if x[i] > 0 else a * _expm1(x[i])  # expm1: exact for tiny |x|
+    _forward(MG_ACT_ELU, x, y, alpha, n_threads)
 
 
 def selu_forward(const floating[::1] x, floating[::1] y, int n_threads):
-    cdef Py_ssize_t i
-    cdef floating a = <floating>SELU_ALPHA, s = <floating>SELU_SCALE
-    for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        y[i] = s * x[i] if x[i] > 0 else s * a * _expm1(x[i])
+    _forward(MG_ACT_SELU, x, y, 0, n_threads)
 
 
 def gelu_forward(const floating[::1] x, floating[::1] y, bint approximate, int n_threads):
-    cdef Py_ssize_t i
-    cdef floating r = <floating>INV_SQRT_2
-    if approximate:
-        for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-            y[i] = x[i] * _gelu_tanh_gate(x[i])
-    else:
-        for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-            # 0.5 * erfc(-x/sqrt2) == Phi(x) without the cancellation of 1 + erf for x << 0
-            y[i] = <floating>0.5 * x[i] * _erfc(-x[i] * r)
+    _forward(MG_ACT_GELU_TANH if approximate else MG_ACT_GELU, x, y, 0, n_threads)
 
 
 def sigmoid_forward(const floating[::1] x, floating[::1] y, int n_threads):
-    cdef Py_ssize_t i
-    for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        y[i] = _sigmoid(x[i])
+    _forward(MG_ACT_SIGMOID, x, y, 0, n_threads)
 
 
 def hard_sigmoid_forward(const floating[::1] x, floating[::1] y, int n_threads):
-    cdef Py_ssize_t i
-    cdef floating v
-    for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        v = (x[i] + 3) / 6  # Keras 3: relu6(x + 3) / 6
-        y[i] = 0 if v <= 0 else (1 if v >= 1 else v)
+    _forward(MG_ACT_HARD_SIGMOID, x, y, 0, n_threads)
 
 
 def tanh_forward(const floating[::1] x, floating[::1] y, int n_threads):
-    cdef Py_ssize_t i
-    for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        y[i] = _tanh(x[i])
+    _forward(MG_ACT_TANH, x, y, 0, n_threads)
 
 
 def softplus_forward(const floating[::1] x, floating[::1] y, int n_threads):
-    cdef Py_ssize_t i
-    for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): never overflows
-        if x[i] > 0:
-            y[i] = x[i] + _log1p(_exp(-x[i]))
-        else:
-            y[i] = _log1p(_exp(x[i]))
+    _forward(MG_ACT_SOFTPLUS, x, y, 0, n_threads)
 
 
 def silu_forward(const floating[::1] x, floating[::1] y, int n_threads):
-    cdef Py_ssize_t i
-    for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        y[i] = x[i] * _sigmoid(x[i])
+    _forward(MG_ACT_SILU, x, y, 0, n_threads)
 
 
 # ---- elementwise backward: dx = dy * f'(.) ------------------------------------------------------
 
 def relu_backward(const floating[::1] dy, const floating[::1] x, floating[::1] dx,
                   int n_threads):
-    cdef Py_ssize_t i
-    for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        dx[i] = dy[i] if x[i] > 0 else 0
+    _backward(MG_ACT_RELU, dy, x, dx, 0, n_threads)
 
 
 def leaky_relu_backward(const floating[::1] dy, const floating[::1] x, floating[::1] dx,
                         double negative_slope, int n_threads):
-    cdef Py_ssize_t i
-    cdef floating s = <floating>negative_slope
-    for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        dx[i] = s * dy[i] if x[i] < 0 else dy[i]
+    _backward(MG_ACT_LEAKY_RELU, dy, x, dx, negative_slope, n_threads)
 
 
 def elu_backward(const floating[::1] dy, const floating[::1] x, floating[::1] dx,
                  double alpha, int n_threads):
-    cdef Py_ssize_t i
-    cdef floating a = <floating>alpha
-    for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        dx[i] = dy[i] if x[i] > 0 else dy[i] * a * _exp(x[i])
+    _backward(MG_ACT_ELU, dy, x, dx, alpha, n_threads)
 
 
 def selu_backward(const floating[::1] dy, const floating[::1] x, floating[::1] dx,
                   int n_threads):
-    cdef Py_ssize_t i
-    cdef floating a = <floating>SELU_ALPHA, s = <floating>SELU_SCALE
-    for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        dx[i] = s * dy[i] if x[i] > 0 else s * a * dy[i] * _exp(x[i])
+    _backward(MG_ACT_SELU, dy, x, dx, 0, n_threads)
 
 
 def gelu_backward(const floating[::1] dy, const floating[::1] x, floating[::1] dx,
                   bint approximate, int n_threads):
-    cdef Py_ssize_t i
-    cdef floating g, v, r = <floating>INV_SQRT_2, q = <floating>INV_SQRT_2PI
-    cdef floating k = <floating>(2 * SQRT_2_OVER_PI), c3 = <floating>(3 * GELU_C)
-    if approximate:
-        for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-            v = x[i]
-            g = _gelu_tanh_gate(v)
-            # d/dx [x * sigmoid(2u)] = g + x g (1 - g) 2u'; past |x| = 20 the second term is
-            # below 1e-200 but x^3 could overflow into inf * 0
-            if v > 20 or v < -20:
-                dx[i] = dy[i] * g
-            else:
-                dx[i] = dy[i] * (g + v * g * (1 - g) * k * (1 + c3 * v * v))
-    else:
-        for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-            v = x[i]
-            if v > 40 or v < -40:  # pdf term is exactly 0 there; avoids inf * 0 for huge |x|
-                dx[i] = dy[i] * (1 if v > 0 else 0)
-            else:
-                dx[i] = dy[i] * (<floating>0.5 * _erfc(-v * r) + v * q * _exp(<floating>-0.5 * v * v))
+    _backward(MG_ACT_GELU_TANH if approximate else MG_ACT_GELU, dy, x, dx, 0, n_threads)
 
 
 def sigmoid_backward(const floating[::1] dy, const floating[::1] y, floating[::1] dx,
                      int n_threads):
-    cdef Py_ssize_t i
-    for i in prange(y.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        dx[i] = dy[i] * y[i] * (1 - y[i])
+    _backward(MG_ACT_SIGMOID, dy, y, dx, 0, n_threads)
 
 
 def hard_sigmoid_backward(const floating[::1] dy, const floating[::1] x, floating[::1] dx,
                           int n_threads):
-    cdef Py_ssize_t i
-    cdef floating sixth = <floating>(1.0 / 6.0)
-    for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        dx[i] = dy[i] * sixth if (x[i] > -3 and x[i] < 3) else 0
+    _backward(MG_ACT_HARD_SIGMOID, dy, x, dx, 0, n_threads)
 
 
 def tanh_backward(const floating[::1] dy, const floating[::1] y, floating[::1] dx,
                   int n_threads):
-    cdef Py_ssize_t i
-    for i in prange(y.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        dx[i] = dy[i] * (1 - y[i] * y[i])
+    _backward(MG_ACT_TANH, dy, y, dx, 0, n_threads)
 
 
 def softplus_backward(const floating[::1] dy, const floating[::1] x, floating[::1] dx,
                       int n_threads):
-    cdef Py_ssize_t i
-    for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        dx[i] = dy[i] * _sigmoid(x[i])
+    _backward(MG_ACT_SOFTPLUS, dy, x, dx, 0, n_threads)
 
 
 def silu_backward(const floating[::1] dy, const floating[::1] x, floating[::1] dx,
                   int n_threads):
-    cdef Py_ssize_t i
-    cdef floating s
-    for i in prange(x.shape[0], nogil=True, num_threads=n_threads, schedule="static"):
-        s = _sigmoid(x[i])
-        dx[i] = dy[i] * s * (1 + x[i] * (1 - s))
+    _backward(MG_ACT_SILU, dy, x, dx, 0, n_threads)
 
 
 # ---- softmax family over the last axis of (rows, classes) -------------------------------------

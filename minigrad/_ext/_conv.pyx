@@ -23,9 +23,6 @@ The forward hands chunks out dynamically (a thread that lost its core must not h
 the backward statically, so each thread's dw/db partial sums the same chunks in the same order on
 every run and the fixed-order reduction makes a run bit-identical to the next at a given thread count.
 """
-import os
-import warnings
-
 from cython cimport floating
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int64_t
@@ -45,7 +42,7 @@ cdef extern from "conv_kernels.h":
         int64_t groups, Fg, Kg, xp_h, xp_w, padded, chunk, n_chunks, n_threads
         int64_t slot_forward, slot_backward, partials
         int64_t path_forward, path_input_grad, path_weight_grad
-    ctypedef struct mg_conv_kernels:
+    ctypedef struct Kernels "mg_conv_kernels":
         int64_t lanes_f32, lanes_f64
         void (*direct_forward_f32)(const mg_conv_plan*, const float*, const float*, const float*,
                                    float*, int64_t, int64_t) noexcept nogil
@@ -67,10 +64,8 @@ cdef extern from "conv_kernels.h":
                               int64_t) noexcept nogil
         void (*ig_dinput_f64)(const mg_conv_plan*, const double*, const double*, double*,
                               int64_t) noexcept nogil
-    const mg_conv_kernels* mg_conv_kernels_baseline() noexcept nogil
-    const mg_conv_kernels* mg_conv_kernels_avx2() noexcept nogil
-    const mg_conv_kernels* mg_conv_kernels_avx512() noexcept nogil
     int mg_cpu_isa() noexcept nogil
+    const void* mg_family_table(int* level) noexcept nogil
     void mg_add_rows_float(float* y, int64_t rows, int64_t F, const float* b) noexcept nogil
     void mg_add_rows_double(double* y, int64_t rows, int64_t F, const double* b) noexcept nogil
     void mg_sum_rows_float(const float* a, int64_t rows, int64_t F, float* out) noexcept nogil
@@ -81,51 +76,16 @@ cdef extern from "conv_kernels.h":
     void mg_add_double(double* dst, const double* src, int64_t n) noexcept nogil
 
 PATHS = ("direct", "implicit", "im2col")  # index = MG_PATH_*
-ISA_LEVELS = ("baseline", "avx2", "avx512")  # index = MG_ISA_*
 DIRECT_MAX_TAPS = MG_DIRECT_MAX_TAPS
 IMPLICIT_MAX_TAPS = MG_IMPLICIT_MAX_TAPS
+include "isa_select.pxi"
 CPU_ISA = ISA_LEVELS[mg_cpu_isa()]  # what CPUID reports
 BUILD_ISA = ISA_LEVELS[MG_MAX_ISA]  # the highest level this build may pick
-cdef const mg_conv_kernels* _k = mg_conv_kernels_baseline()
-cdef int _isa = MG_ISA_BASELINE
-
-
-def select_isa(str level=None) -> str:
-    """Use the kernels of `level` ('baseline', 'avx2', 'avx512'; None: the best), capped by the CPU
-    and the build; returns the level chosen."""
-    global _k, _isa
-    if level is not None and level not in ISA_LEVELS:
-        raise ValueError(f"_conv: ISA level must be one of {ISA_LEVELS}, received {level!r}")
-    cdef int want = ISA_LEVELS.index(level) if level is not None else MG_ISA_AVX512
-    want = min(want, mg_cpu_isa(), MG_MAX_ISA)
-    _k, _isa = mg_conv_kernels_baseline(), MG_ISA_BASELINE
-    if want >= MG_ISA_AVX512 and mg_conv_kernels_avx512() != NULL:
-        _k, _isa = mg_conv_kernels_avx512(), MG_ISA_AVX512
-    elif want >= MG_ISA_AVX2 and mg_conv_kernels_avx2() != NULL:
-        _k, _isa = mg_conv_kernels_avx2(), MG_ISA_AVX2
-    return ISA_LEVELS[_isa]
-
-
-def isa() -> str:
-    """The ISA level whose kernels run."""
-    return ISA_LEVELS[_isa]
 
 
 def lanes(int itemsize) -> int:
     """Vector lanes of the running kernels for this element size (implicit needs C, F multiples)."""
     return _k.lanes_f32 if itemsize == 4 else _k.lanes_f64
-
-
-def _select_from_environment() -> None:
-    level = os.environ.get("MINIGRAD_ISA") or None
-    if level is not None and level not in ISA_LEVELS:
-        warnings.warn(f"minigrad: MINIGRAD_ISA={level!r} is not one of {ISA_LEVELS}; ignored",
-                      RuntimeWarning, stacklevel=2)
-        level = None
-    select_isa(level)
-
-
-_select_from_environment()
 
 _FIELDS = ("N", "H", "W", "C", "KH", "KW", "Cg", "F", "OH", "OW", "stride_h", "stride_w",
            "dilation_h", "dilation_w", "pad_top", "pad_bottom", "pad_left", "pad_right", "groups",

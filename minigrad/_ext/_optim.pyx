@@ -6,32 +6,43 @@ clipnorm) and clipping (clipvalue), decoupled weight decay, the slot updates and
 happen in the same pass, in the weights' dtype. Every kernel trusts its caller
 (minigrad.kernels.optim): equal lengths, matching dtypes, slot buffers present when used.
 
-Speed: the element loops are plain pointer loops in `cdef` span functions so that GCC vectorizes
-them (a prange body carries per-iteration bookkeeping that blocks it); prange only hands each
-thread one contiguous span. A loop with any branch is not vectorized, so options that change which
-buffers are touched (momentum, centered, nesterov, amsgrad) are `const bint` arguments of inline
-span functions, called with literal flags: each call site compiles to its own branch-free loop.
-Clipping and weight decay are branch-free instead (clip = inf and wd = 0 are exact no-ops for
-finite values). -fno-math-errno (above, this file only) lets sqrt become a vector instruction
-instead of a scalar call that may set errno; nothing here reads errno.
+The element loops are C (optim_body.h), compiled for baseline x86-64, AVX2 + FMA and AVX-512 in
+this one module (optim_kernels.h: the mechanism of isa.h that every dispatched extension uses); the
+import picks the level (CPUID, capped by MINIGRAD_ISA and the build's MINIGRAD_BUILD_ISA). prange only
+hands each thread one contiguous span. Clipping and weight decay are branch-free (clip = inf and
+wd = 0 are exact no-ops for finite values). -fno-math-errno (above, this file only) lets sqrt
+become a vector instruction instead of a scalar call that may set errno; nothing here reads errno.
 """
 from cython.parallel cimport prange
 from cython cimport floating
-from libc.math cimport sqrt, sqrtf, INFINITY
+from libc.math cimport INFINITY
+from libc.stdint cimport int64_t
 
 
-cdef inline floating _sqrt(floating v) noexcept nogil:
-    if floating is float:
-        return sqrtf(v)
-    else:
-        return sqrt(v)
+cdef extern from "optim_kernels.h":
+    ctypedef struct Kernels "mg_optim_kernels":
+        void (*sgd_f32)(float*, const float*, float*, int64_t, int64_t, float, float, float, float,
+                        float, int) noexcept nogil
+        void (*sgd_f64)(double*, const double*, double*, int64_t, int64_t, double, double, double,
+                        double, double, int) noexcept nogil
+        void (*rmsprop_f32)(float*, const float*, float*, float*, float*, int64_t, int64_t, float,
+                            float, float, float, float, float, float, int) noexcept nogil
+        void (*rmsprop_f64)(double*, const double*, double*, double*, double*, int64_t, int64_t,
+                            double, double, double, double, double, double, double, int) noexcept nogil
+        void (*adam_f32)(float*, const float*, float*, float*, float*, int64_t, int64_t, float,
+                         float, float, float, float, float, float, float, int) noexcept nogil
+        void (*adam_f64)(double*, const double*, double*, double*, double*, int64_t, int64_t,
+                         double, double, double, double, double, double, double, double,
+                         int) noexcept nogil
+        void (*adagrad_f32)(float*, const float*, float*, int64_t, int64_t, float, float, float,
+                            float, float) noexcept nogil
+        void (*adagrad_f64)(double*, const double*, double*, int64_t, int64_t, double, double,
+                            double, double, double) noexcept nogil
+        void (*ema_f32)(float*, const float*, int64_t, int64_t, float) noexcept nogil
+        void (*ema_f64)(double*, const double*, int64_t, int64_t, double) noexcept nogil
+    const void* mg_family_table(int* level) noexcept nogil
 
-
-cdef inline floating _prepare(floating gi, floating scale, floating clip) noexcept nogil:
-    # Keras applies one of clipnorm / global_clipnorm (a scale) or clipvalue (a clamp; inf: off)
-    gi = gi * scale
-    gi = clip if gi > clip else gi
-    return -clip if gi < -clip else gi
+include "isa_select.pxi"
 
 
 cdef inline double _clip_bound(double clip_value) noexcept nogil:
@@ -46,25 +57,6 @@ cdef inline Py_ssize_t _bound(Py_ssize_t n, Py_ssize_t part, Py_ssize_t parts) n
     return n * part // parts
 
 
-cdef inline void _sgd_span(floating* w, const floating* g, floating* m, Py_ssize_t start,
-                           Py_ssize_t stop, floating lr, floating mu, floating scale, floating clip,
-                           floating wd, const bint momentum, const bint nesterov) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef floating gi, wi, mi
-    for i in range(start, stop):
-        gi = _prepare(g[i], scale, clip)
-        wi = w[i] - w[i] * wd * lr
-        if momentum:
-            mi = m[i] * mu - gi * lr
-            m[i] = mi
-            if nesterov:
-                w[i] = wi + (mi * mu - gi * lr)
-            else:
-                w[i] = wi + mi
-        else:
-            w[i] = wi - gi * lr
-
-
 def sgd_update(floating[::1] w, const floating[::1] g, floating[::1] m,
                double lr, double momentum, bint nesterov,
                double grad_scale, double clip_value, double weight_decay, int n_threads):
@@ -77,36 +69,10 @@ def sgd_update(floating[::1] w, const floating[::1] g, floating[::1] m,
     cdef floating clip = <floating>_clip_bound(clip_value), wd = <floating>weight_decay
     for part in prange(parts, nogil=True, num_threads=parts, schedule="static"):
         start, stop = _bound(n, part, parts), _bound(n, part + 1, parts)
-        if mu == 0:
-            _sgd_span(pw, pg, pm, start, stop, lr_, mu, scale, clip, wd, False, False)
-        elif nesterov:
-            _sgd_span(pw, pg, pm, start, stop, lr_, mu, scale, clip, wd, True, True)
+        if floating is float:
+            _k.sgd_f32(pw, pg, pm, start, stop, lr_, mu, scale, clip, wd, nesterov)
         else:
-            _sgd_span(pw, pg, pm, start, stop, lr_, mu, scale, clip, wd, True, False)
-
-
-cdef inline void _rmsprop_span(floating* w, const floating* g, floating* v, floating* mom,
-                               floating* avg, Py_ssize_t start, Py_ssize_t stop, floating lr,
-                               floating r, floating mu, floating eps, floating scale, floating clip,
-                               floating wd, const bint momentum, const bint centered) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef floating gi, wi, vi, ai, den, inc
-    for i in range(start, stop):
-        gi = _prepare(g[i], scale, clip)
-        wi = w[i] - w[i] * wd * lr
-        vi = r * v[i] + (1 - r) * (gi * gi)
-        v[i] = vi
-        if centered:
-            ai = r * avg[i] + (1 - r) * gi
-            avg[i] = ai
-            den = vi - ai * ai + eps
-        else:
-            den = vi + eps
-        inc = lr * gi / _sqrt(den)
-        if momentum:
-            inc = mu * mom[i] + inc
-            mom[i] = inc
-        w[i] = wi - inc
+            _k.sgd_f64(pw, pg, pm, start, stop, lr_, mu, scale, clip, wd, nesterov)
 
 
 def rmsprop_update(floating[::1] w, const floating[::1] g, floating[::1] velocity,
@@ -125,33 +91,10 @@ def rmsprop_update(floating[::1] w, const floating[::1] g, floating[::1] velocit
     cdef floating wd = <floating>weight_decay
     for part in prange(parts, nogil=True, num_threads=parts, schedule="static"):
         start, stop = _bound(n, part, parts), _bound(n, part + 1, parts)
-        if mu > 0 and centered:
-            _rmsprop_span(pw, pg, pv, pm, pa, start, stop, lr_, r, mu, eps, scale, clip, wd, True, True)
-        elif mu > 0:
-            _rmsprop_span(pw, pg, pv, pm, pa, start, stop, lr_, r, mu, eps, scale, clip, wd, True, False)
-        elif centered:
-            _rmsprop_span(pw, pg, pv, pm, pa, start, stop, lr_, r, mu, eps, scale, clip, wd, False, True)
+        if floating is float:
+            _k.rmsprop_f32(pw, pg, pv, pm, pa, start, stop, lr_, r, mu, eps, scale, clip, wd, centered)
         else:
-            _rmsprop_span(pw, pg, pv, pm, pa, start, stop, lr_, r, mu, eps, scale, clip, wd, False, False)
-
-
-cdef inline void _adam_span(floating* w, const floating* g, floating* m, floating* v, floating* vh,
-                            Py_ssize_t start, Py_ssize_t stop, floating alpha, floating c1,
-                            floating c2, floating eps, floating lr, floating scale, floating clip,
-                            floating wd, const bint amsgrad) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef floating gi, wi, mi, vi
-    for i in range(start, stop):
-        gi = _prepare(g[i], scale, clip)
-        wi = w[i] - w[i] * wd * lr
-        mi = m[i] + (gi - m[i]) * c1
-        m[i] = mi
-        vi = v[i] + (gi * gi - v[i]) * c2
-        v[i] = vi
-        if amsgrad:
-            vi = vi if vi > vh[i] else vh[i]
-            vh[i] = vi
-        w[i] = wi - (mi * alpha) / (_sqrt(vi) + eps)
+            _k.rmsprop_f64(pw, pg, pv, pm, pa, start, stop, lr_, r, mu, eps, scale, clip, wd, centered)
 
 
 def adam_update(floating[::1] w, const floating[::1] g, floating[::1] m, floating[::1] v,
@@ -174,52 +117,39 @@ def adam_update(floating[::1] w, const floating[::1] g, floating[::1] m, floatin
     cdef floating clip = <floating>_clip_bound(clip_value), wd = <floating>weight_decay
     for part in prange(parts, nogil=True, num_threads=parts, schedule="static"):
         start, stop = _bound(n, part, parts), _bound(n, part + 1, parts)
-        if amsgrad:
-            _adam_span(pw, pg, pm, pv, ph, start, stop, a, c1, c2, eps, lr_, scale, clip, wd, True)
+        if floating is float:
+            _k.adam_f32(pw, pg, pm, pv, ph, start, stop, a, c1, c2, eps, lr_, scale, clip, wd, amsgrad)
         else:
-            _adam_span(pw, pg, pm, pv, ph, start, stop, a, c1, c2, eps, lr_, scale, clip, wd, False)
-
-
-cdef inline void _adagrad_span(floating* w, const floating* g, floating* acc, Py_ssize_t start,
-                               Py_ssize_t stop, floating lr, floating eps, floating scale,
-                               floating clip, floating wd) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef floating gi, wi, ai
-    for i in range(start, stop):
-        gi = _prepare(g[i], scale, clip)
-        wi = w[i] - w[i] * wd * lr
-        ai = acc[i] + gi * gi
-        acc[i] = ai
-        w[i] = wi - lr * gi / _sqrt(ai + eps)
+            _k.adam_f64(pw, pg, pm, pv, ph, start, stop, a, c1, c2, eps, lr_, scale, clip, wd, amsgrad)
 
 
 def adagrad_update(floating[::1] w, const floating[::1] g, floating[::1] accumulator,
                    double lr, double epsilon, double grad_scale, double clip_value,
                    double weight_decay, int n_threads):
     """acc += g^2; w -= lr*g / sqrt(acc + eps)."""
-    cdef Py_ssize_t part, n = w.shape[0], parts = max(1, n_threads)
+    cdef Py_ssize_t part, start, stop, n = w.shape[0], parts = max(1, n_threads)
     cdef floating* pw = _ptr(w)
     cdef const floating* pg = &g[0] if n > 0 else NULL
     cdef floating* pa = _ptr(accumulator)
     cdef floating lr_ = <floating>lr, eps = <floating>epsilon, scale = <floating>grad_scale
     cdef floating clip = <floating>_clip_bound(clip_value), wd = <floating>weight_decay
     for part in prange(parts, nogil=True, num_threads=parts, schedule="static"):
-        _adagrad_span(pw, pg, pa, _bound(n, part, parts), _bound(n, part + 1, parts), lr_, eps,
-                      scale, clip, wd)
-
-
-cdef inline void _ema_span(floating* avg, const floating* w, Py_ssize_t start, Py_ssize_t stop,
-                           floating mu) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(start, stop):
-        avg[i] = mu * avg[i] + (1 - mu) * w[i]
+        start, stop = _bound(n, part, parts), _bound(n, part + 1, parts)
+        if floating is float:
+            _k.adagrad_f32(pw, pg, pa, start, stop, lr_, eps, scale, clip, wd)
+        else:
+            _k.adagrad_f64(pw, pg, pa, start, stop, lr_, eps, scale, clip, wd)
 
 
 def ema_update(floating[::1] average, const floating[::1] w, double momentum, int n_threads):
     """average = momentum*average + (1-momentum)*w."""
-    cdef Py_ssize_t part, n = w.shape[0], parts = max(1, n_threads)
+    cdef Py_ssize_t part, start, stop, n = w.shape[0], parts = max(1, n_threads)
     cdef floating* pa = _ptr(average)
     cdef const floating* pw = &w[0] if n > 0 else NULL
     cdef floating mu = <floating>momentum
     for part in prange(parts, nogil=True, num_threads=parts, schedule="static"):
-        _ema_span(pa, pw, _bound(n, part, parts), _bound(n, part + 1, parts), mu)
+        start, stop = _bound(n, part, parts), _bound(n, part + 1, parts)
+        if floating is float:
+            _k.ema_f32(pa, pw, start, stop, mu)
+        else:
+            _k.ema_f64(pa, pw, start, stop, mu)

@@ -8,16 +8,34 @@ holds at least one valid element.
 
 Max pooling records, per output element, the flat spatial index h * W + w of the first maximum
 in row-major window order (strict `>`), so backward is a scatter and ties go to the first one.
+
+The row kernels are C (pool_body.h), compiled for baseline x86-64, AVX2 + FMA and AVX-512 in this
+one module (pool_kernels.h: the mechanism of isa.h that every dispatched extension uses); the
+import picks the level as they do. The drivers below hand rows (or samples) to threads.
 """
 from cython.parallel cimport prange
 from cython cimport floating
-from libc.stdint cimport int32_t
+from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memset
 
 
-cdef struct Geom:
-    Py_ssize_t H, W, K, OH, OW
-    Py_ssize_t pool_h, pool_w, stride_h, stride_w, pad_top, pad_left
+cdef extern from "pool_kernels.h":
+    ctypedef struct mg_pool_geom:
+        int64_t H, W, K, OH, OW
+        int64_t pool_h, pool_w, stride_h, stride_w, pad_top, pad_left
+    ctypedef struct Kernels "mg_pool_kernels":
+        void (*max_row_f32)(const float*, float*, int32_t*, int64_t, const mg_pool_geom*) noexcept nogil
+        void (*max_row_f64)(const double*, double*, int32_t*, int64_t, const mg_pool_geom*) noexcept nogil
+        void (*avg_row_f32)(const float*, float*, int64_t, const mg_pool_geom*) noexcept nogil
+        void (*avg_row_f64)(const double*, double*, int64_t, const mg_pool_geom*) noexcept nogil
+        void (*avg_row_backward_f32)(const float*, float*, int64_t, const mg_pool_geom*) noexcept nogil
+        void (*avg_row_backward_f64)(const double*, double*, int64_t, const mg_pool_geom*) noexcept nogil
+    const void* mg_family_table(int* level) noexcept nogil
+
+include "isa_select.pxi"
+
+
+ctypedef mg_pool_geom Geom
 
 
 cdef inline Geom _geom(Py_ssize_t H, Py_ssize_t W, Py_ssize_t K, Py_ssize_t OH, Py_ssize_t OW,
@@ -28,146 +46,6 @@ cdef inline Geom _geom(Py_ssize_t H, Py_ssize_t W, Py_ssize_t K, Py_ssize_t OH, 
     g.pool_h, g.pool_w, g.stride_h, g.stride_w = pool_h, pool_w, stride_h, stride_w
     g.pad_top, g.pad_left = pad_top, pad_left
     return g
-
-
-cdef inline void _span(Py_ssize_t o, Py_ssize_t stride, Py_ssize_t pad, Py_ssize_t pool,
-                       Py_ssize_t n, Py_ssize_t* lo, Py_ssize_t* hi) noexcept nogil:
-    """The inputs [lo, hi) under output o's window along one axis of length n (clipped: see top)."""
-    cdef Py_ssize_t start = o * stride - pad
-    lo[0] = start if start > 0 else 0
-    hi[0] = start + pool if start + pool < n else n
-
-
-cdef inline void _max_window(const floating* xs, floating* yo, int32_t* ao, Py_ssize_t h0,
-                             Py_ssize_t h1, Py_ssize_t w0, Py_ssize_t w1, Py_ssize_t W) noexcept nogil:
-    """One clipped window of a one-channel plane, kept in registers."""
-    cdef Py_ssize_t h, w
-    cdef int32_t best = <int32_t>(h0 * W + w0), pos
-    cdef floating m = xs[best], v
-    cdef bint take
-    for h in range(h0, h1):
-        for w in range(w0, w1):
-            pos = <int32_t>(h * W + w)
-            v = xs[pos]
-            take = v > m  # selects, not branches: random data mispredicts half the time
-            best = pos if take else best
-            m = v if take else m
-    yo[0] = m
-    ao[0] = best
-
-
-cdef inline void _max_row_plane(const floating* xs, floating* yrow, int32_t* arow, Py_ssize_t h0,
-                                Py_ssize_t h1, const Geom* g) noexcept nogil:
-    """K == 1 (channels_first planes): windows that lie fully inside the row are swept offset by
-    offset in row-major order with the output columns innermost (a loop the compiler vectorizes);
-    the clipped windows at either edge go one by one."""
-    cdef Py_ssize_t W = g.W, OW = g.OW, sw = g.stride_w, pl = g.pad_left, pw = g.pool_w
-    cdef Py_ssize_t lo = (pl + sw - 1) // sw, hi = (W + pl - pw) // sw + 1 if W + pl >= pw else 0
-    cdef Py_ssize_t ow, h, dw, base, w0, w1
-    cdef int32_t pos
-    cdef floating v, m
-    cdef bint take
-    hi = hi if hi < OW else OW
-    lo = lo if lo < hi else hi
-    for ow in range(OW):
-        if ow < lo or ow >= hi:
-            _span(ow, sw, pl, pw, W, &w0, &w1)
-            _max_window(xs, yrow + ow, arow + ow, h0, h1, w0, w1, W)
-    for ow in range(lo, hi):
-        pos = <int32_t>(h0 * W + ow * sw - pl)
-        yrow[ow] = xs[pos]
-        arow[ow] = pos
-    for h in range(h0, h1):
-        for dw in range(pw):
-            base = h * W - pl + dw
-            for ow in range(lo, hi):
-                v = xs[base + ow * sw]  # index in Py_ssize_t: an int32 index blocks vectorizing
-                pos = <int32_t>(base + ow * sw)
-                m = yrow[ow]
-                take = v > m
-                yrow[ow] = v if take else m
-                arow[ow] = pos if take else arow[ow]
-
-
-cdef inline void _max_row(const floating* xs, floating* yrow, int32_t* arow, Py_ssize_t oh,
-                          const Geom* g) noexcept nogil:
-    """One output row of one sample: y[oh, :, :] and its argmax."""
-    cdef Py_ssize_t K = g.K, W = g.W
-    cdef Py_ssize_t h0, h1, ow, w0, w1, h, w, c
-    cdef int32_t pos, first, a
-    cdef floating v, m
-    cdef floating* yo
-    cdef int32_t* ao
-    cdef const floating* src
-    _span(oh, g.stride_h, g.pad_top, g.pool_h, g.H, &h0, &h1)
-    if K == 1:
-        _max_row_plane(xs, yrow, arow, h0, h1, g)
-        return
-    for ow in range(g.OW):
-        _span(ow, g.stride_w, g.pad_left, g.pool_w, W, &w0, &w1)
-        yo = yrow + ow * K
-        ao = arow + ow * K
-        first = <int32_t>(h0 * W + w0)
-        src = xs + first * K
-        for c in range(K):
-            yo[c] = src[c]
-            ao[c] = first
-        for h in range(h0, h1):
-            for w in range(w0, w1):
-                pos = <int32_t>(h * W + w)
-                if pos == first:
-                    continue
-                src = xs + pos * K
-                # unconditional stores of blends: lets the compiler vectorize over channels
-                for c in range(K):
-                    v = src[c]
-                    m = yo[c]
-                    a = ao[c]
-                    yo[c] = v if v > m else m
-                    ao[c] = pos if v > m else a
-
-
-cdef inline void _avg_row(const floating* xs, floating* yrow, Py_ssize_t oh,
-                          const Geom* g) noexcept nogil:
-    """One output row of one sample: mean over the valid part of each window."""
-    cdef Py_ssize_t K = g.K, W = g.W
-    cdef Py_ssize_t h0, h1, ow, w0, w1, h, w, c
-    cdef floating inv
-    cdef floating* yo
-    cdef const floating* src
-    _span(oh, g.stride_h, g.pad_top, g.pool_h, g.H, &h0, &h1)
-    for ow in range(g.OW):
-        _span(ow, g.stride_w, g.pad_left, g.pool_w, W, &w0, &w1)
-        yo = yrow + ow * K
-        for c in range(K):
-            yo[c] = 0
-        for h in range(h0, h1):
-            for w in range(w0, w1):
-                src = xs + (h * W + w) * K
-                for c in range(K):
-                    yo[c] = yo[c] + src[c]
-        inv = <floating>1 / <floating>((h1 - h0) * (w1 - w0))
-        for c in range(K):
-            yo[c] = yo[c] * inv
-
-
-cdef inline void _avg_row_backward(const floating* grow, floating* dxs, Py_ssize_t oh,
-                                   const Geom* g) noexcept nogil:
-    cdef Py_ssize_t K = g.K, W = g.W
-    cdef Py_ssize_t h0, h1, ow, w0, w1, h, w, c
-    cdef floating inv
-    cdef floating* dst
-    cdef const floating* go
-    _span(oh, g.stride_h, g.pad_top, g.pool_h, g.H, &h0, &h1)
-    for ow in range(g.OW):
-        _span(ow, g.stride_w, g.pad_left, g.pool_w, W, &w0, &w1)
-        go = grow + ow * K
-        inv = <floating>1 / <floating>((h1 - h0) * (w1 - w0))
-        for h in range(h0, h1):
-            for w in range(w0, w1):
-                dst = dxs + (h * W + w) * K
-                for c in range(K):
-                    dst[c] = dst[c] + go[c] * inv
 
 
 def max_pool2d_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y,
@@ -183,7 +61,10 @@ def max_pool2d_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y,
     for task in prange(x.shape[0] * g.OH, nogil=True, num_threads=n_threads, schedule="static"):
         b = task // g.OH
         oh = task % g.OH
-        _max_row(xp + b * x_step, yp + task * y_row, ap + task * y_row, oh, &g)
+        if floating is float:
+            _k.max_row_f32(xp + b * x_step, yp + task * y_row, ap + task * y_row, oh, &g)
+        else:
+            _k.max_row_f64(xp + b * x_step, yp + task * y_row, ap + task * y_row, oh, &g)
 
 
 def avg_pool2d_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y, int pool_h,
@@ -198,7 +79,10 @@ def avg_pool2d_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y,
     for task in prange(x.shape[0] * g.OH, nogil=True, num_threads=n_threads, schedule="static"):
         b = task // g.OH
         oh = task % g.OH
-        _avg_row(xp + b * x_step, yp + task * y_row, oh, &g)
+        if floating is float:
+            _k.avg_row_f32(xp + b * x_step, yp + task * y_row, oh, &g)
+        else:
+            _k.avg_row_f64(xp + b * x_step, yp + task * y_row, oh, &g)
 
 
 cdef inline Py_ssize_t _rows_per_task(const Geom* g) noexcept nogil:
@@ -292,4 +176,7 @@ def avg_pool2d_backward(const floating[:, :, :, ::1] dy, floating[:, :, :, ::1] 
         r1 = _own_hi(oh1, &g)
         memset(dxp + b * x_step + r0 * row_len, 0, (r1 - r0) * row_len * sizeof(floating))
         for oh in range(oh0, oh1):
-            _avg_row_backward(dyp + (b * g.OH + oh) * y_row, dxp + b * x_step, oh, &g)
+            if floating is float:
+                _k.avg_row_backward_f32(dyp + (b * g.OH + oh) * y_row, dxp + b * x_step, oh, &g)
+            else:
+                _k.avg_row_backward_f64(dyp + (b * g.OH + oh) * y_row, dxp + b * x_step, oh, &g)

@@ -1,7 +1,7 @@
-/* Shared by conv_isa_*.h: the body for float then double, and the table of this ISA level.
-   The including file defines NV_MAX, ISA_NAME, ISA_TABLE (the getter's name) and, per element
-   type, V32, L32, ZERO32, LOAD32, STORE32, SET32, FMA32, ADD32 (and the same with 64); all are
-   undefined at the end, so the next level can define its own. */
+/* The conv family's body (see isa.h): the kernels for float then double, and the table of this ISA
+   level. The level defines NV_MAX, ISA_NAME, ISA_TABLE (the getter's name) and, per element type,
+   V32, L32, ZERO32, LOAD32, STORE32, SET32, FMA32, ADD32 (and the same with 64); isa_undef.h
+   undefines them after. */
 
 #define T float
 #define V V32
@@ -57,22 +57,3 @@ static const mg_conv_kernels MG_CAT(mg_table_, ISA_NAME) = {
 static const mg_conv_kernels* ISA_TABLE(void) { return &MG_CAT(mg_table_, ISA_NAME); }
 #undef FN32
 #undef FN64
-#undef NV_MAX
-#undef ISA_NAME
-#undef ISA_TABLE
-#undef V32
-#undef L32
-#undef ZERO32
-#undef LOAD32
-#undef STORE32
-#undef SET32
-#undef FMA32
-#undef ADD32
-#undef V64
-#undef L64
-#undef ZERO64
-#undef LOAD64
-#undef STORE64
-#undef SET64
-#undef FMA64
-#undef ADD64

@@ -1,5 +1,5 @@
-/* Included by conv_kernels.h: the conv kernels every CPU of the build's architecture runs: SSE2 on x86-64 (its baseline; no
-   FMA, so multiply then add), plain scalar C elsewhere. Also the CPUID probe that picks a level. */
+/* Included by conv_kernels.h: the conv kernels every CPU of the build's architecture runs: SSE2 on
+   x86-64 (its baseline; no FMA, so multiply then add), plain scalar C elsewhere. */
 #define NV_MAX 2
 #define ISA_TABLE mg_conv_kernels_baseline
 #define ISA_NAME baseline
@@ -39,12 +39,4 @@
 #define ADD64(a, b) ((a) + (b))
 #endif
 #include "conv_isa.h"
-
-static int mg_cpu_isa(void) {
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
-    __builtin_cpu_init();  /* these also check that the OS saves the wider registers */
-    if (__builtin_cpu_supports("avx512f")) return MG_ISA_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return MG_ISA_AVX2;
-#endif
-    return MG_ISA_BASELINE;
-}
+#include "isa_undef.h"

@@ -1,23 +1,30 @@
 /* What _conv.pyx includes: the plan struct (conv_plan.h), the kernels of each ISA level, each
-   compiled for its own target inside this one translation unit (conv_isa_*.h: a getter per level,
-   NULL where the architecture lacks it, and mg_cpu_isa), and the small row helpers for float and
-   double (conv_rows.h). */
+   compiled for its own target inside this one translation unit (isa.h: conv_isa_baseline.h, then
+   isa_fma.h once per FMA level, each defining a getter of its table), and the small row helpers
+   for float and double (conv_rows.h). */
 #ifndef MINIGRAD_CONV_KERNELS_H
 #define MINIGRAD_CONV_KERNELS_H
 #include <stddef.h>
 #include <stdint.h>
+#include "isa.h"
 #include "conv_plan.h"
-#if defined(__x86_64__) || defined(_M_X64)
-#include <immintrin.h>  /* before any target pragma: the intrinsics carry their own targets */
-#endif
-#define MG_CAT_(a, b) a##b
-#define MG_CAT(a, b) MG_CAT_(a, b)
 #include "conv_isa_baseline.h"
-#include "conv_isa_avx2.h"
-#include "conv_isa_avx512.h"
-#ifndef MG_MAX_ISA  /* the build knob MINIGRAD_BUILD_ISA caps the level the import may pick */
-#define MG_MAX_ISA MG_ISA_AVX512
-#endif
+#define ISA_FAMILY conv
+#define ISA_BODY "conv_isa.h"
+#define ISA_NAME avx2  /* 256-bit vectors, 16 registers: 6 x 2 implicit-GEMM tiles */
+#define ISA_TARGET "avx2,fma"
+#define ISA_BITS 256
+#define NV_MAX 2
+#include "isa_fma.h"
+#define ISA_NAME avx512  /* 512-bit vectors, 32 registers: 6 x 4 implicit-GEMM tiles */
+#define ISA_TARGET "avx512f,avx2,fma"
+#define ISA_BITS 512
+#define NV_MAX 4
+#include "isa_fma.h"
+static const void* mg_family_table(int* level) {  /* see mg_isa_table and isa_select.pxi */
+    return mg_isa_table(mg_conv_kernels_baseline(), mg_conv_kernels_avx2(), mg_conv_kernels_avx512(),
+                        level);
+}
 #define T float
 #define ROWS(name) name##_float
 #include "conv_rows.h"

@@ -7,7 +7,6 @@
 #include <stdint.h>
 
 enum { MG_PATH_DIRECT = 0, MG_PATH_IMPLICIT = 1, MG_PATH_IM2COL = 2 };
-enum { MG_ISA_BASELINE = 0, MG_ISA_AVX2 = 1, MG_ISA_AVX512 = 2 };
 /* the direct kernels list a pixel's taps in fixed arrays; the implicit GEMM one offset per tap */
 enum { MG_DIRECT_MAX_TAPS = 32, MG_IMPLICIT_MAX_TAPS = 1024 };
 

@@ -1,0 +1,139 @@
+/* The row kernels of 2-D pooling for one element type T at one ISA level (pool_isa.h includes
+   this for float and double through isa_types.h). Each computes one output row of one sample over
+   a (H, W, K) view; the semantics (clipped windows, first maximum in row-major order) are those of
+   _pool.pyx's docstring, and the arithmetic is the Cython kernels' to the letter, so the bits stay
+   theirs: on the FMA levels avg pooling's backward contracts as -march=native did. */
+
+/* take ? a : b as a mask blend: an int32 select under a float compare stays a branch on SSE2
+   (it has no such blend), which kept max pooling scalar there */
+static inline __attribute__((always_inline)) int32_t FN(pick)(int take, int32_t a, int32_t b) {
+    int32_t mask = -(int32_t)take;
+    return (a & mask) | (b & ~mask);
+}
+
+/* one clipped window of a one-channel plane, kept in registers; selects, not branches: random
+   data mispredicts half the time */
+static inline void FN(max_window)(const T* xs, T* yo, int32_t* ao, int64_t h0, int64_t h1,
+                                  int64_t w0, int64_t w1, int64_t W) {
+    int32_t best = (int32_t)(h0 * W + w0);
+    T m = xs[best];
+    for (int64_t h = h0; h < h1; h++) {
+        for (int64_t w = w0; w < w1; w++) {
+            int32_t pos = (int32_t)(h * W + w);
+            T v = xs[pos];
+            int take = v > m;
+            best = take ? pos : best;
+            m = take ? v : m;
+        }
+    }
+    yo[0] = m;
+    ao[0] = best;
+}
+
+/* K == 1 (channels_first planes): windows that lie fully inside the row are swept offset by offset
+   in row-major order with the output columns innermost (a loop that vectorizes); the clipped
+   windows at either edge go one by one */
+static inline void FN(max_row_plane)(const T* restrict xs, T* restrict yrow, int32_t* restrict arow,
+                                     int64_t h0, int64_t h1, const mg_pool_geom* g) {
+    int64_t W = g->W, OW = g->OW, sw = g->stride_w, pl = g->pad_left, pw = g->pool_w;
+    int64_t lo = (pl + sw - 1) / sw, hi = W + pl >= pw ? (W + pl - pw) / sw + 1 : 0;
+    hi = hi < OW ? hi : OW;
+    lo = lo < hi ? lo : hi;
+    for (int64_t ow = 0; ow < OW; ow++) {
+        if (ow < lo || ow >= hi) {
+            int64_t w0, w1;
+            mg_pool_span(ow, sw, pl, pw, W, &w0, &w1);
+            FN(max_window)(xs, yrow + ow, arow + ow, h0, h1, w0, w1, W);
+        }
+    }
+    for (int64_t ow = lo; ow < hi; ow++) {
+        int32_t pos = (int32_t)(h0 * W + ow * sw - pl);
+        yrow[ow] = xs[pos];
+        arow[ow] = pos;
+    }
+    for (int64_t h = h0; h < h1; h++) {
+        for (int64_t dw = 0; dw < pw; dw++) {
+            int64_t base = h * W - pl + dw;
+            for (int64_t ow = lo; ow < hi; ow++) {
+                T v = xs[base + ow * sw];  /* an int64 index: an int32 one blocks vectorizing */
+                T m = yrow[ow];
+                yrow[ow] = v > m ? v : m;
+                arow[ow] = FN(pick)(v > m, (int32_t)(base + ow * sw), arow[ow]);
+            }
+        }
+    }
+}
+
+/* y[oh, :, :] of one sample and its argmax */
+static void FN(max_row)(const T* restrict xs, T* restrict yrow, int32_t* restrict arow, int64_t oh,
+                        const mg_pool_geom* g) {
+    int64_t K = g->K, W = g->W, h0, h1;
+    mg_pool_span(oh, g->stride_h, g->pad_top, g->pool_h, g->H, &h0, &h1);
+    if (K == 1) {
+        FN(max_row_plane)(xs, yrow, arow, h0, h1, g);
+        return;
+    }
+    for (int64_t ow = 0; ow < g->OW; ow++) {
+        int64_t w0, w1;
+        mg_pool_span(ow, g->stride_w, g->pad_left, g->pool_w, W, &w0, &w1);
+        T* yo = yrow + ow * K;
+        int32_t* ao = arow + ow * K;
+        int32_t first = (int32_t)(h0 * W + w0);
+        const T* src = xs + first * K;
+        for (int64_t c = 0; c < K; c++) {
+            yo[c] = src[c];
+            ao[c] = first;
+        }
+        for (int64_t h = h0; h < h1; h++) {
+            for (int64_t w = w0; w < w1; w++) {
+                int32_t pos = (int32_t)(h * W + w);
+                if (pos == first) continue;
+                src = xs + pos * K;
+                for (int64_t c = 0; c < K; c++) {  /* unconditional stores of blends: vectorizes */
+                    T v = src[c], m = yo[c];
+                    yo[c] = v > m ? v : m;
+                    ao[c] = FN(pick)(v > m, pos, ao[c]);
+                }
+            }
+        }
+    }
+}
+
+/* y[oh, :, :] of one sample: the mean over the valid part of each window */
+static void FN(avg_row)(const T* restrict xs, T* restrict yrow, int64_t oh, const mg_pool_geom* g) {
+    int64_t K = g->K, W = g->W, h0, h1;
+    mg_pool_span(oh, g->stride_h, g->pad_top, g->pool_h, g->H, &h0, &h1);
+    for (int64_t ow = 0; ow < g->OW; ow++) {
+        int64_t w0, w1;
+        mg_pool_span(ow, g->stride_w, g->pad_left, g->pool_w, W, &w0, &w1);
+        T* yo = yrow + ow * K;
+        for (int64_t c = 0; c < K; c++) yo[c] = 0;
+        for (int64_t h = h0; h < h1; h++) {
+            for (int64_t w = w0; w < w1; w++) {
+                const T* src = xs + (h * W + w) * K;
+                for (int64_t c = 0; c < K; c++) yo[c] = yo[c] + src[c];
+            }
+        }
+        T inv = (T)1 / (T)((h1 - h0) * (w1 - w0));
+        for (int64_t c = 0; c < K; c++) yo[c] = yo[c] * inv;
+    }
+}
+
+/* dy's row oh spread evenly over the valid elements of each window (dxs: one sample's dx) */
+static void FN(avg_row_backward)(const T* restrict grow, T* restrict dxs, int64_t oh,
+                                 const mg_pool_geom* g) {
+    int64_t K = g->K, W = g->W, h0, h1;
+    mg_pool_span(oh, g->stride_h, g->pad_top, g->pool_h, g->H, &h0, &h1);
+    for (int64_t ow = 0; ow < g->OW; ow++) {
+        int64_t w0, w1;
+        mg_pool_span(ow, g->stride_w, g->pad_left, g->pool_w, W, &w0, &w1);
+        const T* go = grow + ow * K;
+        T inv = (T)1 / (T)((h1 - h0) * (w1 - w0));
+        for (int64_t h = h0; h < h1; h++) {
+            for (int64_t w = w0; w < w1; w++) {
+                T* dst = dxs + (h * W + w) * K;
+                for (int64_t c = 0; c < K; c++) dst[c] = dst[c] + go[c] * inv;
+            }
+        }
+    }
+}
