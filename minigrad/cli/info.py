@@ -1,4 +1,4 @@
-"""Print the CPU, the conv kernels' ISA level, the BLAS, thread counts and the conv plans seen.
+"""Print the CPU, the vector kernels' ISA level, the BLAS, thread counts and the conv plans seen.
 
 Each conv plan shows the path (direct, implicit GEMM or im2col + BLAS) chosen per direction and
 why: a rule, a measurement (with the times) or a forced choice. `--conv` first runs the reference
@@ -35,7 +35,7 @@ def report() -> str:
     import os
 
     from minigrad import __version__
-    from minigrad._ext import _conv
+    from minigrad._ext import _activation, _conv, _optim, _pool
     from minigrad.kernels import conv_plan
     from minigrad.kernels.conv_tune import cache_file, cpu_model
     from minigrad.threads import get_blas_threads, get_num_threads, openmp_available
@@ -44,8 +44,10 @@ def report() -> str:
     lines = [
         f"minigrad {__version__}, Python {platform.python_version()} on {platform.machine()}",
         f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs)",
-        f"conv kernels: {_conv.isa()} (CPU supports {_conv.CPU_ISA}, build allows up to "
-        f"{_conv.BUILD_ISA}{f', MINIGRAD_ISA={forced}' if forced else ''})",
+        "vector kernels: " + ", ".join(f"{family} {mod.isa()}" for family, mod in (
+            ("conv", _conv), ("pooling", _pool), ("activations", _activation), ("optimizer updates", _optim)))
+        + f" (CPU supports {_conv.CPU_ISA}, build allows up to {_conv.BUILD_ISA}"
+        f"{f', MINIGRAD_ISA={forced}' if forced else ''})",
         f"threads: kernels {get_num_threads()} (OpenMP {'on' if openmp_available() else 'off'}), "
         f"BLAS {get_blas_threads()} outside conv kernels",
         "BLAS:", *_blas_lines(),

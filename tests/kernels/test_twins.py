@@ -31,8 +31,10 @@ NOT_KERNELS = {
     "cache_file": "where conv_tune keeps its measured choices",
     "cpu_model": "the CPU name that keys conv_tune's choices",
     "load": "_blas: resolves scipy's BLAS symbols on first use",
-    "select_isa": "_conv: picks the instruction set; tests run every level against the conv twins",
-    "isa": "_conv: the instruction set in use",
+    "select_isa": "picks the instruction set; tests run every level against the twins (test_isa_levels)",
+    "isa": "the instruction set in use",
+    "isa_index": "the instruction set's place in the dispatch table",
+    "isa_from_environment": "reads MINIGRAD_ISA: which instruction set to use, no results",
     "lanes": "_conv: vector width of the instruction set (weight packing, no results)",
 }
 NOT_KERNEL_MODULES = {
