@@ -103,7 +103,7 @@ def measure(side: harness.Side, threads: int) -> dict[str, dict[str, Any]]:
 
 def _describe(case: str, mine: dict, theirs: dict | None) -> str:
     info = f"{N_PARAMS:,} params in {len(SHAPES)} tensors"
-    if not theirs:
+    if not theirs or "best" not in theirs:  # no torch side, or the other minigrad build (--other-build)
         return info
     variants = ", ".join(f"{k.removesuffix(' ms')} {v:.3f} ms" for k, v in theirs.items()
                          if k.endswith(" ms"))

@@ -36,8 +36,9 @@ def fmt_time(ms: float | None) -> str:
 
 def readme_table(results: list[dict[str, Any]], machine: dict[str, Any]) -> list[str]:
     """The headline rows (those with a `readme` label) as the table README.md quotes."""
+    other = harness.other_build()  # --other-build rows compare two minigrad builds, not PyTorch
     rows = [{**r, "threads": res["threads"]} for res in results for r in res.get("rows", [])
-            if r.get("readme")]
+            if r.get("readme") and (other is None or r.get("side") != other.name)]
     first = {}
     for r in rows:
         first.setdefault(r["readme"], len(first))
