@@ -2,6 +2,7 @@
 slice_update, scatter."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -19,20 +20,24 @@ def _is_int(v: Any) -> bool:
 class Reshape(Op):
     """y = x with a new shape (one -1 allowed); dx = dy reshaped back."""
 
-    def check(self, x: np.ndarray, *, shape: tuple[int, ...]) -> tuple[int, ...]:
-        shape = tuple(shape)
-        known = int(np.prod([s for s in shape if s != -1]))
-        if shape.count(-1) > 1 or any(s < -1 for s in shape):
-            raise ShapeError(f"reshape: invalid target shape {shape}")
-        if (-1 not in shape and known != x.size) or (-1 in shape and (known == 0 or x.size % known)):
-            raise ShapeError(f"reshape: cannot reshape an array of shape {x.shape} ({x.size} elements) into {shape}")
-        return x.shape
+    def check(self, x: np.ndarray, *, shape: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(x's shape for backward, the target shape as Python ints)."""
+        dims = (shape,) if _is_int(shape) else tuple(shape) if isinstance(shape, (tuple, list, np.ndarray)) else None
+        if dims is None or not all(_is_int(s) for s in dims):
+            raise TypeError(f"reshape: expected shape to be an int or a tuple of ints, received {shape!r}")
+        dims = tuple(int(s) for s in dims)
+        known = math.prod(s for s in dims if s != -1)  # exact: no int64 wrap-around for huge dims
+        if dims.count(-1) > 1 or any(s < -1 for s in dims):
+            raise ShapeError(f"reshape: invalid target shape {dims}")
+        if (-1 not in dims and known != x.size) or (-1 in dims and (known == 0 or x.size % known)):
+            raise ShapeError(f"reshape: cannot reshape an array of shape {x.shape} ({x.size} elements) into {dims}")
+        return x.shape, dims
 
-    def forward(self, ctx: Context, x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
-        return x.reshape(shape)
+    def forward(self, ctx: Context, x: np.ndarray, *, shape: Any) -> np.ndarray:
+        return x.reshape(ctx.plan[1])
 
     def backward(self, ctx: Context, dy: np.ndarray):
-        return (dy.reshape(ctx.plan),)
+        return (dy.reshape(ctx.plan[0]),)
 
     def strategy(self):
         st, S = strategies()
@@ -94,6 +99,8 @@ class _Join(Op):
         if not _is_int(axis):
             raise TypeError(f"{self.name}: axis must be an int, received {axis!r}")
         first = xs[0].shape
+        if self._mismatch(first, first, axis):  # the pairs below check the axis only from two arrays on
+            raise ShapeError(f"{self.name}: axis {axis} is out of range for arrays of shape {first}")
         for i, x in enumerate(xs[1:], 1):
             if self._mismatch(first, x.shape, axis):
                 raise ShapeError(f"{self.name}: array {i} has shape {x.shape}, incompatible with array 0's {first} along axis {axis}")

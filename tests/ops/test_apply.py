@@ -31,6 +31,33 @@ def test_elementwise_shapes_that_do_not_broadcast_are_a_shape_error(name: str) -
         ops.apply(name, np.ones((2, 3)), np.ones(2))
 
 
+@given(name=st.sampled_from(["stack", "concatenate"]), ndim=st.integers(0, 2), axis=st.integers(-5, 5),
+       count=st.integers(1, 3))
+@example(name="stack", ndim=0, axis=1, count=1)  # found by the fuzz harness: numpy's AxisError reached the user
+def test_an_axis_out_of_range_is_refused_by_the_op_even_for_one_array(name: str, ndim: int, axis: int,
+                                                                     count: int) -> None:
+    xs = [np.zeros((2,) * ndim) for _ in range(count)]
+    limit = ndim + 1 if name == "stack" else ndim
+    if -limit <= axis < limit:
+        assert ops.apply(name, *xs, axis=axis).data.ndim == (ndim + 1 if name == "stack" else ndim)
+    else:
+        with pytest.raises(ShapeError, match=rf"^{name}: axis {axis} is out of range"):
+            ops.apply(name, *xs, axis=axis)
+
+
+@pytest.mark.parametrize("shape", [np.array([1.0], np.float32), 1.5, "1", (1, None), [True]])
+def test_reshape_refuses_a_shape_that_is_not_ints(shape) -> None:
+    # found by the fuzz harness: numpy's "cannot be interpreted as an integer" reached the user
+    with pytest.raises(TypeError, match=r"^reshape: expected shape to be an int or a tuple of ints"):
+        ops.apply("reshape", np.zeros(1), shape=shape)
+
+
+def test_reshape_counts_huge_dims_exactly() -> None:
+    with pytest.raises(ShapeError, match="^reshape: cannot reshape"):
+        ops.apply("reshape", np.zeros(1), shape=(2**32, 2**32, 0, -1))
+    assert ops.apply("reshape", np.zeros(6), shape=np.array([2, 3])).data.shape == (2, 3)
+
+
 def test_kernel_shape_failures_are_a_shape_error_from_the_op() -> None:
     with pytest.raises(ShapeError, match="max_pool2d: pool_size=.* does not fit"):
         ops.apply("max_pool2d", np.ones((1, 2, 2, 1)), pool_size=3)
