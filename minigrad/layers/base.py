@@ -71,8 +71,11 @@ class Layer(Tracking):
             # a call() of its own may add_loss(), unless the class says it does not
             cls._call_adds_losses = cls.__dict__.get("_call_adds_losses", True)
         owner = next(k for k in cls.__mro__ if "_multi_input" in k.__dict__)
-        if owner is Layer and not cls.__module__.startswith("minigrad."):
-            cls._multi_input = None  # a user's layer takes one tensor or a list: its first call decides
+        builtin = next(k for k in cls.__mro__ if k.__module__.startswith("minigrad."))
+        if owner is Layer and builtin is Layer:
+            # a user's own layer takes one tensor or a list: its first call decides (a subclass of a
+            # built-in layer such as Conv2D keeps that layer's single input)
+            cls._multi_input = None
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
         self = super().__new__(cls)

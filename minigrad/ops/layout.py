@@ -16,16 +16,27 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
+def _dims(op: str, shape: Any, low: int = 0) -> tuple[int, ...]:
+    """A target shape (an int or a sequence of ints >= low) as Python ints, or a TypeError/ValueError
+    naming the op; a shape of 2**62 bytes or more is refused before numpy tries to allocate it."""
+    dims = (shape,) if _is_int(shape) else tuple(shape) if isinstance(shape, (tuple, list, np.ndarray)) else None
+    if dims is None or not all(_is_int(s) for s in dims):
+        raise TypeError(f"{op}: expected shape to be an int or a tuple of ints, received {shape!r}")
+    dims = tuple(int(s) for s in dims)
+    if any(s < low for s in dims):
+        raise ValueError(f"{op}: expected shape to hold ints >= {low}, received {dims}")
+    if max(dims, default=0) >= 2**62 or math.prod(abs(s) for s in dims) >= 2**59:  # 8-byte elements: 2**62 bytes
+        raise ValueError(f"{op}: shape {dims} holds more elements than memory can address")
+    return dims
+
+
 @register("reshape")
 class Reshape(Op):
     """y = x with a new shape (one -1 allowed); dx = dy reshaped back."""
 
     def check(self, x: np.ndarray, *, shape: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """(x's shape for backward, the target shape as Python ints)."""
-        dims = (shape,) if _is_int(shape) else tuple(shape) if isinstance(shape, (tuple, list, np.ndarray)) else None
-        if dims is None or not all(_is_int(s) for s in dims):
-            raise TypeError(f"reshape: expected shape to be an int or a tuple of ints, received {shape!r}")
-        dims = tuple(int(s) for s in dims)
+        dims = _dims("reshape", shape, low=-1)
         known = math.prod(s for s in dims if s != -1)  # exact: no int64 wrap-around for huge dims
         if dims.count(-1) > 1 or any(s < -1 for s in dims):
             raise ShapeError(f"reshape: invalid target shape {dims}")
@@ -217,6 +228,12 @@ class Pad(Op):
             raise ShapeError(f"pad: pad_width {pad_width!r} does not fit an array of rank {x.ndim}") from None
         if widths.dtype.kind not in "iu" or (widths < 0).any():
             raise ValueError(f"pad: pad_width must hold non-negative ints, received {pad_width!r}")
+        size = math.prod(int(n) + int(a) + int(b) for n, (a, b) in zip(x.shape, widths))
+        if size * x.itemsize >= 2**62:  # beyond any addressable array: numpy's own message names no op
+            raise ValueError(f"pad: pad_width {pad_width!r} gives an array of {size} elements, more than "
+                             "memory can address")
+        if isinstance(value, (str, bytes)) or np.ndim(value) != 0:  # numpy would fill from [] or "1"
+            raise TypeError(f"pad: value must be a number, received {value!r}")
         try:  # the fill must be a number x's dtype holds (numpy's assignment rule)
             np.empty((), x.dtype)[()] = value
         except (TypeError, ValueError, OverflowError):
@@ -240,16 +257,18 @@ class Pad(Op):
 class BroadcastTo(Op):
     """y = x broadcast to shape (numpy rules); dx = dy summed back over the broadcast axes."""
 
-    def check(self, x: np.ndarray, *, shape: tuple[int, ...]) -> None:
+    def check(self, x: np.ndarray, *, shape: Any) -> tuple[int, ...]:
+        dims = _dims("broadcast_to", shape)
         try:
-            np.broadcast_shapes(x.shape, tuple(shape))
-        except (ValueError, TypeError):
-            raise ShapeError(f"broadcast_to: cannot broadcast an array of shape {x.shape} to {tuple(shape)}") from None
-        if np.broadcast_shapes(x.shape, tuple(shape)) != tuple(shape):
-            raise ShapeError(f"broadcast_to: cannot broadcast an array of shape {x.shape} to {tuple(shape)}")
+            fits = np.broadcast_shapes(x.shape, dims) == dims
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ShapeError(f"broadcast_to: cannot broadcast an array of shape {x.shape} to {dims}")
+        return dims
 
-    def forward(self, ctx: Context, x: np.ndarray, *, shape: tuple[int, ...]) -> np.ndarray:
-        return np.broadcast_to(x, tuple(shape)).copy()  # a copy: views of one element must not alias
+    def forward(self, ctx: Context, x: np.ndarray, *, shape: Any) -> np.ndarray:
+        return np.broadcast_to(x, ctx.plan).copy()  # a copy: views of one element must not alias
 
     def backward(self, ctx: Context, dy: np.ndarray):
         return (dy,)  # the engine sums a gradient down to its input's shape (one _sum_to for every op)
@@ -303,9 +322,9 @@ class Scatter(Op):
     """y = zeros(shape) with values[i] added at indices[i] (tf.scatter_nd: duplicates add up);
     dvalues[i] = dy[indices[i]]."""
 
-    def check(self, values: np.ndarray, *, indices: Any, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    def check(self, values: np.ndarray, *, indices: Any, shape: Any) -> tuple[tuple[int, ...], tuple[np.ndarray, ...]]:
         idx = np.asarray(indices)
-        shape = tuple(shape)
+        shape = _dims("scatter", shape)
         if idx.dtype.kind not in "iu" or idx.ndim < 1 or idx.shape[-1] > len(shape):
             raise ShapeError(f"scatter: indices must be integers of shape (..., k) with k <= {len(shape)}, "
                              f"received {idx.dtype} {idx.shape}")
@@ -315,15 +334,16 @@ class Scatter(Op):
                              f"{shape}, received {values.shape}")
         if idx.size and ((idx < 0).any() or (idx >= np.asarray(shape[:idx.shape[-1]])).any()):
             raise IndexError(f"scatter: indices out of range for shape {shape}")
-        return tuple(np.moveaxis(idx, -1, 0))  # one index array per leading axis
+        return shape, tuple(np.moveaxis(idx, -1, 0))  # the shape, one index array per leading axis
 
     def forward(self, ctx: Context, values: np.ndarray, *, indices: Any, shape: tuple[int, ...]) -> np.ndarray:
-        y = np.zeros(tuple(shape), values.dtype)
-        np.add.at(y, ctx.plan, values)
+        dims, where = ctx.plan
+        y = np.zeros(dims, values.dtype)
+        np.add.at(y, where, values)
         return y
 
     def backward(self, ctx: Context, dy: np.ndarray):
-        return (dy[ctx.plan],)
+        return (dy[ctx.plan[1]],)
 
     def strategy(self):
         st, S = strategies()

@@ -46,10 +46,19 @@ def test_an_axis_out_of_range_is_refused_by_the_op_even_for_one_array(name: str,
 
 
 @pytest.mark.parametrize("shape", [np.array([1.0], np.float32), 1.5, "1", (1, None), [True]])
-def test_reshape_refuses_a_shape_that_is_not_ints(shape) -> None:
+@pytest.mark.parametrize("name, attrs", [("reshape", {}), ("scatter", {"indices": np.zeros((1, 1), int)}),
+                                         ("broadcast_to", {})])
+def test_a_target_shape_that_is_not_ints_is_refused_by_the_op(name: str, attrs: dict, shape) -> None:
     # found by the fuzz harness: numpy's "cannot be interpreted as an integer" reached the user
-    with pytest.raises(TypeError, match=r"^reshape: expected shape to be an int or a tuple of ints"):
-        ops.apply("reshape", np.zeros(1), shape=shape)
+    with pytest.raises(TypeError, match=rf"^{name}: expected shape to be an int or a tuple of ints"):
+        ops.apply(name, np.zeros(1), shape=shape, **attrs)
+
+
+def test_pad_refuses_a_fill_that_is_not_a_number_and_an_unaddressable_result() -> None:
+    with pytest.raises(TypeError, match="^pad: value must be a number"):
+        ops.apply("pad", np.zeros(0, bool), pad_width=((0, 0),), value=[])
+    with pytest.raises(ValueError, match="^pad: .* more than memory can address"):
+        ops.apply("pad", np.zeros((0, 3), np.float32), pad_width=2**31)
 
 
 def test_reshape_counts_huge_dims_exactly() -> None:

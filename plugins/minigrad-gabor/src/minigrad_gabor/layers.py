@@ -20,6 +20,9 @@ class GaborConv2D(Conv2D):
     def __init__(self, filters: int, kernel_size: Any, *, frozen: bool = True, kernel_initializer: Any = None,
                  **kwargs: Any) -> None:
         super().__init__(filters, kernel_size, kernel_initializer=kernel_initializer or Gabor(), **kwargs)
+        if kernel_initializer is None and min(self.kernel_size) < 3:  # a Gabor filter needs 3x3 or more
+            raise ValueError(f"GaborConv2D '{self.name}': the Gabor kernel needs kernel_size >= 3, received "
+                             f"{kernel_size!r} (pass another kernel_initializer for smaller kernels)")
         self.frozen = bool(frozen)
 
     def build(self, input_shape: Any) -> None:

@@ -29,7 +29,7 @@ class SoftThreshold(Op):
 
     def forward(self, ctx: Context, x: np.ndarray, *, threshold: float = 0.5) -> np.ndarray:
         t = x.dtype.type(_threshold(threshold))
-        keep = np.abs(x) > t
+        keep = ~(np.abs(x) <= t)  # NaN stays NaN, as in the formula
         ctx.save(keep)  # the mask is all backward needs
         return np.where(keep, x - np.copysign(t, x), x.dtype.type(0))
 
