@@ -24,8 +24,9 @@ NO_TORCH = ("PyTorch is not installed in {python}: every PyTorch column stays em
             "reference with `pip install \".[bench]\"` (torch==2.13.0, the CPU build).")
 
 
-# modules with their own launcher, not a run(threads): python -m benchmarks.bench_distributed (mpiexec)
-STANDALONE = frozenset({"bench_distributed"})
+# modules with their own launcher, not a run(threads): python -m benchmarks.bench_distributed (mpiexec),
+# python -m benchmarks.bench_step_ops (op by op inside a training step)
+STANDALONE = frozenset({"bench_distributed", "bench_step_ops"})
 
 
 def discover() -> list[str]:

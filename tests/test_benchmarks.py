@@ -53,3 +53,12 @@ def test_report_flags_a_case_below_its_floor_and_keeps_passing_ones_plain() -> N
 def test_a_check_needs_exactly_one_bound() -> None:
     with pytest.raises(ValueError, match="exactly one of floor= or ceiling="):
         table.add_check(table.row("g", "c", 1.0, None), "m", 1.0)
+
+
+def test_the_step_profile_times_every_op_of_a_training_step_in_a_child_process() -> None:
+    from benchmarks import bench_step_ops
+
+    per_step = bench_step_ops._child(1, steps=1)
+    ops_total = sum(v for k, v in per_step.items() if k != "step")
+    assert {"conv2d fwd (64, 28, 28, 1)", "max_pool2d bwd (64, 13, 13, 32)", "matmul fwd (64, 576)"} <= set(per_step)
+    assert 0 < ops_total <= per_step["step"]  # the ops run inside the step: never more than all of it

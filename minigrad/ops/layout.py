@@ -38,8 +38,8 @@ class Reshape(Op):
         """(x's shape for backward, the target shape as Python ints)."""
         dims = _dims("reshape", shape, low=-1)
         known = math.prod(s for s in dims if s != -1)  # exact: no int64 wrap-around for huge dims
-        if dims.count(-1) > 1 or any(s < -1 for s in dims):
-            raise ShapeError(f"reshape: invalid target shape {dims}")
+        if dims.count(-1) > 1:  # _dims refused anything below -1
+            raise ShapeError(f"reshape: invalid target shape {dims}: at most one -1")
         if (-1 not in dims and known != x.size) or (-1 in dims and (known == 0 or x.size % known)):
             raise ShapeError(f"reshape: cannot reshape an array of shape {x.shape} ({x.size} elements) into {dims}")
         return x.shape, dims
