@@ -64,38 +64,88 @@ static inline void FN(max_row_plane)(const T* restrict xs, T* restrict yrow, int
     }
 }
 
-/* y[oh, :, :] of one sample and its argmax */
+/* One native vector of channels (GCC's vector extensions: the same code for every level, lowered
+   to this level's registers): the running maximum and its argmax stay in registers over the whole
+   window, where a loop over a runtime K re-stores the output row once per window element. */
+#ifdef ISA_BITS
+#define MG_POOL_VB (ISA_BITS / 8)
+#else
+#define MG_POOL_VB 16  /* baseline x86-64: SSE2 */
+#endif
+#define MG_POOL_CB (MG_POOL_VB / (int64_t)sizeof(T))  /* channels per block */
+typedef T FN(vec) __attribute__((vector_size(MG_POOL_VB)));
+typedef __typeof__((FN(vec)){0} > (FN(vec)){0}) FN(mask);  /* -1 / 0 lanes as wide as T */
+typedef int32_t FN(vidx) __attribute__((vector_size(4 * MG_POOL_CB)));
+
+/* y (and, when want_arg, argmax) of MG_POOL_CB channels at one output pixel; strict > keeps the
+   first maximum in row-major order, and a NaN first element stays (as in max_window) */
+static inline __attribute__((always_inline)) void FN(max_block)(
+        const T* restrict xs, T* restrict yo, int32_t* restrict ao, int64_t K, int64_t h0,
+        int64_t h1, int64_t w0, int64_t w1, int64_t W, int want_arg) {
+    const int32_t first = (int32_t)(h0 * W + w0);
+    FN(vec) m, v;
+    memcpy(&m, xs + first * K, sizeof m);
+    FN(vidx) a = (FN(vidx)){0} + first;
+    for (int64_t h = h0; h < h1; h++) {
+        for (int64_t w = w0; w < w1; w++) {
+            const int32_t pos = (int32_t)(h * W + w);
+            memcpy(&v, xs + (int64_t)pos * K, sizeof v);
+            const FN(mask) take = v > m;
+            m = (FN(vec))((take & (FN(mask))v) | (~take & (FN(mask))m));
+            if (want_arg) {
+                const FN(vidx) t = __builtin_convertvector(take, FN(vidx));
+                a = (t & pos) | (~t & a);
+            }
+        }
+    }
+    memcpy(yo, &m, sizeof m);
+    if (want_arg) memcpy(ao, &a, sizeof a);
+}
+
+/* the channels [c0, K) of one output pixel, one at a time through the output row (ragged K) */
+static inline void FN(max_tail)(const T* restrict xs, T* restrict yo, int32_t* restrict ao,
+                                int64_t c0, int64_t K, int64_t h0, int64_t h1, int64_t w0,
+                                int64_t w1, int64_t W) {
+    const int32_t first = (int32_t)(h0 * W + w0);
+    for (int64_t c = c0; c < K; c++) {
+        yo[c] = xs[first * K + c];
+        if (ao != NULL) ao[c] = first;
+    }
+    for (int64_t h = h0; h < h1; h++) {
+        for (int64_t w = w0; w < w1; w++) {
+            const int32_t pos = (int32_t)(h * W + w);
+            const T* src = xs + (int64_t)pos * K;
+            for (int64_t c = c0; c < K; c++) {  /* unconditional stores of blends: vectorizes */
+                const T v = src[c], m = yo[c];
+                yo[c] = v > m ? v : m;
+                if (ao != NULL) ao[c] = FN(pick)(v > m, pos, ao[c]);
+            }
+        }
+    }
+}
+
+/* y[oh, :, :] of one sample and, unless arow is NULL (inference), its argmax */
 static void FN(max_row)(const T* restrict xs, T* restrict yrow, int32_t* restrict arow, int64_t oh,
                         const mg_pool_geom* g) {
     int64_t K = g->K, W = g->W, h0, h1;
     mg_pool_span(oh, g->stride_h, g->pad_top, g->pool_h, g->H, &h0, &h1);
-    if (K == 1) {
+    if (K == 1 && arow != NULL) {
         FN(max_row_plane)(xs, yrow, arow, h0, h1, g);
         return;
     }
+    const int64_t blocked = K / MG_POOL_CB * MG_POOL_CB;
     for (int64_t ow = 0; ow < g->OW; ow++) {
         int64_t w0, w1;
         mg_pool_span(ow, g->stride_w, g->pad_left, g->pool_w, W, &w0, &w1);
         T* yo = yrow + ow * K;
-        int32_t* ao = arow + ow * K;
-        int32_t first = (int32_t)(h0 * W + w0);
-        const T* src = xs + first * K;
-        for (int64_t c = 0; c < K; c++) {
-            yo[c] = src[c];
-            ao[c] = first;
+        int32_t* ao = arow != NULL ? arow + ow * K : NULL;
+        for (int64_t c0 = 0; c0 < blocked; c0 += MG_POOL_CB) {
+            if (ao != NULL)
+                FN(max_block)(xs + c0, yo + c0, ao + c0, K, h0, h1, w0, w1, W, 1);
+            else
+                FN(max_block)(xs + c0, yo + c0, NULL, K, h0, h1, w0, w1, W, 0);
         }
-        for (int64_t h = h0; h < h1; h++) {
-            for (int64_t w = w0; w < w1; w++) {
-                int32_t pos = (int32_t)(h * W + w);
-                if (pos == first) continue;
-                src = xs + pos * K;
-                for (int64_t c = 0; c < K; c++) {  /* unconditional stores of blends: vectorizes */
-                    T v = src[c], m = yo[c];
-                    yo[c] = v > m ? v : m;
-                    ao[c] = FN(pick)(v > m, pos, ao[c]);
-                }
-            }
-        }
+        if (blocked < K) FN(max_tail)(xs, yo, ao, blocked, K, h0, h1, w0, w1, W);
     }
 }
 
@@ -137,3 +187,6 @@ static void FN(avg_row_backward)(const T* restrict grow, T* restrict dxs, int64_
         }
     }
 }
+
+#undef MG_POOL_CB
+#undef MG_POOL_VB

@@ -6,6 +6,7 @@
 #ifndef MINIGRAD_POOL_KERNELS_H
 #define MINIGRAD_POOL_KERNELS_H
 #include <stdint.h>
+#include <string.h>
 #include "isa.h"
 
 typedef struct mg_pool_geom {
