@@ -17,6 +17,7 @@ from cython.parallel cimport prange
 from cython cimport floating
 from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memset
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 
 
 cdef extern from "pool_kernels.h":
@@ -48,23 +49,33 @@ cdef inline Geom _geom(Py_ssize_t H, Py_ssize_t W, Py_ssize_t K, Py_ssize_t OH, 
     return g
 
 
-def max_pool2d_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y,
-                       int32_t[:, :, :, ::1] argmax, int pool_h, int pool_w, int stride_h,
-                       int stride_w, int pad_top, int pad_left, int n_threads):
+def max_pool2d_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y, bint with_argmax,
+                       int pool_h, int pool_w, int stride_h, int stride_w, int pad_top,
+                       int pad_left, int n_threads):
+    """Fill y; with_argmax: also return the argmax as int32 in a new bytes object (immutable once
+    this returns: the kernel writes every entry before anyone else holds it), else None."""
     cdef Geom g = _geom(x.shape[1], x.shape[2], x.shape[3], y.shape[1], y.shape[2],
                         pool_h, pool_w, stride_h, stride_w, pad_top, pad_left)
     cdef Py_ssize_t task, b, oh
     cdef Py_ssize_t x_step = g.H * g.W * g.K, y_row = g.OW * g.K
+    record = None
+    if y.shape[0] * g.OH * y_row == 0:
+        return b"" if with_argmax else None
+    if with_argmax:
+        record = PyBytes_FromStringAndSize(NULL, y.shape[0] * g.OH * y_row * sizeof(int32_t))
     cdef const floating* xp = &x[0, 0, 0, 0]
     cdef floating* yp = &y[0, 0, 0, 0]
-    cdef int32_t* ap = &argmax[0, 0, 0, 0]
+    cdef int32_t* ap = <int32_t*>PyBytes_AS_STRING(record) if with_argmax else NULL
     for task in prange(x.shape[0] * g.OH, nogil=True, num_threads=n_threads, schedule="static"):
         b = task // g.OH
         oh = task % g.OH
         if floating is float:
-            _k.max_row_f32(xp + b * x_step, yp + task * y_row, ap + task * y_row, oh, &g)
+            _k.max_row_f32(xp + b * x_step, yp + task * y_row,
+                           ap + task * y_row if ap != NULL else NULL, oh, &g)
         else:
-            _k.max_row_f64(xp + b * x_step, yp + task * y_row, ap + task * y_row, oh, &g)
+            _k.max_row_f64(xp + b * x_step, yp + task * y_row,
+                           ap + task * y_row if ap != NULL else NULL, oh, &g)
+    return record
 
 
 def avg_pool2d_forward(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] y, int pool_h,

@@ -46,9 +46,12 @@ class ForwardRecord(np.ndarray):
         self.geometry = None  # slices and copies are not the forward's record
 
 
-def _record(a: np.ndarray, geometry: Any) -> ForwardRecord:
-    # backed by immutable bytes: flags.writeable can never be set back to True
-    record = np.frombuffer(a.tobytes(), a.dtype).reshape(a.shape).view(ForwardRecord)
+def _record(a: np.ndarray | bytes, geometry: Any, shape: tuple[int, ...] | None = None) -> ForwardRecord:
+    # backed by immutable bytes: flags.writeable can never be set back to True; bytes from the
+    # kernel (int32 of `shape`) are used as they are, an array is copied into new bytes
+    data = a if isinstance(a, bytes) else a.tobytes()
+    dtype = np.dtype(np.int32) if isinstance(a, bytes) else a.dtype
+    record = np.frombuffer(data, dtype).reshape(shape if shape is not None else a.shape).view(ForwardRecord)
     record.geometry = geometry
     return record
 
@@ -138,18 +141,17 @@ def _grad_input(op: str, dy: Any, g: PoolGeometry, dtype: np.dtype | None = None
 
 
 def max_pool2d_forward(x: np.ndarray, pool_size: Any, strides: Any = None, padding: str = "valid",
-                       data_format: str = "channels_last", *, _rank: int = 2
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """(y, argmax): window maxima and the int32 spatial index h * W + w of the first maximum."""
+                       data_format: str = "channels_last", *, argmax: bool = True, _rank: int = 2
+                       ) -> tuple[np.ndarray, ForwardRecord | None]:
+    """(y, argmax): window maxima and the int32 spatial index h * W + w of the first maximum
+    (None with argmax=False: inference, nothing to route a gradient to)."""
     op = "max_pool2d" if _rank == 2 else "max_pool1d"
     x = _float_array(op, "x", x)
     g = pool_geometry(op, x.shape, pool_size, strides, padding, data_format, _rank)
     y = np.empty(g.out_shape, x.dtype)
-    argmax = np.empty(g.out_shape, np.int32)
-    if y.size:
-        _pool.max_pool2d_forward(x.reshape(g.view), y.reshape(g.out_view),
-                                 argmax.reshape(g.out_view), *_kernel_args(g), _threads(x.size))
-    return y, _record(argmax, _describe(x.shape, g))
+    record = _pool.max_pool2d_forward(x.reshape(g.view), y.reshape(g.out_view), bool(argmax),
+                                      *_kernel_args(g), _threads(x.size))
+    return y, (_record(record, _describe(x.shape, g), g.out_shape) if argmax else None)
 
 
 def max_pool2d_backward(dy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...],
@@ -203,9 +205,10 @@ def avg_pool2d_backward(dy: np.ndarray, x_shape: tuple[int, ...], pool_size: Any
 
 
 def max_pool1d_forward(x: np.ndarray, pool_size: Any, strides: Any = None, padding: str = "valid",
-                       data_format: str = "channels_last") -> tuple[np.ndarray, np.ndarray]:
-    """(y, argmax) over (N, L, C) / (N, C, L); argmax holds positions along L."""
-    return max_pool2d_forward(x, pool_size, strides, padding, data_format, _rank=1)
+                       data_format: str = "channels_last", *, argmax: bool = True
+                       ) -> tuple[np.ndarray, ForwardRecord | None]:
+    """(y, argmax) over (N, L, C) / (N, C, L); argmax holds positions along L (None: argmax=False)."""
+    return max_pool2d_forward(x, pool_size, strides, padding, data_format, argmax=argmax, _rank=1)
 
 
 def max_pool1d_backward(dy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...],

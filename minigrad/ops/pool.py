@@ -17,7 +17,7 @@ class _Pool(Op):
     """Windowed pooling; attrs pool_size, strides (default: pool_size), padding, data_format."""
 
     rank = 2
-    forward_kernel = staticmethod(P.max_pool2d_forward)  # max pools return (y, argmax)
+    forward_kernel = staticmethod(P.max_pool2d_forward)
     backward_kernel = staticmethod(P.max_pool2d_backward)
 
     def check(self, x: np.ndarray, *, pool_size: Any = 2, strides: Any = None,
@@ -28,11 +28,14 @@ class _Pool(Op):
             raise ShapeError(str(e)) from None
         return x.shape  # what the backward kernel needs beside the attrs
 
+    records = True  # max pools: the forward kernel returns (y, argmax) for the backward
+
     def forward(self, ctx: Context, x: np.ndarray, **attrs: Any) -> np.ndarray:
-        out = self.forward_kernel(x, **attrs)
-        if isinstance(out, tuple):
-            out, argmax = out
-            ctx.save(argmax)
+        if not self.records:
+            return self.forward_kernel(x, **attrs)
+        # no argmax when no gradient will flow (inference): less to write, nothing to copy
+        out, argmax = self.forward_kernel(x, **attrs, argmax=ctx.needs_input_grad[0])
+        ctx.save(argmax)
         return out
 
     def backward(self, ctx: Context, dy: np.ndarray) -> tuple[np.ndarray | None]:
@@ -60,7 +63,7 @@ class _Pool(Op):
 
     def reference(self, x: np.ndarray, **attrs: Any) -> np.ndarray:
         out = twin(self.forward_kernel)(x, **attrs)
-        return out[0] if isinstance(out, tuple) else out
+        return out[0] if self.records else out
 
 
 @register("max_pool2d")
@@ -72,6 +75,7 @@ class MaxPool2D(_Pool):
 class AvgPool2D(_Pool):
     """y = mean over the valid (non-padded) elements of each window."""
 
+    records = False
     forward_kernel = staticmethod(P.avg_pool2d_forward)
     backward_kernel = staticmethod(P.avg_pool2d_backward)
 
@@ -90,6 +94,7 @@ class AvgPool1D(_Pool):
     """avg_pool2d over (N, L, C) / (N, C, L) as a 1 x L image."""
 
     rank = 1
+    records = False
     forward_kernel = staticmethod(P.avg_pool1d_forward)
     backward_kernel = staticmethod(P.avg_pool1d_backward)
 

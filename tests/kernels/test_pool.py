@@ -42,7 +42,8 @@ def configs(draw: st.DrawFn, max_side: int = 7) -> dict[str, Any]:
     h, w = draw(st.integers(1, max_side)), draw(st.integers(1, max_side))
     if padding == "valid":
         assume(h >= pool[0] and w >= pool[1])
-    n, c = draw(st.integers(0, 3)), draw(st.integers(1, 3))
+    # channels: below, at and past one vector block of the kernel at every ISA level (2-16 lanes)
+    n, c = draw(st.integers(0, 3)), draw(st.one_of(st.integers(1, 3), st.sampled_from([8, 16, 17, 35])))
     data_format = draw(st.sampled_from(["channels_last", "channels_first"]))
     shape = (n, h, w, c) if data_format == "channels_last" else (n, c, h, w)
     return dict(shape=shape, pool_size=pool, strides=strides, padding=padding, data_format=data_format)
@@ -71,6 +72,8 @@ def _expected_out(cfg: dict[str, Any]) -> tuple[int, ...]:
                   data_format="channels_last"), seed=0, dtype=np.float32)
 @example(cfg=dict(shape=(1, 5, 5, 1), pool_size=(3, 3), strides=(2, 2), padding="same",
                   data_format="channels_last"), seed=0, dtype=np.float64)
+@example(cfg=dict(shape=(2, 7, 6, 35), pool_size=(3, 2), strides=(2, 1), padding="same",
+                  data_format="channels_last"), seed=1, dtype=np.float32)
 def test_forward_matches_sliding_window_reference(cfg: dict[str, Any], seed: int, dtype: type) -> None:
     rng = np.random.default_rng(seed)
     x = rng.integers(-3, 4, cfg["shape"]).astype(dtype)  # small integers: plenty of ties
@@ -86,6 +89,9 @@ def test_forward_matches_sliding_window_reference(cfg: dict[str, Any], seed: int
     ref_y, ref_arg = R.max_pool2d_forward(x, **_attrs(cfg))
     np.testing.assert_array_equal(y, ref_y)
     np.testing.assert_array_equal(argmax, ref_arg)  # same first-maximum rule on ties
+    y_only, no_record = P.max_pool2d_forward(x, **_attrs(cfg), argmax=False)  # inference
+    assert no_record is None
+    np.testing.assert_array_equal(y_only, y)
 
 
 @settings(max_examples=50)
@@ -320,3 +326,18 @@ def test_max_pool_op_backward_through_tensor() -> None:
     np.testing.assert_array_equal(x.grad.ravel(), [0, 1, 0, 0])  # tie: the first 3 in row-major order
     with pytest.raises(ValueError, match=r"max_pool2d: pool_size=\(3, 3\).*computed output size"):
         ops.apply("max_pool2d", x, pool_size=3)
+
+
+def test_max_pool_op_records_argmax_only_when_a_gradient_flows() -> None:
+    from minigrad import Tensor, no_grad, ops
+
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 6, 6, 20)), requires_grad=True)
+    y = ops.apply("max_pool2d", x, pool_size=2)
+    assert isinstance(y.node.ctx.saved[0], P.ForwardRecord)
+    with no_grad():
+        y_inference = ops.apply("max_pool2d", x, pool_size=2)
+    assert y_inference.node is None
+    np.testing.assert_array_equal(y_inference.data, y.data)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, R.max_pool2d_backward(
+        np.ones(y.shape), R.max_pool2d_forward(x.data, 2)[1], x.shape, 2))

@@ -57,9 +57,10 @@ def _pool_setup(shape: tuple[int, ...], pool_size: Any, strides: Any, padding: s
 
 
 def max_pool2d_forward(x: np.ndarray, pool_size: Any, strides: Any = None, padding: str = "valid",
-                       data_format: str = "channels_last", *, _rank: int = 2
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """(y, argmax): window maxima and the flat index h * W + w of the first maximum."""
+                       data_format: str = "channels_last", *, argmax: bool = True, _rank: int = 2
+                       ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(y, argmax): window maxima and the flat index h * W + w of the first maximum (None when
+    argmax is False)."""
     (n, h, w, c), rows, cols = _pool_setup(x.shape, pool_size, strides, padding, data_format, _rank)
     xn = _to_nhwc(x, data_format, _rank)
     y = np.empty((n, len(rows), len(cols), c), x.dtype)
@@ -70,7 +71,7 @@ def max_pool2d_forward(x: np.ndarray, pool_size: Any, strides: Any = None, paddi
             k = win.argmax(axis=1)  # first occurrence in row-major window order
             y[:, i, j] = np.take_along_axis(win, k[:, None], axis=1)[:, 0]
             arg[:, i, j] = (h0 + k // (w1 - w0)) * w + w0 + k % (w1 - w0)
-    return _from_nhwc(y, data_format, _rank), _from_nhwc(arg, data_format, _rank)
+    return _from_nhwc(y, data_format, _rank), (_from_nhwc(arg, data_format, _rank) if argmax else None)
 
 
 def max_pool2d_backward(dy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...],
@@ -111,9 +112,10 @@ def avg_pool2d_backward(dy: np.ndarray, x_shape: tuple[int, ...], pool_size: Any
 
 
 def max_pool1d_forward(x: np.ndarray, pool_size: Any, strides: Any = None, padding: str = "valid",
-                       data_format: str = "channels_last") -> tuple[np.ndarray, np.ndarray]:
+                       data_format: str = "channels_last", *, argmax: bool = True
+                       ) -> tuple[np.ndarray, np.ndarray | None]:
     """max_pool2d over (N, L, C) / (N, C, L)."""
-    return max_pool2d_forward(x, pool_size, strides, padding, data_format, _rank=1)
+    return max_pool2d_forward(x, pool_size, strides, padding, data_format, argmax=argmax, _rank=1)
 
 
 def max_pool1d_backward(dy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...],
