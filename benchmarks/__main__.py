@@ -136,7 +136,7 @@ def _header(command: str, started: datetime.datetime, args: argparse.Namespace, 
         "minigrad / PyTorch (below 1: minigrad is faster); spread is the range of the per-round "
         "ratios. \"torch best\" runs channels_last with glibc told to keep freed memory (MALLOC_* "
         "variables in its environment); \"torch as it comes\" runs NCHW with default malloc. "
-        "minigrad runs as it comes (its import tunes malloc and OMP_WAIT_POLICY in its own process).",
+        "minigrad runs as it comes (its import tunes malloc in its own process).",
     ]
     if args.other_build:
         header += ["", f"Rows \"vs minigrad built in {args.other_build.resolve()}\" hold that second "

@@ -5,7 +5,7 @@ with `compare`: the module's `measure(side, threads) -> {case: {"ms": ..., ...}}
 child process per side (minigrad, PyTorch at its strongest, PyTorch as it comes) and per round, the
 sides alternating (A B C A B C ...). Each child sets its framework's thread count and sees the
 thread variables of THREAD_VARS set identically; nothing of minigrad (its mallopt, its
-OMP_WAIT_POLICY default, its BLAS pinning) reaches a torch child, which a child checks before it
+BLAS pinning) reaches a torch child, which a child checks before it
 reports. Rows carry medians over rounds, the spread of the per-round ratios, and optional floors or
 targets (`check`) that `python -m benchmarks` flags.
 Environment read here: MINIGRAD_BENCH_QUICK=1 (`--quick`: fewer rounds and repeats),
@@ -39,9 +39,8 @@ THREAD_VARS = ("MINIGRAD_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 # glibc keeps freed memory (no mmap per big block, no trimming): how torch users get it, by env
 KEEP_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_MMAP_MAX_": "0",
                "MALLOC_TRIM_THRESHOLD_": "4294967296"}
-# The environment as the user started us, before anything here could import minigrad (whose
-# import sets OMP_WAIT_POLICY): every child starts from it.
-# The user's MALLOC_* and OMP_WAIT_POLICY are left out too: each side says what it runs with.
+# The environment as the user started us: every child starts from it. The user's MALLOC_* and
+# OMP_WAIT_POLICY are left out: each side runs with what it says (both keep libgomp's wait policy).
 BASE_ENV = {k: v for k, v in os.environ.items()
             if k not in (*THREAD_VARS, *KEEP_MALLOC, "OMP_WAIT_POLICY")}
 

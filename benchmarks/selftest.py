@@ -2,7 +2,7 @@
 
 Two sides (minigrad, and a bare process with torch best's environment) alternate over two rounds
 in fresh processes; check() verifies the order, the separate processes, the thread variables and
-that nothing of minigrad (its OMP_WAIT_POLICY default) or of torch best's MALLOC_* variables
+that no OMP_WAIT_POLICY, nothing of minigrad, and none of torch best's MALLOC_* variables
 reaches the wrong side.
 """
 from __future__ import annotations

@@ -2,13 +2,7 @@
 
 Public API only; no plugin and no heavy optional library is imported here.
 """
-import os as _os
-
-# Idle OpenMP threads sleep instead of spinning: a spinning pool starves BLAS and the Python thread
-# on small machines (see minigrad.threads). libgomp reads this once, when the extensions load.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from minigrad import ops  # noqa: E402
+from minigrad import ops
 from minigrad.random import set_seed
 from minigrad.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
 from minigrad.threads import get_blas_threads, get_num_threads, openmp_available, set_num_threads

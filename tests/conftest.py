@@ -21,5 +21,9 @@ settings.register_profile("thorough", max_examples=500, deadline=None,
 _default = "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
 settings.load_profile(os.environ.get("MINIGRAD_HYPOTHESIS_PROFILE", _default))
 
+# pytest-xdist runs a worker per core, each with a kernel thread per core: idle OpenMP workers
+# must sleep, not spin (libgomp reads this when the extensions load, after this file)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 # conv kernel choices are measured once and kept on disk: never in the user's cache dir in tests
 os.environ["MINIGRAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="minigrad-test-cache-")
