@@ -27,6 +27,10 @@ cdef extern from "pool_kernels.h":
     ctypedef struct Kernels "mg_pool_kernels":
         void (*max_row_f32)(const float*, float*, int32_t*, int64_t, const mg_pool_geom*) noexcept nogil
         void (*max_row_f64)(const double*, double*, int32_t*, int64_t, const mg_pool_geom*) noexcept nogil
+        int64_t (*max_row_backward_f32)(const float*, const int32_t*, float*, int64_t,
+                                        const mg_pool_geom*) noexcept nogil
+        int64_t (*max_row_backward_f64)(const double*, const int32_t*, double*, int64_t,
+                                        const mg_pool_geom*) noexcept nogil
         void (*avg_row_f32)(const float*, float*, int64_t, const mg_pool_geom*) noexcept nogil
         void (*avg_row_f64)(const double*, double*, int64_t, const mg_pool_geom*) noexcept nogil
         void (*avg_row_backward_f32)(const float*, float*, int64_t, const mg_pool_geom*) noexcept nogil
@@ -119,19 +123,21 @@ cdef inline Py_ssize_t _own_hi(Py_ssize_t oh1, const Geom* g) noexcept nogil:
 
 
 def max_pool2d_backward(const floating[:, :, :, ::1] dy, const int32_t[:, :, :, ::1] argmax,
-                        floating[:, :, :, ::1] dx, int pool_h, int stride_h, int pad_top,
-                        int n_threads):
+                        floating[:, :, :, ::1] dx, int pool_h, int pool_w, int stride_h,
+                        int stride_w, int pad_top, int pad_left, int n_threads):
     """dx[b, argmax[b, oh, ow, k], k] += dy[b, oh, ow, k]; all other dx are 0.
 
-    Returns how many argmax entries fell outside [0, H * W) and were skipped (0 when valid).
+    Returns how many argmax entries were skipped: outside [0, H * W), or (windows that do not
+    overlap, written a vector at a time) outside their own window; 0 for the forward's record.
     """
     cdef Geom g = _geom(dx.shape[1], dx.shape[2], dx.shape[3], dy.shape[1], dy.shape[2],
-                        pool_h, 1, stride_h, 1, pad_top, 0)
+                        pool_h, pool_w, stride_h, stride_w, pad_top, pad_left)
     cdef Py_ssize_t rows = _rows_per_task(&g)
     cdef Py_ssize_t blocks = (g.OH + rows - 1) // rows if g.OH > 0 else 1
     cdef Py_ssize_t task, b, oh0, oh1, r0 = 0, r1 = 0, i, c, K = g.K, bad = 0, hw = g.H * g.W
     cdef int32_t a
     cdef Py_ssize_t x_step = g.H * g.W * K, row_len = g.W * K, y_row = g.OW * K
+    cdef bint disjoint = rows == 1 and g.stride_w >= g.pool_w  # each dx in one window at most
     cdef floating* dxp = &dx[0, 0, 0, 0]
     cdef const floating* dyp = &dy[0, 0, 0, 0]
     cdef const int32_t* ap = &argmax[0, 0, 0, 0]
@@ -149,6 +155,12 @@ def max_pool2d_backward(const floating[:, :, :, ::1] dy, const int32_t[:, :, :, 
         memset(dxs + r0 * row_len, 0, (r1 - r0) * row_len * sizeof(floating))
         g_row = dyp + (b * g.OH + oh0) * y_row
         a_row = ap + (b * g.OH + oh0) * y_row
+        if disjoint:
+            if floating is float:
+                bad += _k.max_row_backward_f32(g_row, a_row, dxs, oh0, &g)
+            else:
+                bad += _k.max_row_backward_f64(g_row, a_row, dxs, oh0, &g)
+            continue
         for i in range((oh1 - oh0) * g.OW):
             if K == 1:
                 a = a_row[i]

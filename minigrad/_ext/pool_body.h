@@ -149,6 +149,47 @@ static void FN(max_row)(const T* restrict xs, T* restrict yrow, int32_t* restric
     }
 }
 
+/* dx of output row oh when windows do not overlap (stride >= pool on both axes): every position
+   of each window gets dy where the argmax names it, else 0, a whole vector of channels at a time
+   (stores, no scatter); the ragged channels scatter into rows the driver has zeroed. Returns the
+   argmax entries that name no position of their window (none in the forward's record). */
+static int64_t FN(max_row_backward)(const T* restrict grow, const int32_t* restrict arow,
+                                    T* restrict dxs, int64_t oh, const mg_pool_geom* g) {
+    int64_t K = g->K, W = g->W, h0, h1, bad = 0;
+    mg_pool_span(oh, g->stride_h, g->pad_top, g->pool_h, g->H, &h0, &h1);
+    const int64_t blocked = K / MG_POOL_CB * MG_POOL_CB;
+    for (int64_t ow = 0; ow < g->OW; ow++) {
+        int64_t w0, w1;
+        mg_pool_span(ow, g->stride_w, g->pad_left, g->pool_w, W, &w0, &w1);
+        const T* go = grow + ow * K;
+        const int32_t* ao = arow + ow * K;
+        for (int64_t c0 = 0; c0 < blocked; c0 += MG_POOL_CB) {
+            FN(vec) gv, out;
+            FN(vidx) av, found = (FN(vidx)){0};
+            memcpy(&gv, go + c0, sizeof gv);
+            memcpy(&av, ao + c0, sizeof av);
+            for (int64_t h = h0; h < h1; h++) {
+                for (int64_t w = w0; w < w1; w++) {
+                    const int32_t pos = (int32_t)(h * W + w);
+                    const FN(vidx) hit = av == pos;
+                    found |= hit;
+                    out = (FN(vec))((FN(mask))gv & __builtin_convertvector(hit, FN(mask)));
+                    memcpy(dxs + (int64_t)pos * K + c0, &out, sizeof out);
+                }
+            }
+            for (int64_t l = 0; l < MG_POOL_CB; l++) bad += found[l] == 0;
+        }
+        for (int64_t c = blocked; c < K; c++) {
+            const int64_t a = ao[c], h = a / W, w = a % W;
+            if (a < 0 || h < h0 || h >= h1 || w < w0 || w >= w1)
+                bad++;
+            else
+                dxs[a * K + c] = go[c];
+        }
+    }
+    return bad;
+}
+
 /* y[oh, :, :] of one sample: the mean over the valid part of each window */
 static void FN(avg_row)(const T* restrict xs, T* restrict yrow, int64_t oh, const mg_pool_geom* g) {
     int64_t K = g->K, W = g->W, h0, h1;

@@ -22,11 +22,14 @@ static inline void mg_pool_span(int64_t o, int64_t stride, int64_t pad, int64_t 
     *hi = start + pool < n ? start + pool : n;
 }
 
-/* max_row(x of one sample, y row, argmax row, oh, geometry), avg_row(x, y row, oh, geometry),
-   avg_row_backward(dy row, dx of one sample, oh, geometry) */
+/* max_row(x of one sample, y row, argmax row, oh, geometry), max_row_backward(dy row, argmax row,
+   dx of one sample, oh, geometry), avg_row(x, y row, oh, geometry), avg_row_backward(dy row, dx of
+   one sample, oh, geometry) */
 typedef struct mg_pool_kernels {
     void (*max_row_f32)(const float*, float*, int32_t*, int64_t, const mg_pool_geom*);
     void (*max_row_f64)(const double*, double*, int32_t*, int64_t, const mg_pool_geom*);
+    int64_t (*max_row_backward_f32)(const float*, const int32_t*, float*, int64_t, const mg_pool_geom*);
+    int64_t (*max_row_backward_f64)(const double*, const int32_t*, double*, int64_t, const mg_pool_geom*);
     void (*avg_row_f32)(const float*, float*, int64_t, const mg_pool_geom*);
     void (*avg_row_f64)(const double*, double*, int64_t, const mg_pool_geom*);
     void (*avg_row_backward_f32)(const float*, float*, int64_t, const mg_pool_geom*);

@@ -167,10 +167,9 @@ def max_pool2d_backward(dy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, 
         return np.zeros(tuple(x_shape), dy.dtype)
     dx = np.empty(tuple(x_shape), dy.dtype)
     bad = _pool.max_pool2d_backward(dy.reshape(g.out_view), argmax.reshape(g.out_view),
-                                    dx.reshape(g.view), g.pool[0], g.strides[0], g.pads[0],
-                                    _threads(dx.size))
+                                    dx.reshape(g.view), *_kernel_args(g), _threads(dx.size))
     if bad:  # unreachable for records of the forward; kept because a write out of bounds must never happen
-        raise ValueError(f"{op}: {bad} argmax entries lie outside the input's "
+        raise ValueError(f"{op}: {bad} argmax entries lie outside their windows or the input's "
                          f"{g.view[1]} x {g.view[2]} positions; pass the forward's argmax")
     return dx
 

@@ -341,3 +341,27 @@ def test_max_pool_op_records_argmax_only_when_a_gradient_flows() -> None:
     y.sum().backward()
     np.testing.assert_array_equal(x.grad, R.max_pool2d_backward(
         np.ones(y.shape), R.max_pool2d_forward(x.data, 2)[1], x.shape, 2))
+
+
+@pytest.mark.parametrize("channels", [3, 16, 35])  # scattered tail only, whole vectors + a tail
+@pytest.mark.parametrize("pool, strides", [((2, 2), (2, 2)), ((3, 3), (1, 1))])  # disjoint, overlapping
+def test_max_pool_backward_kernel_skips_argmax_outside_its_window(channels: int, pool, strides) -> None:
+    from minigrad._ext import _pool
+
+    x = np.random.default_rng(3).standard_normal((1, 6, 6, channels))
+    y, record = P.max_pool2d_forward(x, pool, strides)
+    dy = np.ones_like(y)
+    argmax = np.array(record)  # a writable copy, as only a caller of the raw kernel could pass
+    dx = np.empty_like(x)
+    args = (*pool, *strides, 0, 0, 2)
+    assert _pool.max_pool2d_backward(dy, argmax, dx, *args) == 0
+    np.testing.assert_array_equal(dx, R.max_pool2d_backward(dy, argmax, x.shape, pool, strides))
+    argmax[0, 0, 0, :] = 36  # one past the input
+    argmax[0, -1, -1, 0] = -1
+    bad = _pool.max_pool2d_backward(dy, argmax, dx, *args)
+    assert bad == channels + 1
+    if strides >= pool:  # disjoint windows: an index of another window is skipped as well
+        argmax = np.array(record)
+        argmax[0, 0, 0, -1] = argmax[0, 1, 1, -1]
+        assert _pool.max_pool2d_backward(dy, argmax, dx, *args) == 1
+        assert dx[0, :2, :2, -1].sum() == 0
