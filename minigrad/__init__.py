@@ -17,7 +17,7 @@ from minigrad.layers import Input, Layer
 from minigrad import utils
 from minigrad.utils import to_categorical
 
-from minigrad._version import __version__  # noqa: E402 - re-exported
+from minigrad._version import __version__  # re-exported
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "ops",
