@@ -117,3 +117,15 @@ def test_hot_loops_are_vectorized(module: ModuleType, kernel: str) -> None:
     found = {m.group(1) for body in bodies.values() for line in body if (m := packed.search(line))}
     missing = [{"s": "float (ps)", "d": "double (pd)"}[w] for w in widths if w not in found]
     assert not missing, f"{kernel}: no packed {job} for {missing} in {sorted(bodies)} (loop left scalar?)"
+
+
+def test_max_pool_backward_compares_a_vector_of_argmax_at_a_time() -> None:
+    """The disjoint-window backward selects dy by an int32 compare of the argmax with each
+    position (pcmpeqd and its VEX/EVEX forms), not by a scalar scatter, in every compilation."""
+    functions = _disassemble(_pool)
+    kernels = [name for name in functions if re.fullmatch(C_KERNEL.format("max_row_backward"), name)]
+    if not kernels:
+        pytest.skip("no max_row_backward kernels with symbols in this build (stripped?)")
+    compare = re.compile(r"\bv?pcmp\w*d\s")
+    scalar = [name for name in kernels if not any(compare.search(line) for line in _folded(functions, name))]
+    assert not scalar, f"no packed int32 compare in {scalar} (loop left scalar?)"
