@@ -1,8 +1,9 @@
 /* What _pool.pyx includes: the geometry of one 2-D pooling, the table type of its row kernels and
    one table per ISA level (isa.h, isa_levels.h: pool_isa.h compiled for baseline, AVX2 + FMA and
    AVX-512). The wider levels matter for windows that overlap (3x3 stride 1 average pooling ran
-   1.9x slower on SSE2) and for float64 max pooling, which GCC leaves scalar on SSE2 (it does not
-   narrow a 64-bit compare mask onto the int32 argmax) and vectorizes from AVX2 on. */
+   1.9x slower on SSE2). Max pooling over channels is written in vector blocks of the level's width
+   (pool_body.h), float64 included; over single-channel planes (channels_first) float64 stays
+   scalar on SSE2, where GCC does not narrow a 64-bit compare mask onto the int32 argmax. */
 #ifndef MINIGRAD_POOL_KERNELS_H
 #define MINIGRAD_POOL_KERNELS_H
 #include <stdint.h>

@@ -39,9 +39,8 @@ HOT_LOOPS = {
                                    "leaky_relu_backward", "hard_sigmoid_forward",
                                    "hard_sigmoid_backward"], ("select", "sd")),
                   **dict.fromkeys(["sigmoid_backward", "tanh_backward"], ("arith", "sd"))},
-    # float64 max pooling stays scalar on SSE2 (GCC does not narrow the 64-bit compare mask onto
-    # the int32 argmax; AVX2 and later do): float32 is what trains
-    _pool: {"max_row": ("select", "s"), "avg_row": ("arith", "sd"), "avg_row_backward": ("arith", "sd")},
+    # max pooling over channels runs in vector blocks at every level and type (pool_body.h)
+    _pool: {"max_row": ("select", "sd"), "avg_row": ("arith", "sd"), "avg_row_backward": ("arith", "sd")},
     _optim: dict.fromkeys(["sgd", "rmsprop", "adam", "adagrad", "ema"], ("arith", "sd")),
 }
 OMP_BODY = r"__pyx_pf_\w+_\d+{}\._omp_fn\.\d+"
