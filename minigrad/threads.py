@@ -98,16 +98,16 @@ def _tune_allocator() -> bool:
     # Every step allocates the same large activations and gradients. glibc serves blocks over its
     # (dynamic) mmap threshold with fresh pages and returns freed heap tops to the OS, so each step
     # first-touches ~4,000 new pages (~1.6 us each here); blocks over 32 MiB (glibc's highest
-    # threshold) always would, hence no mmap at all. Compare
+    # threshold) always would, hence no mmap at all and a trim threshold of 1 GiB. Compare
     # `MINIGRAD_MALLOC_TUNING=0 python -m benchmarks.bench_model --threads 1` with the plain run.
-    # Values as PyTorch recommends; the user's own MALLOC_* settings win.
+    # PyTorch's recommended MALLOC_* values have the same effect; the user's own MALLOC_* win.
     if os.environ.get("MINIGRAD_MALLOC_TUNING", "1") == "0" or any(
         k in os.environ for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_MAX_")
     ):
         return False
     from minigrad._ext import _memory
 
-    return _memory.keep_freed_memory(32 << 20, 1 << 30)
+    return _memory.keep_freed_memory(1 << 30)
 
 
 _parallel.set_threads(_default_threads())

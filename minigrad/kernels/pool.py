@@ -46,12 +46,9 @@ class ForwardRecord(np.ndarray):
         self.geometry = None  # slices and copies are not the forward's record
 
 
-def _record(a: np.ndarray | bytes, geometry: Any, shape: tuple[int, ...] | None = None) -> ForwardRecord:
-    # backed by immutable bytes: flags.writeable can never be set back to True; bytes from the
-    # kernel (int32 of `shape`) are used as they are, an array is copied into new bytes
-    data = a if isinstance(a, bytes) else a.tobytes()
-    dtype = np.dtype(np.int32) if isinstance(a, bytes) else a.dtype
-    record = np.frombuffer(data, dtype).reshape(shape if shape is not None else a.shape).view(ForwardRecord)
+def _record(data: bytes, dtype: Any, shape: tuple[int, ...], geometry: Any) -> ForwardRecord:
+    # backed by immutable bytes: flags.writeable can never be set back to True
+    record = np.frombuffer(data, dtype).reshape(shape).view(ForwardRecord)
     record.geometry = geometry
     return record
 
@@ -151,7 +148,7 @@ def max_pool2d_forward(x: np.ndarray, pool_size: Any, strides: Any = None, paddi
     y = np.empty(g.out_shape, x.dtype)
     record = _pool.max_pool2d_forward(x.reshape(g.view), y.reshape(g.out_view), bool(argmax),
                                       *_kernel_args(g), _threads(x.size))
-    return y, (_record(record, _describe(x.shape, g), g.out_shape) if argmax else None)
+    return y, (_record(record, np.int32, g.out_shape, _describe(x.shape, g)) if argmax else None)
 
 
 def max_pool2d_backward(dy: np.ndarray, argmax: np.ndarray, x_shape: tuple[int, ...],
@@ -252,7 +249,9 @@ def global_max_pool_forward(x: np.ndarray, data_format: str = "channels_last"
     y = v.max(axis=1)
     tied = v == y[:, None, :]
     weights = tied / np.maximum(tied.sum(axis=1, keepdims=True), 1).astype(x.dtype)  # a NaN max: no gradient
-    return y, _record(weights.astype(x.dtype, copy=False), f"x_shape={x.shape}, {x.dtype}, {data_format}")
+    weights = weights.astype(x.dtype, copy=False)
+    return y, _record(weights.tobytes(), weights.dtype, weights.shape,
+                      f"x_shape={x.shape}, {x.dtype}, {data_format}")
 
 
 def global_max_pool_backward(dy: np.ndarray, weights: np.ndarray, x_shape: tuple[int, ...],

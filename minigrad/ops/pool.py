@@ -17,6 +17,7 @@ class _Pool(Op):
     """Windowed pooling; attrs pool_size, strides (default: pool_size), padding, data_format."""
 
     rank = 2
+    records = True  # max pools: the forward kernel returns (y, argmax) for the backward
     forward_kernel = staticmethod(P.max_pool2d_forward)
     backward_kernel = staticmethod(P.max_pool2d_backward)
 
@@ -27,8 +28,6 @@ class _Pool(Op):
         except ValueError as e:  # raised naming the op: only its class changes
             raise ShapeError(str(e)) from None
         return x.shape  # what the backward kernel needs beside the attrs
-
-    records = True  # max pools: the forward kernel returns (y, argmax) for the backward
 
     def forward(self, ctx: Context, x: np.ndarray, **attrs: Any) -> np.ndarray:
         if not self.records:
