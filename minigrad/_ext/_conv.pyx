@@ -13,6 +13,9 @@ each direction (forward, input gradient, weight gradient):
 - implicit: one group, C and F whole vectors: register-tiled GEMM kernels reading x, dy and w in
   place (conv_tile.h), no im2col matrix and no BLAS packing.
 - im2col: anything, im2col (or col2im) of a chunk of images and a single-threaded BLAS GEMM.
+- winograd (forward): 3x3 kernels at stride 1 and dilation 1, one group, C and F whole vectors:
+  F(2x2, 3x3) tiles, 16 multiplications per 2x2 outputs instead of 36, the GEMMs by the implicit
+  path's register tile (conv_body.h).
 The vector kernels are compiled for baseline x86-64, AVX2 + FMA and AVX-512 (conv_isa_*.h, each
 under its own target pragma); the
 import picks the best level CPUID reports, capped by MINIGRAD_ISA and the build's MINIGRAD_BUILD_ISA.
@@ -32,14 +35,14 @@ from minigrad._ext._blas cimport gemm
 
 cdef extern from "conv_kernels.h":
     enum:
-        MG_PATH_DIRECT, MG_PATH_IMPLICIT, MG_PATH_IM2COL
+        MG_PATH_DIRECT, MG_PATH_IMPLICIT, MG_PATH_IM2COL, MG_PATH_WINOGRAD
         MG_ISA_BASELINE, MG_ISA_AVX2, MG_ISA_AVX512, MG_MAX_ISA
         MG_DIRECT_MAX_TAPS, MG_IMPLICIT_MAX_TAPS
     ctypedef struct mg_conv_plan:
         int64_t N, H, W, C, KH, KW, Cg, F, OH, OW
         int64_t stride_h, stride_w, dilation_h, dilation_w
         int64_t pad_top, pad_bottom, pad_left, pad_right
-        int64_t groups, Fg, Kg, xp_h, xp_w, padded, chunk, n_chunks, n_threads
+        int64_t groups, Fg, Kg, xp_h, xp_w, padded, tiles_h, tiles_w, chunk, n_chunks, n_threads
         int64_t slot_forward, slot_backward, partials
         int64_t path_forward, path_input_grad, path_weight_grad
     ctypedef struct Kernels "mg_conv_kernels":
@@ -64,6 +67,10 @@ cdef extern from "conv_kernels.h":
                               int64_t) noexcept nogil
         void (*ig_dinput_f64)(const mg_conv_plan*, const double*, const double*, double*,
                               int64_t) noexcept nogil
+        void (*wino_forward_f32)(const mg_conv_plan*, const float*, const float*, const float*,
+                                 float*, int64_t, int64_t, float*) noexcept nogil
+        void (*wino_forward_f64)(const mg_conv_plan*, const double*, const double*,
+                                 const double*, double*, int64_t, int64_t, double*) noexcept nogil
     int mg_cpu_isa() noexcept nogil
     const void* mg_family_table(int* level) noexcept nogil
     void mg_add_rows_float(float* y, int64_t rows, int64_t F, const float* b) noexcept nogil
@@ -75,7 +82,7 @@ cdef extern from "conv_kernels.h":
     void mg_add_float(float* dst, const float* src, int64_t n) noexcept nogil
     void mg_add_double(double* dst, const double* src, int64_t n) noexcept nogil
 
-PATHS = ("direct", "implicit", "im2col")  # index = MG_PATH_*
+PATHS = ("direct", "implicit", "im2col", "winograd")  # index = MG_PATH_*
 DIRECT_MAX_TAPS = MG_DIRECT_MAX_TAPS
 IMPLICIT_MAX_TAPS = MG_IMPLICIT_MAX_TAPS
 include "isa_select.pxi"
@@ -89,7 +96,7 @@ def lanes(int itemsize) -> int:
 
 _FIELDS = ("N", "H", "W", "C", "KH", "KW", "Cg", "F", "OH", "OW", "stride_h", "stride_w",
            "dilation_h", "dilation_w", "pad_top", "pad_bottom", "pad_left", "pad_right", "groups",
-           "Fg", "Kg", "xp_h", "xp_w", "padded", "chunk", "n_chunks", "n_threads", "slot_forward",
+           "Fg", "Kg", "xp_h", "xp_w", "padded", "tiles_h", "tiles_w", "chunk", "n_chunks", "n_threads", "slot_forward",
            "slot_backward", "partials", "path_forward", "path_input_grad", "path_weight_grad")
 
 
@@ -111,6 +118,7 @@ cdef class Plan:
         p.pad_left, p.pad_right = fields["pad_left"], fields["pad_right"]
         p.groups, p.Fg, p.Kg = fields["groups"], fields["Fg"], fields["Kg"]
         p.xp_h, p.xp_w, p.padded = fields["xp_h"], fields["xp_w"], fields["padded"]
+        p.tiles_h, p.tiles_w = fields["tiles_h"], fields["tiles_w"]
         p.chunk, p.n_chunks, p.n_threads = fields["chunk"], fields["n_chunks"], fields["n_threads"]
         p.slot_forward, p.slot_backward = fields["slot_forward"], fields["slot_backward"]
         p.partials = fields["partials"]
@@ -122,7 +130,8 @@ cdef class Plan:
                        p.dilation_h, p.dilation_w, p.groups, p.chunk, p.n_threads) < 1
                 or p.Cg * p.groups != p.C or p.Fg * p.groups != p.F
                 or p.Kg != p.KH * p.KW * p.Cg or p.n_chunks * p.chunk < p.N
-                or max(p.path_forward, p.path_input_grad, p.path_weight_grad) > MG_PATH_IM2COL
+                or max(p.path_forward, p.path_input_grad, p.path_weight_grad) > MG_PATH_WINOGRAD
+                or p.tiles_h != (p.OH + 1) // 2 or p.tiles_w != (p.OW + 1) // 2
                 or min(p.path_forward, p.path_input_grad, p.path_weight_grad) < 0):
             raise ValueError(f"_conv.Plan: inconsistent fields {fields}")
 
@@ -131,7 +140,8 @@ cdef class Plan:
         cdef mg_conv_plan* p = &self.p
         values = (p.N, p.H, p.W, p.C, p.KH, p.KW, p.Cg, p.F, p.OH, p.OW, p.stride_h, p.stride_w,
                   p.dilation_h, p.dilation_w, p.pad_top, p.pad_bottom, p.pad_left, p.pad_right,
-                  p.groups, p.Fg, p.Kg, p.xp_h, p.xp_w, p.padded, p.chunk, p.n_chunks,
+                  p.groups, p.Fg, p.Kg, p.xp_h, p.xp_w, p.padded, p.tiles_h, p.tiles_w, p.chunk,
+                  p.n_chunks,
                   p.n_threads, p.slot_forward, p.slot_backward, p.partials, p.path_forward,
                   p.path_input_grad, p.path_weight_grad)
         return dict(zip(_FIELDS, values))
@@ -153,14 +163,16 @@ include "conv_layout.pxi"
 def conv2d_forward(Plan plan, const floating[:, :, :, ::1] x, const floating[::1] w, b,
                    floating[:, :, :, ::1] y, floating[::1] workspace, bint relu=False) -> None:
     """y = b + cross-correlation of x with w by plan.path_forward, then max(y, 0) when relu (fused,
-    applied to each chunk in cache). w: the weights flattened, or for the direct path the blocked
-    copy wblk[F/(2 lanes)][Kg][2 lanes] (see kernels.conv)."""
+    applied to each chunk in cache). w: the weights flattened; for the direct path the blocked
+    copy wblk[F/(2 lanes)][Kg][2 lanes], for Winograd U = G w G^T [16][C][F] (see kernels.conv)."""
     cdef mg_conv_plan* g = &plan.p
     _expect(_dims(x.shape, 4), (g.N, g.H, g.W, g.C), "x")
     _expect(_dims(y.shape, 4), (g.N, g.OH, g.OW, g.F), "y")
     cdef int64_t bw = 2 * lanes(sizeof(floating)), wsize = g.Kg * g.F
     if g.path_forward == MG_PATH_DIRECT:
         wsize = (g.F + bw - 1) // bw * g.Kg * bw
+    elif g.path_forward == MG_PATH_WINOGRAD:
+        wsize = 16 * g.C * g.F
     _expect((w.shape[0],), (wsize,), "w")
     cdef const floating[::1] bias = b if b is not None else None
     if bias is not None:
@@ -188,6 +200,11 @@ cdef void _forward_chunk(const mg_conv_plan* g, const floating* x, const floatin
             _k.direct_forward_f32(g, x, w, b, y, n0, n1)
         else:
             _k.direct_forward_f64(g, x, w, b, y, n0, n1)
+    elif g.path_forward == MG_PATH_WINOGRAD:
+        if floating is float:
+            _k.wino_forward_f32(g, x, w, b, y, n0, n1, ws)
+        else:
+            _k.wino_forward_f64(g, x, w, b, y, n0, n1, ws)
     elif g.path_forward == MG_PATH_IMPLICIT:
         xp = _pad_chunk(x, ws, g, n0, n1)
         if floating is float:

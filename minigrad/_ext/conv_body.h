@@ -1,7 +1,7 @@
 /* The conv kernels of one ISA level and one element type. conv_isa_*.c includes this once with
    T = float and once with T = double, after defining V (the vector type), L (its lanes), NV_MAX
    (widest implicit-GEMM tile, in vectors), FN(name) (the name with its ISA/type suffix) and the
-   one-line vector operations VZERO, VLOAD, VSTORE, VSET1, VFMA (a*b + c), VADD.
+   one-line vector operations VZERO, VLOAD, VSTORE, VSET1, VFMA (a*b + c), VADD, VSUB.
    Every size and offset is int64_t and comes from a checked mg_conv_plan (conv_plan.h). */
 #define BW (2 * L)  /* filters per block of the direct kernels: two vectors */
 
@@ -309,4 +309,5 @@ static void FN(ig_dinput)(const mg_conv_plan* p, const T* dy, const T* wT, T* dx
         }
     }
 }
+#include "conv_winograd.h"  /* the Winograd path, built on the implicit GEMM's tiles */
 #undef BW

@@ -12,6 +12,7 @@
 #define SET32(s) _mm_set1_ps(s)
 #define FMA32(a, b, c) _mm_add_ps(_mm_mul_ps((a), (b)), (c))
 #define ADD32(a, b) _mm_add_ps((a), (b))
+#define SUB32(a, b) _mm_sub_ps((a), (b))
 #define V64 __m128d
 #define L64 2
 #define ZERO64() _mm_setzero_pd()
@@ -20,6 +21,7 @@
 #define SET64(s) _mm_set1_pd(s)
 #define FMA64(a, b, c) _mm_add_pd(_mm_mul_pd((a), (b)), (c))
 #define ADD64(a, b) _mm_add_pd((a), (b))
+#define SUB64(a, b) _mm_sub_pd((a), (b))
 #else
 #define V32 float
 #define L32 1
@@ -29,6 +31,7 @@
 #define SET32(s) (s)
 #define FMA32(a, b, c) ((a) * (b) + (c))
 #define ADD32(a, b) ((a) + (b))
+#define SUB32(a, b) ((a) - (b))
 #define V64 double
 #define L64 1
 #define ZERO64() 0.0
@@ -37,6 +40,7 @@
 #define SET64(s) (s)
 #define FMA64(a, b, c) ((a) * (b) + (c))
 #define ADD64(a, b) ((a) + (b))
+#define SUB64(a, b) ((a) - (b))
 #endif
 #include "conv_isa.h"
 #include "isa_undef.h"

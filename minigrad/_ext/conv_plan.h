@@ -6,7 +6,7 @@
 #define MINIGRAD_CONV_PLAN_H
 #include <stdint.h>
 
-enum { MG_PATH_DIRECT = 0, MG_PATH_IMPLICIT = 1, MG_PATH_IM2COL = 2 };
+enum { MG_PATH_DIRECT = 0, MG_PATH_IMPLICIT = 1, MG_PATH_IM2COL = 2, MG_PATH_WINOGRAD = 3 };
 /* the direct kernels list a pixel's taps in fixed arrays; the implicit GEMM one offset per tap */
 enum { MG_DIRECT_MAX_TAPS = 32, MG_IMPLICIT_MAX_TAPS = 1024 };
 
@@ -19,6 +19,7 @@ typedef struct mg_conv_plan {
     int64_t groups, Fg, Kg;                        /* Kg = KH*KW*Cg: im2col columns of a group */
     int64_t xp_h, xp_w;      /* rows/columns of the x the implicit GEMM reads (padded copy or x) */
     int64_t padded;          /* whether the implicit GEMM needs that zero-bordered copy */
+    int64_t tiles_h, tiles_w;  /* Winograd: 2x2 output tiles per image, ceil(OH/2) x ceil(OW/2) */
     int64_t chunk, n_chunks, n_threads;            /* images per chunk, chunks, OpenMP threads */
     int64_t slot_forward, slot_backward;           /* scratch elements per thread and direction */
     int64_t partials;        /* dw + db partial sums per thread (backward) */
@@ -44,5 +45,9 @@ typedef struct mg_conv_kernels {
     void (*ig_dweights_f64)(const mg_conv_plan*, const double*, const double*, double*, int64_t);
     void (*ig_dinput_f32)(const mg_conv_plan*, const float*, const float*, float*, int64_t);
     void (*ig_dinput_f64)(const mg_conv_plan*, const double*, const double*, double*, int64_t);
+    void (*wino_forward_f32)(const mg_conv_plan*, const float*, const float*, const float*, float*,
+                             int64_t, int64_t, float*);
+    void (*wino_forward_f64)(const mg_conv_plan*, const double*, const double*, const double*,
+                             double*, int64_t, int64_t, double*);
 } mg_conv_kernels;
 #endif

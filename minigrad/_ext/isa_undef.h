@@ -14,6 +14,7 @@
 #undef SET32
 #undef FMA32
 #undef ADD32
+#undef SUB32
 #undef V64
 #undef L64
 #undef ZERO64
@@ -22,3 +23,4 @@
 #undef SET64
 #undef FMA64
 #undef ADD64
+#undef SUB64

@@ -1,6 +1,6 @@
 """Print the CPU, the vector kernels' ISA level, the BLAS, thread counts and the conv plans seen.
 
-Each conv plan shows the path (direct, implicit GEMM or im2col + BLAS) chosen per direction and
+Each conv plan shows the path (direct, implicit GEMM, im2col + BLAS or Winograd) chosen per direction and
 why: a rule, a measurement (with the times) or a forced choice. `--conv` first runs the reference
 CNN's three conv layers (batch 64) forward and backward, so their plans appear.
 """

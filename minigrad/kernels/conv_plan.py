@@ -23,7 +23,7 @@ __all__ = ["ConvPlan", "plan", "plans", "force_path", "conv_output_size", "same_
            "resolve_padding", "ADDRESSABLE_BYTES", "PATHS", "DIRECTIONS"]
 
 Padding = str | int | Sequence[Any]
-PATHS = _conv.PATHS  # ("direct", "implicit", "im2col")
+PATHS = _conv.PATHS  # ("direct", "implicit", "im2col", "winograd")
 DIRECTIONS = ("forward", "input_grad", "weight_grad")
 ADDRESSABLE_BYTES = min(sys.maxsize, 2**47)  # x86-64 user space; no buffer may be larger
 _INT64_SAFE = 2**62  # every offset product the kernels form stays below this (int64, headroom)
@@ -262,7 +262,13 @@ class ConvPlan:
         if path == "implicit" and self.padded():
             hp, wp = self._padded_extent()
             return self.chunk * hp * wp * c
+        if path == "winograd":  # V [16][tiles][C] and M [16][tiles][F]
+            return 16 * self.chunk * self._tiles()[0] * self._tiles()[1] * (c + self.out_shape[3])
         return 0
+
+    def _tiles(self) -> tuple[int, int]:
+        """Winograd's 2x2 output tiles per image, down and across."""
+        return -(-self.out_shape[1] // 2), -(-self.out_shape[2] // 2)
 
     def _why_not(self, direction: str, path: str | None = None) -> str:
         """Why `path` (each path, when None) cannot serve `direction`; '' when it can."""
@@ -276,6 +282,14 @@ class ConvPlan:
             if self.groups != 1 or self.kg > _conv.DIRECT_MAX_TAPS:
                 return f"needs one group and at most {_conv.DIRECT_MAX_TAPS} taps (KH*KW*C)"
             return ""
+        if path == "winograd":
+            lanes = _conv.lanes(item)
+            if direction != "forward":
+                return "forward only"
+            if (self.groups != 1 or self.w_shape[:2] != (3, 3) or self.kernel_strides() != (1, 1)
+                    or self.kernel_dilation() != (1, 1) or c % lanes or f % lanes):
+                return (f"needs a 3x3 kernel, stride 1, dilation 1, one group and C, F multiples "
+                        f"of {lanes} ({_conv.isa()} vectors)")
         slot = self.slot(path)
         if self.n_threads * (slot + self.kg * f + f) * item > ADDRESSABLE_BYTES:
             return f"a workspace of {slot} elements per thread exceeds the address space"
@@ -288,6 +302,8 @@ class ConvPlan:
             per_chunk = self.chunk * (self.in_shape[1] * self.in_shape[2] * c + oh * ow * f)
             if slot > _PAD_COPY_RATIO * per_chunk:
                 return f"its zero-bordered copy of x ({slot} elements) would dwarf x and y"
+            return ""
+        if path == "winograd":
             return ""
         if max(self.chunk * oh * ow, self.kg, f) > _BLAS_INT:
             return "a GEMM dimension exceeds BLAS's 32-bit sizes"
@@ -308,7 +324,7 @@ class ConvPlan:
         path = options[0]
         why = {"direct": f"{self.kg} taps <= {_conv.DIRECT_MAX_TAPS}",
                "implicit": "C and F whole vectors, one group",
-               "im2col": "the general path"}[path]
+               "im2col": "the general path", "winograd": "3x3, stride 1"}[path]
         return path, note + f"rule: {why}"
 
     def _choose(self, direction: str, path: str, reason: str) -> None:
@@ -326,7 +342,8 @@ class ConvPlan:
             N=n, H=h, W=wd, C=c, KH=kh, KW=kw, Cg=cg, F=f, OH=oh, OW=ow, stride_h=sh, stride_w=sw,
             dilation_h=dh, dilation_w=dw, pad_top=self.pads[0], pad_bottom=self.pads[1],
             pad_left=self.pads[2], pad_right=self.pads[3], groups=self.groups, Fg=f // self.groups,
-            Kg=self.kg, xp_h=hp, xp_w=wp, padded=int(padded), chunk=self.chunk,
+            Kg=self.kg, xp_h=hp, xp_w=wp, padded=int(padded), tiles_h=self._tiles()[0],
+            tiles_w=self._tiles()[1], chunk=self.chunk,
             n_chunks=-(-n // self.chunk), n_threads=self.n_threads,
             slot_forward=forward, slot_backward=backward,
             partials=self.kg * f + f, path_forward=PATHS.index(paths["forward"]),

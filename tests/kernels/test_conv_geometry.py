@@ -16,7 +16,7 @@ from minigrad._ext import _conv
 from minigrad.kernels import conv as K
 from minigrad.kernels import reference as R
 
-FORCED = (None, "direct", "implicit", "im2col")
+FORCED = (None, "direct", "implicit", "im2col", "winograd")
 LEVELS = _conv.ISA_LEVELS[:_conv.ISA_LEVELS.index(_conv.CPU_ISA) + 1]  # what this CPU runs
 HUGE = st.sampled_from([2**31 - 1, 2**31, 2**32 + 1, 2**40])
 AXIS = st.one_of(st.integers(1, 3), HUGE, st.integers(1, 2**40))
@@ -108,6 +108,34 @@ REPRODUCERS = [  # issue 11: each segfaulted or returned wrong numbers
 @example(REPRODUCERS[4], "implicit", LEVELS[-1])
 def test_any_geometry_is_computed_exactly_or_refused(case: dict, path: str | None, isa: str) -> None:
     with forced(path, isa):
+        _check_exact(case)
+
+
+@st.composite
+def winograd_geometries(draw) -> dict:
+    """3x3, stride 1, dilation 1, C and F whole vectors: what the Winograd path serves (any size
+    and padding, odd output sizes included: their last tiles are only partly stored)."""
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    item_lanes = _conv.lanes(np.dtype(dtype).itemsize)  # of the ISA level selected now
+    h, wd = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    pads = tuple(draw(st.integers(0, 3)) for _ in range(4))
+    c, f = item_lanes * draw(st.integers(1, 3)), item_lanes * draw(st.integers(1, 3))
+    return dict(x=(draw(st.integers(1, 3)), h, wd, c), w=(3, 3, c, f), dtype=dtype,
+                strides=(1, 1), dilation=(1, 1), padding=pads)
+
+
+@settings(max_examples=FUZZ_EXAMPLES // 2)
+@given(st.data(), st.sampled_from(LEVELS))
+def test_winograd_forward_is_exact_on_small_integers(data, isa: str) -> None:
+    # G w G^T has quarters, B^T d B integers: every product and sum stays exact in float32
+    with forced("winograd", isa):
+        case = data.draw(winograd_geometries())
+        try:
+            p = K.plan("conv2d", case["x"], case["w"], case["dtype"], padding=case["padding"])
+        except ValueError:
+            p = None  # the kernel does not fit the padded input: _check_exact expects the error
+        if p is not None:
+            assert p.paths["forward"] == "winograd", p.reasons
         _check_exact(case)
 
 
