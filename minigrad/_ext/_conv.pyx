@@ -13,9 +13,10 @@ each direction (forward, input gradient, weight gradient):
 - implicit: one group, C and F whole vectors: register-tiled GEMM kernels reading x, dy and w in
   place (conv_tile.h), no im2col matrix and no BLAS packing.
 - im2col: anything, im2col (or col2im) of a chunk of images and a single-threaded BLAS GEMM.
-- winograd (forward): 3x3 kernels at stride 1 and dilation 1, one group, C and F whole vectors:
-  F(2x2, 3x3) tiles, 16 multiplications per 2x2 outputs instead of 36, the GEMMs by the implicit
-  path's register tile (conv_body.h).
+- winograd (forward, weight gradient): 3x3 kernels at stride 1 and dilation 1, one group, C and F
+  whole vectors: F(2x2, 3x3) tiles, 16 multiplications per 2x2 outputs instead of 36, the GEMMs by
+  the implicit path's register tiles (conv_winograd.h). Its weight gradient is dU = G dw G^T's
+  (16 C F values), which kernels.conv transforms back.
 The vector kernels are compiled for baseline x86-64, AVX2 + FMA and AVX-512 (conv_isa_*.h, each
 under its own target pragma); the
 import picks the best level CPUID reports, capped by MINIGRAD_ISA and the build's MINIGRAD_BUILD_ISA.
@@ -71,6 +72,10 @@ cdef extern from "conv_kernels.h":
                                  float*, int64_t, int64_t, float*) noexcept nogil
         void (*wino_forward_f64)(const mg_conv_plan*, const double*, const double*,
                                  const double*, double*, int64_t, int64_t, double*) noexcept nogil
+        void (*wino_dweights_f32)(const mg_conv_plan*, const float*, const float*, float*,
+                                  int64_t, int64_t, float*) noexcept nogil
+        void (*wino_dweights_f64)(const mg_conv_plan*, const double*, const double*, double*,
+                                  int64_t, int64_t, double*) noexcept nogil
     int mg_cpu_isa() noexcept nogil
     const void* mg_family_table(int* level) noexcept nogil
     void mg_add_rows_float(float* y, int64_t rows, int64_t F, const float* b) noexcept nogil
@@ -132,6 +137,8 @@ cdef class Plan:
                 or p.Kg != p.KH * p.KW * p.Cg or p.n_chunks * p.chunk < p.N
                 or max(p.path_forward, p.path_input_grad, p.path_weight_grad) > MG_PATH_WINOGRAD
                 or p.tiles_h != (p.OH + 1) // 2 or p.tiles_w != (p.OW + 1) // 2
+                or p.partials != p.F + (16 * p.C * p.F if p.path_weight_grad == MG_PATH_WINOGRAD
+                                        else p.Kg * p.F)
                 or min(p.path_forward, p.path_input_grad, p.path_weight_grad) < 0):
             raise ValueError(f"_conv.Plan: inconsistent fields {fields}")
 
@@ -230,8 +237,9 @@ cdef void _forward_chunk(const mg_conv_plan* g, const floating* x, const floatin
 
 def conv2d_backward(Plan plan, const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] x,
                     const floating[::1] w, dx, dw, db, floating[::1] workspace) -> None:
-    """Fill whichever of dx (like x), dw (Kg*F values), db (F,) is not None, by the plan's paths.
-    w: the weights flattened, or for an implicit input gradient their transpose wT (F, Kg)."""
+    """Fill whichever of dx (like x), dw (Kg*F values; Winograd: dU, 16*C*F), db (F,) is not None,
+    by the plan's paths. w: the weights flattened, or for an implicit input gradient their
+    transpose wT (F, Kg)."""
     cdef mg_conv_plan* g = &plan.p
     _expect(_dims(x.shape, 4), (g.N, g.H, g.W, g.C), "x")
     _expect(_dims(dy.shape, 4), (g.N, g.OH, g.OW, g.F), "dy")
@@ -242,7 +250,7 @@ def conv2d_backward(Plan plan, const floating[:, :, :, ::1] dy, const floating[:
     if dx_v is not None:
         _expect(_dims(dx_v.shape, 4), (g.N, g.H, g.W, g.C), "dx")
     if dw_v is not None:
-        _expect((dw_v.shape[0],), (g.Kg * g.F,), "dw")
+        _expect((dw_v.shape[0],), (g.partials - g.F,), "dw")
     if db_v is not None:
         _expect((db_v.shape[0],), (g.F,), "db")
     cdef int64_t stride = g.slot_backward + g.partials
@@ -262,9 +270,10 @@ def conv2d_backward(Plan plan, const floating[:, :, :, ::1] dy, const floating[:
                             ci * g.chunk, min(g.N, (ci + 1) * g.chunk), ws + threadid() * stride)
         # reduce the per-thread partials in thread order (a few thousand values: not worth threads)
         if want_dw:
-            _sum_partials(ws + g.slot_backward, stride, g.n_threads, g.Kg * g.F, &dw_v[0])
+            _sum_partials(ws + g.slot_backward, stride, g.n_threads, g.partials - g.F, &dw_v[0])
         if want_db:
-            _sum_partials(ws + g.slot_backward + g.Kg * g.F, stride, g.n_threads, g.F, &db_v[0])
+            _sum_partials(ws + g.slot_backward + g.partials - g.F, stride, g.n_threads, g.F,
+                          &db_v[0])
 
 
 cdef void _sum_partials(const floating* first, int64_t stride, int64_t n_threads, int64_t size,
@@ -293,6 +302,11 @@ cdef void _backward_chunk(const mg_conv_plan* g, const floating* dy, const float
             _k.direct_dweights_f32(g, x, dy, dwp, n0, n1)
         else:
             _k.direct_dweights_f64(g, x, dy, dwp, n0, n1)
+    elif want_dw and g.path_weight_grad == MG_PATH_WINOGRAD:
+        if floating is float:
+            _k.wino_dweights_f32(g, x, dy, dwp, n0, n1, slot)
+        else:
+            _k.wino_dweights_f64(g, x, dy, dwp, n0, n1, slot)
     elif want_dw and g.path_weight_grad == MG_PATH_IMPLICIT:
         xp = _pad_chunk(x, slot, g, n0, n1)
         if floating is float:
@@ -323,6 +337,6 @@ cdef void _backward_chunk(const mg_conv_plan* g, const floating* dy, const float
                 col2im(slot, dx, g, n0, n1, grp)
     if want_db:
         if floating is float:
-            mg_sum_rows_float(dyc, rows, g.F, dwp + g.Kg * g.F)
+            mg_sum_rows_float(dyc, rows, g.F, dwp + g.partials - g.F)
         else:
-            mg_sum_rows_double(dyc, rows, g.F, dwp + g.Kg * g.F)
+            mg_sum_rows_double(dyc, rows, g.F, dwp + g.partials - g.F)

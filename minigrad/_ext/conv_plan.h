@@ -22,7 +22,7 @@ typedef struct mg_conv_plan {
     int64_t tiles_h, tiles_w;  /* Winograd: 2x2 output tiles per image, ceil(OH/2) x ceil(OW/2) */
     int64_t chunk, n_chunks, n_threads;            /* images per chunk, chunks, OpenMP threads */
     int64_t slot_forward, slot_backward;           /* scratch elements per thread and direction */
-    int64_t partials;        /* dw + db partial sums per thread (backward) */
+    int64_t partials;        /* dw (Winograd: dU, 16 C F) + db partial sums per thread */
     int64_t path_forward, path_input_grad, path_weight_grad;    /* MG_PATH_* */
 } mg_conv_plan;
 
@@ -49,5 +49,9 @@ typedef struct mg_conv_kernels {
                              int64_t, int64_t, float*);
     void (*wino_forward_f64)(const mg_conv_plan*, const double*, const double*, const double*,
                              double*, int64_t, int64_t, double*);
+    void (*wino_dweights_f32)(const mg_conv_plan*, const float*, const float*, float*, int64_t,
+                              int64_t, float*);
+    void (*wino_dweights_f64)(const mg_conv_plan*, const double*, const double*, double*,
+                              int64_t, int64_t, double*);
 } mg_conv_kernels;
 #endif

@@ -98,6 +98,26 @@ static inline __attribute__((always_inline)) void FN(MG_CAT(ig_dx_tile, NV))(
 #undef S
 #undef AT
 }
+/* out rows r (columns ko[r] of a), NV vectors: out[r, :] += sum over k < K of
+   a[k * lda + ko[r]] * bm[k * ldb + :], a GEMM a^T @ bm whose inner dimension is long */
+static inline __attribute__((always_inline)) void FN(MG_CAT(tn_tile, NV))(
+        const T* a, int64_t lda, const int64_t* ko, const T* bm, int64_t ldb, int64_t K, T* out,
+        int64_t ldo, int64_t rows) {
+#define D(r) DECL(r)
+    ALL_ROWS(D)
+#undef D
+    const T *a0 = a + ko[0], *a1 = a + ko[1], *a2 = a + ko[2];
+    const T *a3 = a + ko[3], *a4 = a + ko[4], *a5 = a + ko[5];
+    for (int64_t k = 0; k < K; k++, bm += ldb) {
+        const int64_t o = k * lda;
+        LOADS(bm)
+        RANK1(0, a0[o]) RANK1(1, a1[o]) RANK1(2, a2[o])
+        RANK1(3, a3[o]) RANK1(4, a4[o]) RANK1(5, a5[o])
+    }
+#define S(r) if (r < rows) PUT(r, out + r * ldo, 1, (const T*)0)
+    ALL_ROWS(S)
+#undef S
+}
 #undef IF2
 #undef IF3
 #undef IF4

@@ -63,6 +63,16 @@ static void FN(wino_output_tile)(const mg_conv_plan* p, const T* mt, int64_t nt,
     }
 }
 
+/* V [16][nt][C] of images n0..n1 (nt tiles) */
+static void FN(wino_inputs)(const mg_conv_plan* p, const T* x, int64_t n0, int64_t n1, T* vb,
+                            int64_t nt) {
+    for (int64_t n = n0, t = 0; n < n1; n++)
+        for (int64_t th = 0; th < p->tiles_h; th++)
+            for (int64_t tw = 0; tw < p->tiles_w; tw++, t++)
+                FN(wino_input_tile)(p, x + n * p->H * p->W * p->C, 2 * th - p->pad_top,
+                                    2 * tw - p->pad_left, vb + t * p->C, nt);
+}
+
 /* images n0..n1 of y; ws: 16 * tiles * (C + F) elements (the plan's slot) */
 static void FN(wino_forward)(const mg_conv_plan* p, const T* x, const T* U, const T* b, T* y,
                              int64_t n0, int64_t n1, T* ws) {
@@ -71,11 +81,7 @@ static void FN(wino_forward)(const mg_conv_plan* p, const T* x, const T* U, cons
     T* vb = ws;
     T* mb = ws + 16 * nt * C;
     const int64_t zero = 0;
-    for (int64_t n = n0, t = 0; n < n1; n++)
-        for (int64_t th = 0; th < TH; th++)
-            for (int64_t tw = 0; tw < TW; tw++, t++)
-                FN(wino_input_tile)(p, x + n * p->H * p->W * C, 2 * th - p->pad_top,
-                                    2 * tw - p->pad_left, vb + t * C, nt);
+    FN(wino_inputs)(p, x, n0, n1, vb, nt);
     for (int64_t e = 0; e < 16; e++) {
         const T* ve = vb + e * nt * C;
         const T* ue = U + e * C * F;
@@ -102,4 +108,65 @@ static void FN(wino_forward)(const mg_conv_plan* p, const T* x, const T* U, cons
             for (int64_t tw = 0; tw < TW; tw++, t++)
                 FN(wino_output_tile)(p, mb + t * F, nt, b, y + n * p->OH * p->OW * F, 2 * th,
                                      2 * tw);
+}
+
+/* ---- weight gradient: dU[e] = sum over tiles of V[e]^T (A dY A^T)[e], dw = G^T dU G (kernels.conv);
+   A = [1 0; 1 1; 1 -1; 0 -1]. Pixels of a tile past OH, OW have no dy: they count as 0. ---- */
+static inline void FN(wino_dy4)(V a, V b, T* out, int64_t step) {  /* A [a b] */
+    VSTORE(out, a);
+    VSTORE(out + step, VADD(a, b));
+    VSTORE(out + 2 * step, VSUB(a, b));
+    VSTORE(out + 3 * step, VSUB(VZERO(), b));
+}
+
+/* D[e][t][f..f+L) = (A dy A^T)[e] of tile t whose top-left output pixel is (oh, ow) of image dyn */
+static void FN(wino_dy_tile)(const mg_conv_plan* p, const T* dyn, int64_t oh, int64_t ow, T* dt,
+                             int64_t nt) {
+    const int64_t F = p->F, OW = p->OW, step = nt * F;
+    const int two_rows = oh + 1 < p->OH, two_cols = ow + 1 < OW;
+    const T* d0 = dyn + (oh * OW + ow) * F;
+    for (int64_t f = 0; f < F; f += L) {
+        const V a = VLOAD(d0 + f), b = two_cols ? VLOAD(d0 + F + f) : VZERO();
+        const V c = two_rows ? VLOAD(d0 + OW * F + f) : VZERO();
+        const V d = two_rows && two_cols ? VLOAD(d0 + (OW + 1) * F + f) : VZERO();
+        /* rows of A dy: [a b], [a+c b+d], [a-c b-d], [-c -d]; then each row times A^T */
+        FN(wino_dy4)(a, b, dt + f, step);
+        FN(wino_dy4)(VADD(a, c), VADD(b, d), dt + 4 * step + f, step);
+        FN(wino_dy4)(VSUB(a, c), VSUB(b, d), dt + 8 * step + f, step);
+        FN(wino_dy4)(VSUB(VZERO(), c), VSUB(VZERO(), d), dt + 12 * step + f, step);
+    }
+}
+
+/* dU [16][C][F] += the images n0..n1's share; ws: the forward's slot */
+static void FN(wino_dweights)(const mg_conv_plan* p, const T* x, const T* dy, T* dU, int64_t n0,
+                              int64_t n1, T* ws) {
+    const int64_t C = p->C, F = p->F, TH = p->tiles_h, TW = p->tiles_w;
+    const int64_t nt = (n1 - n0) * TH * TW, nv = F / L, nblk = (nv + NV_MAX - 1) / NV_MAX;
+    T* vb = ws;
+    T* db = ws + 16 * nt * C;
+    FN(wino_inputs)(p, x, n0, n1, vb, nt);
+    for (int64_t n = n0, t = 0; n < n1; n++)
+        for (int64_t th = 0; th < TH; th++)
+            for (int64_t tw = 0; tw < TW; tw++, t++)
+                FN(wino_dy_tile)(p, dy + n * p->OH * p->OW * F, 2 * th, 2 * tw, db + t * F, nt);
+    for (int64_t e = 0; e < 16; e++) {
+        const T* ve = vb + e * nt * C;
+        const T* de = db + e * nt * F;
+        for (int64_t c0 = 0; c0 < C; c0 += 6) {
+            const int64_t rows = C - c0 < 6 ? C - c0 : 6;
+            int64_t ko[6];  /* rows past C repeat the last channel, and are not stored */
+            for (int64_t r = 0; r < 6; r++) ko[r] = c0 + (r < rows ? r : rows - 1);
+            for (int64_t blk = 0, v0 = 0; blk < nblk; blk++) {
+                const int64_t nw = FN(width)(nv, nblk, blk), o = v0 * L;
+                T* out = dU + (e * C + c0) * F + o;
+                if (nw == 1) FN(tn_tile1)(ve, C, ko, de + o, F, nt, out, F, rows);
+                else if (nw == 2) FN(tn_tile2)(ve, C, ko, de + o, F, nt, out, F, rows);
+#if NV_MAX >= 3
+                else if (nw == 3) FN(tn_tile3)(ve, C, ko, de + o, F, nt, out, F, rows);
+                else FN(tn_tile4)(ve, C, ko, de + o, F, nt, out, F, rows);
+#endif
+                v0 += nw;
+            }
+        }
+    }
 }

@@ -78,6 +78,13 @@ def _winograd_weights(w: np.ndarray, p: ConvPlan) -> np.ndarray:
     return np.einsum("ajk,bj->abk", gw, g).ravel()
 
 
+def _winograd_dweights(du: np.ndarray, dw: np.ndarray, p: ConvPlan) -> None:
+    """dw (3, 3, C, F) = G^T dU G from the Winograd weight gradient dU [16][C][F]."""
+    g = _WINOGRAD_G.astype(p.dtype)
+    gt = (g.T @ du.reshape(4, -1)).reshape(3, 4, -1)
+    dw.reshape(3, 3, -1)[...] = np.einsum("ibk,bj->ijk", gt, g)
+
+
 _blas_libs: list | None = None
 
 
@@ -221,9 +228,13 @@ def _run_backward(p: ConvPlan, dy: np.ndarray, x: np.ndarray, w: np.ndarray,
     if dx is not None and paths["input_grad"] == "implicit":
         flat = flat.T.copy()  # (F, Kg): the implicit input gradient reads wT row by row
     ws = _workspace(p, workspace["backward"])
+    winograd = dw is not None and paths["weight_grad"] == "winograd"
+    dk = np.empty(16 * p.in_shape[3] * p.w_shape[3], p.dtype) if winograd else dw
     with _one_blas_thread():
         _conv.conv2d_backward(c, dy, x, flat.ravel(), dx,
-                              dw.reshape(-1) if dw is not None else None, db, ws)
+                              dk.reshape(-1) if dk is not None else None, db, ws)
+    if winograd:
+        _winograd_dweights(dk, dw, p)
 
 
 def _as_2d(op: str, x: np.ndarray, w: np.ndarray, strides: Any, padding: Padding, dilation: Any,

@@ -284,14 +284,15 @@ class ConvPlan:
             return ""
         if path == "winograd":
             lanes = _conv.lanes(item)
-            if direction != "forward":
-                return "forward only"
+            if direction == "input_grad":
+                return "no Winograd input gradient (its padded tiles would cost more than they save)"
             if (self.groups != 1 or self.w_shape[:2] != (3, 3) or self.kernel_strides() != (1, 1)
                     or self.kernel_dilation() != (1, 1) or c % lanes or f % lanes):
                 return (f"needs a 3x3 kernel, stride 1, dilation 1, one group and C, F multiples "
                         f"of {lanes} ({_conv.isa()} vectors)")
         slot = self.slot(path)
-        if self.n_threads * (slot + self.kg * f + f) * item > ADDRESSABLE_BYTES:
+        partials = (16 * c if path == "winograd" else self.kg) * f + f
+        if self.n_threads * (slot + partials) * item > ADDRESSABLE_BYTES:
             return f"a workspace of {slot} elements per thread exceeds the address space"
         if path == "implicit":
             lanes = _conv.lanes(item)
@@ -338,6 +339,8 @@ class ConvPlan:
         hp, wp = self._padded_extent() if padded else (h, wd)
         paths, forward = self.paths, self.slot(self.paths["forward"])
         backward = max(self.slot(paths["input_grad"]), self.slot(paths["weight_grad"]))
+        # dw's (Winograd: dU's, 16 C F) and db's partial sums per thread
+        partials = (16 * c if paths["weight_grad"] == "winograd" else self.kg) * f + f
         self.c = _conv.Plan(
             N=n, H=h, W=wd, C=c, KH=kh, KW=kw, Cg=cg, F=f, OH=oh, OW=ow, stride_h=sh, stride_w=sw,
             dilation_h=dh, dilation_w=dw, pad_top=self.pads[0], pad_bottom=self.pads[1],
@@ -346,11 +349,11 @@ class ConvPlan:
             tiles_w=self._tiles()[1], chunk=self.chunk,
             n_chunks=-(-n // self.chunk), n_threads=self.n_threads,
             slot_forward=forward, slot_backward=backward,
-            partials=self.kg * f + f, path_forward=PATHS.index(paths["forward"]),
+            partials=partials, path_forward=PATHS.index(paths["forward"]),
             path_input_grad=PATHS.index(paths["input_grad"]),
             path_weight_grad=PATHS.index(paths["weight_grad"]))
         workspace = {"forward": max(1, self.n_threads * forward),
-                     "backward": max(1, self.n_threads * (backward + self.kg * f + f))}
+                     "backward": max(1, self.n_threads * (backward + partials))}
         self.workspace = workspace
         # what a kernel call reads, replaced as one object: a call running while another Python
         # thread measures this plan sees one consistent choice

@@ -126,8 +126,9 @@ def winograd_geometries(draw) -> dict:
 
 @settings(max_examples=FUZZ_EXAMPLES // 2)
 @given(st.data(), st.sampled_from(LEVELS))
-def test_winograd_forward_is_exact_on_small_integers(data, isa: str) -> None:
-    # G w G^T has quarters, B^T d B integers: every product and sum stays exact in float32
+def test_winograd_paths_are_exact_on_small_integers(data, isa: str) -> None:
+    # G w G^T has quarters, B^T d B and A dy A^T integers, G^T dU G quarters: every product and
+    # sum stays exact in float32 (forward and weight gradient; the input gradient falls back)
     with forced("winograd", isa):
         case = data.draw(winograd_geometries())
         try:
@@ -135,7 +136,7 @@ def test_winograd_forward_is_exact_on_small_integers(data, isa: str) -> None:
         except ValueError:
             p = None  # the kernel does not fit the padded input: _check_exact expects the error
         if p is not None:
-            assert p.paths["forward"] == "winograd", p.reasons
+            assert p.paths["forward"] == p.paths["weight_grad"] == "winograd", p.reasons
         _check_exact(case)
 
 
