@@ -76,12 +76,12 @@ cdef extern from "conv_kernels.h":
                                   int64_t, int64_t, float*) noexcept nogil
         void (*wino_dweights_f64)(const mg_conv_plan*, const double*, const double*, double*,
                                   int64_t, int64_t, double*) noexcept nogil
+        void (*sum_rows_f32)(const float*, int64_t, int64_t, float*) noexcept nogil
+        void (*sum_rows_f64)(const double*, int64_t, int64_t, double*) noexcept nogil
     int mg_cpu_isa() noexcept nogil
     const void* mg_family_table(int* level) noexcept nogil
     void mg_add_rows_float(float* y, int64_t rows, int64_t F, const float* b) noexcept nogil
     void mg_add_rows_double(double* y, int64_t rows, int64_t F, const double* b) noexcept nogil
-    void mg_sum_rows_float(const float* a, int64_t rows, int64_t F, float* out) noexcept nogil
-    void mg_sum_rows_double(const double* a, int64_t rows, int64_t F, double* out) noexcept nogil
     void mg_relu_float(float* y, int64_t n) noexcept nogil
     void mg_relu_double(double* y, int64_t n) noexcept nogil
     void mg_add_float(float* dst, const float* src, int64_t n) noexcept nogil
@@ -337,6 +337,6 @@ cdef void _backward_chunk(const mg_conv_plan* g, const floating* dy, const float
                 col2im(slot, dx, g, n0, n1, grp)
     if want_db:
         if floating is float:
-            mg_sum_rows_float(dyc, rows, g.F, dwp + g.partials - g.F)
+            _k.sum_rows_f32(dyc, rows, g.F, dwp + g.partials - g.F)
         else:
-            mg_sum_rows_double(dyc, rows, g.F, dwp + g.partials - g.F)
+            _k.sum_rows_f64(dyc, rows, g.F, dwp + g.partials - g.F)

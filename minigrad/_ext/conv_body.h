@@ -195,6 +195,33 @@ static void FN(direct_dweights)(const mg_conv_plan* p, const T* x, const T* dy, 
         }
 }
 
+/* out[f] += sum over rows of a[r, f] (the bias gradient): up to NV_MAX vectors of columns summed in
+   registers over all rows (a running sum in memory chains every row on a store and a load) */
+static void FN(sum_rows)(const T* a, int64_t rows, int64_t F, T* out) {
+    int64_t f = 0;
+    for (; f + L <= F; ) {
+        const int64_t nv = (F - f) / L < NV_MAX ? (F - f) / L : NV_MAX;
+        V s0 = VZERO(), s1 = VZERO(), s2 = VZERO(), s3 = VZERO();
+        for (int64_t r = 0; r < rows; r++) {
+            const T* ar = a + r * F + f;
+            s0 = VADD(s0, VLOAD(ar));
+            if (nv > 1) s1 = VADD(s1, VLOAD(ar + L));
+            if (nv > 2) s2 = VADD(s2, VLOAD(ar + 2 * L));
+            if (nv > 3) s3 = VADD(s3, VLOAD(ar + 3 * L));
+        }
+        VSTORE(out + f, VADD(VLOAD(out + f), s0));
+        if (nv > 1) VSTORE(out + f + L, VADD(VLOAD(out + f + L), s1));
+        if (nv > 2) VSTORE(out + f + 2 * L, VADD(VLOAD(out + f + 2 * L), s2));
+        if (nv > 3) VSTORE(out + f + 3 * L, VADD(VLOAD(out + f + 3 * L), s3));
+        f += nv * L;
+    }
+    for (; f < F; f++) {  /* the ragged columns */
+        T s = 0;
+        for (int64_t r = 0; r < rows; r++) s += a[r * F + f];
+        out[f] += s;
+    }
+}
+
 /* ---- implicit GEMM (one group; C and F multiples of L; at most MG_IMPLICIT_MAX_TAPS taps) ----
    The three GEMMs of a conv read x, dy and w in place: no im2col matrix, no BLAS packing. x comes
    as xp, xp_h x xp_w per image (a zero-bordered copy when the plan is padded): every tap of every

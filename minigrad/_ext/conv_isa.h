@@ -57,7 +57,7 @@ static const mg_conv_kernels MG_CAT(mg_table_, ISA_NAME) = {
     L32, L64, FN32(direct_forward), FN64(direct_forward), FN32(direct_dweights),
     FN64(direct_dweights), FN32(ig_forward), FN64(ig_forward), FN32(ig_dweights),
     FN64(ig_dweights), FN32(ig_dinput), FN64(ig_dinput), FN32(wino_forward), FN64(wino_forward),
-    FN32(wino_dweights), FN64(wino_dweights),
+    FN32(wino_dweights), FN64(wino_dweights), FN32(sum_rows), FN64(sum_rows),
 };
 static const mg_conv_kernels* ISA_TABLE(void) { return &MG_CAT(mg_table_, ISA_NAME); }
 #undef FN32

@@ -53,5 +53,7 @@ typedef struct mg_conv_kernels {
                               int64_t, float*);
     void (*wino_dweights_f64)(const mg_conv_plan*, const double*, const double*, double*,
                               int64_t, int64_t, double*);
+    void (*sum_rows_f32)(const float*, int64_t, int64_t, float*);
+    void (*sum_rows_f64)(const double*, int64_t, int64_t, double*);
 } mg_conv_kernels;
 #endif
