@@ -13,10 +13,11 @@ each direction (forward, input gradient, weight gradient):
 - implicit: one group, C and F whole vectors: register-tiled GEMM kernels reading x, dy and w in
   place (conv_tile.h), no im2col matrix and no BLAS packing.
 - im2col: anything, im2col (or col2im) of a chunk of images and a single-threaded BLAS GEMM.
-- winograd (forward, weight gradient): 3x3 kernels at stride 1 and dilation 1, one group, C and F
-  whole vectors: F(2x2, 3x3) tiles, 16 multiplications per 2x2 outputs instead of 36, the GEMMs by
+- winograd: 3x3 kernels at stride 1 and dilation 1, one group, C and F
+  whole vectors: F(4x4, 3x3) tiles, 36 multiplications per 4x4 outputs instead of 144, the GEMMs by
   the implicit path's register tiles (conv_winograd.h). Its weight gradient is dU = G dw G^T's
-  (16 C F values), which kernels.conv transforms back.
+  (36 C F values), which kernels.conv transforms back; its input gradient is a Winograd forward
+  over dy (w turned, C and F swapped) by a second plan of that geometry.
 The vector kernels are compiled for baseline x86-64, AVX2 + FMA and AVX-512 (conv_isa_*.h, each
 under its own target pragma); the
 import picks the best level CPUID reports, capped by MINIGRAD_ISA and the build's MINIGRAD_BUILD_ISA.
@@ -43,7 +44,8 @@ cdef extern from "conv_kernels.h":
         int64_t N, H, W, C, KH, KW, Cg, F, OH, OW
         int64_t stride_h, stride_w, dilation_h, dilation_w
         int64_t pad_top, pad_bottom, pad_left, pad_right
-        int64_t groups, Fg, Kg, xp_h, xp_w, padded, tiles_h, tiles_w, chunk, n_chunks, n_threads
+        int64_t groups, Fg, Kg, xp_h, xp_w, padded, tiles_h, tiles_w, wino_v_plane, wino_m_plane
+        int64_t chunk, n_chunks, n_threads
         int64_t slot_forward, slot_backward, partials
         int64_t path_forward, path_input_grad, path_weight_grad
     ctypedef struct Kernels "mg_conv_kernels":
@@ -101,8 +103,8 @@ def lanes(int itemsize) -> int:
 
 _FIELDS = ("N", "H", "W", "C", "KH", "KW", "Cg", "F", "OH", "OW", "stride_h", "stride_w",
            "dilation_h", "dilation_w", "pad_top", "pad_bottom", "pad_left", "pad_right", "groups",
-           "Fg", "Kg", "xp_h", "xp_w", "padded", "tiles_h", "tiles_w", "chunk", "n_chunks", "n_threads", "slot_forward",
-           "slot_backward", "partials", "path_forward", "path_input_grad", "path_weight_grad")
+           "Fg", "Kg", "xp_h", "xp_w", "padded", "tiles_h", "tiles_w", "wino_v_plane", "wino_m_plane",
+           "chunk", "n_chunks", "n_threads", "slot_forward", "slot_backward", "partials", "path_forward", "path_input_grad", "path_weight_grad")
 
 
 cdef class Plan:
@@ -124,6 +126,7 @@ cdef class Plan:
         p.groups, p.Fg, p.Kg = fields["groups"], fields["Fg"], fields["Kg"]
         p.xp_h, p.xp_w, p.padded = fields["xp_h"], fields["xp_w"], fields["padded"]
         p.tiles_h, p.tiles_w = fields["tiles_h"], fields["tiles_w"]
+        p.wino_v_plane, p.wino_m_plane = fields["wino_v_plane"], fields["wino_m_plane"]
         p.chunk, p.n_chunks, p.n_threads = fields["chunk"], fields["n_chunks"], fields["n_threads"]
         p.slot_forward, p.slot_backward = fields["slot_forward"], fields["slot_backward"]
         p.partials = fields["partials"]
@@ -136,8 +139,10 @@ cdef class Plan:
                 or p.Cg * p.groups != p.C or p.Fg * p.groups != p.F
                 or p.Kg != p.KH * p.KW * p.Cg or p.n_chunks * p.chunk < p.N
                 or max(p.path_forward, p.path_input_grad, p.path_weight_grad) > MG_PATH_WINOGRAD
-                or p.tiles_h != (p.OH + 1) // 2 or p.tiles_w != (p.OW + 1) // 2
-                or p.partials != p.F + (16 * p.C * p.F if p.path_weight_grad == MG_PATH_WINOGRAD
+                or p.tiles_h != (p.OH + 3) // 4 or p.tiles_w != (p.OW + 3) // 4
+                or p.wino_v_plane < p.chunk * p.tiles_h * p.tiles_w * p.C
+                or p.wino_m_plane < p.chunk * p.tiles_h * p.tiles_w * p.F
+                or p.partials != p.F + (36 * p.C * p.F if p.path_weight_grad == MG_PATH_WINOGRAD
                                         else p.Kg * p.F)
                 or min(p.path_forward, p.path_input_grad, p.path_weight_grad) < 0):
             raise ValueError(f"_conv.Plan: inconsistent fields {fields}")
@@ -147,8 +152,8 @@ cdef class Plan:
         cdef mg_conv_plan* p = &self.p
         values = (p.N, p.H, p.W, p.C, p.KH, p.KW, p.Cg, p.F, p.OH, p.OW, p.stride_h, p.stride_w,
                   p.dilation_h, p.dilation_w, p.pad_top, p.pad_bottom, p.pad_left, p.pad_right,
-                  p.groups, p.Fg, p.Kg, p.xp_h, p.xp_w, p.padded, p.tiles_h, p.tiles_w, p.chunk,
-                  p.n_chunks,
+                  p.groups, p.Fg, p.Kg, p.xp_h, p.xp_w, p.padded, p.tiles_h, p.tiles_w,
+                  p.wino_v_plane, p.wino_m_plane, p.chunk, p.n_chunks,
                   p.n_threads, p.slot_forward, p.slot_backward, p.partials, p.path_forward,
                   p.path_input_grad, p.path_weight_grad)
         return dict(zip(_FIELDS, values))
@@ -171,7 +176,7 @@ def conv2d_forward(Plan plan, const floating[:, :, :, ::1] x, const floating[::1
                    floating[:, :, :, ::1] y, floating[::1] workspace, bint relu=False) -> None:
     """y = b + cross-correlation of x with w by plan.path_forward, then max(y, 0) when relu (fused,
     applied to each chunk in cache). w: the weights flattened; for the direct path the blocked
-    copy wblk[F/(2 lanes)][Kg][2 lanes], for Winograd U = G w G^T [16][C][F] (see kernels.conv)."""
+    copy wblk[F/(2 lanes)][Kg][2 lanes], for Winograd U = G w G^T [36][C][F] (see kernels.conv)."""
     cdef mg_conv_plan* g = &plan.p
     _expect(_dims(x.shape, 4), (g.N, g.H, g.W, g.C), "x")
     _expect(_dims(y.shape, 4), (g.N, g.OH, g.OW, g.F), "y")
@@ -179,7 +184,7 @@ def conv2d_forward(Plan plan, const floating[:, :, :, ::1] x, const floating[::1
     if g.path_forward == MG_PATH_DIRECT:
         wsize = (g.F + bw - 1) // bw * g.Kg * bw
     elif g.path_forward == MG_PATH_WINOGRAD:
-        wsize = 16 * g.C * g.F
+        wsize = 36 * g.C * g.F
     _expect((w.shape[0],), (wsize,), "w")
     cdef const floating[::1] bias = b if b is not None else None
     if bias is not None:
@@ -236,14 +241,23 @@ cdef void _forward_chunk(const mg_conv_plan* g, const floating* x, const floatin
 
 
 def conv2d_backward(Plan plan, const floating[:, :, :, ::1] dy, const floating[:, :, :, ::1] x,
-                    const floating[::1] w, dx, dw, db, floating[::1] workspace) -> None:
-    """Fill whichever of dx (like x), dw (Kg*F values; Winograd: dU, 16*C*F), db (F,) is not None,
+                    const floating[::1] w, dx, dw, db, floating[::1] workspace,
+                    Plan dual=None) -> None:
+    """Fill whichever of dx (like x), dw (Kg*F values; Winograd: dU, 36*C*F), db (F,) is not None,
     by the plan's paths. w: the weights flattened, or for an implicit input gradient their
-    transpose wT (F, Kg)."""
+    transpose wT (F, Kg), for a Winograd one U of w turned 180 degrees with C and F swapped,
+    [36][F][C]; dual: then the plan of that forward over dy (kernels.conv_plan)."""
     cdef mg_conv_plan* g = &plan.p
     _expect(_dims(x.shape, 4), (g.N, g.H, g.W, g.C), "x")
     _expect(_dims(dy.shape, 4), (g.N, g.OH, g.OW, g.F), "dy")
-    _expect((w.shape[0],), (g.Kg * g.F,), "w")
+    cdef bint winograd_dx = dx is not None and g.path_input_grad == MG_PATH_WINOGRAD
+    _expect((w.shape[0],), (36 * g.C * g.F if winograd_dx else g.Kg * g.F,), "w")
+    if winograd_dx:
+        if dual is None:
+            raise ValueError("_conv: a Winograd input gradient needs the plan of its forward over dy")
+        _expect(tuple(dual.fields()[k] for k in ("N", "H", "W", "C", "OH", "OW", "F")),
+                (g.N, g.OH, g.OW, g.F, g.H, g.W, g.C), "the dual plan")
+    cdef const mg_conv_plan* gd = &dual.p if winograd_dx else NULL
     cdef floating[:, :, :, ::1] dx_v = dx if dx is not None else None
     cdef floating[::1] dw_v = dw if dw is not None else None
     cdef floating[::1] db_v = db if db is not None else None
@@ -266,7 +280,7 @@ def conv2d_backward(Plan plan, const floating[:, :, :, ::1] dy, const floating[:
             memset(ws + t * stride + g.slot_backward, 0, g.partials * sizeof(floating))
         # static: chunk ci always lands in the same thread's partial, in the same order
         for ci in prange(g.n_chunks, num_threads=g.n_threads, schedule="static"):
-            _backward_chunk(g, &dy[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0], dxp, want_dw, want_db,
+            _backward_chunk(g, gd, &dy[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0], dxp, want_dw, want_db,
                             ci * g.chunk, min(g.N, (ci + 1) * g.chunk), ws + threadid() * stride)
         # reduce the per-thread partials in thread order (a few thousand values: not worth threads)
         if want_dw:
@@ -286,9 +300,9 @@ cdef void _sum_partials(const floating* first, int64_t stride, int64_t n_threads
             out[e] += first[t * stride + e]
 
 
-cdef void _backward_chunk(const mg_conv_plan* g, const floating* dy, const floating* x,
-                          const floating* w, floating* dx, bint want_dw, bint want_db, int64_t n0,
-                          int64_t n1, floating* ws) noexcept nogil:
+cdef void _backward_chunk(const mg_conv_plan* g, const mg_conv_plan* gd, const floating* dy,
+                          const floating* x, const floating* w, floating* dx, bint want_dw,
+                          bint want_db, int64_t n0, int64_t n1, floating* ws) noexcept nogil:
     """Images n0..n1: dx (their own rows) and this thread's dw/db partials (after its slot)."""
     cdef floating* slot = ws
     cdef floating* dwp = ws + g.slot_backward
@@ -318,7 +332,12 @@ cdef void _backward_chunk(const mg_conv_plan* g, const floating* dy, const float
             im2col(x, slot, g, n0, n1, grp)
             gemm(True, False, g.Kg, g.Fg, rows, <floating>1, slot, g.Kg, dyc + grp * g.Fg, g.F,
                  <floating>1, dwp + grp * g.Fg, g.F)
-    if dx != NULL:
+    if dx != NULL and g.path_input_grad == MG_PATH_WINOGRAD:  # every pixel written: no memset
+        if floating is float:
+            _k.wino_forward_f32(gd, dy, w, NULL, dx, n0, n1, slot)
+        else:
+            _k.wino_forward_f64(gd, dy, w, NULL, dx, n0, n1, slot)
+    elif dx != NULL:
         memset(dx + n0 * img, 0, (n1 - n0) * img * sizeof(floating))
         if g.path_input_grad == MG_PATH_IMPLICIT:  # w is wT (F, Kg) here
             dxc = slot if g.padded else dx + n0 * img

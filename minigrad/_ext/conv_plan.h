@@ -19,10 +19,11 @@ typedef struct mg_conv_plan {
     int64_t groups, Fg, Kg;                        /* Kg = KH*KW*Cg: im2col columns of a group */
     int64_t xp_h, xp_w;      /* rows/columns of the x the implicit GEMM reads (padded copy or x) */
     int64_t padded;          /* whether the implicit GEMM needs that zero-bordered copy */
-    int64_t tiles_h, tiles_w;  /* Winograd: 2x2 output tiles per image, ceil(OH/2) x ceil(OW/2) */
+    int64_t tiles_h, tiles_w;  /* Winograd: 4x4 output tiles per image, ceil(OH/4) x ceil(OW/4) */
+    int64_t wino_v_plane, wino_m_plane;  /* Winograd: elements between its V and M planes */
     int64_t chunk, n_chunks, n_threads;            /* images per chunk, chunks, OpenMP threads */
     int64_t slot_forward, slot_backward;           /* scratch elements per thread and direction */
-    int64_t partials;        /* dw (Winograd: dU, 16 C F) + db partial sums per thread */
+    int64_t partials;        /* dw (Winograd: dU, 36 C F) + db partial sums per thread */
     int64_t path_forward, path_input_grad, path_weight_grad;    /* MG_PATH_* */
 } mg_conv_plan;
 

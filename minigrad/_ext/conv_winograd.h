@@ -1,91 +1,116 @@
-/* Included by conv_body.h (same T, V, L, FN and vector macros), after the implicit GEMM's tiles. */
-/* ---- Winograd F(2x2, 3x3) (3x3 kernel, stride 1, dilation 1, one group, C and F multiples of L) ----
-   Each 2x2 output tile is A^T [U (.) (B^T d B)] A of its 4x4 input tile d, U = G w G^T per (c, f):
-   16 multiplications per tile and (c, f) instead of 36. Summed over channels, the 16 products are
-   16 GEMMs (tiles x C) @ (C x F), run by the implicit GEMM's register tile with a single tap.
-   U comes transformed by kernels.conv, [16][C][F]; ws holds V [16][tiles][C], then M [16][tiles][F].
-   With B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] and A^T = [1 1 1 0; 0 1 -1 -1]. */
-static inline void FN(wino_in4)(V a, V b, V c, V d, T* out, int64_t step) {  /* B^T [a b c d] */
-    VSTORE(out, VSUB(a, c));
-    VSTORE(out + step, VADD(b, c));
-    VSTORE(out + 2 * step, VSUB(c, b));
-    VSTORE(out + 3 * step, VSUB(b, d));
+/* Included by conv_body.h (same T, V, L, FN and vector macros), after the implicit GEMM's tiles.
+   ---- Winograd F(4x4, 3x3) (3x3 kernel, stride 1, dilation 1, one group, C and F multiples of L) ----
+   Each 4x4 output tile is A^T [U (.) (B^T d B)] A of its 6x6 input tile d, U = G w G^T per (c, f)
+   (Lavin & Gray 2016, points 0, +-1, +-2, infinity): 36 multiplications per tile and (c, f) instead
+   of 144. Summed over channels, the 36 products are 36 GEMMs (tiles x C) @ (C x F), run by the
+   implicit GEMM's register tile with a single tap. U comes transformed by kernels.conv, [36][C][F];
+   ws holds V [36][tiles][C], then M [36][tiles][F], then 36 vectors where a transform keeps its
+   first pass (the plan's slot; kernels.conv counts 16 lanes). The 36 planes of V lie
+   plan.wino_v_plane elements apart, those of M wino_m_plane: an odd number of cache lines, so
+   that a tile's 36 elements fall in 36 different L1 sets (planes a multiple of 4 KiB apart
+   would all share one set of 8 ways). Element e = 6 * row + column.
+       B^T = [4  0 -5  0 1 0]     A^T = [1 1  1 1  1 0]
+             [0 -4 -4  1 1 0]           [0 1 -1 2 -2 0]
+             [0  4 -4 -1 1 0]           [0 1  1 4  4 0]
+             [0 -2 -1  2 1 0]           [0 1 -1 8 -8 1]
+             [0  2 -1 -2 1 0]
+             [0  4  0 -5 0 1]                                                              */
+#define WA 6   /* input tile side */
+#define WM 4   /* output tile side */
+#define WE 36  /* elements of a transformed tile: the GEMMs */
+
+/* out[k * step] = (B^T d)[k] for k < 6, each output as soon as its inputs are (few live values:
+   AVX2 has 16 registers) */
+static inline void FN(wino_in6)(const V* d, T* out, int64_t step) {
+    const V four = VSET1((T)4), m4 = VSET1((T)-4), m5 = VSET1((T)-5);
+    VSTORE(out, VFMA(four, d[0], VFMA(m5, d[2], d[4])));
+    VSTORE(out + 5 * step, VFMA(four, d[1], VFMA(m5, d[3], d[5])));
+    const V a = VFMA(m4, d[2], d[4]), b = VFMA(m4, d[1], d[3]);
+    VSTORE(out + step, VADD(a, b));
+    VSTORE(out + 2 * step, VSUB(a, b));
+    const V c = VSUB(d[4], d[2]), h = VSUB(d[3], d[1]), e = VADD(h, h);
+    VSTORE(out + 3 * step, VADD(c, e));
+    VSTORE(out + 4 * step, VSUB(c, e));
 }
 
-/* V[e][t][c..c+L) of tile t whose top-left input pixel is (h0, w0) of image xn (zero outside) */
+/* V[e][t][c..c+L) of the tile whose top-left input pixel is (h0, w0) of image xn (zero outside) */
 static void FN(wino_input_tile)(const mg_conv_plan* p, const T* xn, int64_t h0, int64_t w0, T* vt,
-                                int64_t nt) {
-    const int64_t H = p->H, W = p->W, C = p->C, step = nt * C;
-    const T* src[16];
-    for (int64_t i = 0; i < 4; i++)
-        for (int64_t j = 0; j < 4; j++) {
+                                T* tmp) {
+    const int64_t H = p->H, W = p->W, C = p->C, step = p->wino_v_plane;
+    const T* src[WE];
+    for (int64_t i = 0; i < WA; i++)
+        for (int64_t j = 0; j < WA; j++) {
             const int64_t h = h0 + i, w = w0 + j;
-            src[4 * i + j] = h >= 0 && h < H && w >= 0 && w < W ? xn + (h * W + w) * C : NULL;
+            src[WA * i + j] = h >= 0 && h < H && w >= 0 && w < W ? xn + (h * W + w) * C : NULL;
         }
     for (int64_t c = 0; c < C; c += L) {
-        T tmp[16 * L];  /* (B^T d)[i][j], row i, column j: in L1, read back by column below */
-        for (int64_t j = 0; j < 4; j++) {
-            V d[4];
-            for (int64_t i = 0; i < 4; i++)
-                d[i] = src[4 * i + j] != NULL ? VLOAD(src[4 * i + j] + c) : VZERO();
-            FN(wino_in4)(d[0], d[1], d[2], d[3], tmp + j * L, 4 * L);
+        /* (B^T d)[i][j] into tmp, read back by row below */
+        for (int64_t j = 0; j < WA; j++) {
+            V d[WA];
+            for (int64_t i = 0; i < WA; i++)
+                d[i] = src[WA * i + j] != NULL ? VLOAD(src[WA * i + j] + c) : VZERO();
+            FN(wino_in6)(d, tmp + j * L, WA * L);
         }
-        for (int64_t i = 0; i < 4; i++) {  /* row i of (B^T d) B: e = 4i + j */
-            const T* r = tmp + 4 * i * L;
-            FN(wino_in4)(VLOAD(r), VLOAD(r + L), VLOAD(r + 2 * L), VLOAD(r + 3 * L),
-                         vt + 4 * i * step + c, step);
-        }
-    }
-}
-
-/* the 2x2 pixels of tile t (top-left output pixel (oh, ow) of image n) from M, plus the bias;
-   pixels past OH, OW are not stored */
-static void FN(wino_output_tile)(const mg_conv_plan* p, const T* mt, int64_t nt, const T* b,
-                                 T* yn, int64_t oh, int64_t ow) {
-    const int64_t F = p->F, OW = p->OW, step = nt * F;
-    const int two_rows = oh + 1 < p->OH, two_cols = ow + 1 < OW;
-    for (int64_t f = 0; f < F; f += L) {
-        V s0[4], s1[4];  /* A^T M: rows 0 and 1, per column */
-        for (int64_t j = 0; j < 4; j++) {
-            const V m0 = VLOAD(mt + j * step + f), m1 = VLOAD(mt + (4 + j) * step + f);
-            const V m2 = VLOAD(mt + (8 + j) * step + f), m3 = VLOAD(mt + (12 + j) * step + f);
-            s0[j] = VADD(VADD(m0, m1), m2);
-            s1[j] = VSUB(VSUB(m1, m2), m3);
-        }
-        const V bias = b != NULL ? VLOAD(b + f) : VZERO();
-        T* y0 = yn + (oh * OW + ow) * F + f;
-        VSTORE(y0, VADD(VADD(VADD(s0[0], s0[1]), s0[2]), bias));
-        if (two_cols) VSTORE(y0 + F, VADD(VSUB(VSUB(s0[1], s0[2]), s0[3]), bias));
-        if (two_rows) {
-            VSTORE(y0 + OW * F, VADD(VADD(VADD(s1[0], s1[1]), s1[2]), bias));
-            if (two_cols) VSTORE(y0 + (OW + 1) * F, VADD(VSUB(VSUB(s1[1], s1[2]), s1[3]), bias));
+        for (int64_t i = 0; i < WA; i++) {  /* row i of (B^T d) B */
+            V r[WA];
+            for (int64_t j = 0; j < WA; j++) r[j] = VLOAD(tmp + (WA * i + j) * L);
+            FN(wino_in6)(r, vt + WA * i * step + c, step);
         }
     }
 }
 
-/* V [16][nt][C] of images n0..n1 (nt tiles) */
+/* V [36][tiles][C] of images n0..n1 */
 static void FN(wino_inputs)(const mg_conv_plan* p, const T* x, int64_t n0, int64_t n1, T* vb,
-                            int64_t nt) {
+                            T* tmp) {
     for (int64_t n = n0, t = 0; n < n1; n++)
         for (int64_t th = 0; th < p->tiles_h; th++)
             for (int64_t tw = 0; tw < p->tiles_w; tw++, t++)
-                FN(wino_input_tile)(p, x + n * p->H * p->W * p->C, 2 * th - p->pad_top,
-                                    2 * tw - p->pad_left, vb + t * p->C, nt);
+                FN(wino_input_tile)(p, x + n * p->H * p->W * p->C, WM * th - p->pad_top,
+                                    WM * tw - p->pad_left, vb + t * p->C, tmp);
 }
 
-/* images n0..n1 of y; ws: 16 * tiles * (C + F) elements (the plan's slot) */
-static void FN(wino_forward)(const mg_conv_plan* p, const T* x, const T* U, const T* b, T* y,
-                             int64_t n0, int64_t n1, T* ws) {
-    const int64_t C = p->C, F = p->F, TH = p->tiles_h, TW = p->tiles_w;
-    const int64_t nt = (n1 - n0) * TH * TW, nv = F / L, nblk = (nv + NV_MAX - 1) / NV_MAX;
-    T* vb = ws;
-    T* mb = ws + 16 * nt * C;
-    const int64_t zero = 0;
-    FN(wino_inputs)(p, x, n0, n1, vb, nt);
-    for (int64_t e = 0; e < 16; e++) {
-        const T* ve = vb + e * nt * C;
+/* (A^T m)[k] for k < 4 */
+static inline void FN(wino_out6)(const V* m, V* out) {
+    const V two = VSET1((T)2), four = VSET1((T)4), eight = VSET1((T)8);
+    const V s = VADD(m[1], m[2]), d = VSUB(m[1], m[2]), q = VSUB(m[3], m[4]);
+    const V pp = VADD(m[3], m[4]);
+    out[0] = VADD(VADD(m[0], s), pp);
+    out[1] = VFMA(two, q, d);
+    out[2] = VFMA(four, pp, s);
+    out[3] = VADD(VFMA(eight, q, d), m[5]);
+}
+
+/* the 4x4 pixels of tile t (top-left output pixel (oh, ow) of image n) from M, plus the bias;
+   pixels past OH, OW are not stored */
+static void FN(wino_output_tile)(const mg_conv_plan* p, const T* mt, const T* b, T* yn,
+                                 int64_t oh, int64_t ow, T* tmp) {
+    const int64_t F = p->F, OW = p->OW, step = p->wino_m_plane;
+    const int64_t rows = p->OH - oh < WM ? p->OH - oh : WM, cols = OW - ow < WM ? OW - ow : WM;
+    for (int64_t f = 0; f < F; f += L) {
+        for (int64_t j = 0; j < WA; j++) {  /* (A^T M)[i][j] into tmp, column by column */
+            V m[WA], o[WM];
+            for (int64_t a = 0; a < WA; a++) m[a] = VLOAD(mt + (WA * a + j) * step + f);
+            FN(wino_out6)(m, o);
+            for (int64_t i = 0; i < WM; i++) VSTORE(tmp + (WA * i + j) * L, o[i]);
+        }
+        const V bias = b != NULL ? VLOAD(b + f) : VZERO();
+        for (int64_t i = 0; i < rows; i++) {
+            V r[WA], o[WM];
+            for (int64_t j = 0; j < WA; j++) r[j] = VLOAD(tmp + (WA * i + j) * L);
+            FN(wino_out6)(r, o);
+            T* yr = yn + ((oh + i) * OW + ow) * F + f;
+            for (int64_t j = 0; j < cols; j++) VSTORE(yr + j * F, VADD(o[j], bias));
+        }
+    }
+}
+
+/* M[e] = V[e] @ U[e] for the 36 elements: rows of 6 tiles, the tile widths of ig_forward */
+static void FN(wino_products)(const mg_conv_plan* p, const T* vb, const T* U, T* mb, int64_t nt) {
+    const int64_t C = p->C, F = p->F, nv = F / L, nblk = (nv + NV_MAX - 1) / NV_MAX, zero = 0;
+    for (int64_t e = 0; e < WE; e++) {
+        const T* ve = vb + e * p->wino_v_plane;
         const T* ue = U + e * C * F;
-        T* me = mb + e * nt * F;
+        T* me = mb + e * p->wino_m_plane;
         for (int64_t t0 = 0; t0 < nt; t0 += 6) {
             const int64_t rows = nt - t0 < 6 ? nt - t0 : 6;
             const T* xr[6];  /* rows past the end repeat the last tile, and are not stored */
@@ -103,55 +128,75 @@ static void FN(wino_forward)(const mg_conv_plan* p, const T* x, const T* U, cons
             }
         }
     }
+}
+
+/* images n0..n1 of y */
+static void FN(wino_forward)(const mg_conv_plan* p, const T* x, const T* U, const T* b, T* y,
+                             int64_t n0, int64_t n1, T* ws) {
+    const int64_t F = p->F, TH = p->tiles_h, TW = p->tiles_w, nt = (n1 - n0) * TH * TW;
+    T* vb = ws;
+    T* mb = ws + WE * p->wino_v_plane;
+    T* tmp = mb + WE * p->wino_m_plane;
+    FN(wino_inputs)(p, x, n0, n1, vb, tmp);
+    FN(wino_products)(p, vb, U, mb, nt);
     for (int64_t n = n0, t = 0; n < n1; n++)
         for (int64_t th = 0; th < TH; th++)
             for (int64_t tw = 0; tw < TW; tw++, t++)
-                FN(wino_output_tile)(p, mb + t * F, nt, b, y + n * p->OH * p->OW * F, 2 * th,
-                                     2 * tw);
+                FN(wino_output_tile)(p, mb + t * F, b, y + n * p->OH * p->OW * F, WM * th, WM * tw,
+                                     tmp);
 }
 
-/* ---- weight gradient: dU[e] = sum over tiles of V[e]^T (A dY A^T)[e], dw = G^T dU G (kernels.conv);
-   A = [1 0; 1 1; 1 -1; 0 -1]. Pixels of a tile past OH, OW have no dy: they count as 0. ---- */
-static inline void FN(wino_dy4)(V a, V b, T* out, int64_t step) {  /* A [a b] */
-    VSTORE(out, a);
-    VSTORE(out + step, VADD(a, b));
-    VSTORE(out + 2 * step, VSUB(a, b));
-    VSTORE(out + 3 * step, VSUB(VZERO(), b));
+/* ---- weight gradient: dU[e] = sum over tiles of V[e]^T (A dY A^T)[e], dw = G^T dU G (kernels.conv).
+   Pixels of a tile past OH, OW have no dy: they count as 0. ---- */
+static inline void FN(wino_dy4)(const V* a, T* out, int64_t step) {  /* (A a)[k], k < 6 */
+    const V four = VSET1((T)4), eight = VSET1((T)8);
+    const V e = VADD(a[0], a[2]), o = VADD(a[1], a[3]);
+    const V e2 = VFMA(four, a[2], a[0]), o2 = VFMA(eight, a[3], VADD(a[1], a[1]));
+    VSTORE(out, a[0]);
+    VSTORE(out + step, VADD(e, o));
+    VSTORE(out + 2 * step, VSUB(e, o));
+    VSTORE(out + 3 * step, VADD(e2, o2));
+    VSTORE(out + 4 * step, VSUB(e2, o2));
+    VSTORE(out + 5 * step, a[3]);
 }
 
-/* D[e][t][f..f+L) = (A dy A^T)[e] of tile t whose top-left output pixel is (oh, ow) of image dyn */
+/* D[e][t][f..f+L) = (A dY A^T)[e] of the tile whose top-left output pixel is (oh, ow) of image dyn */
 static void FN(wino_dy_tile)(const mg_conv_plan* p, const T* dyn, int64_t oh, int64_t ow, T* dt,
-                             int64_t nt) {
-    const int64_t F = p->F, OW = p->OW, step = nt * F;
-    const int two_rows = oh + 1 < p->OH, two_cols = ow + 1 < OW;
-    const T* d0 = dyn + (oh * OW + ow) * F;
+                             T* tmp) {
+    const int64_t F = p->F, OW = p->OW, step = p->wino_m_plane;
+    const int64_t rows = p->OH - oh < WM ? p->OH - oh : WM, cols = OW - ow < WM ? OW - ow : WM;
     for (int64_t f = 0; f < F; f += L) {
-        const V a = VLOAD(d0 + f), b = two_cols ? VLOAD(d0 + F + f) : VZERO();
-        const V c = two_rows ? VLOAD(d0 + OW * F + f) : VZERO();
-        const V d = two_rows && two_cols ? VLOAD(d0 + (OW + 1) * F + f) : VZERO();
-        /* rows of A dy: [a b], [a+c b+d], [a-c b-d], [-c -d]; then each row times A^T */
-        FN(wino_dy4)(a, b, dt + f, step);
-        FN(wino_dy4)(VADD(a, c), VADD(b, d), dt + 4 * step + f, step);
-        FN(wino_dy4)(VSUB(a, c), VSUB(b, d), dt + 8 * step + f, step);
-        FN(wino_dy4)(VSUB(VZERO(), c), VSUB(VZERO(), d), dt + 12 * step + f, step);
+        /* (A dY)[k][j] into tmp */
+        for (int64_t j = 0; j < WM; j++) {
+            V a[WM];
+            for (int64_t i = 0; i < WM; i++)
+                a[i] = i < rows && j < cols ? VLOAD(dyn + ((oh + i) * OW + ow + j) * F + f) : VZERO();
+            FN(wino_dy4)(a, tmp + j * L, WM * L);
+        }
+        for (int64_t k = 0; k < WA; k++) {  /* row k of (A dY) A^T */
+            V r[WM];
+            for (int64_t j = 0; j < WM; j++) r[j] = VLOAD(tmp + (WM * k + j) * L);
+            FN(wino_dy4)(r, dt + WA * k * step + f, step);
+        }
     }
 }
 
-/* dU [16][C][F] += the images n0..n1's share; ws: the forward's slot */
+/* dU [36][C][F] += the images n0..n1's share; ws: the forward's slot */
 static void FN(wino_dweights)(const mg_conv_plan* p, const T* x, const T* dy, T* dU, int64_t n0,
                               int64_t n1, T* ws) {
     const int64_t C = p->C, F = p->F, TH = p->tiles_h, TW = p->tiles_w;
     const int64_t nt = (n1 - n0) * TH * TW, nv = F / L, nblk = (nv + NV_MAX - 1) / NV_MAX;
     T* vb = ws;
-    T* db = ws + 16 * nt * C;
-    FN(wino_inputs)(p, x, n0, n1, vb, nt);
+    T* db = ws + WE * p->wino_v_plane;
+    T* tmp = db + WE * p->wino_m_plane;
+    FN(wino_inputs)(p, x, n0, n1, vb, tmp);
     for (int64_t n = n0, t = 0; n < n1; n++)
         for (int64_t th = 0; th < TH; th++)
             for (int64_t tw = 0; tw < TW; tw++, t++)
-                FN(wino_dy_tile)(p, dy + n * p->OH * p->OW * F, 2 * th, 2 * tw, db + t * F, nt);
-    for (int64_t e = 0; e < 16; e++) {
-        const T* ve = vb + e * nt * C;
-        const T* de = db + e * nt * F;
+                FN(wino_dy_tile)(p, dy + n * p->OH * p->OW * F, WM * th, WM * tw, db + t * F, tmp);
+    for (int64_t e = 0; e < WE; e++) {
+        const T* ve = vb + e * p->wino_v_plane;
+        const T* de = db + e * p->wino_m_plane;
         for (int64_t c0 = 0; c0 < C; c0 += 6) {
             const int64_t rows = C - c0 < 6 ? C - c0 : 6;
             int64_t ko[6];  /* rows past C repeat the last channel, and are not stored */
@@ -170,3 +215,6 @@ static void FN(wino_dweights)(const mg_conv_plan* p, const T* x, const T* dy, T*
         }
     }
 }
+#undef WA
+#undef WM
+#undef WE

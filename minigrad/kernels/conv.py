@@ -16,6 +16,7 @@ import numpy as np
 
 from minigrad import validation
 from minigrad._ext import _blas, _conv
+from minigrad.kernels import conv_winograd as winograd
 from minigrad.kernels.conv_plan import (ConvPlan, Padding, _pair, conv_output_size, force_path,
                                         plan, plans, resolve_padding, same_padding)
 from minigrad.kernels.conv_tune import tune
@@ -65,24 +66,6 @@ def _direct_weights(w: np.ndarray, p: ConvPlan) -> np.ndarray:
     blocks = np.zeros((-(-f // width) * width, p.kg), p.dtype)
     blocks[:f] = w.reshape(p.kg, f).T
     return blocks.reshape(-1, width, p.kg).transpose(0, 2, 1).ravel()
-
-
-# Winograd F(2x2, 3x3)'s weight transform G (Lavin & Gray, 2016): U = G w G^T per (c, f)
-_WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
-
-
-def _winograd_weights(w: np.ndarray, p: ConvPlan) -> np.ndarray:
-    """w (3, 3, C, F) as the Winograd kernel reads it: U = G w G^T, [16][C][F] (flattened)."""
-    g = _WINOGRAD_G.astype(p.dtype)
-    gw = (g @ w.reshape(3, -1)).reshape(4, 3, -1)  # G w over kernel rows (one einsum: 10x slower)
-    return np.einsum("ajk,bj->abk", gw, g).ravel()
-
-
-def _winograd_dweights(du: np.ndarray, dw: np.ndarray, p: ConvPlan) -> None:
-    """dw (3, 3, C, F) = G^T dU G from the Winograd weight gradient dU [16][C][F]."""
-    g = _WINOGRAD_G.astype(p.dtype)
-    gt = (g.T @ du.reshape(4, -1)).reshape(3, 4, -1)
-    dw.reshape(3, 3, -1)[...] = np.einsum("ibk,bj->ijk", gt, g)
 
 
 _blas_libs: list | None = None
@@ -171,11 +154,11 @@ def run_forward(p: ConvPlan, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
 
 def _run_forward(p: ConvPlan, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, y: np.ndarray,
                  relu: bool) -> None:
-    c, paths, workspace = p.state
+    c, paths, workspace, _ = p.state
     if paths["forward"] == "direct":
         wk = _direct_weights(w, p)
     elif paths["forward"] == "winograd":
-        wk = _winograd_weights(w, p)
+        wk = winograd.weights(w, p.dtype)
     else:
         wk = np.ascontiguousarray(w).ravel()
     ws = _workspace(p, workspace["forward"])
@@ -223,18 +206,20 @@ def run_backward(p: ConvPlan, dy: np.ndarray, x: np.ndarray, w: np.ndarray,
 
 def _run_backward(p: ConvPlan, dy: np.ndarray, x: np.ndarray, w: np.ndarray,
                   dx: np.ndarray | None, dw: np.ndarray | None, db: np.ndarray | None) -> None:
-    flat = np.ascontiguousarray(w).reshape(p.kg, p.w_shape[3])
-    c, paths, workspace = p.state
+    c, paths, workspace, dual = p.state
+    flat = np.ascontiguousarray(w).reshape(-1)
     if dx is not None and paths["input_grad"] == "implicit":
-        flat = flat.T.copy()  # (F, Kg): the implicit input gradient reads wT row by row
+        flat = flat.reshape(p.kg, -1).T.ravel()  # (F, Kg): the implicit input gradient reads wT
+    elif dx is not None and paths["input_grad"] == "winograd":  # w turned, C and F swapped
+        flat = winograd.input_grad_weights(w, p.dtype)
     ws = _workspace(p, workspace["backward"])
-    winograd = dw is not None and paths["weight_grad"] == "winograd"
-    dk = np.empty(16 * p.in_shape[3] * p.w_shape[3], p.dtype) if winograd else dw
+    wino_dw = dw is not None and paths["weight_grad"] == "winograd"
+    dk = np.empty(winograd.ELEMENTS * p.in_shape[3] * p.w_shape[3], p.dtype) if wino_dw else dw
     with _one_blas_thread():
-        _conv.conv2d_backward(c, dy, x, flat.ravel(), dx,
-                              dk.reshape(-1) if dk is not None else None, db, ws)
-    if winograd:
-        _winograd_dweights(dk, dw, p)
+        _conv.conv2d_backward(c, dy, x, flat, dx, dk.reshape(-1) if dk is not None else None, db,
+                              ws, dual)
+    if wino_dw:
+        winograd.dweights(dk, dw)
 
 
 def _as_2d(op: str, x: np.ndarray, w: np.ndarray, strides: Any, padding: Padding, dilation: Any,

@@ -18,6 +18,7 @@ import numpy as np
 
 from minigrad import validation
 from minigrad._ext import _conv
+from minigrad.kernels import conv_winograd as winograd
 
 __all__ = ["ConvPlan", "plan", "plans", "force_path", "conv_output_size", "same_padding",
            "resolve_padding", "ADDRESSABLE_BYTES", "PATHS", "DIRECTIONS"]
@@ -254,21 +255,17 @@ class ConvPlan:
         return chunk, max(1, min(n_threads, -(-n // chunk)))
 
     # ---- paths ---------------------------------------------------------------------------------
-    def slot(self, path: str) -> int:
-        """Scratch elements one thread needs for `path` (in any direction)."""
+    def slot(self, path: str, direction: str = "forward") -> int:
+        """Scratch elements one thread needs for `path` in `direction`."""
         (_, oh, ow, _), c = self.out_shape, self.in_shape[3]
         if path == "im2col":
             return self.chunk * oh * ow * self.kg
         if path == "implicit" and self.padded():
             hp, wp = self._padded_extent()
             return self.chunk * hp * wp * c
-        if path == "winograd":  # V [16][tiles][C] and M [16][tiles][F]
-            return 16 * self.chunk * self._tiles()[0] * self._tiles()[1] * (c + self.out_shape[3])
+        if path == "winograd":
+            return winograd.slot(self, direction)
         return 0
-
-    def _tiles(self) -> tuple[int, int]:
-        """Winograd's 2x2 output tiles per image, down and across."""
-        return -(-self.out_shape[1] // 2), -(-self.out_shape[2] // 2)
 
     def _why_not(self, direction: str, path: str | None = None) -> str:
         """Why `path` (each path, when None) cannot serve `direction`; '' when it can."""
@@ -282,16 +279,10 @@ class ConvPlan:
             if self.groups != 1 or self.kg > _conv.DIRECT_MAX_TAPS:
                 return f"needs one group and at most {_conv.DIRECT_MAX_TAPS} taps (KH*KW*C)"
             return ""
-        if path == "winograd":
-            lanes = _conv.lanes(item)
-            if direction == "input_grad":
-                return "no Winograd input gradient (its padded tiles would cost more than they save)"
-            if (self.groups != 1 or self.w_shape[:2] != (3, 3) or self.kernel_strides() != (1, 1)
-                    or self.kernel_dilation() != (1, 1) or c % lanes or f % lanes):
-                return (f"needs a 3x3 kernel, stride 1, dilation 1, one group and C, F multiples "
-                        f"of {lanes} ({_conv.isa()} vectors)")
-        slot = self.slot(path)
-        partials = (16 * c if path == "winograd" else self.kg) * f + f
+        if path == "winograd" and (why := winograd.why_not(self, direction)):
+            return why
+        slot = self.slot(path, direction)
+        partials = (winograd.ELEMENTS * c if path == "winograd" else self.kg) * f + f
         if self.n_threads * (slot + partials) * item > ADDRESSABLE_BYTES:
             return f"a workspace of {slot} elements per thread exceeds the address space"
         if path == "implicit":
@@ -338,15 +329,16 @@ class ConvPlan:
         padded = self.padded()
         hp, wp = self._padded_extent() if padded else (h, wd)
         paths, forward = self.paths, self.slot(self.paths["forward"])
-        backward = max(self.slot(paths["input_grad"]), self.slot(paths["weight_grad"]))
-        # dw's (Winograd: dU's, 16 C F) and db's partial sums per thread
-        partials = (16 * c if paths["weight_grad"] == "winograd" else self.kg) * f + f
+        backward = max(self.slot(paths["input_grad"], "input_grad"),
+                       self.slot(paths["weight_grad"], "weight_grad"))
+        # dw's (Winograd: dU's, 36 C F) and db's partial sums per thread
+        partials = (winograd.ELEMENTS * c if paths["weight_grad"] == "winograd" else self.kg) * f + f
         self.c = _conv.Plan(
             N=n, H=h, W=wd, C=c, KH=kh, KW=kw, Cg=cg, F=f, OH=oh, OW=ow, stride_h=sh, stride_w=sw,
             dilation_h=dh, dilation_w=dw, pad_top=self.pads[0], pad_bottom=self.pads[1],
             pad_left=self.pads[2], pad_right=self.pads[3], groups=self.groups, Fg=f // self.groups,
-            Kg=self.kg, xp_h=hp, xp_w=wp, padded=int(padded), tiles_h=self._tiles()[0],
-            tiles_w=self._tiles()[1], chunk=self.chunk,
+            Kg=self.kg, xp_h=hp, xp_w=wp, padded=int(padded), **winograd.geometry(self),
+            chunk=self.chunk,
             n_chunks=-(-n // self.chunk), n_threads=self.n_threads,
             slot_forward=forward, slot_backward=backward,
             partials=partials, path_forward=PATHS.index(paths["forward"]),
@@ -357,7 +349,8 @@ class ConvPlan:
         self.workspace = workspace
         # what a kernel call reads, replaced as one object: a call running while another Python
         # thread measures this plan sees one consistent choice
-        self.state = (self.c, dict(paths), workspace)
+        dual = winograd.dual_plan(self) if paths["input_grad"] == "winograd" else None
+        self.state = (self.c, dict(paths), workspace, dual)
 
     # ---- layout helpers ------------------------------------------------------------------------
     def nhwc(self, a: np.ndarray) -> np.ndarray:

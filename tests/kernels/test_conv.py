@@ -190,12 +190,14 @@ def test_plan_names_the_kernels_that_run() -> None:
     finally:
         K.force_path(previous)
     previous = K.force_path("winograd")
-    try:  # measured, never the rule's choice; forward and weight gradient, 3x3 at stride 1
+    try:  # measured, never the rule's choice; 3x3 at stride 1
         assert path(32, 64, 3) == "winograd" and path(lanes, lanes, 3) == "winograd"
         assert path(32, 64, 5) == "implicit" and path(32, 60, 3) == "im2col"
         p = K.plan("conv2d", (2, 9, 9, 32), (3, 3, 32, 64), np.float32, padding="same")
-        assert p.paths["weight_grad"] == "winograd" and p.paths["input_grad"] == "implicit"
-        assert "no Winograd input gradient" in p.reasons["input_grad"]
+        assert p.paths["weight_grad"] == p.paths["input_grad"] == "winograd"
+        wide = K.plan("conv2d", (2, 9, 9, 32), (3, 3, 32, 64), np.float32, padding=(3, 3, 0, 0))
+        assert wide.paths["weight_grad"] == "winograd" and wide.paths["input_grad"] == "implicit"
+        assert "padding of at most 2" in wide.reasons["input_grad"]
         strided = K.plan("conv2d", (2, 9, 9, 32), (3, 3, 32, 64), np.float32, strides=2)
         assert strided.paths["forward"] == "implicit" and "stride 1" in strided.reasons["forward"]
     finally:

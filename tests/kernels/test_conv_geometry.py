@@ -1,6 +1,7 @@
 """Conv geometry at its edges: the reproducers of issue 11 pinned, and a fuzz of huge strides,
 dilations and paddings (up to 2**40), odd kernels and every path forced in turn, compared exactly
-(small integer data: every sum is exact in float32) with the index reference of kernels.reference."""
+(small integer data: every sum is exact in float32) with the index reference of kernels.reference;
+Winograd's transforms are not exact in binary, so its results are compared within rounding."""
 from __future__ import annotations
 
 import os
@@ -77,11 +78,23 @@ def _check_exact(case: dict) -> None:
         with pytest.raises(ValueError, match=r"conv2d: kernel .* does not fit the padded input"):
             K.conv2d_forward(x, w, b, **kw)
         return
+    paths = K.plan("conv2d", x.shape, w.shape, x.dtype, **kw).paths
     y = K.conv2d_forward(x, w, b, **kw)
-    np.testing.assert_array_equal(y, R.conv2d_forward(x, w, b, **kw))
+    _same(y, R.conv2d_forward(x, w, b, **kw), paths["forward"])
     dy = _ints(y.shape, case["dtype"], 4)
-    for got, want in zip(K.conv2d_backward(dy, x, w, **kw), R.conv2d_backward(dy, x, w, **kw)):
+    got, want = K.conv2d_backward(dy, x, w, **kw), R.conv2d_backward(dy, x, w, **kw)
+    for g, e, direction in zip(got, want, ("input_grad", "weight_grad", "weight_grad")):
+        _same(g, e, paths[direction])
+
+
+def _same(got: np.ndarray, want: np.ndarray, path: str) -> None:
+    """Equal; within rounding for Winograd, whose transforms hold sixths and 24ths."""
+    if path != "winograd":
         np.testing.assert_array_equal(got, want)
+        return
+    scale = max(1.0, float(np.abs(want).max(initial=0)))
+    tol = 1e-5 if got.dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, want, rtol=0, atol=tol * scale)
 
 
 REPRODUCERS = [  # issue 11: each segfaulted or returned wrong numbers
@@ -114,7 +127,7 @@ def test_any_geometry_is_computed_exactly_or_refused(case: dict, path: str | Non
 @st.composite
 def winograd_geometries(draw) -> dict:
     """3x3, stride 1, dilation 1, C and F whole vectors: what the Winograd path serves (any size
-    and padding, odd output sizes included: their last tiles are only partly stored)."""
+    and padding, outputs not a multiple of 4 included: their last tiles are only partly stored)."""
     dtype = draw(st.sampled_from([np.float32, np.float64]))
     item_lanes = _conv.lanes(np.dtype(dtype).itemsize)  # of the ISA level selected now
     h, wd = draw(st.integers(1, 9)), draw(st.integers(1, 9))
@@ -126,9 +139,8 @@ def winograd_geometries(draw) -> dict:
 
 @settings(max_examples=FUZZ_EXAMPLES // 2)
 @given(st.data(), st.sampled_from(LEVELS))
-def test_winograd_paths_are_exact_on_small_integers(data, isa: str) -> None:
-    # G w G^T has quarters, B^T d B and A dy A^T integers, G^T dU G quarters: every product and
-    # sum stays exact in float32 (forward and weight gradient; the input gradient falls back)
+def test_winograd_paths_match_the_reference(data, isa: str) -> None:
+    # forward and weight gradient by Winograd, the input gradient by its fallback
     with forced("winograd", isa):
         case = data.draw(winograd_geometries())
         try:

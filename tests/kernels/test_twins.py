@@ -42,6 +42,8 @@ NOT_KERNEL_MODULES = {
     "_tensor": "the autograd engine (Tensor, Node, backward), checked by gradcheck, not a kernel",
     "_parallel": "thread-count control",
     "_memory": "the allocator's trim and mmap thresholds",
+    "conv_winograd": "the Winograd conv path's geometry and weight transforms: the conv twins check "
+                     "every result the path gives (tests force it)",
 }
 
 
