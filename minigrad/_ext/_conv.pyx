@@ -44,7 +44,7 @@ cdef extern from "conv_kernels.h":
         int64_t N, H, W, C, KH, KW, Cg, F, OH, OW
         int64_t stride_h, stride_w, dilation_h, dilation_w
         int64_t pad_top, pad_bottom, pad_left, pad_right
-        int64_t groups, Fg, Kg, xp_h, xp_w, padded, tiles_h, tiles_w, wino_v_plane, wino_m_plane
+        int64_t groups, Fg, Kg, xp_h, xp_w, padded, tiles_h, tiles_w, wino_images
         int64_t chunk, n_chunks, n_threads
         int64_t slot_forward, slot_backward, partials
         int64_t path_forward, path_input_grad, path_weight_grad
@@ -103,8 +103,8 @@ def lanes(int itemsize) -> int:
 
 _FIELDS = ("N", "H", "W", "C", "KH", "KW", "Cg", "F", "OH", "OW", "stride_h", "stride_w",
            "dilation_h", "dilation_w", "pad_top", "pad_bottom", "pad_left", "pad_right", "groups",
-           "Fg", "Kg", "xp_h", "xp_w", "padded", "tiles_h", "tiles_w", "wino_v_plane", "wino_m_plane",
-           "chunk", "n_chunks", "n_threads", "slot_forward", "slot_backward", "partials", "path_forward", "path_input_grad", "path_weight_grad")
+           "Fg", "Kg", "xp_h", "xp_w", "padded", "tiles_h", "tiles_w", "wino_images", "chunk", "n_chunks",
+           "n_threads", "slot_forward", "slot_backward", "partials", "path_forward", "path_input_grad", "path_weight_grad")
 
 
 cdef class Plan:
@@ -126,7 +126,7 @@ cdef class Plan:
         p.groups, p.Fg, p.Kg = fields["groups"], fields["Fg"], fields["Kg"]
         p.xp_h, p.xp_w, p.padded = fields["xp_h"], fields["xp_w"], fields["padded"]
         p.tiles_h, p.tiles_w = fields["tiles_h"], fields["tiles_w"]
-        p.wino_v_plane, p.wino_m_plane = fields["wino_v_plane"], fields["wino_m_plane"]
+        p.wino_images = fields["wino_images"]
         p.chunk, p.n_chunks, p.n_threads = fields["chunk"], fields["n_chunks"], fields["n_threads"]
         p.slot_forward, p.slot_backward = fields["slot_forward"], fields["slot_backward"]
         p.partials = fields["partials"]
@@ -140,8 +140,7 @@ cdef class Plan:
                 or p.Kg != p.KH * p.KW * p.Cg or p.n_chunks * p.chunk < p.N
                 or max(p.path_forward, p.path_input_grad, p.path_weight_grad) > MG_PATH_WINOGRAD
                 or p.tiles_h != (p.OH + 3) // 4 or p.tiles_w != (p.OW + 3) // 4
-                or p.wino_v_plane < p.chunk * p.tiles_h * p.tiles_w * p.C
-                or p.wino_m_plane < p.chunk * p.tiles_h * p.tiles_w * p.F
+                or not 1 <= p.wino_images <= p.chunk
                 or p.partials != p.F + (36 * p.C * p.F if p.path_weight_grad == MG_PATH_WINOGRAD
                                         else p.Kg * p.F)
                 or min(p.path_forward, p.path_input_grad, p.path_weight_grad) < 0):
@@ -153,7 +152,7 @@ cdef class Plan:
         values = (p.N, p.H, p.W, p.C, p.KH, p.KW, p.Cg, p.F, p.OH, p.OW, p.stride_h, p.stride_w,
                   p.dilation_h, p.dilation_w, p.pad_top, p.pad_bottom, p.pad_left, p.pad_right,
                   p.groups, p.Fg, p.Kg, p.xp_h, p.xp_w, p.padded, p.tiles_h, p.tiles_w,
-                  p.wino_v_plane, p.wino_m_plane, p.chunk, p.n_chunks,
+                  p.wino_images, p.chunk, p.n_chunks,
                   p.n_threads, p.slot_forward, p.slot_backward, p.partials, p.path_forward,
                   p.path_input_grad, p.path_weight_grad)
         return dict(zip(_FIELDS, values))

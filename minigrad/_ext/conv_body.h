@@ -273,11 +273,11 @@ static void FN(ig_forward)(const mg_conv_plan* p, const T* xp, const T* w, const
             const T* bb = b != NULL ? b + o : NULL;
             T* yy = y + p0 * F + o;
             const int64_t taps = p->KH * p->KW;
-            if (nw == 1) FN(ig_fwd_tile1)(xr, toff, taps, p->C, F, w + o, bb, yy, rows);
-            else if (nw == 2) FN(ig_fwd_tile2)(xr, toff, taps, p->C, F, w + o, bb, yy, rows);
+            if (nw == 1) FN(ig_fwd_tile1)(xr, toff, taps, p->C, F, w + o, bb, yy, F, rows);
+            else if (nw == 2) FN(ig_fwd_tile2)(xr, toff, taps, p->C, F, w + o, bb, yy, F, rows);
 #if NV_MAX >= 3
-            else if (nw == 3) FN(ig_fwd_tile3)(xr, toff, taps, p->C, F, w + o, bb, yy, rows);
-            else FN(ig_fwd_tile4)(xr, toff, taps, p->C, F, w + o, bb, yy, rows);
+            else if (nw == 3) FN(ig_fwd_tile3)(xr, toff, taps, p->C, F, w + o, bb, yy, F, rows);
+            else FN(ig_fwd_tile4)(xr, toff, taps, p->C, F, w + o, bb, yy, F, rows);
 #endif
             v0 += nw;
         }

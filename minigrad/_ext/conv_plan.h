@@ -5,6 +5,7 @@
 #ifndef MINIGRAD_CONV_PLAN_H
 #define MINIGRAD_CONV_PLAN_H
 #include <stdint.h>
+#include <string.h>  /* memset: the Winograd kernels' zeros */
 
 enum { MG_PATH_DIRECT = 0, MG_PATH_IMPLICIT = 1, MG_PATH_IM2COL = 2, MG_PATH_WINOGRAD = 3 };
 /* the direct kernels list a pixel's taps in fixed arrays; the implicit GEMM one offset per tap */
@@ -20,7 +21,7 @@ typedef struct mg_conv_plan {
     int64_t xp_h, xp_w;      /* rows/columns of the x the implicit GEMM reads (padded copy or x) */
     int64_t padded;          /* whether the implicit GEMM needs that zero-bordered copy */
     int64_t tiles_h, tiles_w;  /* Winograd: 4x4 output tiles per image, ceil(OH/4) x ceil(OW/4) */
-    int64_t wino_v_plane, wino_m_plane;  /* Winograd: elements between its V and M planes */
+    int64_t wino_images;      /* Winograd: images per pass (their V and M fit in L2) */
     int64_t chunk, n_chunks, n_threads;            /* images per chunk, chunks, OpenMP threads */
     int64_t slot_forward, slot_backward;           /* scratch elements per thread and direction */
     int64_t partials;        /* dw (Winograd: dU, 36 C F) + db partial sums per thread */

@@ -25,11 +25,11 @@
 #define PUT(r, dst, ADD, b) { VSTORE((dst), VADD(c##r##0, ADD ? VLOAD(dst) : (b) ? VLOAD(b) : VZERO())); IF2(VSTORE((dst) + L, VADD(c##r##1, ADD ? VLOAD((dst) + L) : (b) ? VLOAD((b) + L) : VZERO()));) IF3(VSTORE((dst) + 2 * L, VADD(c##r##2, ADD ? VLOAD((dst) + 2 * L) : (b) ? VLOAD((b) + 2 * L) : VZERO()));) IF4(VSTORE((dst) + 3 * L, VADD(c##r##3, ADD ? VLOAD((dst) + 3 * L) : (b) ? VLOAD((b) + 3 * L) : VZERO()));) }
 #define ALL_ROWS(M) M(0) M(1) M(2) M(3) M(4) M(5)
 
-/* y rows (pixels) of xr[0..5], NV filter vectors: y = b + sum over taps t and channels c of
-   x[pixel window + toff[t] + c] * w[t, c, :]; w, b and y start at the tile's first vector */
+/* y rows (pixels, ldy apart) of xr[0..5], NV filter vectors: y = b + sum over taps t and channels
+   c of x[pixel window + toff[t] + c] * w[t, c, :]; w, b and y start at the tile's first vector */
 static inline __attribute__((always_inline)) void FN(MG_CAT(ig_fwd_tile, NV))(
         const T* const* xr, const int64_t* toff, int64_t taps, int64_t C, int64_t F, const T* w,
-        const T* b, T* y, int64_t rows) {
+        const T* b, T* y, int64_t ldy, int64_t rows) {
 #define D(r) DECL(r)
     ALL_ROWS(D)
 #undef D
@@ -43,7 +43,7 @@ static inline __attribute__((always_inline)) void FN(MG_CAT(ig_fwd_tile, NV))(
             RANK1(3, x3[c]) RANK1(4, x4[c]) RANK1(5, x5[c])
         }
     }
-#define S(r) if (r < rows) PUT(r, y + r * F, 0, b)
+#define S(r) if (r < rows) PUT(r, y + r * ldy, 0, b)
     ALL_ROWS(S)
 #undef S
 }

@@ -4,11 +4,10 @@
    (Lavin & Gray 2016, points 0, +-1, +-2, infinity): 36 multiplications per tile and (c, f) instead
    of 144. Summed over channels, the 36 products are 36 GEMMs (tiles x C) @ (C x F), run by the
    implicit GEMM's register tile with a single tap. U comes transformed by kernels.conv, [36][C][F];
-   ws holds V [36][tiles][C], then M [36][tiles][F], then 36 vectors where a transform keeps its
-   first pass (the plan's slot; kernels.conv counts 16 lanes). The 36 planes of V lie
-   plan.wino_v_plane elements apart, those of M wino_m_plane: an odd number of cache lines, so
-   that a tile's 36 elements fall in 36 different L1 sets (planes a multiple of 4 KiB apart
-   would all share one set of 8 ways). Element e = 6 * row + column.
+   ws holds V [tiles][36][C], then M [tiles][36][F], then 36 vectors where a transform keeps its
+   first pass (kernels.conv counts 16 lanes), then max(C, F) zeros: the plan's slot. A tile's 36
+   elements lie together, so each transform reads and writes one block (36 planes apart, they
+   missed L1 on every load and could all fall in one set). Element e = 6 * row + column.
        B^T = [4  0 -5  0 1 0]     A^T = [1 1  1 1  1 0]
              [0 -4 -4  1 1 0]           [0 1 -1 2 -2 0]
              [0  4 -4 -1 1 0]           [0 1  1 4  4 0]
@@ -33,40 +32,41 @@ static inline void FN(wino_in6)(const V* d, T* out, int64_t step) {
     VSTORE(out + 4 * step, VSUB(c, e));
 }
 
-/* V[e][t][c..c+L) of the tile whose top-left input pixel is (h0, w0) of image xn (zero outside) */
+/* V[t][e][c..c+L) of the tile whose top-left input pixel is (h0, w0) of image xn; pixels outside
+   read C zeros */
 static void FN(wino_input_tile)(const mg_conv_plan* p, const T* xn, int64_t h0, int64_t w0, T* vt,
-                                T* tmp) {
-    const int64_t H = p->H, W = p->W, C = p->C, step = p->wino_v_plane;
+                                T* tmp, const T* zeros) {
+    const int64_t H = p->H, W = p->W, C = p->C;
     const T* src[WE];
     for (int64_t i = 0; i < WA; i++)
         for (int64_t j = 0; j < WA; j++) {
             const int64_t h = h0 + i, w = w0 + j;
-            src[WA * i + j] = h >= 0 && h < H && w >= 0 && w < W ? xn + (h * W + w) * C : NULL;
+            src[WA * i + j] = h >= 0 && h < H && w >= 0 && w < W ? xn + (h * W + w) * C : zeros;
         }
     for (int64_t c = 0; c < C; c += L) {
         /* (B^T d)[i][j] into tmp, read back by row below */
         for (int64_t j = 0; j < WA; j++) {
             V d[WA];
             for (int64_t i = 0; i < WA; i++)
-                d[i] = src[WA * i + j] != NULL ? VLOAD(src[WA * i + j] + c) : VZERO();
+                d[i] = VLOAD(src[WA * i + j] + c);
             FN(wino_in6)(d, tmp + j * L, WA * L);
         }
         for (int64_t i = 0; i < WA; i++) {  /* row i of (B^T d) B */
             V r[WA];
             for (int64_t j = 0; j < WA; j++) r[j] = VLOAD(tmp + (WA * i + j) * L);
-            FN(wino_in6)(r, vt + WA * i * step + c, step);
+            FN(wino_in6)(r, vt + WA * i * C + c, C);
         }
     }
 }
 
-/* V [36][tiles][C] of images n0..n1 */
+/* V [tiles][36][C] of images n0..n1 */
 static void FN(wino_inputs)(const mg_conv_plan* p, const T* x, int64_t n0, int64_t n1, T* vb,
-                            T* tmp) {
+                            T* tmp, const T* zeros) {
     for (int64_t n = n0, t = 0; n < n1; n++)
         for (int64_t th = 0; th < p->tiles_h; th++)
             for (int64_t tw = 0; tw < p->tiles_w; tw++, t++)
                 FN(wino_input_tile)(p, x + n * p->H * p->W * p->C, WM * th - p->pad_top,
-                                    WM * tw - p->pad_left, vb + t * p->C, tmp);
+                                    WM * tw - p->pad_left, vb + t * WE * p->C, tmp, zeros);
 }
 
 /* (A^T m)[k] for k < 4 */
@@ -84,12 +84,12 @@ static inline void FN(wino_out6)(const V* m, V* out) {
    pixels past OH, OW are not stored */
 static void FN(wino_output_tile)(const mg_conv_plan* p, const T* mt, const T* b, T* yn,
                                  int64_t oh, int64_t ow, T* tmp) {
-    const int64_t F = p->F, OW = p->OW, step = p->wino_m_plane;
+    const int64_t F = p->F, OW = p->OW;
     const int64_t rows = p->OH - oh < WM ? p->OH - oh : WM, cols = OW - ow < WM ? OW - ow : WM;
     for (int64_t f = 0; f < F; f += L) {
         for (int64_t j = 0; j < WA; j++) {  /* (A^T M)[i][j] into tmp, column by column */
             V m[WA], o[WM];
-            for (int64_t a = 0; a < WA; a++) m[a] = VLOAD(mt + (WA * a + j) * step + f);
+            for (int64_t a = 0; a < WA; a++) m[a] = VLOAD(mt + (WA * a + j) * F + f);
             FN(wino_out6)(m, o);
             for (int64_t i = 0; i < WM; i++) VSTORE(tmp + (WA * i + j) * L, o[i]);
         }
@@ -108,21 +108,21 @@ static void FN(wino_output_tile)(const mg_conv_plan* p, const T* mt, const T* b,
 static void FN(wino_products)(const mg_conv_plan* p, const T* vb, const T* U, T* mb, int64_t nt) {
     const int64_t C = p->C, F = p->F, nv = F / L, nblk = (nv + NV_MAX - 1) / NV_MAX, zero = 0;
     for (int64_t e = 0; e < WE; e++) {
-        const T* ve = vb + e * p->wino_v_plane;
+        const T* ve = vb + e * C;
         const T* ue = U + e * C * F;
-        T* me = mb + e * p->wino_m_plane;
+        T* me = mb + e * F;
         for (int64_t t0 = 0; t0 < nt; t0 += 6) {
             const int64_t rows = nt - t0 < 6 ? nt - t0 : 6;
             const T* xr[6];  /* rows past the end repeat the last tile, and are not stored */
-            for (int64_t r = 0; r < 6; r++) xr[r] = ve + (t0 + (r < rows ? r : rows - 1)) * C;
+            for (int64_t r = 0; r < 6; r++) xr[r] = ve + (t0 + (r < rows ? r : rows - 1)) * WE * C;
             for (int64_t blk = 0, v0 = 0; blk < nblk; blk++) {
-                const int64_t nw = FN(width)(nv, nblk, blk), o = v0 * L;
-                T* mm = me + t0 * F + o;
-                if (nw == 1) FN(ig_fwd_tile1)(xr, &zero, 1, C, F, ue + o, NULL, mm, rows);
-                else if (nw == 2) FN(ig_fwd_tile2)(xr, &zero, 1, C, F, ue + o, NULL, mm, rows);
+                const int64_t nw = FN(width)(nv, nblk, blk), o = v0 * L, ld = WE * F;
+                T* mm = me + t0 * ld + o;
+                if (nw == 1) FN(ig_fwd_tile1)(xr, &zero, 1, C, F, ue + o, NULL, mm, ld, rows);
+                else if (nw == 2) FN(ig_fwd_tile2)(xr, &zero, 1, C, F, ue + o, NULL, mm, ld, rows);
 #if NV_MAX >= 3
-                else if (nw == 3) FN(ig_fwd_tile3)(xr, &zero, 1, C, F, ue + o, NULL, mm, rows);
-                else FN(ig_fwd_tile4)(xr, &zero, 1, C, F, ue + o, NULL, mm, rows);
+                else if (nw == 3) FN(ig_fwd_tile3)(xr, &zero, 1, C, F, ue + o, NULL, mm, ld, rows);
+                else FN(ig_fwd_tile4)(xr, &zero, 1, C, F, ue + o, NULL, mm, ld, rows);
 #endif
                 v0 += nw;
             }
@@ -130,20 +130,31 @@ static void FN(wino_products)(const mg_conv_plan* p, const T* vb, const T* U, T*
     }
 }
 
-/* images n0..n1 of y */
-static void FN(wino_forward)(const mg_conv_plan* p, const T* x, const T* U, const T* b, T* y,
-                             int64_t n0, int64_t n1, T* ws) {
+/* images n0..n1 of y (at most p->wino_images) */
+static void FN(wino_forward_group)(const mg_conv_plan* p, const T* x, const T* U, const T* b, T* y,
+                                   int64_t n0, int64_t n1, T* ws) {
     const int64_t F = p->F, TH = p->tiles_h, TW = p->tiles_w, nt = (n1 - n0) * TH * TW;
     T* vb = ws;
-    T* mb = ws + WE * p->wino_v_plane;
-    T* tmp = mb + WE * p->wino_m_plane;
-    FN(wino_inputs)(p, x, n0, n1, vb, tmp);
+    T* mb = ws + WE * nt * p->C;
+    T* tmp = mb + WE * nt * F;
+    T* zeros = tmp + WE * 16;
+    memset(zeros, 0, p->C * sizeof(T));
+    FN(wino_inputs)(p, x, n0, n1, vb, tmp, zeros);
     FN(wino_products)(p, vb, U, mb, nt);
     for (int64_t n = n0, t = 0; n < n1; n++)
         for (int64_t th = 0; th < TH; th++)
             for (int64_t tw = 0; tw < TW; tw++, t++)
-                FN(wino_output_tile)(p, mb + t * F, b, y + n * p->OH * p->OW * F, WM * th, WM * tw,
-                                     tmp);
+                FN(wino_output_tile)(p, mb + t * WE * F, b, y + n * p->OH * p->OW * F, WM * th,
+                                     WM * tw, tmp);
+}
+
+/* images n0..n1 of y, p->wino_images at a time: their V and M stay in L2 between the transforms
+   and the GEMMs (a whole chunk's did not for the input gradient: 1.5 MB) */
+static void FN(wino_forward)(const mg_conv_plan* p, const T* x, const T* U, const T* b, T* y,
+                             int64_t n0, int64_t n1, T* ws) {
+    for (int64_t g = n0; g < n1; g += p->wino_images)
+        FN(wino_forward_group)(p, x, U, b, y, g, n1 - g < p->wino_images ? n1 : g + p->wino_images,
+                               ws);
 }
 
 /* ---- weight gradient: dU[e] = sum over tiles of V[e]^T (A dY A^T)[e], dw = G^T dU G (kernels.conv).
@@ -160,10 +171,10 @@ static inline void FN(wino_dy4)(const V* a, T* out, int64_t step) {  /* (A a)[k]
     VSTORE(out + 5 * step, a[3]);
 }
 
-/* D[e][t][f..f+L) = (A dY A^T)[e] of the tile whose top-left output pixel is (oh, ow) of image dyn */
+/* D[t][e][f..f+L) = (A dY A^T)[e] of the tile whose top-left output pixel is (oh, ow) of image dyn */
 static void FN(wino_dy_tile)(const mg_conv_plan* p, const T* dyn, int64_t oh, int64_t ow, T* dt,
                              T* tmp) {
-    const int64_t F = p->F, OW = p->OW, step = p->wino_m_plane;
+    const int64_t F = p->F, OW = p->OW;
     const int64_t rows = p->OH - oh < WM ? p->OH - oh : WM, cols = OW - ow < WM ? OW - ow : WM;
     for (int64_t f = 0; f < F; f += L) {
         /* (A dY)[k][j] into tmp */
@@ -176,27 +187,30 @@ static void FN(wino_dy_tile)(const mg_conv_plan* p, const T* dyn, int64_t oh, in
         for (int64_t k = 0; k < WA; k++) {  /* row k of (A dY) A^T */
             V r[WM];
             for (int64_t j = 0; j < WM; j++) r[j] = VLOAD(tmp + (WM * k + j) * L);
-            FN(wino_dy4)(r, dt + WA * k * step + f, step);
+            FN(wino_dy4)(r, dt + WA * k * F + f, F);
         }
     }
 }
 
-/* dU [36][C][F] += the images n0..n1's share; ws: the forward's slot */
-static void FN(wino_dweights)(const mg_conv_plan* p, const T* x, const T* dy, T* dU, int64_t n0,
-                              int64_t n1, T* ws) {
+/* dU [36][C][F] += the images n0..n1's share (at most p->wino_images); ws: the forward's slot */
+static void FN(wino_dweights_group)(const mg_conv_plan* p, const T* x, const T* dy, T* dU,
+                                    int64_t n0, int64_t n1, T* ws) {
     const int64_t C = p->C, F = p->F, TH = p->tiles_h, TW = p->tiles_w;
     const int64_t nt = (n1 - n0) * TH * TW, nv = F / L, nblk = (nv + NV_MAX - 1) / NV_MAX;
     T* vb = ws;
-    T* db = ws + WE * p->wino_v_plane;
-    T* tmp = db + WE * p->wino_m_plane;
-    FN(wino_inputs)(p, x, n0, n1, vb, tmp);
+    T* db = ws + WE * nt * C;
+    T* tmp = db + WE * nt * F;
+    T* zeros = tmp + WE * 16;
+    memset(zeros, 0, C * sizeof(T));
+    FN(wino_inputs)(p, x, n0, n1, vb, tmp, zeros);
     for (int64_t n = n0, t = 0; n < n1; n++)
         for (int64_t th = 0; th < TH; th++)
             for (int64_t tw = 0; tw < TW; tw++, t++)
-                FN(wino_dy_tile)(p, dy + n * p->OH * p->OW * F, WM * th, WM * tw, db + t * F, tmp);
+                FN(wino_dy_tile)(p, dy + n * p->OH * p->OW * F, WM * th, WM * tw, db + t * WE * F,
+                                 tmp);
     for (int64_t e = 0; e < WE; e++) {
-        const T* ve = vb + e * p->wino_v_plane;
-        const T* de = db + e * p->wino_m_plane;
+        const T* ve = vb + e * C;
+        const T* de = db + e * F;
         for (int64_t c0 = 0; c0 < C; c0 += 6) {
             const int64_t rows = C - c0 < 6 ? C - c0 : 6;
             int64_t ko[6];  /* rows past C repeat the last channel, and are not stored */
@@ -204,16 +218,22 @@ static void FN(wino_dweights)(const mg_conv_plan* p, const T* x, const T* dy, T*
             for (int64_t blk = 0, v0 = 0; blk < nblk; blk++) {
                 const int64_t nw = FN(width)(nv, nblk, blk), o = v0 * L;
                 T* out = dU + (e * C + c0) * F + o;
-                if (nw == 1) FN(tn_tile1)(ve, C, ko, de + o, F, nt, out, F, rows);
-                else if (nw == 2) FN(tn_tile2)(ve, C, ko, de + o, F, nt, out, F, rows);
+                if (nw == 1) FN(tn_tile1)(ve, WE * C, ko, de + o, WE * F, nt, out, F, rows);
+                else if (nw == 2) FN(tn_tile2)(ve, WE * C, ko, de + o, WE * F, nt, out, F, rows);
 #if NV_MAX >= 3
-                else if (nw == 3) FN(tn_tile3)(ve, C, ko, de + o, F, nt, out, F, rows);
-                else FN(tn_tile4)(ve, C, ko, de + o, F, nt, out, F, rows);
+                else if (nw == 3) FN(tn_tile3)(ve, WE * C, ko, de + o, WE * F, nt, out, F, rows);
+                else FN(tn_tile4)(ve, WE * C, ko, de + o, WE * F, nt, out, F, rows);
 #endif
                 v0 += nw;
             }
         }
     }
+}
+static void FN(wino_dweights)(const mg_conv_plan* p, const T* x, const T* dy, T* dU, int64_t n0,
+                              int64_t n1, T* ws) {
+    for (int64_t g = n0; g < n1; g += p->wino_images)
+        FN(wino_dweights_group)(p, x, dy, dU, g,
+                                n1 - g < p->wino_images ? n1 : g + p->wino_images, ws);
 }
 #undef WA
 #undef WM

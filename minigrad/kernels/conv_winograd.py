@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 ELEMENTS = 36  # of a transformed 6x6 tile: the GEMMs per chunk
 SCRATCH = ELEMENTS * 16  # a transform's first pass: 36 vectors of up to 16 lanes
+# V and M of one pass stay in a core's L2 (1 MiB here) beside U: a whole chunk's input-gradient
+# tiles (1.5 MB) went to L3 between its transforms and its GEMMs
+_PASS_BYTES = 384 * 1024
 G = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
               [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]])
 
@@ -43,24 +46,27 @@ def tiles(p: ConvPlan, dual: bool = False) -> tuple[int, int]:
     return -(-h // 4), -(-w // 4)
 
 
-def planes(p: ConvPlan, dual: bool = False) -> tuple[int, int]:
-    """Elements between two V planes and between two M planes: at least a chunk's tiles, an odd
-    number of 64-byte lines (36 planes a multiple of 4 KiB apart would share one L1 set)."""
+def images(p: ConvPlan, dual: bool = False) -> int:
+    """Images per Winograd pass: as many as keep their V and M within _PASS_BYTES (in L2 between
+    the transforms and the GEMMs), at least one, at most a chunk."""
     th, tw = tiles(p, dual)
-    c, f = p.in_shape[3], p.out_shape[3]
-    line = 64 // p.dtype.itemsize
-    return tuple((-(-p.chunk * th * tw * k // line) | 1) * line for k in ((f, c) if dual else (c, f)))
+    per_image = ELEMENTS * th * tw * (p.in_shape[3] + p.out_shape[3]) * p.dtype.itemsize
+    return max(1, min(p.chunk, _PASS_BYTES // per_image))
 
 
 def slot(p: ConvPlan, direction: str) -> int:
-    """Scratch elements per thread: V, M and a transform's first pass."""
-    return ELEMENTS * sum(planes(p, direction == "input_grad")) + SCRATCH
+    """Scratch elements per thread: V and M of a pass's tiles, a transform's first pass and the
+    zeros that pixels outside the input read (conv_winograd.h)."""
+    dual = direction == "input_grad"
+    th, tw = tiles(p, dual)
+    c, f = p.in_shape[3], p.out_shape[3]
+    return ELEMENTS * images(p, dual) * th * tw * (c + f) + SCRATCH + max(c, f)
 
 
 def geometry(p: ConvPlan, dual: bool = False) -> dict[str, int]:
     """The Winograd fields of a _conv.Plan."""
-    (th, tw), (v, m) = tiles(p, dual), planes(p, dual)
-    return dict(tiles_h=th, tiles_w=tw, wino_v_plane=v, wino_m_plane=m)
+    th, tw = tiles(p, dual)
+    return dict(tiles_h=th, tiles_w=tw, wino_images=images(p, dual))
 
 
 def dual_plan(p: ConvPlan) -> _conv.Plan:

@@ -153,6 +153,23 @@ def test_winograd_paths_match_the_reference(data, isa: str) -> None:
 
 
 @pytest.mark.parametrize("isa", LEVELS)
+def test_winograd_passes_of_one_image_match_the_reference(isa: str, monkeypatch) -> None:
+    """A chunk of several images in passes of one (as large inputs run: their tiles fill L2)."""
+    from minigrad.kernels import conv_plan, conv_winograd
+
+    monkeypatch.setattr(conv_winograd, "_PASS_BYTES", 1)
+    monkeypatch.setattr(conv_plan, "_plans", {})
+    with forced("winograd", isa):
+        lanes = _conv.lanes(4)
+        case = dict(x=(5, 9, 7, lanes), w=(3, 3, lanes, 2 * lanes), dtype=np.float32,
+                    strides=(1, 1), dilation=(1, 1), padding=(1, 2, 0, 1))
+        p = K.plan("conv2d", case["x"], case["w"], np.float32, padding=case["padding"])
+        assert p.chunk > 1 and p.c.fields()["wino_images"] == 1
+        assert set(p.paths.values()) == {"winograd"}
+        _check_exact(case)
+
+
+@pytest.mark.parametrize("isa", LEVELS)
 @pytest.mark.parametrize("path", FORCED)
 @pytest.mark.parametrize("case", REPRODUCERS)
 def test_the_reproducers_on_every_path_and_isa_level(case: dict, path: str | None, isa: str) -> None:
