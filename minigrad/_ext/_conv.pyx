@@ -22,8 +22,9 @@ The vector kernels are compiled for baseline x86-64, AVX2 + FMA and AVX-512 (con
 under its own target pragma); the
 import picks the best level CPUID reports, capped by MINIGRAD_ISA and the build's MINIGRAD_BUILD_ISA.
 
-Threading: the batch is cut into chunks of `plan.chunk` images; each thread works in its own
-workspace slot and calls single-threaded kernels (BLAS is pinned to one thread by the wrapper).
+Threading: the batch is cut into n_chunks chunks of at most `plan.chunk` images (sizes within one
+of each other); each thread works in its own workspace slot and calls single-threaded kernels (BLAS
+is pinned to one thread by the wrapper).
 The forward hands chunks out dynamically (a thread that lost its core must not hold up the rest);
 the backward statically, so each thread's dw/db partial sums the same chunks in the same order on
 every run and the fixed-order reduction makes a run bit-identical to the next at a given thread count.
@@ -137,7 +138,7 @@ cdef class Plan:
                 or min(p.H, p.W, p.C, p.KH, p.KW, p.Cg, p.F, p.OH, p.OW, p.stride_h, p.stride_w,
                        p.dilation_h, p.dilation_w, p.groups, p.chunk, p.n_threads) < 1
                 or p.Cg * p.groups != p.C or p.Fg * p.groups != p.F
-                or p.Kg != p.KH * p.KW * p.Cg or p.n_chunks * p.chunk < p.N
+                or p.Kg != p.KH * p.KW * p.Cg or p.n_chunks * p.chunk < p.N or p.n_chunks > p.N
                 or max(p.path_forward, p.path_input_grad, p.path_weight_grad) > MG_PATH_WINOGRAD
                 or p.tiles_h != (p.OH + 3) // 4 or p.tiles_w != (p.OW + 3) // 4
                 or not 1 <= p.wino_images <= p.chunk
@@ -195,8 +196,15 @@ def conv2d_forward(Plan plan, const floating[:, :, :, ::1] x, const floating[::1
     with nogil:
         for ci in prange(g.n_chunks, num_threads=g.n_threads, schedule="dynamic"):
             _forward_chunk(g, &x[0, 0, 0, 0], &w[0], &bias[0] if bias is not None else NULL,
-                           &y[0, 0, 0, 0], ci * g.chunk, min(g.N, (ci + 1) * g.chunk),
+                           &y[0, 0, 0, 0], _chunk_start(g, ci), _chunk_start(g, ci + 1),
                            &workspace[0] + threadid() * g.slot_forward, relu)
+
+
+cdef inline int64_t _chunk_start(const mg_conv_plan* g, int64_t ci) noexcept nogil:
+    """First image of chunk ci: N split into n_chunks runs whose sizes differ by one at most
+    (each at most plan.chunk), without forming ci * N."""
+    cdef int64_t q = g.N // g.n_chunks, r = g.N % g.n_chunks
+    return ci * q + (ci if ci < r else r)
 
 
 cdef void _forward_chunk(const mg_conv_plan* g, const floating* x, const floating* w,
@@ -280,7 +288,7 @@ def conv2d_backward(Plan plan, const floating[:, :, :, ::1] dy, const floating[:
         # static: chunk ci always lands in the same thread's partial, in the same order
         for ci in prange(g.n_chunks, num_threads=g.n_threads, schedule="static"):
             _backward_chunk(g, gd, &dy[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0], dxp, want_dw, want_db,
-                            ci * g.chunk, min(g.N, (ci + 1) * g.chunk), ws + threadid() * stride)
+                            _chunk_start(g, ci), _chunk_start(g, ci + 1), ws + threadid() * stride)
         # reduce the per-thread partials in thread order (a few thousand values: not worth threads)
         if want_dw:
             _sum_partials(ws + g.slot_backward, stride, g.n_threads, g.partials - g.F, &dw_v[0])

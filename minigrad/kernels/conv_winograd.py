@@ -79,7 +79,7 @@ def dual_plan(p: ConvPlan) -> _conv.Plan:
         N=n, H=oh, W=ow, C=f, KH=3, KW=3, Cg=f, F=c, OH=h, OW=wd, stride_h=1, stride_w=1,
         dilation_h=1, dilation_w=1, pad_top=top, pad_bottom=bottom, pad_left=left,
         pad_right=right, groups=1, Fg=c, Kg=9 * f, xp_h=oh, xp_w=ow, padded=0, **geometry(p, True),
-        chunk=p.chunk, n_chunks=-(-n // p.chunk), n_threads=p.n_threads, slot_forward=0,
+        chunk=p.chunk, n_chunks=p.n_chunks, n_threads=p.n_threads, slot_forward=0,
         slot_backward=0, partials=ELEMENTS * f * c + c, path_forward=path, path_input_grad=path,
         path_weight_grad=path)
 
