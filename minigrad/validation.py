@@ -25,6 +25,18 @@ def is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
+def plain(*values: Any) -> bool:
+    """True when every value is an exact int, str or None, or a tuple of exact ints: arguments
+    equal to ones already validated are then valid alike, so a cache may key on them as given
+    (a bool or numpy integer compares equal to an int and must go through the checks)."""
+    for v in values:
+        t = type(v)
+        if not (t is int or t is str or v is None
+                or (t is tuple and all(type(e) is int for e in v))):
+            return False
+    return True
+
+
 def is_real(value: Any) -> bool:
     """True for a Python or numpy int or float that is not a bool."""
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)

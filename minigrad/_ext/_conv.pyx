@@ -16,7 +16,7 @@ each direction (forward, input gradient, weight gradient):
 - winograd: 3x3 kernels at stride 1 and dilation 1, one group, C and F
   whole vectors: F(4x4, 3x3) tiles, 36 multiplications per 4x4 outputs instead of 144, the GEMMs by
   the implicit path's register tiles (conv_winograd.h). Its weight gradient is dU = G dw G^T's
-  (36 C F values), which kernels.conv transforms back; its input gradient is a Winograd forward
+  (36 C F values), which kernels.conv_winograd transforms back; its input gradient is a Winograd forward
   over dy (w turned, C and F swapped) by a second plan of that geometry.
 The vector kernels are compiled for baseline x86-64, AVX2 + FMA and AVX-512 (conv_isa_*.h, each
 under its own target pragma); the
@@ -176,7 +176,7 @@ def conv2d_forward(Plan plan, const floating[:, :, :, ::1] x, const floating[::1
                    floating[:, :, :, ::1] y, floating[::1] workspace, bint relu=False) -> None:
     """y = b + cross-correlation of x with w by plan.path_forward, then max(y, 0) when relu (fused,
     applied to each chunk in cache). w: the weights flattened; for the direct path the blocked
-    copy wblk[F/(2 lanes)][Kg][2 lanes], for Winograd U = G w G^T [36][C][F] (see kernels.conv)."""
+    copy wblk[F/(2 lanes)][Kg][2 lanes], for Winograd U = G w G^T [36][C][F] (see kernels.conv, conv_winograd)."""
     cdef mg_conv_plan* g = &plan.p
     _expect(_dims(x.shape, 4), (g.N, g.H, g.W, g.C), "x")
     _expect(_dims(y.shape, 4), (g.N, g.OH, g.OW, g.F), "y")

@@ -3,11 +3,12 @@
    Each 4x4 output tile is A^T [U (.) (B^T d B)] A of its 6x6 input tile d, U = G w G^T per (c, f)
    (Lavin & Gray 2016, points 0, +-1, +-2, infinity): 36 multiplications per tile and (c, f) instead
    of 144. Summed over channels, the 36 products are 36 GEMMs (tiles x C) @ (C x F), run by the
-   implicit GEMM's register tile with a single tap. U comes transformed by kernels.conv, [36][C][F];
-   ws holds V [tiles][36][C], then M [tiles][36][F], then 36 vectors where a transform keeps its
-   first pass (kernels.conv counts 16 lanes), then max(C, F) zeros: the plan's slot. A tile's 36
-   elements lie together, so each transform reads and writes one block (36 planes apart, they
-   missed L1 on every load and could all fall in one set). Element e = 6 * row + column.
+   implicit GEMM's register tile with a single tap. U comes transformed by kernels.conv_winograd,
+   [36][C][F]. ws holds V [tiles][36][C], then M [tiles][36][F], then 36 vectors where a transform
+   keeps its first pass (conv_winograd.py's SCRATCH counts 16 lanes), then max(C, F) zeros: the
+   plan's slot. A tile's 36 elements lie together, so each transform reads and writes one block
+   (36 planes apart, they missed L1 on every load and could all fall in one set).
+   Element e = 6 * row + column.
        B^T = [4  0 -5  0 1 0]     A^T = [1 1  1 1  1 0]
              [0 -4 -4  1 1 0]           [0 1 -1 2 -2 0]
              [0  4 -4 -1 1 0]           [0 1  1 4  4 0]
@@ -157,8 +158,8 @@ static void FN(wino_forward)(const mg_conv_plan* p, const T* x, const T* U, cons
                                ws);
 }
 
-/* ---- weight gradient: dU[e] = sum over tiles of V[e]^T (A dY A^T)[e], dw = G^T dU G (kernels.conv).
-   Pixels of a tile past OH, OW have no dy: they count as 0. ---- */
+/* ---- weight gradient: dU[e] = sum over tiles of V[e]^T (A dY A^T)[e] (kernels.conv_winograd
+   makes dw = G^T dU G of it). Pixels of a tile past OH, OW have no dy: they count as 0. ---- */
 static inline void FN(wino_dy4)(const V* a, T* out, int64_t step) {  /* (A a)[k], k < 6 */
     const V four = VSET1((T)4), eight = VSET1((T)8);
     const V e = VADD(a[0], a[2]), o = VADD(a[1], a[3]);

@@ -121,7 +121,7 @@ def forced_path() -> str | None:
 
 def plans() -> list["ConvPlan"]:
     """The plans this process has built (what `python -m minigrad info` lists)."""
-    return list(_plans.values())
+    return list({id(p): p for p in _plans.values()}.values())
 
 
 def plan(op: str, x_shape: Sequence[int], w_shape: Sequence[int], dtype: Any, strides: Any = 1,
@@ -130,6 +130,12 @@ def plan(op: str, x_shape: Sequence[int], w_shape: Sequence[int], dtype: Any, st
     """The cached ConvPlan of this geometry (x_shape in data_format, w_shape (KH, KW, C/g, F))."""
     from minigrad._ext._parallel import num_threads
 
+    # as given, for the calls of a training step (their normalization below cost ~20 us a call)
+    plain = validation.plain(x_shape, w_shape, strides, padding, dilation, groups, data_format)
+    given = ("as given", x_shape, w_shape, dtype, strides, padding, dilation, groups, data_format,
+             num_threads(), _conv.isa(), _forced)
+    if plain and (found := _plans.get(given)) is not None:
+        return found
     dtype = np.dtype(dtype)
     validation.integer(groups, op, "groups", low=1)
     # the op's name is not part of the key: errors name the op that built the plan, and a plan
@@ -143,6 +149,8 @@ def plan(op: str, x_shape: Sequence[int], w_shape: Sequence[int], dtype: Any, st
         if len(_plans) >= _MAX_PLANS:
             _plans.pop(next(iter(_plans)))
         _plans[key] = found
+    if plain:  # the same plan under the arguments as given (one dict: clearing it clears both)
+        _plans[given] = found
     return found
 
 

@@ -16,6 +16,7 @@ instead of silently losing gradient.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -78,6 +79,13 @@ class PoolGeometry(NamedTuple):
 def pool_geometry(op: str, shape: tuple[int, ...], pool_size: Any, strides: Any, padding: str,
                   data_format: str, rank: int = 2) -> PoolGeometry:
     """Validate pooling attrs against an input shape ((N, H, W, C) / (N, C, H, W), or the 1-D forms)."""
+    if validation.plain(op, shape, pool_size, strides, padding, data_format, rank):
+        return _cached_geometry(op, shape, pool_size, strides, padding, data_format, rank)
+    return _geometry(op, shape, pool_size, strides, padding, data_format, rank)
+
+
+def _geometry(op: str, shape: tuple[int, ...], pool_size: Any, strides: Any, padding: str,
+              data_format: str, rank: int) -> PoolGeometry:
     pool = validation.int_tuple(pool_size, rank, op, "pool_size", high=2**31 - 1)
     stride = pool if strides is None else validation.int_tuple(strides, rank, op, "strides", high=2**31 - 1)
     mode = validation.choice(padding, ("valid", "same"), op, "padding", fold_case=True)
@@ -108,6 +116,10 @@ def pool_geometry(op: str, shape: tuple[int, ...], pool_size: Any, strides: Any,
         view, out_view = (n * c, *spatial, 1), (n * c, *outs, 1)
         out_shape = (n, c, *outs[-rank:])
     return PoolGeometry(pool, stride, tuple(pads), view, out_view, out_shape)
+
+
+# a training step's six pooling calls cost ~50 us each in validation; errors are not cached
+_cached_geometry = functools.lru_cache(maxsize=256)(_geometry)
 
 
 def _describe(x_shape: Any, g: PoolGeometry) -> str:
