@@ -106,7 +106,7 @@ def resolve_padding(padding: Padding, in_hw: Sequence[int], kernel: Sequence[int
 
 
 def force_path(path: str | None) -> str | None:
-    """Run every direction by `path` ('direct', 'implicit', 'im2col') where it is eligible, or
+    """Run every direction by `path` ('direct', 'implicit', 'im2col', 'winograd') where eligible, or
     choose again (None); returns the previous setting. MINIGRAD_CONV_ALGO sets it at start-up."""
     global _forced
     validation.choice(path, (*PATHS, None), "force_path", "path")
