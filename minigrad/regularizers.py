@@ -73,11 +73,14 @@ class L2(Regularizer):
 class L1L2(Regularizer):
     """l1 * sum(|x|) + l2 * sum(x ** 2).
 
-    Both default to 0.01 (tf.keras' `l1_l2()`): Keras 3's class defaults of 0.0 would make the
-    string "l1_l2" a silent no-op.
+    Both default to 0.0, as in Keras 3 (so L1L2(l2=1e-4) adds no L1 penalty); the name "l1_l2"
+    builds l1 = l2 = 0.01, the values Keras documents for it (its code builds the class's zeros,
+    a silent no-op).
     """
 
-    def __init__(self, l1: float = 0.01, l2: float = 0.01) -> None:
+    by_name = {"l1": 0.01, "l2": 0.01}  # what registry names build (registry.kind: _make)
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
         self.l1, self.l2 = validation.real(l1, "L1L2", "l1", low=0), validation.real(l2, "L1L2", "l2", low=0)
 
     def __call__(self, x: Tensor) -> Tensor:

@@ -25,7 +25,11 @@ def test_penalty_values_match_keras_formulas() -> None:
     assert regularizers.L1()(w).item() == pytest.approx(0.01 * 3.5)
     assert regularizers.L2(0.1)(w).item() == pytest.approx(0.1 * 5.25)
     assert regularizers.L1L2(l1=0.2, l2=0.3)(w).item() == pytest.approx(0.2 * 3.5 + 0.3 * 5.25)
-    assert regularizers.get("l1_l2").get_config() == {"l1": 0.01, "l2": 0.01}
+    assert regularizers.get("l1_l2").get_config() == {"l1": 0.01, "l2": 0.01}  # Keras' documented
+    # Keras 3's class defaults: a partial call penalizes only what it names
+    assert regularizers.L1L2(l2=0.1).get_config() == {"l1": 0.0, "l2": 0.1}
+    assert regularizers.l1_l2().get_config() == {"l1": 0.0, "l2": 0.0}
+    assert regularizers.get(regularizers.L1L2).get_config() == {"l1": 0.0, "l2": 0.0}
 
 
 def _orthogonal_reference(w: np.ndarray, factor: float, mode: str) -> float:

@@ -72,7 +72,10 @@ class Kind:
         if isinstance(found, type):
             if not self.instantiate:
                 return found
-            return found(name=name) if self.named and name else found()
+            if self.named and name:
+                return found(name=name)
+            # a class whose name means other values than its defaults (regularizers.L1L2)
+            return found(**vars(found).get("by_name", {})) if name else found()
         if self.wrap is not None and not (self.base is not None and isinstance(found, self.base)):
             return self.wrap(found, name=name)
         return found
