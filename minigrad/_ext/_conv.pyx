@@ -13,11 +13,11 @@ each direction (forward, input gradient, weight gradient):
 - implicit: one group, C and F whole vectors: register-tiled GEMM kernels reading x, dy and w in
   place (conv_tile.h), no im2col matrix and no BLAS packing.
 - im2col: anything, im2col (or col2im) of a chunk of images and a single-threaded BLAS GEMM.
-- winograd: 3x3 kernels at stride 1 and dilation 1, one group, C and F
-  whole vectors: F(4x4, 3x3) tiles, 36 multiplications per 4x4 outputs instead of 144, the GEMMs by
-  the implicit path's register tiles (conv_winograd.h). Its weight gradient is dU = G dw G^T's
-  (36 C F values), which kernels.conv_winograd transforms back; its input gradient is a Winograd forward
-  over dy (w turned, C and F swapped) by a second plan of that geometry.
+- winograd: 3x3 kernels at stride 1 and dilation 1, one group, C and F whole vectors: F(4x4, 3x3)
+  tiles, 36 multiplications per 4x4 outputs instead of 144, the GEMMs by the implicit path's
+  register tiles (conv_winograd.h). Its weight gradient is dU = G dw G^T's (36 C F values), which
+  kernels.conv_winograd transforms back; its input gradient is a Winograd forward over dy (w
+  turned, C and F swapped) by a second plan of that geometry.
 The vector kernels are compiled for baseline x86-64, AVX2 + FMA and AVX-512 (conv_isa_*.h, each
 under its own target pragma); the
 import picks the best level CPUID reports, capped by MINIGRAD_ISA and the build's MINIGRAD_BUILD_ISA.
@@ -40,7 +40,7 @@ cdef extern from "conv_kernels.h":
     enum:
         MG_PATH_DIRECT, MG_PATH_IMPLICIT, MG_PATH_IM2COL, MG_PATH_WINOGRAD
         MG_ISA_BASELINE, MG_ISA_AVX2, MG_ISA_AVX512, MG_MAX_ISA
-        MG_DIRECT_MAX_TAPS, MG_IMPLICIT_MAX_TAPS
+        MG_DIRECT_MAX_TAPS, MG_IMPLICIT_MAX_TAPS, MG_WINO_ELEMENTS, MG_WINO_SCRATCH
     ctypedef struct mg_conv_plan:
         int64_t N, H, W, C, KH, KW, Cg, F, OH, OW
         int64_t stride_h, stride_w, dilation_h, dilation_w
@@ -93,6 +93,7 @@ cdef extern from "conv_kernels.h":
 PATHS = ("direct", "implicit", "im2col", "winograd")  # index = MG_PATH_*
 DIRECT_MAX_TAPS = MG_DIRECT_MAX_TAPS
 IMPLICIT_MAX_TAPS = MG_IMPLICIT_MAX_TAPS
+WINOGRAD_ELEMENTS, WINOGRAD_SCRATCH = MG_WINO_ELEMENTS, MG_WINO_SCRATCH
 include "isa_select.pxi"
 CPU_ISA = ISA_LEVELS[mg_cpu_isa()]  # what CPUID reports
 BUILD_ISA = ISA_LEVELS[MG_MAX_ISA]  # the highest level this build may pick
@@ -104,8 +105,9 @@ def lanes(int itemsize) -> int:
 
 _FIELDS = ("N", "H", "W", "C", "KH", "KW", "Cg", "F", "OH", "OW", "stride_h", "stride_w",
            "dilation_h", "dilation_w", "pad_top", "pad_bottom", "pad_left", "pad_right", "groups",
-           "Fg", "Kg", "xp_h", "xp_w", "padded", "tiles_h", "tiles_w", "wino_images", "chunk", "n_chunks",
-           "n_threads", "slot_forward", "slot_backward", "partials", "path_forward", "path_input_grad", "path_weight_grad")
+           "Fg", "Kg", "xp_h", "xp_w", "padded", "tiles_h", "tiles_w", "wino_images", "chunk",
+           "n_chunks", "n_threads", "slot_forward", "slot_backward", "partials", "path_forward",
+           "path_input_grad", "path_weight_grad")
 
 
 cdef class Plan:
@@ -142,8 +144,8 @@ cdef class Plan:
                 or max(p.path_forward, p.path_input_grad, p.path_weight_grad) > MG_PATH_WINOGRAD
                 or p.tiles_h != (p.OH + 3) // 4 or p.tiles_w != (p.OW + 3) // 4
                 or not 1 <= p.wino_images <= p.chunk
-                or p.partials != p.F + (36 * p.C * p.F if p.path_weight_grad == MG_PATH_WINOGRAD
-                                        else p.Kg * p.F)
+                or p.partials != p.F + (MG_WINO_ELEMENTS * p.C * p.F
+                                        if p.path_weight_grad == MG_PATH_WINOGRAD else p.Kg * p.F)
                 or min(p.path_forward, p.path_input_grad, p.path_weight_grad) < 0):
             raise ValueError(f"_conv.Plan: inconsistent fields {fields}")
 
@@ -176,7 +178,8 @@ def conv2d_forward(Plan plan, const floating[:, :, :, ::1] x, const floating[::1
                    floating[:, :, :, ::1] y, floating[::1] workspace, bint relu=False) -> None:
     """y = b + cross-correlation of x with w by plan.path_forward, then max(y, 0) when relu (fused,
     applied to each chunk in cache). w: the weights flattened; for the direct path the blocked
-    copy wblk[F/(2 lanes)][Kg][2 lanes], for Winograd U = G w G^T [36][C][F] (see kernels.conv, conv_winograd)."""
+    copy wblk[F/(2 lanes)][Kg][2 lanes], for Winograd U = G w G^T [36][C][F] (see kernels.conv,
+    conv_winograd)."""
     cdef mg_conv_plan* g = &plan.p
     _expect(_dims(x.shape, 4), (g.N, g.H, g.W, g.C), "x")
     _expect(_dims(y.shape, 4), (g.N, g.OH, g.OW, g.F), "y")
@@ -184,7 +187,7 @@ def conv2d_forward(Plan plan, const floating[:, :, :, ::1] x, const floating[::1
     if g.path_forward == MG_PATH_DIRECT:
         wsize = (g.F + bw - 1) // bw * g.Kg * bw
     elif g.path_forward == MG_PATH_WINOGRAD:
-        wsize = 36 * g.C * g.F
+        wsize = MG_WINO_ELEMENTS * g.C * g.F
     _expect((w.shape[0],), (wsize,), "w")
     cdef const floating[::1] bias = b if b is not None else None
     if bias is not None:
@@ -258,12 +261,16 @@ def conv2d_backward(Plan plan, const floating[:, :, :, ::1] dy, const floating[:
     _expect(_dims(x.shape, 4), (g.N, g.H, g.W, g.C), "x")
     _expect(_dims(dy.shape, 4), (g.N, g.OH, g.OW, g.F), "dy")
     cdef bint winograd_dx = dx is not None and g.path_input_grad == MG_PATH_WINOGRAD
-    _expect((w.shape[0],), (36 * g.C * g.F if winograd_dx else g.Kg * g.F,), "w")
+    _expect((w.shape[0],), (MG_WINO_ELEMENTS * g.C * g.F if winograd_dx else g.Kg * g.F,), "w")
     if winograd_dx:
         if dual is None:
             raise ValueError("_conv: a Winograd input gradient needs the plan of its forward over dy")
         _expect(tuple(dual.fields()[k] for k in ("N", "H", "W", "C", "OH", "OW", "F")),
                 (g.N, g.OH, g.OW, g.F, g.H, g.W, g.C), "the dual plan")
+        if dual.p.slot_forward > g.slot_backward or dual.p.n_chunks != g.n_chunks:
+            raise ValueError(f"_conv: the dual plan needs {dual.p.slot_forward} scratch elements "
+                             f"per thread over {dual.p.n_chunks} chunks; the plan has "
+                             f"{g.slot_backward} over {g.n_chunks}")
     cdef const mg_conv_plan* gd = &dual.p if winograd_dx else NULL
     cdef floating[:, :, :, ::1] dx_v = dx if dx is not None else None
     cdef floating[::1] dw_v = dw if dw is not None else None

@@ -10,6 +10,9 @@
 enum { MG_PATH_DIRECT = 0, MG_PATH_IMPLICIT = 1, MG_PATH_IM2COL = 2, MG_PATH_WINOGRAD = 3 };
 /* the direct kernels list a pixel's taps in fixed arrays; the implicit GEMM one offset per tap */
 enum { MG_DIRECT_MAX_TAPS = 32, MG_IMPLICIT_MAX_TAPS = 1024 };
+/* Winograd F(4x4, 3x3): elements of a transformed 6x6 tile (its GEMMs), and the scratch a
+   transform's first pass keeps (36 vectors of up to 16 lanes); kernels.conv_winograd reads both */
+enum { MG_WINO_ELEMENTS = 36, MG_WINO_SCRATCH = 36 * 16 };
 
 typedef struct mg_conv_plan {
     int64_t N, H, W, C;                            /* input x (N, H, W, C) */

@@ -4,10 +4,10 @@
    (Lavin & Gray 2016, points 0, +-1, +-2, infinity): 36 multiplications per tile and (c, f) instead
    of 144. Summed over channels, the 36 products are 36 GEMMs (tiles x C) @ (C x F), run by the
    implicit GEMM's register tile with a single tap. U comes transformed by kernels.conv_winograd,
-   [36][C][F]. ws holds V [tiles][36][C], then M [tiles][36][F], then 36 vectors where a transform
-   keeps its first pass (conv_winograd.py's SCRATCH counts 16 lanes), then max(C, F) zeros: the
-   plan's slot. A tile's 36 elements lie together, so each transform reads and writes one block
-   (36 planes apart, they missed L1 on every load and could all fall in one set).
+   [36][C][F]. ws holds V [tiles][36][C], then M [tiles][36][F], then MG_WINO_SCRATCH elements where
+   a transform keeps its first pass, then max(C, F) zeros: the plan's slot
+   (kernels.conv_winograd.slot). A tile's 36 elements lie together, so each transform reads and
+   writes one block (36 planes apart, they missed L1 on every load and could all fall in one set).
    Element e = 6 * row + column.
        B^T = [4  0 -5  0 1 0]     A^T = [1 1  1 1  1 0]
              [0 -4 -4  1 1 0]           [0 1 -1 2 -2 0]
@@ -17,7 +17,8 @@
              [0  4  0 -5 0 1]                                                              */
 #define WA 6   /* input tile side */
 #define WM 4   /* output tile side */
-#define WE 36  /* elements of a transformed tile: the GEMMs */
+#define WE MG_WINO_ELEMENTS  /* elements of a transformed tile: the GEMMs */
+_Static_assert(WE * L <= MG_WINO_SCRATCH, "a transform's first pass outgrows its scratch");
 
 /* out[k * step] = (B^T d)[k] for k < 6, each output as soon as its inputs are (few live values:
    AVX2 has 16 registers) */
@@ -131,17 +132,26 @@ static void FN(wino_products)(const mg_conv_plan* p, const T* vb, const T* U, T*
     }
 }
 
+/* A pass over images n0..n1 (at most p->wino_images): lays out ws (V at ws, then M, *mb, then the
+   scratch, *tmp, then the zeros) and fills V; returns the pass's tiles */
+static int64_t FN(wino_pass)(const mg_conv_plan* p, const T* x, int64_t n0, int64_t n1, T* ws,
+                             T** mb, T** tmp) {
+    const int64_t nt = (n1 - n0) * p->tiles_h * p->tiles_w;
+    *mb = ws + WE * nt * p->C;
+    *tmp = *mb + WE * nt * p->F;
+    T* zeros = *tmp + MG_WINO_SCRATCH;
+    memset(zeros, 0, p->C * sizeof(T));
+    FN(wino_inputs)(p, x, n0, n1, ws, *tmp, zeros);
+    return nt;
+}
+
 /* images n0..n1 of y (at most p->wino_images) */
 static void FN(wino_forward_group)(const mg_conv_plan* p, const T* x, const T* U, const T* b, T* y,
                                    int64_t n0, int64_t n1, T* ws) {
-    const int64_t F = p->F, TH = p->tiles_h, TW = p->tiles_w, nt = (n1 - n0) * TH * TW;
-    T* vb = ws;
-    T* mb = ws + WE * nt * p->C;
-    T* tmp = mb + WE * nt * F;
-    T* zeros = tmp + WE * 16;
-    memset(zeros, 0, p->C * sizeof(T));
-    FN(wino_inputs)(p, x, n0, n1, vb, tmp, zeros);
-    FN(wino_products)(p, vb, U, mb, nt);
+    const int64_t F = p->F, TH = p->tiles_h, TW = p->tiles_w;
+    T *mb, *tmp;
+    const int64_t nt = FN(wino_pass)(p, x, n0, n1, ws, &mb, &tmp);
+    FN(wino_products)(p, ws, U, mb, nt);
     for (int64_t n = n0, t = 0; n < n1; n++)
         for (int64_t th = 0; th < TH; th++)
             for (int64_t tw = 0; tw < TW; tw++, t++)
@@ -197,13 +207,10 @@ static void FN(wino_dy_tile)(const mg_conv_plan* p, const T* dyn, int64_t oh, in
 static void FN(wino_dweights_group)(const mg_conv_plan* p, const T* x, const T* dy, T* dU,
                                     int64_t n0, int64_t n1, T* ws) {
     const int64_t C = p->C, F = p->F, TH = p->tiles_h, TW = p->tiles_w;
-    const int64_t nt = (n1 - n0) * TH * TW, nv = F / L, nblk = (nv + NV_MAX - 1) / NV_MAX;
-    T* vb = ws;
-    T* db = ws + WE * nt * C;
-    T* tmp = db + WE * nt * F;
-    T* zeros = tmp + WE * 16;
-    memset(zeros, 0, C * sizeof(T));
-    FN(wino_inputs)(p, x, n0, n1, vb, tmp, zeros);
+    const int64_t nv = F / L, nblk = (nv + NV_MAX - 1) / NV_MAX;
+    const T* vb = ws;
+    T *db, *tmp;
+    const int64_t nt = FN(wino_pass)(p, x, n0, n1, ws, &db, &tmp);
     for (int64_t n = n0, t = 0; n < n1; n++)
         for (int64_t th = 0; th < TH; th++)
             for (int64_t tw = 0; tw < TW; tw++, t++)

@@ -296,8 +296,7 @@ class ConvPlan:
         if path == "winograd" and (why := winograd.why_not(self, direction)):
             return why
         slot = self.slot(path, direction)
-        partials = (winograd.ELEMENTS * c if path == "winograd" else self.kg) * f + f
-        if self.n_threads * (slot + partials) * item > ADDRESSABLE_BYTES:
+        if self.n_threads * (slot + self._partials(path)) * item > ADDRESSABLE_BYTES:
             return f"a workspace of {slot} elements per thread exceeds the address space"
         if path == "implicit":
             lanes = _conv.lanes(item)
@@ -314,6 +313,12 @@ class ConvPlan:
         if max(self.chunk * oh * ow, self.kg, f) > _BLAS_INT:
             return "a GEMM dimension exceeds BLAS's 32-bit sizes"
         return ""
+
+    def _partials(self, weight_path: str) -> int:
+        """Elements of one thread's dw (Winograd: dU, 36 C F) and db partial sums."""
+        f = self.out_shape[3]
+        rows = winograd.ELEMENTS * self.in_shape[3] if weight_path == "winograd" else self.kg
+        return rows * f + f
 
     def _eligible(self, direction: str) -> tuple[str, ...]:
         return tuple(p for p in PATHS if not self._why_not(direction, p))
@@ -345,15 +350,13 @@ class ConvPlan:
         paths, forward = self.paths, self.slot(self.paths["forward"])
         backward = max(self.slot(paths["input_grad"], "input_grad"),
                        self.slot(paths["weight_grad"], "weight_grad"))
-        # dw's (Winograd: dU's, 36 C F) and db's partial sums per thread
-        partials = (winograd.ELEMENTS * c if paths["weight_grad"] == "winograd" else self.kg) * f + f
+        partials = self._partials(paths["weight_grad"])
         self.c = _conv.Plan(
             N=n, H=h, W=wd, C=c, KH=kh, KW=kw, Cg=cg, F=f, OH=oh, OW=ow, stride_h=sh, stride_w=sw,
             dilation_h=dh, dilation_w=dw, pad_top=self.pads[0], pad_bottom=self.pads[1],
             pad_left=self.pads[2], pad_right=self.pads[3], groups=self.groups, Fg=f // self.groups,
             Kg=self.kg, xp_h=hp, xp_w=wp, padded=int(padded), **winograd.geometry(self),
-            chunk=self.chunk,
-            n_chunks=self.n_chunks, n_threads=self.n_threads,
+            chunk=self.chunk, n_chunks=self.n_chunks, n_threads=self.n_threads,
             slot_forward=forward, slot_backward=backward,
             partials=partials, path_forward=PATHS.index(paths["forward"]),
             path_input_grad=PATHS.index(paths["input_grad"]),

@@ -5,7 +5,7 @@ U = G w G^T per (channel, filter) turns a 3x3 kernel into 6x6 (Lavin & Gray 2016
 +-2, infinity); the weight gradient comes back as dU and becomes dw = G^T dU G; the input gradient
 is a Winograd forward over dy with w turned 180 degrees, channels and filters swapped (the dual
 plan). Results differ from the other paths by rounding (the transforms hold sixths and 24ths):
-a few 1e-6 of the output's scale in float32.
+within 1e-5 of the output's scale in float32, 1e-12 in float64 (tests/kernels/test_conv_geometry).
 """
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ from minigrad._ext import _conv
 if TYPE_CHECKING:
     from minigrad.kernels.conv_plan import ConvPlan
 
-ELEMENTS = 36  # of a transformed 6x6 tile: the GEMMs per chunk
-SCRATCH = ELEMENTS * 16  # a transform's first pass: 36 vectors of up to 16 lanes
+ELEMENTS = _conv.WINOGRAD_ELEMENTS  # of a transformed 6x6 tile: the GEMMs per pass (36)
 # V and M of one pass stay in a core's L2 (1 MiB here) beside U: a whole chunk's input-gradient
 # tiles (1.5 MB) went to L3 between its transforms and its GEMMs
 _PASS_BYTES = 384 * 1024
@@ -60,7 +59,7 @@ def slot(p: ConvPlan, direction: str) -> int:
     dual = direction == "input_grad"
     th, tw = tiles(p, dual)
     c, f = p.in_shape[3], p.out_shape[3]
-    return ELEMENTS * images(p, dual) * th * tw * (c + f) + SCRATCH + max(c, f)
+    return ELEMENTS * images(p, dual) * th * tw * (c + f) + _conv.WINOGRAD_SCRATCH + max(c, f)
 
 
 def geometry(p: ConvPlan, dual: bool = False) -> dict[str, int]:
@@ -79,9 +78,9 @@ def dual_plan(p: ConvPlan) -> _conv.Plan:
         N=n, H=oh, W=ow, C=f, KH=3, KW=3, Cg=f, F=c, OH=h, OW=wd, stride_h=1, stride_w=1,
         dilation_h=1, dilation_w=1, pad_top=top, pad_bottom=bottom, pad_left=left,
         pad_right=right, groups=1, Fg=c, Kg=9 * f, xp_h=oh, xp_w=ow, padded=0, **geometry(p, True),
-        chunk=p.chunk, n_chunks=p.n_chunks, n_threads=p.n_threads, slot_forward=0,
-        slot_backward=0, partials=ELEMENTS * f * c + c, path_forward=path, path_input_grad=path,
-        path_weight_grad=path)
+        chunk=p.chunk, n_chunks=p.n_chunks, n_threads=p.n_threads,
+        slot_forward=slot(p, "input_grad"), slot_backward=0, partials=ELEMENTS * f * c + c,
+        path_forward=path, path_input_grad=path, path_weight_grad=path)
 
 
 def weights(w: np.ndarray, dtype: np.dtype) -> np.ndarray:
